@@ -1,0 +1,197 @@
+/* dag.h: the public C API of the dagcc runtime (libdagrt).
+ *
+ * This header is the one contract between code written by hand or emitted by the dagcc
+ * translator and the runtime. Everything public is prefixed dag_ / DAG_; nothing here
+ * exposes runtime internals. Extensions for devices and ranks live in include/dag/.
+ */
+#ifndef DAG_H
+#define DAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DAG_VERSION_MAJOR 0
+#define DAG_VERSION_MINOR 1
+#define DAG_VERSION_PATCH 0
+#define DAG_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define DAG_API __attribute__((visibility("default")))
+#else
+#define DAG_API
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Status codes. Every API call returns one; DAG_OK is zero, errors are negative.
+ * ------------------------------------------------------------------------------------- */
+typedef enum dag_status {
+    DAG_OK = 0,
+    DAG_ERR_INVALID = -1,     /* a bad argument (null function, overflowing range, ...) */
+    DAG_ERR_NOMEM = -2,       /* out of memory */
+    DAG_ERR_TASK_FAILED = -3, /* a task body returned non-zero; see dag_last_error() */
+    DAG_ERR_CANCELLED = -4,   /* a task was skipped because a predecessor failed */
+    DAG_ERR_STATE = -5,       /* the call is not valid now (unbalanced taskgroup, ...) */
+    DAG_ERR_UNSUPPORTED = -6, /* the feature is not built in or has no device to run on */
+    DAG_ERR_SYSTEM = -7,      /* the operating system refused (threads, memory binding) */
+    DAG_ERR_DEVICE = -8,      /* an accelerator reported an error */
+    DAG_ERR_COMM = -9,        /* a message could not be delivered, or a rank died */
+    DAG_ERR_MISMATCH = -10,   /* ranks submitted different task flows */
+    DAG_ERR_TIMEOUT = -11,    /* a watchdog or timed wait expired */
+    DAG_ERR_IO = -12          /* a file could not be read or written */
+} dag_status_t;
+
+/* A static, human-readable description of a status code. Never returns NULL. */
+DAG_API const char *dag_strerror(dag_status_t status);
+
+/* ---------------------------------------------------------------------------------------
+ * Dependencies. A dependency names the byte range [addr, addr + len) and an access mode.
+ * Two dependencies of sibling tasks conflict when their ranges overlap and at least one
+ * of them writes (modes follow OpenMP 5.2). Zero-length ranges conflict with nothing.
+ * ------------------------------------------------------------------------------------- */
+typedef enum dag_mode {
+    DAG_IN = 1,            /* read */
+    DAG_OUT = 2,           /* write (ordered like inout, as in OpenMP) */
+    DAG_INOUT = 3,         /* read and write */
+    DAG_MUTEXINOUTSET = 4, /* members of a set run one at a time, in any order */
+    DAG_INOUTSET = 5       /* members of a set run concurrently; ordered against others */
+} dag_mode_t;
+
+#define DAG_MODE_MASK 0xffu
+/* OR-ed into dag_dep_t.mode: match this dependency by its start address alone, the way
+ * libgomp and LLVM libomp match OpenMP list items. `len` still gives the data's extent
+ * (used for data movement). The dagcc translator sets this for `-fopenmp` input only. */
+#define DAG_DEP_BASEADDR 0x100u
+
+typedef struct dag_dep {
+    void *addr;
+    size_t len;
+    unsigned mode; /* dag_mode_t, optionally | DAG_DEP_BASEADDR */
+} dag_dep_t;
+
+/* ---------------------------------------------------------------------------------------
+ * Tasks.
+ * ------------------------------------------------------------------------------------- */
+
+/* A task body. It receives the runtime's private copy of the argument block. Return 0 on
+ * success; any other value marks the task failed: its dependent tasks are cancelled and
+ * the failure reaches the next dag_taskwait()/dag_taskgroup_end() of its parent. */
+typedef int (*dag_task_fn)(void *args);
+
+/* dag_task_attr_t.flags */
+#define DAG_TASK_UNDEFERRED 0x1u /* if(false): the submitting thread waits for the task's
+                                    dependencies, then runs it before dag_submit returns */
+#define DAG_TASK_FINAL 0x2u      /* final(true): every descendant runs immediately, inline */
+#define DAG_TASK_ON_NODE 0x4u    /* `node` is valid: run on that rank (distributed runs) */
+
+/* dag_task_attr_t.device */
+#define DAG_DEVICE_ANY 0  /* the scheduler chooses among the task's implementations */
+#define DAG_DEVICE_CPU 1  /* force the CPU implementation */
+#define DAG_DEVICE_CUDA 2 /* force the CUDA implementation */
+
+struct dag_cuda_ctx; /* defined in dag/cuda.h */
+
+/* A CUDA implementation: enqueue the work on ctx's stream and return without waiting.
+ * The argument block is the same as the CPU implementation's; pointers named in the
+ * task's dependencies are translated to device addresses by dag_cuda_ptr(). */
+typedef int (*dag_cuda_fn)(void *args, struct dag_cuda_ctx *ctx);
+
+/* Optional task attributes. Zero-initialise and set what you need; NULL means defaults.
+ * `label` and `file` must outlive the task (string literals are the intended use). */
+typedef struct dag_task_attr {
+    const char *label; /* name in traces, statistics and error messages */
+    const char *file;  /* source location of the task construct */
+    int line;
+    int col;
+    int priority;      /* higher runs earlier among ready tasks; 0 is the default */
+    unsigned flags;    /* DAG_TASK_* */
+    int device;        /* DAG_DEVICE_* */
+    int node;          /* rank to run on, when flags has DAG_TASK_ON_NODE */
+    dag_cuda_fn cuda;  /* CUDA implementation, or NULL */
+} dag_task_attr_t;
+
+/* Submit a task as a child of the calling task (or of the thread's implicit task).
+ * `args` (args_size bytes) is copied; `deps` is read during the call only. The task runs
+ * once every earlier sibling whose dependencies conflict with it has completed. */
+DAG_API dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
+                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
+
+/* Wait until every child of the calling task has completed; the waiting thread runs
+ * tasks meanwhile. Returns DAG_ERR_TASK_FAILED if a child (or a descendant not waited
+ * for) failed or was cancelled since the last wait; dag_last_error() tells which. */
+DAG_API dag_status_t dag_taskwait(void);
+
+/* Wait only for the earlier sibling tasks whose dependencies conflict with `deps`
+ * (OpenMP 5 `taskwait depend(...)`). */
+DAG_API dag_status_t dag_taskwait_deps(const dag_dep_t *deps, size_t ndeps);
+
+/* A taskgroup waits, at its end, for every task created inside it and their
+ * descendants. Groups nest; begin and end must pair within one task. */
+DAG_API dag_status_t dag_taskgroup_begin(void);
+DAG_API dag_status_t dag_taskgroup_end(void);
+
+/* Non-zero inside a final task (OpenMP omp_in_final). */
+DAG_API int dag_in_final(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Errors.
+ * ------------------------------------------------------------------------------------- */
+typedef struct dag_error {
+    dag_status_t status;     /* DAG_ERR_TASK_FAILED, DAG_ERR_CANCELLED, ... */
+    int code;                /* what the task body returned */
+    const char *label;       /* the failing task's label (or "task") */
+    const char *file;        /* its source location, or NULL */
+    int line;
+    int col;
+    unsigned long ncancelled; /* dependent tasks that were skipped because of it */
+} dag_error_t;
+
+/* The first failure reported to the calling thread by its most recent wait. Returns
+ * DAG_ERR_STATE (and leaves *err untouched) if no failure has been reported. */
+DAG_API dag_status_t dag_last_error(dag_error_t *err);
+
+/* Format a failure as "file:line: task 'label' failed with code N (M dependent tasks
+ * cancelled)" into buf; returns buf. */
+DAG_API char *dag_error_format(const dag_error_t *err, char *buf, size_t size);
+
+/* ---------------------------------------------------------------------------------------
+ * Runtime lifetime and configuration. The runtime starts implicitly at the first call
+ * and drains every task at process exit; dag_init() / dag_finalize() make it explicit.
+ * Every field of dag_config_t left zero takes its value from the environment variable in
+ * brackets, then from the default:
+ *   nthreads   [DAG_NUM_THREADS] workers including the calling thread; default: cores
+ *   bind       [DAG_BIND] 'none', 'core' (default) or 'pu'
+ *   spin_us    [DAG_SPIN_US] how long an idle worker spins before sleeping (default 50)
+ * ------------------------------------------------------------------------------------- */
+#define DAG_BIND_DEFAULT 0
+#define DAG_BIND_NONE 1
+#define DAG_BIND_CORE 2
+#define DAG_BIND_PU 3
+
+typedef struct dag_config {
+    int nthreads;
+    int bind;
+    int spin_us;
+} dag_config_t;
+
+/* Start the runtime. Returns DAG_ERR_STATE if it is already running. */
+DAG_API dag_status_t dag_init(const dag_config_t *config);
+
+/* Wait for every task, stop the workers and release all resources. The runtime can be
+ * started again afterwards. Returns the first unreported task failure, if any. */
+DAG_API dag_status_t dag_finalize(void);
+
+/* Number of workers (including the thread that started the runtime). */
+DAG_API int dag_num_threads(void);
+
+/* Index of the calling worker in [0, dag_num_threads()), or -1 for other threads. */
+DAG_API int dag_worker_id(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DAG_H */

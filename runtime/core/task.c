@@ -1,0 +1,461 @@
+/* task.c: the life of a task: submission, execution, completion and release.
+ *
+ * Ownership: the submitting thread owns a descriptor until its submission guard (npreds
+ * starts at 1) is dropped; from then on, whoever brings npreds to 0 makes it runnable,
+ * and whoever runs it finishes it. A descriptor returns to a pool when its body has
+ * finished and all its children have been freed (the high half of `counts` reaches 0);
+ * the thread that makes that happen frees it. Parents outlive their children for that
+ * reason: each child holds one C_REF on its parent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deps.h"
+#include "hooks.h"
+#include "runtime.h"
+#include "../sched/queues.h"
+#include "../sched/sched.h"
+
+/* ---- allocation -------------------------------------------------------------------- */
+
+static inline void fill_attr(struct task *t, const dag_task_attr_t *a)
+{
+    if (likely(!a)) {
+        t->label = NULL;
+        t->file = NULL;
+        t->line = t->col = 0;
+        t->priority = 0;
+        t->device = DAG_DEVICE_ANY;
+        t->node = 0;
+        t->cuda = NULL;
+        return;
+    }
+    t->label = a->label;
+    t->file = a->file;
+    t->line = a->line;
+    t->col = a->col;
+    t->priority = a->priority;
+    t->device = a->device;
+    t->node = a->node;
+    t->cuda = a->cuda;
+}
+
+/* Common initialisation of pool and stack descriptors. Never touches `lock` or `state`. */
+static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, const void *args,
+                            size_t size, const dag_task_attr_t *attr, uint32_t flags)
+{
+    t->next = NULL;
+    t->fn = fn;
+    t->flags = flags;
+    t->parent = c->cur;
+    t->group = c->group;
+    atomic_store_explicit(&t->npreds, 1, RELAXED);
+    atomic_store_explicit(&t->counts, C_REF, RELAXED);
+    t->domain = NULL;
+    atomic_store_explicit(&t->fail, NULL, RELAXED);
+    atomic_store_explicit(&t->cause, NULL, RELAXED);
+    atomic_store_explicit(&t->zombie, NULL, RELAXED);
+    atomic_store_explicit(&t->zombies, NULL, RELAXED);
+    atomic_store_explicit(&t->ready, 0, RELAXED);
+    t->nsucc = 0;
+    t->more = NULL;
+    t->last_succ = NULL;
+    t->nmtx = 0;
+    t->mtx = t->mtx_inline;
+    t->id = c->next_id++;
+    t->ext = NULL;
+    fill_attr(t, attr);
+    if (likely(size <= TASK_ARGS_INLINE)) {
+        t->args = t->argbuf;
+        if (size)
+            memcpy(t->argbuf, args, size);
+    } else {
+        t->args = malloc(size);
+        if (!t->args)
+            return -1;
+        memcpy(t->args, args, size);
+        t->flags |= TF_EXT_ARGS;
+    }
+    return 0;
+}
+
+static inline struct task *task_alloc(struct tctx *c)
+{
+    struct task *t = pool_get(&rt.task_pool, &c->task_cache);
+    if (likely(t)) {
+        /* a new life: holders of (t, old seq) now see a stale member */
+        uint64_t seq = (atomic_load_explicit(&t->state, RELAXED) >> 1) + 1;
+        atomic_store_explicit(&t->state, seq << 1, RELAXED);
+    }
+    return t;
+}
+
+void task_init_implicit(struct tctx *c, unsigned thread_index)
+{
+    struct task *t = &c->implicit;
+    memset(t, 0, sizeof *t);
+    t->flags = TF_STACK | TF_IMPLICIT;
+    t->mtx = t->mtx_inline;
+    t->label = "implicit task";
+    t->id = (uint64_t)thread_index << 40;
+    atomic_init(&t->counts, C_REF);
+    c->cur = t;
+    c->group = NULL;
+    c->next_id = ((uint64_t)thread_index << 40) + 1;
+}
+
+/* ---- release ----------------------------------------------------------------------- */
+
+/* Free t (body finished, no live children) and apply `dec` to its parent; continue up
+ * while that frees the parent too. */
+static void task_release(struct tctx *c, struct task *t, uint64_t dec)
+{
+    for (;;) {
+        struct task *p = t->parent;
+        uint32_t pflags = p->flags; /* read before the decrement: p may vanish after it */
+        struct failure *f = atomic_load_explicit(&t->fail, RELAXED);
+        if (unlikely(f)) {
+            /* a descendant's failure nobody waited for moves up */
+            failure_report(&p->fail, f);
+            failure_unref(f);
+        }
+        failure_unref(atomic_load_explicit(&t->cause, RELAXED));
+        if (unlikely(t->flags & TF_EXT_ARGS))
+            free(t->args);
+        if (unlikely(atomic_load_explicit(&t->zombies, RELAXED)))
+            zombies_collect(c, t, 1);
+        if (unlikely(atomic_load_explicit(&t->zombie, RELAXED)))
+            zombie_push(p, t); /* stays in p's records as poison */
+        else
+            pool_put(&rt.task_pool, &c->task_cache, t);
+
+        uint64_t now = atomic_fetch_sub_explicit(&p->counts, dec, ACQ_REL) - dec;
+        if (C_HIGH(now) == 0) {
+            if (pflags & TF_STACK) {
+                ec_notify(&rt.ec, 1); /* an inline task waits for its children */
+                return;
+            }
+            t = p;
+            dec = C_REF;
+            continue;
+        }
+        if ((C_LOW(now) == 0 && (dec & C_CHILD)) || ((pflags & TF_IMPLICIT) && C_HIGH(now) == 1))
+            ec_notify(&rt.ec, 1);
+        return;
+    }
+}
+
+static inline void release_succ(struct tctx *c, struct task *s, struct failure *f,
+                                struct task **imm)
+{
+    if (unlikely(f)) {
+        struct failure *expected = NULL;
+        failure_ref(f);
+        if (!atomic_compare_exchange_strong_explicit(&s->cause, &expected, f, ACQ_REL, RELAXED))
+            failure_unref(f);
+    }
+    if (atomic_fetch_sub_explicit(&s->npreds, 1, ACQ_REL) == 1)
+        task_make_ready(c, s, imm);
+}
+
+/* The body has run (or was skipped): release successors, report, account. Returns one
+ * ready successor for the calling worker to run next, or NULL. */
+static struct task *task_finish(struct tctx *c, struct task *t, int rc, struct failure *cause)
+{
+    if (unlikely(t->nmtx))
+        mutexes_release(c, t);
+    struct failure *f = NULL;
+    if (unlikely(rc)) {
+        f = failure_new(t, rc);
+    } else if (unlikely(cause)) {
+        f = cause;
+        failure_count_cancelled(f);
+    }
+
+    if (unlikely(f)) {
+        failure_ref(f);
+        atomic_store_explicit(&t->zombie, f, RELEASE); /* before DONE: see poison.c */
+    }
+    spin_lock(&t->lock);
+    atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE, RELEASE);
+    spin_unlock(&t->lock);
+    /* no successor can be added any more: the lists are ours */
+    struct task *imm = NULL;
+    for (uint32_t i = 0; i < t->nsucc; i++)
+        release_succ(c, t->succ[i], f, &imm);
+    for (struct succ_chunk *k = t->more, *next; k; k = next) {
+        for (uint32_t i = 0; i < k->n; i++)
+            release_succ(c, k->t[i], f, &imm);
+        next = k->next;
+        pool_put(&rt.succ_pool, &c->succ_cache, k);
+    }
+
+    struct task *p = t->parent;
+    struct taskgroup *g = t->group;
+    if (unlikely(f)) {
+        failure_report(&p->fail, f);
+        if (g)
+            failure_report(&g->fail, f);
+        if (rc)
+            failure_unref(f);
+    }
+    if (g && atomic_fetch_sub_explicit(&g->count, 1, ACQ_REL) == 1)
+        ec_notify(&rt.ec, 1);
+
+    if (likely(atomic_load_explicit(&t->counts, ACQUIRE) == C_REF)) {
+        /* no children exist and none can appear: free t and update p in one step */
+        task_release(c, t, C_CHILD | C_REF);
+    } else {
+        /* children still hold t: tell p that t's body is done, then drop t's own ref */
+        uint64_t now = atomic_fetch_sub_explicit(&p->counts, C_CHILD, ACQ_REL) - C_CHILD;
+        if (C_LOW(now) == 0)
+            ec_notify(&rt.ec, 1);
+        if (atomic_fetch_sub_explicit(&t->counts, C_REF, ACQ_REL) == C_REF)
+            task_release(c, t, C_REF);
+    }
+    return imm;
+}
+
+void task_make_ready(struct tctx *c, struct task *t, struct task **imm)
+{
+    if (unlikely(t->flags & TF_UNDEFERRED)) {
+        atomic_store_explicit(&t->ready, 1, RELEASE);
+        ec_notify(&rt.ec, 1); /* its submitter is waiting in sched_wait */
+        return;
+    }
+    if (imm && !*imm && t->priority == 0) {
+        *imm = t;
+        return;
+    }
+    sched_push(c, t);
+}
+
+/* ---- execution --------------------------------------------------------------------- */
+
+static int group_done(void *arg)
+{
+    return atomic_load_explicit(&((struct taskgroup *)arg)->count, ACQUIRE) == 0;
+}
+
+/* A body returned with taskgroups it opened still open: close them (their tasks may
+ * reference its frame's data no longer, but they reference the groups) and fail. */
+static int close_groups(struct tctx *c, struct task *t, int rc)
+{
+    while (c->group != t->group && c->group) {
+        struct taskgroup *g = c->group;
+        sched_wait(c, group_done, g);
+        c->group = g->outer;
+        failure_unref(atomic_load_explicit(&g->fail, RELAXED));
+        free(g);
+    }
+    return rc ? rc : DAG_ERR_STATE;
+}
+
+static inline int run_body(struct tctx *c, struct task *t)
+{
+    struct task *saved = c->cur;
+    struct taskgroup *saved_group = c->group;
+    c->cur = t;
+    c->group = t->group;
+    hooks_start(c, t);
+    int rc = t->fn(t->args);
+    if (unlikely(c->group != t->group))
+        rc = close_groups(c, t, rc);
+    hooks_end(c, t, rc);
+    c->cur = saved;
+    c->group = saved_group;
+    if (t->domain) {
+        domain_destroy(c, t->domain);
+        t->domain = NULL;
+    }
+    return rc;
+}
+
+static struct task *execute_body(struct tctx *c, struct task *t)
+{
+    struct failure *cause = atomic_load_explicit(&t->cause, ACQUIRE);
+    int rc = 0;
+    if (likely(!cause))
+        rc = run_body(c, t);
+    else
+        hooks_end(c, t, DAG_ERR_CANCELLED);
+    return task_finish(c, t, rc, cause);
+}
+
+struct task *task_execute(struct tctx *c, struct task *t)
+{
+    if (unlikely(t->nmtx) && !mutexes_acquire(c, t, 1))
+        return NULL; /* parked on a busy mutex: its owner will push it again */
+    return execute_body(c, t);
+}
+
+/* ---- waiting helpers --------------------------------------------------------------- */
+
+static int children_done(void *arg)
+{
+    return C_LOW(atomic_load_explicit(&((struct task *)arg)->counts, ACQUIRE)) == 0;
+}
+
+void task_wait_children(struct tctx *c, struct task *t)
+{
+    if (!children_done(t))
+        sched_wait(c, children_done, t);
+}
+
+static int stack_task_released(void *arg)
+{
+    return C_HIGH(atomic_load_explicit(&((struct task *)arg)->counts, ACQUIRE)) == 0;
+}
+
+static int undeferred_ready(void *arg)
+{
+    return atomic_load_explicit(&((struct task *)arg)->ready, ACQUIRE);
+}
+
+struct mutex_try {
+    struct tctx *c;
+    struct task *t;
+};
+
+static int mutexes_taken(void *arg)
+{
+    struct mutex_try *m = arg;
+    return mutexes_acquire(m->c, m->t, 0);
+}
+
+/* ---- inline and undeferred execution ------------------------------------------------ */
+
+/* Run a task without dependencies now, on this thread, with a descriptor on the stack:
+ * final tasks' descendants, undeferred tasks without dependencies, and tasks beyond the
+ * throttle. Waits for the task's own children before returning (they point at it). */
+static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args, size_t size,
+                               const dag_task_attr_t *attr, uint32_t flags,
+                               const dag_dep_t *deps, size_t ndeps)
+{
+    struct task t;
+    atomic_init(&t.state, 0);
+    if (init_task(c, &t, fn, args, size, attr, flags | TF_STACK))
+        return DAG_ERR_NOMEM;
+    int rc = run_body(c, &t);
+    if (atomic_fetch_sub_explicit(&t.counts, C_REF, ACQ_REL) != C_REF)
+        sched_wait(c, stack_task_released, &t);
+    if (unlikely(atomic_load_explicit(&t.zombies, RELAXED)))
+        zombies_collect(c, &t, 1);
+    struct task *p = t.parent;
+    if (unlikely(rc)) {
+        struct failure *f = failure_new(&t, rc);
+        failure_report(&p->fail, f);
+        if (t.group)
+            failure_report(&t.group->fail, f);
+        if (ndeps)
+            zombie_for_inline(c, p, f, deps, ndeps);
+        failure_unref(f);
+    }
+    struct failure *f = atomic_load_explicit(&t.fail, RELAXED);
+    if (unlikely(f)) {
+        failure_report(&p->fail, f);
+        failure_unref(f);
+    }
+    if (t.flags & TF_EXT_ARGS)
+        free(t.args);
+    return DAG_OK;
+}
+
+static dag_status_t run_undeferred(struct tctx *c, struct task *t)
+{
+    if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) != 1)
+        sched_wait(c, undeferred_ready, t);
+    if (t->nmtx) {
+        struct mutex_try m = {c, t};
+        sched_wait(c, mutexes_taken, &m);
+    }
+    struct task *imm = execute_body(c, t);
+    if (imm)
+        sched_push(c, imm);
+    return DAG_OK;
+}
+
+/* ---- submission -------------------------------------------------------------------- */
+
+/* Work-first on a single worker: when every earlier sibling has completed, the new task
+ * is ready and nothing could run in parallel with it, so running it now, before
+ * dag_submit returns, is the sequential order itself. It needs no descriptor and no
+ * dependency record (it is complete before any later sibling is submitted). Not taken
+ * when a prioritised task is queued (it must run first), when a failed sibling's data
+ * must cancel it (poison.c), when tracing wants the real graph, or from threads that
+ * are not the worker. */
+static inline int eager_ok(struct tctx *c, const dag_task_attr_t *attr)
+{
+    return c->w && !rt.hooks && (!attr || attr->priority == 0) &&
+           C_LOW(atomic_load_explicit(&c->cur->counts, RELAXED)) == 0 &&
+           !atomic_load_explicit(&c->cur->zombies, RELAXED) &&
+           atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
+}
+
+dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
+                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    struct tctx *c = ctx_fast();
+    if (unlikely(!c))
+        return DAG_ERR_STATE;
+    if (unlikely(!fn || (args_size && !args)))
+        return DAG_ERR_INVALID;
+    if (ndeps) {
+        dag_status_t st = deps_validate(deps, ndeps);
+        if (st)
+            return st;
+    }
+    uint32_t aflags = attr ? attr->flags : 0;
+    uint32_t flags = 0;
+    if (aflags & DAG_TASK_UNDEFERRED)
+        flags |= TF_UNDEFERRED;
+    if ((aflags & DAG_TASK_FINAL) || (c->cur->flags & TF_FINAL))
+        flags |= TF_FINAL;
+
+    if (unlikely(c->cur->flags & TF_FINAL))
+        return run_inline(c, fn, args, args_size, attr, TF_FINAL, NULL, 0); /* included task */
+    if (rt.nthreads == 1 && eager_ok(c, attr))
+        return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps);
+    if (ndeps == 0) {
+        if (flags & TF_UNDEFERRED)
+            return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0);
+        if (c->w && deque_size(&c->w->dq) > rt.throttle && (!attr || attr->priority == 0))
+            return run_inline(c, fn, args, args_size, attr, flags, NULL, 0);
+    }
+
+    struct task *t = task_alloc(c);
+    if (unlikely(!t))
+        return DAG_ERR_NOMEM;
+    struct task *parent = c->cur;
+    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags))) {
+        pool_put(&rt.task_pool, &c->task_cache, t);
+        return DAG_ERR_NOMEM;
+    }
+    if (ndeps) {
+        dag_status_t st = deps_register(c, parent, t, deps, ndeps);
+        if (unlikely(st)) {
+            /* nothing points at t yet (registration fails before adding edges) */
+            atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE,
+                                  RELEASE);
+            if (t->flags & TF_EXT_ARGS)
+                free(t->args);
+            pool_put(&rt.task_pool, &c->task_cache, t);
+            return st;
+        }
+    }
+    atomic_fetch_add_explicit(&parent->counts, C_CHILD | C_REF, RELAXED);
+    if (t->group)
+        atomic_fetch_add_explicit(&t->group->count, 1, RELAXED);
+    hooks_submit(c, t);
+    if (unlikely(flags & TF_UNDEFERRED))
+        return run_undeferred(c, t);
+    if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) == 1)
+        sched_push(c, t);
+    return DAG_OK;
+}
+
+int dag_in_final(void)
+{
+    struct tctx *c = ctx_fast();
+    return c && (c->cur->flags & TF_FINAL) != 0;
+}

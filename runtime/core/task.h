@@ -1,0 +1,149 @@
+/* task.h: the task descriptor and the per-thread context, shared by every part of the
+ * runtime. Descriptors come from per-thread pools (mem/pool.h) and are type-stable, so
+ * a dependency record may keep a pointer to a finished task and detect that it is stale
+ * by comparing `state` with the sequence number it saw (see `task_live`). */
+#ifndef DAG_TASK_H
+#define DAG_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dag.h"
+#include "../mem/pool.h"
+#include "sync.h"
+
+struct domain;
+struct taskgroup;
+struct mutexobj;
+struct failure;
+struct worker;
+
+#define TASK_ARGS_INLINE 96
+#define SUCC_INLINE 4
+#define MTX_INLINE 2
+
+/* task.flags (immutable after submission) */
+enum {
+    TF_UNDEFERRED = 1u << 0, /* if(false): run by the submitting thread */
+    TF_FINAL = 1u << 1,      /* final: descendants run inline */
+    TF_STACK = 1u << 2,      /* descriptor on a thread's stack: inline task or implicit task */
+    TF_IMPLICIT = 1u << 3,   /* a thread's implicit task: never completes */
+    TF_EXT_ARGS = 1u << 4,   /* args were malloc'ed (too large for argbuf) */
+    TF_EXT_MTX = 1u << 5     /* mtx was malloc'ed (more than MTX_INLINE mutexes) */
+};
+
+/* task.counts packs two counters so that a child that finishes with no live children
+ * updates its parent with one atomic operation:
+ *   low 32 bits:  children whose body has not finished (dag_taskwait waits for 0)
+ *   high 32 bits: 1 for the task's own body + children not yet freed (free at 0) */
+#define C_CHILD ((uint64_t)1)
+#define C_REF ((uint64_t)1 << 32)
+#define C_LOW(x) ((uint32_t)(x))
+#define C_HIGH(x) ((uint32_t)((x) >> 32))
+
+/* task.state: (seq << 1) | TS_DONE. seq grows by one each time the descriptor is reused,
+ * so a (pointer, seq) pair names one task forever. Written under `lock` when DONE is set;
+ * the pool never overwrites it (it lies beyond the pool's two link words). */
+#define TS_DONE ((uint64_t)1)
+
+struct succ_chunk {
+    struct succ_chunk *next; /* word 0 */
+    void *pool_word;         /* word 1: pool link while free */
+    uint32_t n;
+    struct task *t[13];
+};
+
+struct task {
+    struct task *next; /* word 0: scheduler queues, mutex wait lists; pool link when free */
+    dag_task_fn fn;    /* word 1: pool link when free */
+    _Atomic uint64_t state;
+    spinlock_t lock;            /* protects succ, nsucc, more, last_succ and the DONE bit */
+    atomic_int npreds;          /* unfinished predecessors (+1 while being submitted) */
+    uint32_t flags;
+    int32_t priority;
+    void *args;
+    struct task *parent;
+    struct taskgroup *group;    /* innermost taskgroup the task was created in, or NULL */
+    _Atomic uint64_t counts;    /* C_CHILD / C_REF, above */
+    struct domain *domain;      /* children's dependency records; used by the body's thread only */
+    struct failure *_Atomic fail;  /* first unreported failure among the children */
+    struct failure *_Atomic cause; /* set when a predecessor failed: the task is cancelled */
+    struct failure *_Atomic zombie; /* failed or cancelled and finished: see core/poison.c */
+    struct task *_Atomic zombies;  /* this task's failed children kept as poison */
+    atomic_int ready;           /* TF_UNDEFERRED: predecessors are done */
+    uint32_t nsucc;
+    struct task *succ[SUCC_INLINE];
+    struct succ_chunk *more;
+    struct task *last_succ;     /* the successor added last, to skip duplicate edges */
+    uint32_t nmtx;
+    struct mutexobj **mtx;      /* sorted by address; points at mtx_inline or the heap */
+    struct mutexobj *mtx_inline[MTX_INLINE];
+    uint64_t id;                /* unique per runtime instance: (thread index << 40) | count */
+    const char *label;
+    const char *file;
+    int line, col;
+    int device, node;
+    dag_cuda_fn cuda;
+    void *ext;                  /* reserved for the device and communication layers */
+    _Alignas(16) char argbuf[TASK_ARGS_INLINE];
+};
+
+/* A pair that stays meaningful after the task is recycled. */
+static inline uint64_t task_seq(const struct task *t)
+{
+    return atomic_load_explicit(&((struct task *)t)->state, RELAXED) >> 1;
+}
+
+/* Per-thread context: one per worker thread and one per other thread that calls the API.
+ * Only its own thread touches it, except `implicit.counts` and `implicit.fail`. */
+struct tctx {
+    struct worker *w;            /* NULL for threads that are not workers */
+    struct task *cur;            /* the task whose body this thread is running */
+    struct taskgroup *group;     /* innermost open taskgroup of `cur` */
+    struct pool_cache task_cache, succ_cache, rec_cache;
+    uint64_t next_id;
+    uint32_t rng;
+    unsigned gen;                /* runtime instance this context belongs to */
+    unsigned index;              /* thread index: worker id, or nthreads + n for others */
+    struct tctx *next_ext;       /* list of persistent (non-worker-thread) contexts */
+    struct task implicit;        /* the thread's implicit task (the sequential flow) */
+};
+
+struct taskgroup {
+    atomic_long count;           /* tasks created in the group and not yet finished */
+    struct taskgroup *outer;
+    struct task *owner;          /* the task whose body opened it */
+    struct failure *_Atomic fail;
+};
+
+/* core/task.c */
+struct task *task_execute(struct tctx *c, struct task *t);
+void task_make_ready(struct tctx *c, struct task *t, struct task **imm);
+void task_init_implicit(struct tctx *c, unsigned thread_index);
+void task_wait_children(struct tctx *c, struct task *t);
+
+/* core/failure.c */
+struct failure *failure_new(const struct task *t, int code);
+void failure_ref(struct failure *f);
+void failure_unref(struct failure *f);
+void failure_report(struct failure *_Atomic *slot, struct failure *f);
+dag_status_t failure_consume(struct tctx *c, struct failure *_Atomic *slot);
+void failure_count_cancelled(struct failure *f);
+int failure_reported(const struct failure *f);
+
+/* core/poison.c */
+int member_state(struct task *t, uint64_t seq, struct failure **zombie);
+void zombie_push(struct task *parent, struct task *t);
+void zombies_collect(struct tctx *c, struct task *parent, int all);
+void zombie_for_inline(struct tctx *c, struct task *parent, struct failure *f,
+                       const dag_dep_t *deps, size_t ndeps);
+
+/* core/mutexset.c */
+struct mutexobj *mutexobj_new(void);
+void mutexobj_unref(struct mutexobj *m);
+void mutexobj_unref_tagged(struct mutexobj *entry);
+int task_add_mutex(struct task *t, struct mutexobj *m, int shared);
+int mutexes_acquire(struct tctx *c, struct task *t, int park);
+void mutexes_release(struct tctx *c, struct task *t);
+
+#endif

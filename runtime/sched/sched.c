@@ -1,0 +1,218 @@
+/* sched.c: workers, the order in which a thread looks for work, and sleeping.
+ *
+ * Policy (documented in docs/architecture.md):
+ *  - A task made ready by a worker goes to that worker's deque (LIFO for the owner, FIFO
+ *    for thieves); one ready successor of a finishing task is run next by the same worker
+ *    without queueing (immediate successor). Tasks with a non-zero priority go to a
+ *    shared heap instead; threads that are not workers use a shared FIFO.
+ *  - A thread looking for work takes, in order: a positive-priority task from the heap,
+ *    its own deque, the shared FIFO, a task stolen from another worker (victims tried
+ *    from a random start), a negative-priority task from the heap.
+ *  - Idle threads spin for DAG_SPIN_US, then sleep on the event count; every push
+ *    notifies it (one fence and one load when nobody sleeps).
+ *  - A thread waiting for a condition (taskwait, taskgroup, an undeferred task's inputs)
+ *    runs tasks meanwhile, exactly like an idle worker.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sched.h"
+#include "queues.h"
+#include "../core/hooks.h"
+#include "../core/runtime.h"
+
+#define SLEEP_SAFETY_NS 1000000000L /* a sleeper re-checks after this even unwoken */
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void sched_push(struct tctx *c, struct task *t)
+{
+    if (unlikely(t->priority != 0)) {
+        if (heap_push(t))
+            fifo_push(t); /* no memory for the heap: lose the priority, not the task */
+    } else if (likely(c && c->w)) {
+        if (unlikely(deque_push(&c->w->dq, t)))
+            fifo_push(t);
+    } else {
+        fifo_push(t);
+    }
+    ec_notify(&rt.ec, 0);
+}
+
+static struct task *steal(struct tctx *c)
+{
+    int n = rt.nthreads;
+    int self = c->w ? c->w->id : -1;
+    uint32_t x = c->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c->rng = x;
+    int start = (int)(x % (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        int v = start + i < n ? start + i : start + i - n;
+        if (v == self)
+            continue;
+        for (;;) {
+            struct task *t = deque_steal(&rt.workers[v].dq);
+            if (t != DEQUE_ABORT) {
+                if (t)
+                    return t;
+                break;
+            }
+            cpu_relax(); /* lost a race: the victim still has work, try it again */
+        }
+    }
+    return NULL;
+}
+
+struct task *sched_pop(struct tctx *c)
+{
+    struct task *t;
+    if (unlikely(atomic_load_explicit(&sq.n_positive, RELAXED) > 0) && (t = heap_pop(1)))
+        return t;
+    if (likely(c->w != NULL) && (t = deque_take(&c->w->dq)))
+        return t;
+    if (atomic_load_explicit(&sq.n_fifo, RELAXED) > 0 && (t = fifo_pop()))
+        return t;
+    if (rt.nthreads > 1 && (t = steal(c)))
+        return t;
+    if (atomic_load_explicit(&sq.n_heap, RELAXED) > 0 && (t = heap_pop(0)))
+        return t;
+    return NULL;
+}
+
+/* Run t and then its chain of immediate successors, yielding to prioritised work. */
+void sched_run(struct tctx *c, struct task *t)
+{
+    while (t) {
+        t = task_execute(c, t);
+        if (t && unlikely(atomic_load_explicit(&sq.n_positive, RELAXED) > 0)) {
+            sched_push(c, t);
+            return;
+        }
+    }
+}
+
+static int work_available(void)
+{
+    if (atomic_load_explicit(&sq.n_heap, RELAXED) > 0 ||
+        atomic_load_explicit(&sq.n_fifo, RELAXED) > 0)
+        return 1;
+    for (int i = 0; i < rt.nthreads; i++)
+        if (deque_size(&rt.workers[i].dq) > 0)
+            return 1;
+    return 0;
+}
+
+static inline int should_stop(int (*done)(void *), void *arg)
+{
+    return done ? done(arg) : atomic_load_explicit(&rt.stop, ACQUIRE);
+}
+
+/* Nothing to run: spin a little, then sleep until a push or a notification. */
+static void idle(struct tctx *c, int (*done)(void *), void *arg)
+{
+    if (rt.spin_ns > 0) {
+        uint64_t t0 = now_ns();
+        for (unsigned i = 1;; i++) {
+            if (work_available() || should_stop(done, arg))
+                return;
+            cpu_relax();
+            if ((i & 63) == 0 && now_ns() - t0 > (uint64_t)rt.spin_ns)
+                break;
+        }
+    }
+    unsigned key = ec_prepare(&rt.ec);
+    atomic_thread_fence(SEQ_CST);
+    if (work_available() || should_stop(done, arg)) {
+        ec_cancel(&rt.ec);
+        return;
+    }
+    if (unlikely(rt.hooks) && rt.hooks->thread_sleep)
+        rt.hooks->thread_sleep(c, 1);
+    uint64_t t0 = now_ns();
+    ec_wait(&rt.ec, key, SLEEP_SAFETY_NS);
+    if (now_ns() - t0 >= (uint64_t)SLEEP_SAFETY_NS && (work_available() || should_stop(done, arg)))
+        atomic_fetch_add_explicit(&rt.lost_wakeups, 1, RELAXED);
+    if (unlikely(rt.hooks) && rt.hooks->thread_sleep)
+        rt.hooks->thread_sleep(c, 0);
+}
+
+void sched_wait(struct tctx *c, int (*done)(void *), void *arg)
+{
+    while (!done(arg)) {
+        struct task *t = sched_pop(c);
+        if (t)
+            sched_run(c, t);
+        else
+            idle(c, done, arg);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct tctx *c = w->ctx;
+    tls_ctx = c;
+    bind_thread(w);
+    for (;;) {
+        struct task *t = sched_pop(c);
+        if (t) {
+            sched_run(c, t);
+            continue;
+        }
+        if (atomic_load_explicit(&rt.stop, ACQUIRE))
+            break;
+        idle(c, NULL, NULL);
+    }
+    tls_ctx = NULL;
+    return NULL;
+}
+
+int sched_init(void)
+{
+    queues_init();
+    for (int i = 0; i < rt.nthreads; i++) {
+        struct worker *w = &rt.workers[i];
+        w->id = i;
+        w->cpu_index = -1;
+        if (deque_init(&w->dq))
+            return -1;
+    }
+    return 0;
+}
+
+int sched_start_workers(void)
+{
+    for (int i = 1; i < rt.nthreads; i++) {
+        struct worker *w = &rt.workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w)) {
+            rt.nthreads = i; /* run with the workers that did start */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sched_stop_workers(void)
+{
+    atomic_store_explicit(&rt.stop, 1, RELEASE);
+    ec_notify(&rt.ec, 1);
+    for (int i = 1; i < rt.nthreads; i++)
+        pthread_join(rt.workers[i].thread, NULL);
+}
+
+void sched_fini(void)
+{
+    for (int i = 0; i < rt.nthreads; i++)
+        deque_destroy(&rt.workers[i].dq);
+    queues_fini();
+}

@@ -1,0 +1,38 @@
+/* sched.h: the scheduler's interface to the rest of the runtime: making a ready task
+ * runnable, finding the next task for a thread, and waiting for a condition while
+ * running tasks. Policies (priorities, stealing, sleeping) are documented in sched.c. */
+#ifndef DAG_SCHED_H
+#define DAG_SCHED_H
+
+#include <pthread.h>
+
+#include "../core/task.h"
+#include "deque.h"
+
+struct worker {
+    struct deque dq;
+    int id;
+    int cpu_index;               /* core or PU the worker is bound to, or -1 */
+    pthread_t thread;
+    struct tctx *ctx;
+    void *saved_binding;         /* worker 0: the thread's binding before dag_init */
+};
+
+void sched_push(struct tctx *c, struct task *t);
+struct task *sched_pop(struct tctx *c);
+void sched_run(struct tctx *c, struct task *t);
+/* Run tasks until done(arg) holds. done must be cheap and must become true only through
+ * stores followed by ec_notify(&rt.ec, 1). */
+void sched_wait(struct tctx *c, int (*done)(void *), void *arg);
+
+int sched_init(void);
+int sched_start_workers(void);
+void sched_stop_workers(void);
+void sched_fini(void);
+
+/* sched/bind.c */
+int bind_default_nthreads(void);
+void bind_thread(struct worker *w);
+void bind_restore(struct worker *w);
+
+#endif

@@ -1,0 +1,657 @@
+/* gen.c: C generated for statement constructs: the argument struct and outlined
+ * function of a task or taskloop (hoisted before the enclosing function), the code that
+ * submits it, and the runtime calls for taskwait, taskgroup and OpenMP regions. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "tr.h"
+
+static const char *fam(const tr_pragma *p)
+{
+    return p->dir.family == PR_DAG ? "dag" : "omp";
+}
+
+void gen_type_decl(strbuf *b, CXType t, const char *name, int ptr)
+{
+    CXString s = clang_getTypeSpelling(t);
+    const char *sp = clang_getCString(s);
+    if (strpbrk(sp, "([")) {
+        sb_printf(b, "__typeof__(%s) %s%s", sp, ptr ? "*" : "", name);
+    } else {
+        size_t n = strlen(sp);
+        int star = n && sp[n - 1] == '*';
+        sb_printf(b, "%s%s%s%s", sp, star ? "" : " ", ptr ? "*" : "", name);
+    }
+    clang_disposeString(s);
+}
+
+static const tr_cap *cap_of(const tr_ctx *c, int ctx, int var)
+{
+    if (ctx < 0)
+        return NULL;
+    const tr_cons *k = &c->cons[ctx];
+    for (unsigned i = 0; i < k->ncaps; i++)
+        if (k->caps[i].var == var)
+            return &k->caps[i];
+    return NULL;
+}
+
+/* How code in context ctx names variable v. */
+static void ref_name(const tr_ctx *c, strbuf *b, int ctx, int v)
+{
+    const tr_cap *cp = cap_of(c, ctx, v);
+    if (cp && cp->byptr)
+        sb_printf(b, "(*%s)", c->vars[v].name);
+    else
+        sb_puts(b, c->vars[v].name);
+}
+
+static void indent_of(const tr_ctx *c, unsigned p2off, strbuf *ind)
+{
+    unsigned ls = p2off;
+    while (ls > 0 && c->p2.s[ls - 1] != '\n')
+        ls--;
+    for (unsigned i = ls; i < p2off && (c->p2.s[i] == ' ' || c->p2.s[i] == '\t'); i++)
+        sb_putc(ind, c->p2.s[i]);
+}
+
+/* A one-line copy of the pragma for a comment in the generated code. */
+static void pragma_comment(const tr_pragma *p, strbuf *b)
+{
+    sb_printf(b, "/* #pragma ");
+    int space = 0;
+    for (unsigned i = 0; i < p->len; i++) {
+        char ch = p->text[i];
+        if (ch == '\\' && i + 1 < p->len && (p->text[i + 1] == '\n' || p->text[i + 1] == '\r'))
+            continue;
+        if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
+            space = 1;
+            continue;
+        }
+        if (space && b->n && b->s[b->n - 1] != ' ')
+            sb_putc(b, ' ');
+        space = 0;
+        if (ch == '/' && i + 1 < p->len && p->text[i + 1] == '*')
+            sb_puts(b, "/ ");
+        else if (ch == '*' && i + 1 < p->len && p->text[i + 1] == '/')
+            sb_puts(b, "* ");
+        else
+            sb_putc(b, ch);
+    }
+    while (b->n && b->s[b->n - 1] == ' ')
+        b->s[--b->n] = '\0';
+    sb_puts(b, " */");
+}
+
+void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *line)
+{
+    const char *f;
+    unsigned l, col;
+    presumed(c, p2off, &f, &l, &col);
+    if (strcmp(f, c->path) == 0) {
+        sb_puts(b, "__dagcc_file");
+    } else {
+        sb_putc(b, '"');
+        sb_put_c_escaped(b, f);
+        sb_putc(b, '"');
+    }
+    if (file)
+        *file = f;
+    if (line)
+        *line = l;
+}
+
+static void piece_expr(tr_ctx *c, writer *w, tr_pragma *p, pr_span s, int ctx)
+{
+    tr_piece *pc = piece_of(p, s);
+    w_gen(w, "(");
+    if (pc)
+        render_piece(c, w, pc, ctx);
+    w_gen(w, ")");
+}
+
+static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
+                       int last)
+{
+    for (unsigned d = 0; d < it->ndims; d++) {
+        const pr_dim *dm = &it->dims[d];
+        w_gen(w, "[");
+        int has_lo = dm->lo.e > dm->lo.b;
+        if (has_lo)
+            piece_expr(c, w, p, dm->lo, ctx);
+        else
+            w_gen(w, "0");
+        if (last && dm->is_section) {
+            w_gen(w, " + ");
+            if (dm->len.e > dm->len.b) {
+                piece_expr(c, w, p, dm->len, ctx);
+            } else {
+                /* to the end of the array dimension */
+                w_gen(w, "(sizeof((");
+                piece_expr(c, w, p, it->base, ctx);
+                w_gen(w, ")");
+                for (unsigned z = 0; z < d; z++)
+                    w_gen(w, "[0]");
+                w_gen(w, ") / sizeof((");
+                piece_expr(c, w, p, it->base, ctx);
+                w_gen(w, ")");
+                for (unsigned z = 0; z <= d; z++)
+                    w_gen(w, "[0]");
+                w_gen(w, ") - ");
+                if (has_lo)
+                    piece_expr(c, w, p, dm->lo, ctx);
+                else
+                    w_gen(w, "0");
+                w_gen(w, ")");
+            }
+            w_gen(w, " - 1");
+        }
+        w_gen(w, "]");
+    }
+}
+
+static int check_open_length(tr_ctx *c, tr_pragma *p, const pr_item *it)
+{
+    for (unsigned d = 0; d < it->ndims; d++) {
+        if (!it->dims[d].is_section || it->dims[d].len.e > it->dims[d].len.b)
+            continue;
+        tr_piece *pc = piece_of(p, it->base);
+        CXType t = pc && pc->has_cur ? clang_getCanonicalType(clang_getCursorType(pc->cur))
+                                     : (CXType){CXType_Invalid, {0, 0}};
+        for (unsigned z = 0; z < d && t.kind == CXType_ConstantArray; z++)
+            t = clang_getCanonicalType(clang_getArrayElementType(t));
+        if (t.kind != CXType_ConstantArray) {
+            tr_diag_pragma(c, DIAG_ERROR, p, it->text,
+                           "the length of an array section can be left out only for an "
+                           "array of known size; write '[lower:length]'");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps)
+{
+    static const char *const modes[] = {"", "DAG_IN", "DAG_OUT", "DAG_INOUT",
+                                        "DAG_MUTEXINOUTSET", "DAG_INOUTSET"};
+    int n = 0;
+    for (unsigned q = 0; q < p->dir.nclauses; q++)
+        if (p->dir.clauses[q].kind == PC_DEPEND)
+            n += (int)p->dir.clauses[q].nitems;
+    *ndeps = n;
+    if (!n)
+        return;
+    w_genf(w, "%sdag_dep_t __dagcc_d[%d] = {\n", indent, n);
+    for (unsigned q = 0; q < p->dir.nclauses; q++) {
+        const pr_clause *cl = &p->dir.clauses[q];
+        if (cl->kind != PC_DEPEND)
+            continue;
+        for (unsigned j = 0; j < cl->nitems; j++) {
+            const pr_item *it = &cl->items[j];
+            w_genf(w, "%s    {(void *)(uintptr_t)&", indent);
+            if (!it->ndims) {
+                piece_expr(c, w, p, it->text, ctx);
+                w_gen(w, ", sizeof");
+                piece_expr(c, w, p, it->text, ctx);
+            } else if (check_open_length(c, p, it) == 0) {
+                piece_expr(c, w, p, it->base, ctx);
+                subscripts(c, w, p, it, ctx, 0);
+                if (it->ndims == 1 && it->dims[0].is_section &&
+                    it->dims[0].len.e > it->dims[0].len.b) {
+                    w_gen(w, ", (size_t)");
+                    piece_expr(c, w, p, it->dims[0].len, ctx);
+                    w_gen(w, " * sizeof(");
+                    piece_expr(c, w, p, it->base, ctx);
+                    w_gen(w, "[0])");
+                } else {
+                    /* The contiguous range covering the whole section. */
+                    w_gen(w, ", (");
+                    for (unsigned d = 0; d < it->ndims; d++) {
+                        if (!it->dims[d].is_section || it->dims[d].len.e == it->dims[d].len.b)
+                            continue;
+                        piece_expr(c, w, p, it->dims[d].len, ctx);
+                        w_gen(w, " > 0 && ");
+                    }
+                    w_gen(w, "1) ? (size_t)((const char *)(&");
+                    piece_expr(c, w, p, it->base, ctx);
+                    subscripts(c, w, p, it, ctx, 1);
+                    w_gen(w, " + 1) - (const char *)&");
+                    piece_expr(c, w, p, it->base, ctx);
+                    subscripts(c, w, p, it, ctx, 0);
+                    w_gen(w, ") : 0");
+                }
+            }
+            w_genf(w, ", %s%s},\n", modes[cl->value],
+                   p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
+        }
+    }
+    w_genf(w, "%s};\n", indent);
+}
+
+void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
+              unsigned p2off)
+{
+    strbuf b = {0};
+    unsigned line;
+    const pr_clause *cl = pr_find(&p->dir, PC_LABEL);
+    w_gen(w, "dag_task_attr_t __dagcc_t = {.label = ");
+    if (cl)
+        w_genf(w, "%.*s", (int)(cl->expr.e - cl->expr.b), p->text + cl->expr.b);
+    else
+        w_genf(w, "\"%s\"", label);
+    gen_loc(c, &b, p2off, NULL, &line);
+    const char *f;
+    unsigned l, col;
+    presumed(c, p2off, &f, &l, &col);
+    w_genf(w, ", .file = %s, .line = %u, .col = %u", sb_str(&b), line, col);
+    sb_free(&b);
+    if ((cl = pr_find(&p->dir, PC_PRIORITY))) {
+        w_gen(w, ", .priority = ");
+        piece_expr(c, w, p, cl->expr, ctx);
+    }
+    const pr_clause *cif = pr_find(&p->dir, PC_IF), *cfin = pr_find(&p->dir, PC_FINAL);
+    const pr_clause *cnode = pr_find(&p->dir, PC_NODE);
+    if (cif || cfin || cnode) {
+        w_gen(w, ", .flags = ");
+        int first = 1;
+        if (cif) {
+            w_gen(w, "(");
+            piece_expr(c, w, p, cif->expr, ctx);
+            w_gen(w, " ? 0u : DAG_TASK_UNDEFERRED)");
+            first = 0;
+        }
+        if (cfin) {
+            w_gen(w, first ? "(" : " | (");
+            piece_expr(c, w, p, cfin->expr, ctx);
+            w_gen(w, " ? DAG_TASK_FINAL : 0u)");
+            first = 0;
+        }
+        if (cnode)
+            w_gen(w, first ? "DAG_TASK_ON_NODE" : " | DAG_TASK_ON_NODE");
+    }
+    if ((cl = pr_find(&p->dir, PC_DEVICE)))
+        w_genf(w, ", .device = %s", cl->value == DV_CPU    ? "DAG_DEVICE_CPU"
+                                    : cl->value == DV_CUDA ? "DAG_DEVICE_CUDA"
+                                                           : "DAG_DEVICE_ANY");
+    if (cnode) {
+        w_gen(w, ", .node = ");
+        piece_expr(c, w, p, cnode->expr, ctx);
+    }
+    w_gen(w, "};\n");
+}
+
+/* ---- tasks ------------------------------------------------------------------------- */
+
+static int is_field(const tr_cap *cp)
+{
+    return cp->mode != CAP_PRIVATE;
+}
+
+static void field_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
+{
+    const f_var *v = &c->vars[cp->var];
+    sb_puts(b, "    ");
+    if (v->vm)
+        sb_printf(b, "void *%s", v->name);
+    else
+        gen_type_decl(b, v->type, v->name, cp->mode == CAP_SHARED);
+    sb_puts(b, ";\n");
+}
+
+static void local_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
+{
+    const f_var *v = &c->vars[cp->var];
+    CXString ts = clang_getTypeSpelling(v->type);
+    const char *sp = clang_getCString(ts);
+    sb_puts(b, "    ");
+    if (cp->mode == CAP_PRIVATE) {
+        if (v->vm)
+            sb_printf(b, "__typeof__(%s) %s", sp, v->name);
+        else
+            gen_type_decl(b, v->type, v->name, 0);
+    } else if (v->vm) {
+        sb_printf(b, "__typeof__(%s) %s%s = __dagcc_a->%s", sp, cp->byptr ? "*" : "",
+                  v->name, v->name);
+    } else if (cp->byptr && cp->mode == CAP_FIRSTPRIVATE) {
+        gen_type_decl(b, v->type, v->name, 1);
+        sb_printf(b, " = &__dagcc_a->%s", v->name);
+    } else {
+        gen_type_decl(b, v->type, v->name, cp->byptr);
+        sb_printf(b, " = __dagcc_a->%s", v->name);
+    }
+    sb_puts(b, ";\n");
+    clang_disposeString(ts);
+}
+
+static int is_vm_dep(const tr_ctx *c, const tr_cons *k, int var)
+{
+    for (unsigned i = 0; i < k->ncaps; i++) {
+        const f_var *v = &c->vars[k->caps[i].var];
+        for (unsigned d = 0; d < v->nvm_deps; d++)
+            if (v->vm_deps[d] == var)
+                return 1;
+    }
+    return 0;
+}
+
+static void func_label(tr_ctx *c, const tr_cons *k, strbuf *b)
+{
+    unsigned line, col;
+    const char *f;
+    presumed(c, k->p2b, &f, &line, &col);
+    sb_printf(b, "%s:%u", k->func != NONE ? c->funcs[k->func].name : "task", line);
+}
+
+void gen_hoist(tr_ctx *c, int ci)
+{
+    tr_cons *k = &c->cons[ci];
+    tr_pragma *p = &c->pragmas[k->pragma];
+    writer w;
+    memset(&w, 0, sizeof w);
+    const char *file;
+    unsigned line, col;
+    presumed(c, k->p2b, &file, &line, &col);
+    w_line(&w, file, line);
+    int nfields = 0;
+    for (unsigned i = 0; i < k->ncaps; i++)
+        nfields += is_field(&k->caps[i]);
+    int loop = k->kind == PK_TASKLOOP;
+    strbuf b = {0};
+    if (nfields || loop) {
+        sb_printf(&b, "struct __dagcc_args_%d {\n", k->id);
+        for (unsigned i = 0; i < k->ncaps; i++)
+            if (is_field(&k->caps[i]))
+                field_decl(c, &b, &k->caps[i]);
+        if (loop) {
+            sb_puts(&b, "    ");
+            gen_type_decl(&b, c->vars[k->loop.var].type, "__dagcc_lb", 0);
+            sb_puts(&b, ";\n    long long __dagcc_st;\n"
+                        "    unsigned long long __dagcc_first, __dagcc_last;\n");
+        }
+        sb_puts(&b, "};\n");
+    }
+    sb_printf(&b, "static int __dagcc_task_%d(void *__dagcc_p)\n{\n", k->id);
+    if (nfields || loop)
+        sb_printf(&b, "    struct __dagcc_args_%d *__dagcc_a = __dagcc_p;\n", k->id);
+    else
+        sb_puts(&b, "    (void)__dagcc_p;\n");
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < k->ncaps; i++)
+            if (is_vm_dep(c, k, k->caps[i].var) == !pass)
+                local_decl(c, &b, &k->caps[i]);
+    if (loop) {
+        const f_var *lv = &c->vars[k->loop.var];
+        sb_puts(&b, "    ");
+        gen_type_decl(&b, lv->type, lv->name, 0);
+        sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_first; "
+                      "__dagcc_k < __dagcc_a->__dagcc_last; __dagcc_k++) {\n"
+                      "        %s = __dagcc_a->__dagcc_lb + (long long)__dagcc_k * "
+                      "__dagcc_a->__dagcc_st;\n", lv->name);
+    }
+    w_gen(&w, sb_str(&b));
+    sb_free(&b);
+    render(c, &w, k->body_b, k->body_e, ci, 1);
+    w_gen(&w, loop ? "\n    }\n    return 0;\n}\n" : "\n    return 0;\n}\n");
+    (void)p;
+    k->hoist = sb_take(&w.b);
+}
+
+static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const char *ind,
+                      int extra_loop)
+{
+    strbuf b = {0};
+    int nfields = 0;
+    for (unsigned i = 0; i < k->ncaps; i++)
+        nfields += is_field(&k->caps[i]);
+    if (!nfields && !extra_loop)
+        return;
+    sb_printf(&b, "%s    struct __dagcc_args_%d __dagcc_a = {", ind, k->id);
+    int first = 1;
+    for (unsigned i = 0; i < k->ncaps; i++) {
+        const tr_cap *cp = &k->caps[i];
+        const f_var *v = &c->vars[cp->var];
+        if (!is_field(cp) || (cp->mode == CAP_FIRSTPRIVATE && v->array))
+            continue;
+        sb_printf(&b, "%s.%s = ", first ? "" : ", ", v->name);
+        first = 0;
+        if (v->vm)
+            sb_puts(&b, "(void *)(uintptr_t)");
+        if (cp->mode == CAP_SHARED)
+            sb_puts(&b, "&");
+        ref_name(c, &b, ctx, cp->var);
+    }
+    if (extra_loop)
+        sb_printf(&b, "%s.__dagcc_lb = __dagcc_lb, .__dagcc_st = __dagcc_st",
+                  first ? "" : ", ");
+    sb_puts(&b, "};\n");
+    for (unsigned i = 0; i < k->ncaps; i++) {
+        const tr_cap *cp = &k->caps[i];
+        const f_var *v = &c->vars[cp->var];
+        if (cp->mode != CAP_FIRSTPRIVATE || !v->array)
+            continue;
+        sb_printf(&b, "%s    __builtin_memcpy((void *)(uintptr_t)&__dagcc_a.%s, &", ind,
+                  v->name);
+        ref_name(c, &b, ctx, cp->var);
+        sb_printf(&b, ", sizeof __dagcc_a.%s);\n", v->name);
+    }
+    w_gen(w, sb_str(&b));
+    sb_free(&b);
+}
+
+static void submit_call(tr_ctx *c, writer *w, const tr_cons *k, int nfields, int ndeps,
+                        const char *ind)
+{
+    (void)c;
+    w_genf(w, "%s__dagcc_check(dag_submit(__dagcc_task_%d, %s, %s, %s, %d, &__dagcc_t), "
+              "\"task\", __dagcc_t.file, __dagcc_t.line);\n", ind, k->id,
+           nfields ? "&__dagcc_a" : "NULL", nfields ? "sizeof __dagcc_a" : "0",
+           ndeps ? "__dagcc_d" : "NULL", ndeps);
+}
+
+static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
+{
+    tr_cons *k = &c->cons[ci];
+    tr_pragma *p = &c->pragmas[k->pragma];
+    strbuf ind4 = {0}, lab = {0};
+    sb_printf(&ind4, "%s    ", ind);
+    args_init(c, w, k, ctx, ind, 0);
+    int ndeps = 0;
+    gen_deps(c, w, p, ctx, sb_str(&ind4), &ndeps);
+    func_label(c, k, &lab);
+    w_gen(w, sb_str(&ind4));
+    gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
+    int nfields = 0;
+    for (unsigned i = 0; i < k->ncaps; i++)
+        nfields += is_field(&k->caps[i]);
+    submit_call(c, w, k, nfields, ndeps, sb_str(&ind4));
+    w_genf(w, "%s}", ind);
+    sb_free(&ind4);
+    sb_free(&lab);
+}
+
+static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
+{
+    tr_cons *k = &c->cons[ci];
+    tr_pragma *p = &c->pragmas[k->pragma];
+    tr_loop *L = &k->loop;
+    const f_var *lv = &c->vars[L->var];
+    strbuf b = {0};
+    const char *fl;
+    unsigned line;
+    gen_loc(c, &b, k->p2b, &fl, &line);
+    char *where = sb_take(&b);
+    gen_type_decl(&b, lv->type, "__dagcc_lb", 0);
+    w_genf(w, "%s    %s = (", ind, sb_str(&b));
+    sb_free(&b);
+    render(c, w, L->lb_b, L->lb_e, ctx, 0);
+    gen_type_decl(&b, lv->type, "__dagcc_ub", 0);
+    w_genf(w, ");\n%s    %s = (", ind, sb_str(&b));
+    sb_free(&b);
+    render(c, w, L->ub_b, L->ub_e, ctx, 0);
+    w_genf(w, ");\n%s    long long __dagcc_st = ", ind);
+    if (L->st_b == L->st_e) {
+        w_gen(w, L->step_sign > 0 ? "1" : "-1");
+    } else {
+        w_gen(w, L->step_sign > 0 ? "(" : "-(");
+        render(c, w, L->st_b, L->st_e, ctx, 0);
+        w_gen(w, ")");
+    }
+    w_genf(w, ";\n%s    unsigned long long __dagcc_n = ", ind);
+    const char *rel = L->rel;
+    if (!strcmp(rel, "<"))
+        w_gen(w, "__dagcc_lb < __dagcc_ub ? (unsigned long long)((__dagcc_ub - __dagcc_lb) + "
+                 "(__dagcc_st - 1)) / (unsigned long long)__dagcc_st : 0");
+    else if (!strcmp(rel, "<="))
+        w_gen(w, "__dagcc_lb <= __dagcc_ub ? (unsigned long long)(__dagcc_ub - __dagcc_lb) / "
+                 "(unsigned long long)__dagcc_st + 1 : 0");
+    else if (!strcmp(rel, ">"))
+        w_gen(w, "__dagcc_lb > __dagcc_ub ? (unsigned long long)((__dagcc_lb - __dagcc_ub) + "
+                 "(-__dagcc_st - 1)) / (unsigned long long)(-__dagcc_st) : 0");
+    else if (!strcmp(rel, ">="))
+        w_gen(w, "__dagcc_lb >= __dagcc_ub ? (unsigned long long)(__dagcc_lb - __dagcc_ub) / "
+                 "(unsigned long long)(-__dagcc_st) + 1 : 0");
+    else
+        w_gen(w, "__dagcc_st > 0 ? (unsigned long long)(__dagcc_ub - __dagcc_lb) : "
+                 "(unsigned long long)(__dagcc_lb - __dagcc_ub)");
+    const pr_clause *gs = pr_find(&p->dir, PC_GRAINSIZE), *nt = pr_find(&p->dir, PC_NUM_TASKS);
+    int strict = (gs && gs->value) || (nt && nt->value);
+    w_genf(w, ";\n%s    unsigned long long __dagcc_g = ", ind);
+    if (gs || nt)
+        piece_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
+    else
+        w_gen(w, "4ull * (unsigned long long)dag_num_threads()");
+    w_genf(w, ";\n%s    if (__dagcc_g < 1)\n%s        __dagcc_g = 1;\n", ind, ind);
+    if (gs && strict)
+        w_genf(w, "%s    unsigned long long __dagcc_nt = (__dagcc_n + __dagcc_g - 1) / "
+                  "__dagcc_g;\n", ind);
+    else if (gs)
+        w_genf(w, "%s    unsigned long long __dagcc_nt = __dagcc_n / __dagcc_g ? __dagcc_n / "
+                  "__dagcc_g : (__dagcc_n > 0);\n", ind);
+    else
+        w_genf(w, "%s    unsigned long long __dagcc_nt = __dagcc_g < __dagcc_n ? __dagcc_g : "
+                  "__dagcc_n;\n", ind);
+    int group = !pr_find(&p->dir, PC_NOGROUP);
+    if (group)
+        w_genf(w, "%s    __dagcc_check(dag_taskgroup_begin(), \"taskloop\", %s, %u);\n", ind,
+               where, line);
+    args_init(c, w, k, ctx, ind, 1);
+    strbuf ind4 = {0}, lab = {0};
+    sb_printf(&ind4, "%s    ", ind);
+    func_label(c, k, &lab);
+    w_gen(w, sb_str(&ind4));
+    gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
+    w_genf(w, "%s    for (unsigned long long __dagcc_k = 0, __dagcc_first = 0; __dagcc_k < "
+              "__dagcc_nt; __dagcc_k++) {\n", ind);
+    if (gs && strict)
+        w_genf(w, "%s        unsigned long long __dagcc_cnt = __dagcc_n - __dagcc_first < "
+                  "__dagcc_g ? __dagcc_n - __dagcc_first : __dagcc_g;\n", ind);
+    else
+        w_genf(w, "%s        unsigned long long __dagcc_cnt = __dagcc_n / __dagcc_nt + "
+                  "(__dagcc_k < __dagcc_n %% __dagcc_nt);\n", ind);
+    w_genf(w, "%s        __dagcc_a.__dagcc_first = __dagcc_first;\n"
+              "%s        __dagcc_a.__dagcc_last = __dagcc_first += __dagcc_cnt;\n", ind, ind);
+    strbuf ind8 = {0};
+    sb_printf(&ind8, "%s        ", ind);
+    submit_call(c, w, k, 1, 0, sb_str(&ind8));
+    w_genf(w, "%s    }\n", ind);
+    if (group)
+        w_genf(w, "%s    __dagcc_check(dag_taskgroup_end(), \"taskloop\", %s, %u);\n", ind,
+               where, line);
+    w_genf(w, "%s}", ind);
+    free(where);
+    sb_free(&ind4);
+    sb_free(&ind8);
+    sb_free(&lab);
+}
+
+/* Privatisation of OpenMP parallel/single private and firstprivate lists. */
+static void privatize(tr_ctx *c, writer *w, tr_pragma *p)
+{
+    for (unsigned q = 0; q < p->dir.nclauses; q++) {
+        const pr_clause *cl = &p->dir.clauses[q];
+        if (cl->kind != PC_PRIVATE && cl->kind != PC_FIRSTPRIVATE)
+            continue;
+        for (unsigned j = 0; j < cl->nitems; j++) {
+            int n = (int)(cl->items[j].text.e - cl->items[j].text.b);
+            const char *v = p->text + cl->items[j].text.b;
+            if (cl->kind == PC_PRIVATE)
+                w_genf(w, " __typeof__(%.*s) %.*s;", n, v, n, v);
+            else
+                w_genf(w, " __typeof__(%.*s) __dagcc_fp_%.*s = %.*s, %.*s = __dagcc_fp_%.*s;",
+                       n, v, n, v, n, v, n, v, n, v);
+        }
+    }
+    (void)c;
+}
+
+void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
+{
+    tr_cons *k = &c->cons[ci];
+    tr_pragma *p = &c->pragmas[k->pragma];
+    strbuf ind = {0}, cm = {0}, where = {0};
+    indent_of(c, k->p2b, &ind);
+    pragma_comment(p, &cm);
+    unsigned line;
+    gen_loc(c, &where, k->p2b, NULL, &line);
+    switch (k->kind) {
+    case PK_TASK:
+        w_genf(w, "{ %s\n", sb_str(&cm));
+        gen_task(c, w, ci, ctx, sb_str(&ind));
+        break;
+    case PK_TASKLOOP:
+        w_genf(w, "{ %s\n", sb_str(&cm));
+        gen_taskloop(c, w, ci, ctx, sb_str(&ind));
+        break;
+    case PK_TASKWAIT: {
+        if (!pr_find(&p->dir, PC_DEPEND)) {
+            w_genf(w, "__dagcc_check(dag_taskwait(), \"taskwait\", %s, %u); %s", sb_str(&where),
+                   line, sb_str(&cm));
+            break;
+        }
+        w_genf(w, "{ %s\n", sb_str(&cm));
+        strbuf i4 = {0};
+        sb_printf(&i4, "%s    ", sb_str(&ind));
+        int nd = 0;
+        gen_deps(c, w, p, ctx, sb_str(&i4), &nd);
+        w_genf(w, "%s__dagcc_check(dag_taskwait_deps(__dagcc_d, %d), \"taskwait\", %s, %u);\n"
+                  "%s}", sb_str(&i4), nd, sb_str(&where), line, sb_str(&ind));
+        sb_free(&i4);
+        break;
+    }
+    case PK_TASKYIELD:
+        w_genf(w, "%s;", sb_str(&cm));
+        break;
+    case PK_TASKGROUP:
+    case PK_PARALLEL:
+        w_genf(w, "{ %s __dagcc_check(dag_taskgroup_begin(), \"%s\", %s, %u);", sb_str(&cm),
+               k->kind == PK_PARALLEL ? "parallel region" : "taskgroup", sb_str(&where), line);
+        if (k->kind == PK_PARALLEL)
+            privatize(c, w, p);
+        break;
+    case PK_SINGLE:
+    case PK_MASTER:
+        w_genf(w, "{ %s", sb_str(&cm));
+        privatize(c, w, p);
+        break;
+    default:
+        break;
+    }
+    (void)fam;
+    sb_free(&ind);
+    sb_free(&cm);
+    sb_free(&where);
+}
+
+void gen_close(tr_ctx *c, writer *w, int ci)
+{
+    tr_cons *k = &c->cons[ci];
+    strbuf where = {0};
+    unsigned line;
+    gen_loc(c, &where, k->p2b, NULL, &line);
+    if (k->kind == PK_TASKGROUP || k->kind == PK_PARALLEL)
+        w_genf(w, " __dagcc_check(dag_taskgroup_end(), \"%s\", %s, %u); }",
+               k->kind == PK_PARALLEL ? "parallel region" : "taskgroup", sb_str(&where), line);
+    else
+        w_gen(w, " }");
+    sb_free(&where);
+}

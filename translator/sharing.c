@@ -1,0 +1,474 @@
+/* sharing.c: data-sharing of the variables a task references (explicit clauses, depend
+ * items, default(), the OpenMP rules in -fopenmp mode), checks on their types, and the
+ * warning for shared locals that may die before the task runs. */
+#include <string.h>
+
+#include "tr.h"
+
+static const char *fam(const tr_pragma *p)
+{
+    return p->dir.family == PR_DAG ? "dag" : "omp";
+}
+
+static int ref_at(const tr_ctx *c, unsigned b)
+{
+    size_t lo = 0, hi = c->nrefs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->refs[mid].b < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nrefs && c->refs[lo].b == b ? (int)lo : NONE;
+}
+
+static size_t first_ref(const tr_ctx *c, unsigned b)
+{
+    size_t lo = 0, hi = c->nrefs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->refs[mid].b < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+typedef struct kid1 {
+    CXCursor v[4];
+    int n;
+} kid1;
+
+static enum CXChildVisitResult kid_cb(CXCursor cur, CXCursor parent, CXClientData d)
+{
+    (void)parent;
+    kid1 *k = d;
+    if (k->n < 4)
+        k->v[k->n++] = cur;
+    return CXChildVisit_Continue;
+}
+
+static kid1 kids_of(CXCursor cur)
+{
+    kid1 k;
+    k.n = 0;
+    clang_visitChildren(cur, kid_cb, &k);
+    return k;
+}
+
+static CXCursor strip(CXCursor cur)
+{
+    for (;;) {
+        enum CXCursorKind k = clang_getCursorKind(cur);
+        if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr)
+            return cur;
+        kid1 ch = kids_of(cur);
+        if (ch.n != 1)
+            return cur;
+        cur = ch.v[0];
+    }
+}
+
+static int is_array_type(CXType t)
+{
+    t = clang_getCanonicalType(t);
+    return t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray ||
+           t.kind == CXType_VariableArray;
+}
+
+/* The local variable whose own storage a depend item names (x, a[i], s.m, a[lo:n] with a
+ * an array), or NONE when the item reaches its storage through a pointer. */
+static int root_var(tr_ctx *c, CXCursor cur, int section_base)
+{
+    cur = strip(cur);
+    enum CXCursorKind k = clang_getCursorKind(cur);
+    if (k == CXCursor_DeclRefExpr) {
+        if (section_base && !is_array_type(clang_getCursorType(cur)))
+            return NONE;
+        int r = ref_at(c, cursor_b(cur));
+        return r == NONE ? NONE : c->refs[r].var;
+    }
+    kid1 ch = kids_of(cur);
+    if (k == CXCursor_ArraySubscriptExpr && ch.n == 2) {
+        CXCursor base = strip(ch.v[0]);
+        if (!is_array_type(clang_getCursorType(base)))
+            return NONE;
+        return root_var(c, base, 0);
+    }
+    if (k == CXCursor_MemberRefExpr && ch.n == 1) {
+        CXType bt = clang_getCanonicalType(clang_getCursorType(strip(ch.v[0])));
+        if (bt.kind == CXType_Pointer)
+            return NONE;
+        return root_var(c, ch.v[0], 0);
+    }
+    return NONE;
+}
+
+/* A variable named in a data-sharing list: a local (index) or a global (added). */
+static int list_var(tr_ctx *c, tr_pragma *p, const pr_item *it)
+{
+    tr_piece *pc = piece_of(p, it->text);
+    if (!pc || !pc->has_cur)
+        return NONE;
+    CXCursor cur = strip(pc->cur);
+    if (clang_getCursorKind(cur) != CXCursor_DeclRefExpr)
+        goto not_var;
+    int r = ref_at(c, cursor_b(cur));
+    if (r != NONE)
+        return c->refs[r].var;
+    CXCursor d = clang_getCursorReferenced(cur);
+    if (clang_getCursorKind(d) != CXCursor_VarDecl)
+        goto not_var;
+    for (size_t i = 0; i < c->nvars; i++)
+        if (c->vars[i].storage == ST_GLOBAL && clang_equalCursors(c->vars[i].cur, d))
+            return (int)i;
+    f_var v;
+    memset(&v, 0, sizeof v);
+    v.key = 0xffffffffu - (unsigned)c->nvars;
+    v.name = xstrndup(p->text + it->text.b, it->text.e - it->text.b);
+    v.cur = d;
+    v.type = clang_getCursorType(d);
+    v.storage = ST_GLOBAL;
+    v.func = NONE;
+    v.decl_b = v.decl_e = 0xffffffffu;
+    CXType ct = clang_getCanonicalType(v.type);
+    v.array = is_array_type(v.type);
+    v.aggregate = v.array || ct.kind == CXType_Record;
+    VEC_PUSH(c->vars, c->nvars, c->cvars, v);
+    return (int)c->nvars - 1;
+not_var:
+    tr_diag_pragma(c, DIAG_ERROR, p, it->text, "'%.*s' is not a variable",
+                   (int)(it->text.e - it->text.b), p->text + it->text.b);
+    return NONE;
+}
+
+static tr_cap *find_cap(tr_cons *k, int var)
+{
+    for (unsigned i = 0; i < k->ncaps; i++)
+        if (k->caps[i].var == var)
+            return &k->caps[i];
+    return NULL;
+}
+
+static tr_cap *add_cap(tr_cons *k, int var)
+{
+    tr_cap *cp = find_cap(k, var);
+    if (cp)
+        return cp;
+    k->caps = xrealloc(k->caps, (k->ncaps + 1) * sizeof *k->caps);
+    cp = &k->caps[k->ncaps++];
+    memset(cp, 0, sizeof *cp);
+    cp->var = var;
+    return cp;
+}
+
+static int declared_in(const f_var *v, unsigned b, unsigned e)
+{
+    return v->storage != ST_GLOBAL && v->decl_b >= b && v->decl_b < e;
+}
+
+/* Is var v listed in a private/firstprivate clause of pragma pi? */
+static int privatized_by(tr_ctx *c, int pi, int v)
+{
+    tr_pragma *p = &c->pragmas[pi];
+    for (unsigned k = 0; k < p->dir.nclauses; k++) {
+        const pr_clause *cl = &p->dir.clauses[k];
+        if (cl->kind != PC_PRIVATE && cl->kind != PC_FIRSTPRIVATE)
+            continue;
+        for (unsigned j = 0; j < cl->nitems; j++) {
+            tr_piece *pc = piece_of(p, cl->items[j].text);
+            if (pc && ref_at(c, pc->p2b) != NONE && c->refs[ref_at(c, pc->p2b)].var == v)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* OpenMP: is v, as task ci sees it, shared by all implicit tasks of the team? */
+static int team_shared(tr_ctx *c, int ci, int v)
+{
+    tr_cons *k = &c->cons[ci];
+    int r = k->region;
+    if (r == NONE)
+        return 0;
+    tr_cons *R = &c->cons[r];
+    for (int u = k->task_ctx; u != NONE && c->cons[u].p2b > R->p2b; u = c->cons[u].task_ctx) {
+        tr_cons *U = &c->cons[u];
+        if (declared_in(&c->vars[v], U->stmt_b, U->stmt_e))
+            return 0;
+        tr_cap *cp = find_cap(U, v);
+        if (!cp || cp->mode != CAP_SHARED)
+            return 0;
+    }
+    if (declared_in(&c->vars[v], R->stmt_b, R->stmt_e))
+        return 0;
+    if (r == ci) /* combined parallel master taskloop */
+        return !privatized_by(c, R->pragma, v);
+    if (privatized_by(c, R->pragma, v))
+        return 0;
+    if (R->idiom_child != NONE && privatized_by(c, c->cons[R->idiom_child].pragma, v))
+        return 0;
+    return 1;
+}
+
+/* Types a task cannot name outside the function: local and unnamed ones. */
+static int bad_type(CXType t, int depth)
+{
+    if (depth > 16)
+        return 0;
+    switch (t.kind) {
+    case CXType_Pointer:
+        return bad_type(clang_getPointeeType(t), depth + 1);
+    case CXType_ConstantArray:
+    case CXType_IncompleteArray:
+    case CXType_VariableArray:
+        return bad_type(clang_getArrayElementType(t), depth + 1);
+    case CXType_Elaborated:
+        return bad_type(clang_Type_getNamedType(t), depth + 1);
+    case CXType_Typedef:
+    case CXType_Record:
+    case CXType_Enum: {
+        CXCursor d = clang_getTypeDeclaration(t);
+        CXCursor sp = clang_getCursorSemanticParent(d);
+        if (!clang_Cursor_isNull(sp) && clang_getCursorKind(sp) != CXCursor_TranslationUnit)
+            return 1;
+        if (t.kind != CXType_Typedef && clang_Cursor_isAnonymous(d))
+            return 2;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void first_use(tr_ctx *c, tr_cons *k, int v, unsigned *at, unsigned *len)
+{
+    *at = c->pragmas[k->pragma].p2b;
+    *len = 1;
+    for (size_t i = first_ref(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++)
+        if (c->refs[i].var == v) {
+            *at = c->refs[i].b;
+            *len = c->refs[i].e - c->refs[i].b;
+            return;
+        }
+}
+
+void compute_sharing(tr_ctx *c, int ci)
+{
+    tr_cons *k = &c->cons[ci];
+    tr_pragma *p = &c->pragmas[k->pragma];
+    int omp = p->dir.family == PR_OMP;
+    /* explicit clauses */
+    int *listed = xcalloc(c->nvars + 16, sizeof *listed);
+    for (unsigned q = 0; q < p->dir.nclauses; q++) {
+        const pr_clause *cl = &p->dir.clauses[q];
+        int mode = cl->kind == PC_SHARED ? CAP_SHARED : cl->kind == PC_PRIVATE ? CAP_PRIVATE
+                   : cl->kind == PC_FIRSTPRIVATE ? CAP_FIRSTPRIVATE : 0;
+        if (!mode)
+            continue;
+        for (unsigned j = 0; j < cl->nitems; j++) {
+            size_t before = c->nvars;
+            int v = list_var(c, p, &cl->items[j]);
+            if (v == NONE)
+                continue;
+            if (c->nvars > before)
+                listed = xrealloc(listed, (c->nvars + 16) * sizeof *listed),
+                listed[v] = 0;
+            if (listed[v]) {
+                tr_diag_pragma(c, DIAG_ERROR, p, cl->items[j].text,
+                               "variable '%s' appears in more than one data-sharing clause",
+                               c->vars[v].name);
+                continue;
+            }
+            if (k->kind == PK_TASKLOOP && v == k->loop.var) {
+                tr_diag_pragma(c, DIAG_ERROR, p, cl->items[j].text,
+                               "the loop variable '%s' of a taskloop is private",
+                               c->vars[v].name);
+                continue;
+            }
+            listed[v] = mode;
+        }
+    }
+    /* depend items naming a local's own storage share it (dagcc rule) */
+    int *dep_root = xcalloc(c->nvars + 16, sizeof *dep_root);
+    if (!omp)
+        for (unsigned q = 0; q < p->dir.nclauses; q++) {
+            const pr_clause *cl = &p->dir.clauses[q];
+            if (cl->kind != PC_DEPEND)
+                continue;
+            for (unsigned j = 0; j < cl->nitems; j++) {
+                const pr_item *it = &cl->items[j];
+                tr_piece *pc = piece_of(p, it->ndims ? it->base : it->text);
+                if (!pc || !pc->has_cur)
+                    continue;
+                int v = root_var(c, pc->cur, it->ndims > 0);
+                if (v != NONE)
+                    dep_root[v] = 1;
+            }
+        }
+    const pr_clause *dflt = pr_find(&p->dir, PC_DEFAULT);
+    /* referenced variables */
+    for (size_t i = first_ref(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++) {
+        int v = c->refs[i].var;
+        f_var *fv = &c->vars[v];
+        if (declared_in(fv, k->stmt_b, k->stmt_e) || v == k->loop.var || find_cap(k, v))
+            continue;
+        int mode = listed[v];
+        if (!mode && dep_root[v])
+            mode = CAP_SHARED;
+        if (!mode && dflt)
+            mode = dflt->value == DF_SHARED ? CAP_SHARED
+                   : dflt->value == DF_PRIVATE ? CAP_PRIVATE
+                   : dflt->value == DF_FIRSTPRIVATE ? CAP_FIRSTPRIVATE : 0;
+        if (!mode && dflt && dflt->value == DF_NONE) {
+            if (fv->storage == ST_STATIC_LOCAL) {
+                mode = CAP_SHARED;
+            } else {
+                tr_diag_p2(c, DIAG_ERROR, c->refs[i].b, c->refs[i].e - c->refs[i].b,
+                           "variable '%s' must be listed in a data-sharing clause because "
+                           "of 'default(none)'", fv->name);
+                listed[v] = CAP_FIRSTPRIVATE; /* report once */
+                continue;
+            }
+        }
+        if (!mode && fv->storage == ST_STATIC_LOCAL)
+            mode = CAP_SHARED;
+        if (!mode && omp && team_shared(c, ci, v))
+            mode = CAP_SHARED;
+        if (!mode)
+            mode = CAP_FIRSTPRIVATE;
+        tr_cap *cp = add_cap(k, v);
+        cp->mode = mode;
+    }
+    /* listed but unreferenced globals still get their private copy checked; locals that
+     * are listed but unused need nothing. */
+    for (size_t v = 0; v < c->nvars; v++)
+        if (listed[v] && c->vars[v].storage == ST_GLOBAL && listed[v] != CAP_SHARED) {
+            tr_cap *cp = add_cap(k, (int)v);
+            cp->mode = listed[v];
+        }
+    /* variables a variably modified type depends on */
+    for (unsigned i = 0; i < k->ncaps; i++) {
+        f_var *fv = &c->vars[k->caps[i].var];
+        for (unsigned d = 0; d < fv->nvm_deps; d++) {
+            int dv = fv->vm_deps[d];
+            if (declared_in(&c->vars[dv], k->stmt_b, k->stmt_e))
+                continue;
+            tr_cap *cp = find_cap(k, dv);
+            if (cp && cp->mode == CAP_SHARED) {
+                unsigned at, len;
+                first_use(c, k, dv, &at, &len);
+                tr_diag_p2(c, DIAG_ERROR, at, len,
+                           "'%s' gives the size of the variably modified type of '%s' and "
+                           "cannot be shared", c->vars[dv].name, fv->name);
+                continue;
+            }
+            if (!cp) {
+                cp = add_cap(k, dv);
+                cp->mode = CAP_FIRSTPRIVATE;
+                cp->implicit = 1;
+                fv = &c->vars[k->caps[i].var];
+            }
+        }
+    }
+    /* pointer-ness and type checks */
+    for (unsigned i = 0; i < k->ncaps; i++) {
+        tr_cap *cp = &k->caps[i];
+        f_var *fv = &c->vars[cp->var];
+        cp->byptr = cp->mode == CAP_SHARED ||
+                    (cp->mode == CAP_FIRSTPRIVATE && fv->aggregate && !fv->vm);
+        if (fv->storage == ST_GLOBAL && cp->mode == CAP_SHARED)
+            cp->byptr = 0;
+        unsigned at, len;
+        first_use(c, k, cp->var, &at, &len);
+        if (fv->vm && fv->array && cp->mode == CAP_FIRSTPRIVATE) {
+            tr_diag_p2(c, DIAG_ERROR, at, len,
+                       "variable-length array '%s' cannot be firstprivate; share it "
+                       "(shared(%s)) or pass a pointer", fv->name, fv->name);
+            continue;
+        }
+        int bad = bad_type(fv->type, 0);
+        if (bad)
+            tr_diag_p2(c, DIAG_ERROR, at, len,
+                       "the type of '%s' is %s; a task cannot capture it (declare the type "
+                       "at file scope)", fv->name,
+                       bad == 1 ? "declared inside a function" : "an unnamed struct or union");
+    }
+    (void)fam;
+    free(listed);
+    free(dep_root);
+}
+
+/* ---- lifetimes --------------------------------------------------------------------- */
+
+static int waits_before(tr_ctx *c, int ti, unsigned from, unsigned scope_end)
+{
+    tr_cons *t = &c->cons[ti];
+    for (size_t i = 0; i < c->ncons; i++) {
+        tr_cons *w = &c->cons[i];
+        if (!w->translate)
+            continue;
+        if (w->kind == PK_TASKWAIT && !pr_find(&c->pragmas[w->pragma].dir, PC_DEPEND) &&
+            w->task_ctx == t->task_ctx && w->p2b >= from && w->p2b < scope_end)
+            return 1;
+        int group = w->kind == PK_TASKGROUP || w->kind == PK_PARALLEL ||
+                    (w->kind == PK_TASKLOOP && !pr_find(&c->pragmas[w->pragma].dir, PC_NOGROUP));
+        if (group && w->p2b <= t->p2b && from <= w->stmt_e && w->stmt_e <= scope_end &&
+            (int)i != ti)
+            return 1;
+        if (group && (int)i == ti)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_one(tr_ctx *c, int ti, int v, unsigned from, unsigned at, unsigned len)
+{
+    f_var *fv = &c->vars[v];
+    if (fv->storage != ST_AUTO && fv->storage != ST_PARAM)
+        return;
+    unsigned scope_end = fv->scope_e;
+    int via_main = 1;
+    for (int u = c->cons[ti].task_ctx; u != NONE; u = c->cons[u].task_ctx) {
+        tr_cons *U = &c->cons[u];
+        if (declared_in(fv, U->stmt_b, U->stmt_e))
+            break;
+        tr_cap *cp = find_cap(U, v);
+        if (!cp || cp->mode != CAP_SHARED) {
+            scope_end = U->body_e;
+            via_main = 0;
+            break;
+        }
+    }
+    if (via_main && fv->func != NONE && c->funcs[fv->func].is_main &&
+        scope_end >= c->funcs[fv->func].body_e)
+        return;
+    if (waits_before(c, ti, from, scope_end))
+        return;
+    if (tr_diag_p2(c, DIAG_WARNING, at, len,
+                   "the task shares local variable '%s', whose lifetime may end before the "
+                   "task runs", fv->name), 1)
+        tr_diag_p2(c, DIAG_NOTE, fv->decl_b, (unsigned)strlen(fv->name),
+                   "'%s' is declared here; wait for the task (taskwait or taskgroup) before "
+                   "the end of its scope", fv->name);
+}
+
+void check_lifetimes(tr_ctx *c)
+{
+    for (size_t i = 0; i < c->ncons; i++) {
+        tr_cons *k = &c->cons[i];
+        if (!k->translate || (k->kind != PK_TASK && k->kind != PK_TASKLOOP))
+            continue;
+        if (k->kind == PK_TASKLOOP && !pr_find(&c->pragmas[k->pragma].dir, PC_NOGROUP))
+            continue;
+        for (unsigned j = 0; j < k->ncaps; j++) {
+            if (k->caps[j].mode != CAP_SHARED)
+                continue;
+            unsigned at, len;
+            first_use(c, k, k->caps[j].var, &at, &len);
+            check_one(c, (int)i, k->caps[j].var, k->stmt_e, at, len);
+        }
+    }
+}
