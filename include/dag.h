@@ -86,6 +86,9 @@ typedef int (*dag_task_fn)(void *args);
                                     dependencies, then runs it before dag_submit returns */
 #define DAG_TASK_FINAL 0x2u      /* final(true): every descendant runs immediately, inline */
 #define DAG_TASK_ON_NODE 0x4u    /* `node` is valid: run on that rank (distributed runs) */
+#define DAG_TASK_DETACHABLE 0x8u /* the body may call dag_task_detach(): the task completes
+                                    when its event is fulfilled, not when the body returns
+                                    (OpenMP `detach`). Not combinable with UNDEFERRED. */
 
 /* dag_task_attr_t.device */
 #define DAG_DEVICE_ANY 0  /* the scheduler chooses among the task's implementations */
@@ -118,6 +121,20 @@ typedef struct dag_task_attr {
  * once every earlier sibling whose dependencies conflict with it has completed. */
 DAG_API dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
+
+/* Completion events (OpenMP 5 `detach`). Inside the body of a task submitted with
+ * DAG_TASK_DETACHABLE, dag_task_detach() returns an event; the task then completes, and
+ * its successors are released, only when both its body has returned and the event has
+ * been fulfilled, from any thread (a communication thread, a CUDA callback, ...).
+ * Fulfilling with a non-zero code marks the task failed, as if its body had returned it.
+ * Each event is fulfilled exactly once. */
+typedef struct dag_event {
+    void *task;
+    unsigned long long seq;
+} dag_event_t;
+
+DAG_API dag_status_t dag_task_detach(dag_event_t *event);
+DAG_API dag_status_t dag_event_fulfill(dag_event_t event, int code);
 
 /* Wait until every child of the calling task has completed; the waiting thread runs
  * tasks meanwhile. Returns DAG_ERR_TASK_FAILED if a child (or a descendant not waited

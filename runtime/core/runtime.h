@@ -13,6 +13,27 @@ enum { RT_OFF = 0, RT_RUNNING = 1, RT_STOPPING = 2 };
 
 struct rt_hooks; /* trace/observability callbacks, see core/hooks.h */
 
+/* The device seam (runtime/cuda/): when installed, every task passes through on_submit
+ * (after its descriptor exists, before its dependencies are registered: keep what the
+ * placement and coherence need in task.ext) and runs through exec instead of calling
+ * task.fn directly; exec may run the CPU body, or launch a device implementation, call
+ * task_detach() and fulfil the event when the device is done. on_wait runs when a
+ * dag_taskwait() returns, to make results visible on the host. Tasks with a CUDA
+ * implementation are TF_DETACHABLE while a device layer is installed. */
+struct rt_device_ops {
+    dag_status_t (*on_submit)(struct tctx *c, struct task *t, const dag_dep_t *deps,
+                              size_t ndeps);
+    int (*exec)(struct tctx *c, struct task *t);
+    void (*on_wait)(struct tctx *c);
+};
+
+/* The distribution seam (runtime/comm/): sees every task submitted by a thread's
+ * implicit task (the replicated top-level flow) and calls task_submit_local() for those
+ * this process runs, adding communication tasks as needed. */
+typedef dag_status_t (*rt_interpose_fn)(struct tctx *c, dag_task_fn fn, const void *args,
+                                        size_t args_size, const dag_dep_t *deps, size_t ndeps,
+                                        const dag_task_attr_t *attr);
+
 struct runtime {
     atomic_int state;
     unsigned gen;                 /* incremented by every dag_finalize */
@@ -29,6 +50,8 @@ struct runtime {
     atomic_uint next_ctx_index;
     atomic_ulong lost_wakeups;    /* sleeps that timed out and found work: should stay 0 */
     const struct rt_hooks *hooks; /* NULL unless tracing or statistics are on */
+    const struct rt_device_ops *dev; /* NULL unless a device layer is active */
+    rt_interpose_fn interpose;    /* NULL unless running distributed */
 };
 
 extern struct runtime rt;

@@ -57,6 +57,8 @@ static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, cons
     atomic_store_explicit(&t->zombie, NULL, RELAXED);
     atomic_store_explicit(&t->zombies, NULL, RELAXED);
     atomic_store_explicit(&t->ready, 0, RELAXED);
+    atomic_store_explicit(&t->detach, 1, RELAXED);
+    t->ext = NULL;
     t->nsucc = 0;
     t->more = NULL;
     t->last_succ = NULL;
@@ -258,7 +260,7 @@ static inline int run_body(struct tctx *c, struct task *t)
     c->cur = t;
     c->group = t->group;
     hooks_start(c, t);
-    int rc = t->fn(t->args);
+    int rc = unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args);
     if (unlikely(c->group != t->group))
         rc = close_groups(c, t, rc);
     hooks_end(c, t, rc);
@@ -279,7 +281,57 @@ static struct task *execute_body(struct tctx *c, struct task *t)
         rc = run_body(c, t);
     else
         hooks_end(c, t, DAG_ERR_CANCELLED);
+    if (unlikely(t->flags & TF_DETACHABLE)) {
+        /* the body's share of `detach`; an unfulfilled event keeps the task incomplete */
+        t->detach_rc = rc;
+        if (atomic_fetch_sub_explicit(&t->detach, 1, ACQ_REL) != 1)
+            return NULL;
+        if (!rc && !cause)
+            rc = atomic_load_explicit(&t->event_rc, RELAXED);
+    }
     return task_finish(c, t, rc, cause);
+}
+
+/* ---- completion events (detach) ---------------------------------------------------- */
+
+int task_detach(struct task *t, dag_event_t *ev)
+{
+    int one = 1;
+    if (!(t->flags & TF_DETACHABLE) ||
+        !atomic_compare_exchange_strong_explicit(&t->detach, &one, 2, RELAXED, RELAXED))
+        return DAG_ERR_STATE;
+    atomic_store_explicit(&t->event_rc, 0, RELAXED);
+    ev->task = t;
+    ev->seq = task_seq(t);
+    return DAG_OK;
+}
+
+dag_status_t dag_task_detach(dag_event_t *ev)
+{
+    struct tctx *c = ctx_fast();
+    if (!c || !ev)
+        return c ? DAG_ERR_INVALID : DAG_ERR_STATE;
+    return task_detach(c->cur, ev);
+}
+
+dag_status_t dag_event_fulfill(dag_event_t ev, int code)
+{
+    struct task *t = ev.task;
+    if (!t || task_seq(t) != ev.seq || (atomic_load_explicit(&t->state, ACQUIRE) & TS_DONE) ||
+        atomic_load_explicit(&t->detach, ACQUIRE) < 1)
+        return DAG_ERR_INVALID;
+    if (code)
+        atomic_store_explicit(&t->event_rc, code, RELAXED);
+    if (atomic_fetch_sub_explicit(&t->detach, 1, ACQ_REL) != 1)
+        return DAG_OK; /* the body is still running: it completes the task */
+    struct tctx *c = ctx_get();
+    if (!c)
+        return DAG_ERR_STATE;
+    int rc = t->detach_rc ? t->detach_rc : atomic_load_explicit(&t->event_rc, RELAXED);
+    struct task *imm = task_finish(c, t, rc, NULL);
+    if (imm)
+        sched_push(c, imm);
+    return DAG_OK;
 }
 
 struct task *task_execute(struct tctx *c, struct task *t)
@@ -315,12 +367,16 @@ static int undeferred_ready(void *arg)
 struct mutex_try {
     struct tctx *c;
     struct task *t;
+    int held;
 };
 
+/* sched_wait may evaluate its predicate more than once after it first holds: remember */
 static int mutexes_taken(void *arg)
 {
     struct mutex_try *m = arg;
-    return mutexes_acquire(m->c, m->t, 0);
+    if (!m->held)
+        m->held = mutexes_acquire(m->c, m->t, 0);
+    return m->held;
 }
 
 /* ---- inline and undeferred execution ------------------------------------------------ */
@@ -366,7 +422,7 @@ static dag_status_t run_undeferred(struct tctx *c, struct task *t)
     if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) != 1)
         sched_wait(c, undeferred_ready, t);
     if (t->nmtx) {
-        struct mutex_try m = {c, t};
+        struct mutex_try m = {c, t, 0};
         sched_wait(c, mutexes_taken, &m);
     }
     struct task *imm = execute_body(c, t);
@@ -392,8 +448,21 @@ static inline int eager_ok(struct tctx *c, const dag_task_attr_t *attr)
            atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
 }
 
+/* The distributed layer (rt.interpose) sees the top-level task flow first and calls
+ * task_submit_local() for the tasks this process runs. */
 dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    if (unlikely(rt.interpose)) {
+        struct tctx *c = ctx_fast();
+        if (c && (c->cur->flags & TF_IMPLICIT))
+            return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
+    }
+    return task_submit_local(fn, args, args_size, deps, ndeps, attr);
+}
+
+dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
+                               const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
     struct tctx *c = ctx_fast();
     if (unlikely(!c))
@@ -411,10 +480,18 @@ dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
         flags |= TF_UNDEFERRED;
     if ((aflags & DAG_TASK_FINAL) || (c->cur->flags & TF_FINAL))
         flags |= TF_FINAL;
+    if (unlikely(aflags & DAG_TASK_DETACHABLE) ||
+        (unlikely(rt.dev) && attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA))) {
+        /* completes on an event: never inline (also under a final parent) */
+        if (aflags & DAG_TASK_UNDEFERRED)
+            return DAG_ERR_INVALID;
+        flags |= TF_DETACHABLE;
+        goto deferred;
+    }
 
     if (unlikely(c->cur->flags & TF_FINAL))
         return run_inline(c, fn, args, args_size, attr, TF_FINAL, NULL, 0); /* included task */
-    if (rt.nthreads == 1 && eager_ok(c, attr))
+    if (rt.nthreads == 1 && !rt.dev && eager_ok(c, attr))
         return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps);
     if (ndeps == 0) {
         if (flags & TF_UNDEFERRED)
@@ -423,6 +500,7 @@ dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
             return run_inline(c, fn, args, args_size, attr, flags, NULL, 0);
     }
 
+deferred:;
     struct task *t = task_alloc(c);
     if (unlikely(!t))
         return DAG_ERR_NOMEM;
@@ -430,6 +508,17 @@ dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
     if (unlikely(init_task(c, t, fn, args, args_size, attr, flags))) {
         pool_put(&rt.task_pool, &c->task_cache, t);
         return DAG_ERR_NOMEM;
+    }
+    if (unlikely(rt.dev) && rt.dev->on_submit) {
+        dag_status_t st = rt.dev->on_submit(c, t, deps, ndeps);
+        if (unlikely(st)) {
+            atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE,
+                                  RELEASE);
+            if (t->flags & TF_EXT_ARGS)
+                free(t->args);
+            pool_put(&rt.task_pool, &c->task_cache, t);
+            return st;
+        }
     }
     if (ndeps) {
         dag_status_t st = deps_register(c, parent, t, deps, ndeps);

@@ -29,7 +29,8 @@ enum {
     TF_STACK = 1u << 2,      /* descriptor on a thread's stack: inline task or implicit task */
     TF_IMPLICIT = 1u << 3,   /* a thread's implicit task: never completes */
     TF_EXT_ARGS = 1u << 4,   /* args were malloc'ed (too large for argbuf) */
-    TF_EXT_MTX = 1u << 5     /* mtx was malloc'ed (more than MTX_INLINE mutexes) */
+    TF_EXT_MTX = 1u << 5,    /* mtx was malloc'ed (more than MTX_INLINE mutexes) */
+    TF_DETACHABLE = 1u << 6  /* completion may wait for an event: see `detach` */
 };
 
 /* task.counts packs two counters so that a child that finishes with no live children
@@ -85,6 +86,9 @@ struct task {
     int device, node;
     dag_cuda_fn cuda;
     void *ext;                  /* reserved for the device and communication layers */
+    atomic_int detach;          /* TF_DETACHABLE: 1 for the body + 1 for an unfulfilled event */
+    int detach_rc;              /* the body's return code, kept until the event completes it */
+    atomic_int event_rc;        /* code given to dag_event_fulfill */
     _Alignas(16) char argbuf[TASK_ARGS_INLINE];
 };
 
@@ -121,6 +125,10 @@ struct task *task_execute(struct tctx *c, struct task *t);
 void task_make_ready(struct tctx *c, struct task *t, struct task **imm);
 void task_init_implicit(struct tctx *c, unsigned thread_index);
 void task_wait_children(struct tctx *c, struct task *t);
+/* Make t (TF_DETACHABLE, its body running) complete on an event instead of on return. */
+int task_detach(struct task *t, dag_event_t *ev);
+dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
+                               const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
 
 /* core/failure.c */
 struct failure *failure_new(const struct task *t, int code);

@@ -23,6 +23,8 @@ dag_status_t dag_taskwait(void)
     if (!c)
         return DAG_ERR_STATE;
     task_wait_children(c, c->cur);
+    if (unlikely(rt.dev) && rt.dev->on_wait)
+        rt.dev->on_wait(c);
     return consume(c, &c->cur->fail);
 }
 

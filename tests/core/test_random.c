@@ -7,7 +7,7 @@
  * their inputs, writes store a function of that hash, inoutset members add atomically
  * and mutexinoutset members add without atomics (so a broken exclusion shows up as a
  * lost update, and as a race under TSan).
- * DAG_TEST_SEEDS sets the number of seeds per thread count (default 300). */
+ * DAG_TEST_SEEDS sets the number of seeds per thread count (default 1000). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +173,7 @@ struct program {
 static void gen_program(struct program *p, uint64_t seed, size_t ntasks)
 {
     rng_state = seed * 0x2545F4914F6CDD1Dull + 1;
-    p->ops = calloc(ntasks, sizeof *p->ops);
+    p->ops = calloc(ntasks + 3, sizeof *p->ops); /* room to close open groups */
     p->children = calloc(ntasks * MAXCHILD, sizeof *p->children);
     size_t used = 0;
     uint32_t next_id = 1;
@@ -202,12 +202,8 @@ static void gen_program(struct program *p, uint64_t seed, size_t ntasks)
         }
     }
     /* close what is open */
-    for (size_t i = ntasks; open_groups > 0 && i-- > 0;)
-        if (p->ops[i].kind == OP_TASK && !p->ops[i].nchild) {
-            memset(&p->ops[i], 0, sizeof p->ops[i]);
-            p->ops[i].kind = OP_GROUP_END;
-            open_groups--;
-        }
+    while (open_groups-- > 0)
+        p->ops[p->n++].kind = OP_GROUP_END;
 }
 
 static void run_sequential(struct program *p)
@@ -245,10 +241,18 @@ static int run_parallel(struct program *p)
             if (dag_taskgroup_begin())
                 return -4;
             break;
-        case OP_GROUP_END:
-            if (dag_taskgroup_end())
+        case OP_GROUP_END: {
+            dag_status_t st = dag_taskgroup_end();
+            if (st) {
+                dag_error_t e;
+                char buf[256] = "";
+                if (dag_last_error(&e) == DAG_OK)
+                    dag_error_format(&e, buf, sizeof buf);
+                fprintf(stderr, "taskgroup_end at op %zu: %s (%s)\n", i, dag_strerror(st), buf);
                 return -5;
+            }
             break;
+        }
         }
     }
     return dag_taskwait();
@@ -284,7 +288,7 @@ static void check_seeds(int nthreads, uint64_t first, int nseeds)
 static int nseeds(void)
 {
     const char *s = getenv("DAG_TEST_SEEDS");
-    return s ? atoi(s) : 300;
+    return s ? atoi(s) : 1000;
 }
 
 START_TEST(test_random_1)
