@@ -51,9 +51,9 @@ static inline struct task *deque_take(struct deque *q)
 {
     int64_t b = atomic_load_explicit(&q->bottom, RELAXED) - 1;
     struct deque_array *a = atomic_load_explicit(&q->array, RELAXED);
-    atomic_store_explicit(&q->bottom, b, RELAXED);
-    atomic_thread_fence(SEQ_CST);
-    int64_t t = atomic_load_explicit(&q->top, RELAXED);
+    atomic_store_explicit(&q->bottom, b, SC_TSAN(RELAXED));
+    FENCE_SC();
+    int64_t t = atomic_load_explicit(&q->top, SC_TSAN(RELAXED));
     struct task *x = NULL;
     if (t <= b) {
         x = atomic_load_explicit(&a->slot[b & (a->size - 1)], RELAXED);
@@ -72,9 +72,9 @@ static inline struct task *deque_take(struct deque *q)
 /* Any thread. Returns NULL when empty, DEQUE_ABORT when it lost a race (retry). */
 static inline struct task *deque_steal(struct deque *q)
 {
-    int64_t t = atomic_load_explicit(&q->top, ACQUIRE);
-    atomic_thread_fence(SEQ_CST);
-    int64_t b = atomic_load_explicit(&q->bottom, ACQUIRE);
+    int64_t t = atomic_load_explicit(&q->top, SC_TSAN(ACQUIRE));
+    FENCE_SC();
+    int64_t b = atomic_load_explicit(&q->bottom, SC_TSAN(ACQUIRE));
     if (t >= b)
         return NULL;
     struct deque_array *a = atomic_load_explicit(&q->array, ACQUIRE);

@@ -131,7 +131,7 @@ static void idle(struct tctx *c, int (*done)(void *), void *arg)
         }
     }
     unsigned key = ec_prepare(&rt.ec);
-    atomic_thread_fence(SEQ_CST);
+    FENCE_SC();
     if (work_available() || should_stop(done, arg)) {
         ec_cancel(&rt.ec);
         return;

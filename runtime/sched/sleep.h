@@ -31,8 +31,8 @@ static inline void ec_cancel(struct eventcount *ec)
 
 static inline void ec_notify(struct eventcount *ec, int all)
 {
-    atomic_thread_fence(SEQ_CST);
-    if (unlikely(atomic_load_explicit(&ec->nwait, RELAXED) > 0))
+    FENCE_SC();
+    if (unlikely(atomic_load_explicit(&ec->nwait, SC_TSAN(RELAXED)) > 0))
         ec_wake(ec, all);
 }
 

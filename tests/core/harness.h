@@ -20,7 +20,8 @@ typedef struct {
 void gate_wait(gate_t *g);
 void gate_open(gate_t *g);
 
-/* Edge recorder: while installed, every submitted task is numbered in submission order
+/* Edge recorder (install before rt_start, uninstall after rt_stop: the hook table is
+ * read by workers without synchronisation). While installed, every submitted task is numbered in submission order
  * (0, 1, ...) and every edge pred -> succ between numbered tasks is recorded. */
 void rec_install(void);
 void rec_uninstall(void);

@@ -56,8 +56,8 @@ static int body_b(void *p)
 
 START_TEST(test_all_pairs)
 {
+    rec_install(); /* hooks are installed while no worker runs */
     rt_start(3);
-    rec_install();
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
         for (size_t j = 0; j < sizeof modes / sizeof modes[0]; j++)
             for (int ov = 0; ov < NOVERLAP; ov++) {
@@ -89,16 +89,16 @@ START_TEST(test_all_pairs)
                     ck_assert_msg(atomic_load(&b_saw) == 1, "A %s, B %s, %s: B ran before A finished",
                                   mode_name[modes[i]], mode_name[modes[j]], overlap_name[ov]);
             }
-    rec_uninstall();
     rt_stop();
+    rec_uninstall();
 }
 END_TEST
 
 /* OpenMP compatibility: with DAG_DEP_BASEADDR only the start address matters. */
 START_TEST(test_baseaddr)
 {
+    rec_install(); /* hooks are installed while no worker runs */
     rt_start(2);
-    rec_install();
     struct {
         size_t alo, alen, blo, blen;
         int want;
@@ -120,16 +120,16 @@ START_TEST(test_baseaddr)
         gate_open(&gate);
         dag_taskwait();
     }
-    rec_uninstall();
     rt_stop();
+    rec_uninstall();
 }
 END_TEST
 
 /* Readers between two writers: w1 -> {r1, r2} -> w2, no r1 -> r2 edge. */
 START_TEST(test_reader_set)
 {
+    rec_install(); /* hooks are installed while no worker runs */
     rt_start(2);
-    rec_install();
     gate_t gate = {0};
     atomic_int a_done = 0, saw = 0;
     struct pair_args args = {&gate, &a_done, &saw};
@@ -145,8 +145,8 @@ START_TEST(test_reader_set)
     ck_assert(rec_edge(3, 4) && !rec_edge(1, 4) && !rec_edge(2, 4));
     gate_open(&gate);
     dag_taskwait();
-    rec_uninstall();
     rt_stop();
+    rec_uninstall();
 }
 END_TEST
 
@@ -154,8 +154,8 @@ END_TEST
  * sides; a partially overlapping inoutset of the same set also stays independent. */
 START_TEST(test_inoutset_set)
 {
+    rec_install(); /* hooks are installed while no worker runs */
     rt_start(2);
-    rec_install();
     gate_t gate = {0};
     atomic_int a_done = 0, saw = 0;
     struct pair_args args = {&gate, &a_done, &saw};
@@ -173,8 +173,8 @@ START_TEST(test_inoutset_set)
     ck_assert(rec_edge(3, 5) && !rec_edge(1, 5) && !rec_edge(2, 5));
     gate_open(&gate);
     dag_taskwait();
-    rec_uninstall();
     rt_stop();
+    rec_uninstall();
 }
 END_TEST
 
@@ -287,8 +287,8 @@ END_TEST
 /* Zero-length ranges order nothing; invalid modes and wrapping ranges are refused. */
 START_TEST(test_edge_cases)
 {
+    rec_install(); /* hooks are installed while no worker runs */
     rt_start(2);
-    rec_install();
     gate_t gate = {0};
     atomic_int a_done = 0, saw = 0;
     struct pair_args args = {&gate, &a_done, &saw};

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test.sh: the second quick-start command and what CI runs: installs what is missing,
+# builds everything with -Werror, runs the whole test suite, then the runtime and
+# translator suites again under ASan+UBSan and the runtime suites under TSan.
+# Exits non-zero on the first failure. DAG_CI_SKIP_SANITIZERS=1 skips the last two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/deps.sh
+jobs=$(nproc)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+step() { printf '\n==== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "build (-Werror)"
+cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WERROR=ON >/dev/null
+cmake --build build-ci -j"$jobs"
+step "test suite"
+ctest --test-dir build-ci -j"$jobs" --output-on-failure --timeout 900
+
+if [ "${DAG_CI_SKIP_SANITIZERS:-0}" != 1 ]; then
+  step "ASan+UBSan build"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WERROR=ON \
+    -DDAG_SANITIZE="address;undefined" -DDAG_BUILD_BENCH=OFF -DDAG_BUILD_SAMPLES=OFF \
+    -DDAG_WITH_CUDA=OFF >/dev/null
+  cmake --build build-asan -j"$jobs"
+  step "ASan+UBSan tests"
+  DAG_TEST_SEEDS=150 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -L 'core|translator|obs'
+
+  step "TSan build"
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WERROR=ON \
+    -DDAG_SANITIZE=thread -DDAG_BUILD_BENCH=OFF -DDAG_BUILD_SAMPLES=OFF \
+    -DDAG_WITH_CUDA=OFF -DDAG_WITH_MPI=OFF >/dev/null
+  cmake --build build-tsan -j"$jobs" --target dag_core_tests
+  step "TSan tests"
+  DAG_TEST_SEEDS=60 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp" \
+    ctest --test-dir build-tsan -j"$jobs" --output-on-failure --timeout 900 -L core
+fi
+step "all tests passed"
