@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash .ci/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
-exec build/samples/cholesky "${@:-2048}" 256
+exec build/samples/cholesky "${1:-16}" "${2:-256}"

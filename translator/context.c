@@ -1,6 +1,7 @@
 /* context.c: pass-1 placement of each pragma. Decides whether a pragma sits inside a
  * function body (statement context) or at file scope (a function task), reads the
  * function's signature for function tasks, and marks which pragmas get translated. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tr.h"

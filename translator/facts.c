@@ -1,6 +1,7 @@
 /* facts.c: one walk over the pass-2 AST of the main file, recording what analysis and
  * emission need: functions, local variables and every reference to them, calls, jumps,
  * the statements wrapped by pragma probes, and the cursors of clause expressions. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tr.h"
@@ -194,6 +195,20 @@ static void add_var(walk *w, CXCursor cur, int storage)
     }
     v.cur = cur;
     v.type = clang_getCursorType(cur);
+    if (storage == ST_PARAM) {
+        /* Parameters of array type are pointers: use the adjusted type. */
+        CXCursor fn = clang_getCursorSemanticParent(cur);
+        int n = clang_Cursor_getNumArguments(fn);
+        for (int i = 0; i < n; i++)
+            if (clang_equalCursors(clang_Cursor_getArgument(fn, (unsigned)i), cur)) {
+                CXType at = clang_getArgType(clang_getCursorType(fn), (unsigned)i);
+                if (at.kind != CXType_Invalid)
+                    v.type = at;
+            }
+        CXType ct = clang_getCanonicalType(v.type);
+        v.decay = ct.kind == CXType_ConstantArray || ct.kind == CXType_IncompleteArray ||
+                  ct.kind == CXType_VariableArray;
+    }
     v.storage = storage;
     v.func = w->func;
     v.decl_b = cursor_b(cur);
@@ -208,8 +223,9 @@ static void add_var(walk *w, CXCursor cur, int storage)
     }
     CXType ct = clang_getCanonicalType(v.type);
     v.vm = type_vm(v.type);
-    v.array = ct.kind == CXType_ConstantArray || ct.kind == CXType_IncompleteArray ||
-              ct.kind == CXType_VariableArray;
+    v.array = !v.decay && (ct.kind == CXType_ConstantArray ||
+                           ct.kind == CXType_IncompleteArray ||
+                           ct.kind == CXType_VariableArray);
     v.aggregate = v.array || ct.kind == CXType_Record;
     VEC_PUSH(c->vars, c->nvars, c->cvars, v);
     map_put(w, v.key, (int)c->nvars - 1);
@@ -277,8 +293,8 @@ static void on_ref(walk *w, CXCursor cur, unsigned b)
     r.e = r.b + len;
     r.literal = r.e <= c->p2.n && memcmp(c->p2.s + r.b, c->vars[vi].name, len) == 0 &&
                 (r.e == c->p2.n || !(c->p2.s[r.e] == '_' ||
-                                     (c->p2.s[r.e] | 32) - 'a' < 26u ||
-                                     c->p2.s[r.e] - '0' < 10u));
+                                     (unsigned)((c->p2.s[r.e] | 32) - 'a') < 26u ||
+                                     (unsigned)(c->p2.s[r.e] - '0') < 10u));
     frame *p = top_frame(w);
     for (size_t i = w->depth; p && i-- > 0;) {
         enum CXCursorKind k = w->st[i].kind;

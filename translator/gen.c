@@ -2,6 +2,7 @@
  * function of a task or taskloop (hoisted before the enclosing function), the code that
  * submits it, and the runtime calls for taskwait, taskgroup and OpenMP regions. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tr.h"
@@ -23,6 +24,30 @@ void gen_type_decl(strbuf *b, CXType t, const char *name, int ptr)
         sb_printf(b, "%s%s%s%s", sp, star ? "" : " ", ptr ? "*" : "", name);
     }
     clang_disposeString(s);
+}
+
+char *var_type_text(const f_var *v)
+{
+    strbuf b = {0};
+    CXType t = v->decay ? clang_getArrayElementType(v->type) : v->type;
+    CXString s = clang_getTypeSpelling(t);
+    if (v->decay)
+        sb_printf(&b, "__typeof__(%s) *", clang_getCString(s));
+    else
+        sb_puts(&b, clang_getCString(s));
+    clang_disposeString(s);
+    return sb_take(&b);
+}
+
+void var_decl(strbuf *b, const f_var *v, const char *name, int ptr)
+{
+    if (!v->decay) {
+        gen_type_decl(b, v->type, name, ptr);
+        return;
+    }
+    char *t = var_type_text(v);
+    sb_printf(b, "__typeof__(%s) %s%s", t, ptr ? "*" : "", name);
+    free(t);
 }
 
 static const tr_cap *cap_of(const tr_ctx *c, int ctx, int var)
@@ -294,33 +319,32 @@ static void field_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
     if (v->vm)
         sb_printf(b, "void *%s", v->name);
     else
-        gen_type_decl(b, v->type, v->name, cp->mode == CAP_SHARED);
+        var_decl(b, v, v->name, cp->mode == CAP_SHARED);
     sb_puts(b, ";\n");
 }
 
 static void local_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
 {
     const f_var *v = &c->vars[cp->var];
-    CXString ts = clang_getTypeSpelling(v->type);
-    const char *sp = clang_getCString(ts);
+    char *sp = var_type_text(v);
     sb_puts(b, "    ");
     if (cp->mode == CAP_PRIVATE) {
         if (v->vm)
             sb_printf(b, "__typeof__(%s) %s", sp, v->name);
         else
-            gen_type_decl(b, v->type, v->name, 0);
+            var_decl(b, v, v->name, 0);
     } else if (v->vm) {
         sb_printf(b, "__typeof__(%s) %s%s = __dagcc_a->%s", sp, cp->byptr ? "*" : "",
                   v->name, v->name);
     } else if (cp->byptr && cp->mode == CAP_FIRSTPRIVATE) {
-        gen_type_decl(b, v->type, v->name, 1);
+        var_decl(b, v, v->name, 1);
         sb_printf(b, " = &__dagcc_a->%s", v->name);
     } else {
-        gen_type_decl(b, v->type, v->name, cp->byptr);
+        var_decl(b, v, v->name, cp->byptr);
         sb_printf(b, " = __dagcc_a->%s", v->name);
     }
     sb_puts(b, ";\n");
-    clang_disposeString(ts);
+    free(sp);
 }
 
 static int is_vm_dep(const tr_ctx *c, const tr_cons *k, int var)
@@ -364,7 +388,7 @@ void gen_hoist(tr_ctx *c, int ci)
                 field_decl(c, &b, &k->caps[i]);
         if (loop) {
             sb_puts(&b, "    ");
-            gen_type_decl(&b, c->vars[k->loop.var].type, "__dagcc_lb", 0);
+            var_decl(&b, &c->vars[k->loop.var], "__dagcc_lb", 0);
             sb_puts(&b, ";\n    long long __dagcc_st;\n"
                         "    unsigned long long __dagcc_first, __dagcc_last;\n");
         }
@@ -382,7 +406,7 @@ void gen_hoist(tr_ctx *c, int ci)
     if (loop) {
         const f_var *lv = &c->vars[k->loop.var];
         sb_puts(&b, "    ");
-        gen_type_decl(&b, lv->type, lv->name, 0);
+        var_decl(&b, lv, lv->name, 0);
         sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_first; "
                       "__dagcc_k < __dagcc_a->__dagcc_last; __dagcc_k++) {\n"
                       "        %s = __dagcc_a->__dagcc_lb + (long long)__dagcc_k * "
@@ -480,11 +504,11 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     unsigned line;
     gen_loc(c, &b, k->p2b, &fl, &line);
     char *where = sb_take(&b);
-    gen_type_decl(&b, lv->type, "__dagcc_lb", 0);
+    var_decl(&b, lv, "__dagcc_lb", 0);
     w_genf(w, "%s    %s = (", ind, sb_str(&b));
     sb_free(&b);
     render(c, w, L->lb_b, L->lb_e, ctx, 0);
-    gen_type_decl(&b, lv->type, "__dagcc_ub", 0);
+    var_decl(&b, lv, "__dagcc_ub", 0);
     w_genf(w, ");\n%s    %s = (", ind, sb_str(&b));
     sb_free(&b);
     render(c, w, L->ub_b, L->ub_e, ctx, 0);
@@ -557,6 +581,15 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     if (group)
         w_genf(w, "%s    __dagcc_check(dag_taskgroup_end(), \"taskloop\", %s, %u);\n", ind,
                where, line);
+    if (!(lv->decl_b >= k->stmt_b && lv->decl_b < k->stmt_e)) {
+        /* the loop variable is private to the tasks; keep -Wunused quiet about it */
+        strbuf nm = {0};
+        sb_puts(&nm, "(void)&");
+        sb_puts(&nm, cap_of(c, ctx, L->var) && cap_of(c, ctx, L->var)->byptr ? "*" : "");
+        sb_puts(&nm, lv->name);
+        w_genf(w, "%s    %s;\n", ind, sb_str(&nm));
+        sb_free(&nm);
+    }
     w_genf(w, "%s}", ind);
     free(where);
     sb_free(&ind4);

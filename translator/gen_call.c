@@ -68,7 +68,7 @@ void gen_call(tr_ctx *c, writer *w, int ci, int ctx)
     f_call *k = &c->calls[ci];
     int pi = ftask_of(c, k->callee);
     tr_pragma *p = &c->pragmas[pi];
-    w_gen(w, k->stmt_ctx ? "{ " : "__extension__({ ");
+    w_gen(w, k->stmt_ctx ? "do { " : "__extension__({ "); /* do-while: `if (c) f(x); else` */
     if (p->nparams) {
         w_genf(w, "struct __dagcc_fargs_%s __dagcc_a = {", p->fname);
         for (unsigned i = 0; i < p->nparams && i < k->nargs; i++) {
@@ -96,7 +96,7 @@ void gen_call(tr_ctx *c, writer *w, int ci, int ctx)
     w_genf(w, "__dagcc_check(dag_submit(__dagcc_ftask_%s, %s, %s, %s, %d, &__dagcc_t), "
               "\"task\", __dagcc_t.file, __dagcc_t.line); %s", p->fname,
            p->nparams ? "&__dagcc_a" : "NULL", p->nparams ? "sizeof __dagcc_a" : "0",
-           nd ? "__dagcc_d" : "NULL", nd, k->stmt_ctx ? "}" : "})");
+           nd ? "__dagcc_d" : "NULL", nd, k->stmt_ctx ? "} while (0)" : "})");
 }
 
 char *gen_prototype(tr_ctx *c, CXCursor fn)
@@ -170,7 +170,9 @@ char *gen_prelude(tr_ctx *c)
                 "}\n"
                 "static inline void __dagcc_main_exit(int line)\n"
                 "{\n"
-                "    __dagcc_check(dag_finalize(), \"end of main\", __dagcc_file, line);\n"
+                "    dag_status_t s = dag_finalize(); /* DAG_ERR_STATE: no task ever ran */\n"
+                "    if (s != DAG_ERR_STATE)\n"
+                "        __dagcc_check(s, \"end of main\", __dagcc_file, line);\n"
                 "}\n"
                 "#endif\n");
     return sb_take(&b);

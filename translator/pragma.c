@@ -461,8 +461,10 @@ static int split_list(parser *p, size_t a, size_t b, pr_clause *c,
 static int add_dep_item(parser *p, size_t a, size_t b, pr_clause *c)
 {
     pr_item it;
-    if (parse_dep_item(p, a, b, &it))
+    if (parse_dep_item(p, a, b, &it)) {
+        free(it.dims); /* a failure after the dimensions were allocated */
         return -1;
+    }
     c->items = xrealloc(c->items, (c->nitems + 1) * sizeof *c->items);
     c->items[c->nitems++] = it;
     return 0;

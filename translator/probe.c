@@ -2,6 +2,7 @@
  * by C that libclang can check: `for (<clause expressions>; 0; )` in front of the
  * statement it applies to, or a probe function for function tasks. Pass 2 then yields
  * typed ASTs for clause expressions and the statements that pragmas apply to. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tr.h"

@@ -1,6 +1,7 @@
 /* scan.c: finds `#pragma dag|omp ...` directives and `_Pragma("dag|omp ...")` operators
  * in one file using libclang's raw tokens (so comments, strings and line splices are
  * handled by clang's lexer), and records #if/#endif nesting for prelude placement. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tr.h"

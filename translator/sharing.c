@@ -1,6 +1,7 @@
 /* sharing.c: data-sharing of the variables a task references (explicit clauses, depend
  * items, default(), the OpenMP rules in -fopenmp mode), checks on their types, and the
  * warning for shared locals that may die before the task runs. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tr.h"

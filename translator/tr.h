@@ -75,6 +75,7 @@ typedef struct f_var {
     unsigned decl_b, decl_e;
     unsigned scope_e;    /* end of the enclosing block */
     int vm, array, aggregate;
+    int decay;           /* parameter declared as an array: really a pointer */
     int *vm_deps;        /* vars referenced by its type */
     unsigned nvm_deps;
 } f_var;
@@ -251,6 +252,9 @@ void gen_hoist(tr_ctx *c, int ci);
 void gen_open(tr_ctx *c, writer *w, int ci, int ctx);
 void gen_close(tr_ctx *c, writer *w, int ci);
 void gen_type_decl(strbuf *b, CXType t, const char *name, int ptr);
+/* The type of v as C text usable inside __typeof__(...); caller frees. */
+char *var_type_text(const f_var *v);
+void var_decl(strbuf *b, const f_var *v, const char *name, int ptr);
 void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *line);
 void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps);
 void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,

@@ -1,0 +1,6 @@
+/* expect: unknown directive '#pragma dag tsk' */
+int main(void)
+{
+    #pragma dag tsk
+    return 0;
+}

@@ -1,0 +1,164 @@
+/* test_pragma.c: unit tests (Check) for the pragma parser: directives, every clause,
+ * list items and array sections, OpenMP combined constructs and the syntax errors. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pragma.h"
+
+static pr_directive d;
+static pr_error err;
+static const char *txt;
+
+static int parse(const char *s, int omp)
+{
+    txt = s;
+    return pr_parse(s, strlen(s), omp, &d, &err);
+}
+
+static int span_is(pr_span s, const char *want)
+{
+    return s.e - s.b == strlen(want) && memcmp(txt + s.b, want, strlen(want)) == 0;
+}
+
+START_TEST(task_depend_items)
+{
+    ck_assert_int_eq(parse(" dag task depend(in: a[0:n], A[i][j:4], *p, s.m, q->f)", 0), 0);
+    ck_assert_int_eq(d.family, PR_DAG);
+    ck_assert_int_eq(d.kind, PK_TASK);
+    ck_assert_uint_eq(d.nclauses, 1);
+    const pr_clause *c = &d.clauses[0];
+    ck_assert_int_eq(c->kind, PC_DEPEND);
+    ck_assert_int_eq(c->value, DM_IN);
+    ck_assert_uint_eq(c->nitems, 5);
+    ck_assert(span_is(c->items[0].base, "a"));
+    ck_assert_uint_eq(c->items[0].ndims, 1);
+    ck_assert(span_is(c->items[0].dims[0].lo, "0"));
+    ck_assert(span_is(c->items[0].dims[0].len, "n"));
+    ck_assert_uint_eq(c->items[1].ndims, 1); /* base is A[i]: the part before [lo:len] */
+    ck_assert(span_is(c->items[1].base, "A[i]"));
+    ck_assert(c->items[1].dims[0].is_section);
+    ck_assert(span_is(c->items[1].dims[0].lo, "j"));
+    ck_assert_uint_eq(c->items[2].ndims, 0);
+    ck_assert(span_is(c->items[2].text, "*p"));
+    ck_assert(span_is(c->items[3].text, "s.m"));
+    ck_assert(span_is(c->items[4].text, "q->f"));
+    pr_free(&d);
+}
+END_TEST
+
+START_TEST(all_modes)
+{
+    static const char *const m[] = {"in", "out", "inout", "mutexinoutset", "inoutset"};
+    for (int i = 0; i < 5; i++) {
+        char buf[80];
+        snprintf(buf, sizeof buf, "dag task depend(%s: x)", m[i]);
+        ck_assert_int_eq(parse(buf, 0), 0);
+        ck_assert_int_eq(d.clauses[0].value, i + 1);
+        pr_free(&d);
+    }
+}
+END_TEST
+
+START_TEST(scalar_clauses)
+{
+    ck_assert_int_eq(parse("dag task if(n > 1) final(d > 3) priority(p + 1) label(\"x\") "
+                           "device(cuda) node(r) shared(a) firstprivate(b, c) private(e) "
+                           "default(none)", 0), 0);
+    ck_assert(span_is(pr_find(&d, PC_IF)->expr, "n > 1"));
+    ck_assert(span_is(pr_find(&d, PC_FINAL)->expr, "d > 3"));
+    ck_assert(span_is(pr_find(&d, PC_PRIORITY)->expr, "p + 1"));
+    ck_assert(span_is(pr_find(&d, PC_LABEL)->expr, "\"x\""));
+    ck_assert_int_eq(pr_find(&d, PC_DEVICE)->value, DV_CUDA);
+    ck_assert(span_is(pr_find(&d, PC_NODE)->expr, "r"));
+    ck_assert_uint_eq(pr_find(&d, PC_FIRSTPRIVATE)->nitems, 2);
+    ck_assert_int_eq(pr_find(&d, PC_DEFAULT)->value, DF_NONE);
+    pr_free(&d);
+}
+END_TEST
+
+START_TEST(taskloop_and_waits)
+{
+    ck_assert_int_eq(parse("dag taskloop grainsize(strict: 8)", 0), 0);
+    ck_assert_int_eq(d.kind, PK_TASKLOOP);
+    ck_assert_int_eq(pr_find(&d, PC_GRAINSIZE)->value, 1);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag taskloop num_tasks(4)", 0), 0);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag taskwait depend(in: x)", 0), 0);
+    ck_assert_int_eq(d.kind, PK_TASKWAIT);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag taskgroup", 0), 0);
+    ck_assert_int_eq(d.kind, PK_TASKGROUP);
+    pr_free(&d);
+}
+END_TEST
+
+START_TEST(line_splices)
+{
+    ck_assert_int_eq(parse(" dag task \\\n  depend(out: a[0:\\\n n])", 0), 0);
+    ck_assert_uint_eq(d.clauses[0].nitems, 1);
+    pr_free(&d);
+}
+END_TEST
+
+START_TEST(omp_family)
+{
+    ck_assert_int_eq(parse("omp task depend(in: x)", 0), 1); /* not ours without -fopenmp */
+    ck_assert_int_eq(parse("omp task depend(in: x) untied", 1), 0);
+    ck_assert_int_eq(d.family, PR_OMP);
+    ck_assert_uint_eq(d.nclauses, 1); /* untied is accepted and dropped */
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp parallel master taskloop simd grainsize(4)", 1), 0);
+    ck_assert_int_eq(d.kind, PK_TASKLOOP);
+    ck_assert(d.combined & PF_PARALLEL);
+    ck_assert(d.combined & PF_MASTER);
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp parallel for schedule(static)", 1), 0);
+    ck_assert_int_eq(d.kind, PK_OTHER);
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp single nowait", 1), 0);
+    ck_assert_int_eq(d.kind, PK_SINGLE);
+    pr_free(&d);
+    ck_assert_int_eq(parse("GCC ivdep", 1), 1);
+}
+END_TEST
+
+START_TEST(errors)
+{
+    static const char *const bad[] = {
+        "dag", "dag tsk", "dag task bogus(x)", "dag task depend(x)", "dag task depend(in x)",
+        "dag task depend(in: x", "dag task if()", "dag task if(1) if(0)",
+        "dag task device(gpu)", "dag task label(x)", "dag taskwait shared(x)",
+        "dag taskloop grainsize(2) num_tasks(3)", "dag task default(some)",
+        "dag task depend(iterator(i=0:n), in: a[i])", "dag task shared()", "dag task 42",
+        "omp task in_reduction(+: x)", NULL};
+    for (int i = 0; bad[i]; i++) {
+        int rc = parse(bad[i], 1);
+        if (rc != -1)
+            ck_abort_msg("accepted: %s", bad[i]);
+        ck_assert(err.msg[0]);
+        ck_assert_uint_le(err.where.b, strlen(bad[i]) + 1);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pragma");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, task_depend_items);
+    tcase_add_test(tc, all_modes);
+    tcase_add_test(tc, scalar_clauses);
+    tcase_add_test(tc, taskloop_and_waits);
+    tcase_add_test(tc, line_splices);
+    tcase_add_test(tc, omp_family);
+    tcase_add_test(tc, errors);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
