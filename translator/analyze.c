@@ -555,6 +555,13 @@ static void call_edits(tr_ctx *c)
             if (strcmp(k->callee, omp_api[a][0]) == 0 && in_translated_flow(c, k->b))
                 add_edit(c, k->callee_b, k->callee_e, E_TEXT, 0, xstrdup(omp_api[a][1]), 0);
     }
+    /* -fopenmp: every omp_fulfill_event of the file (calls and function pointers) takes
+     * the handles made by `detach` (gen_prelude) */
+    for (size_t i = 0; i < c->nfulfills; i++) {
+        add_edit(c, c->fulfills[i][0], c->fulfills[i][1], E_TEXT, 0,
+                 xstrdup("__dagcc_omp_fulfill_event"), 0);
+        c->omp_events = 1;
+    }
 }
 
 static int cmp_ref(const void *a, const void *b)

@@ -123,6 +123,10 @@ static void read_signature(tr_ctx *c, tr_pragma *p, CXCursor fn)
 static void check_function_task(tr_ctx *c, tr_pragma *p)
 {
     static const pr_clause_kind bad[] = {PC_SHARED, PC_PRIVATE, PC_FIRSTPRIVATE, PC_DEFAULT};
+    const pr_clause *det = pr_find(&p->dir, PC_DETACH);
+    if (det)
+        tr_diag_pragma(c, DIAG_ERROR, p, det->name,
+                       "'detach' is not allowed on a function task");
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const pr_clause *cl = pr_find(&p->dir, bad[i]);
         if (cl)

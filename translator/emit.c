@@ -315,6 +315,9 @@ static void place_code(tr_ctx *c)
             free(wr);
         }
     }
+    for (size_t i = 0; i < c->nfulfills; i++)
+        if ((int)c->fulfills[i][2] != NONE)
+            used[c->fulfills[i][2]] = 1;
     /* the prelude goes before the first function that needs it */
     unsigned first = c->p2_main_end;
     for (size_t f = 0; f < nf; f++)

@@ -502,6 +502,14 @@ static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData
         }
         break;
     case CXCursor_DeclRefExpr:
+        if (c->opt->omp && e - b == 17 && memcmp(c->p2.s + b, "omp_fulfill_event", 17) == 0 &&
+            clang_getCursorKind(clang_getCursorReferenced(cur)) == CXCursor_FunctionDecl) {
+            grow_array((void **)&c->fulfills, &c->cfulfills, c->nfulfills, sizeof *c->fulfills);
+            c->fulfills[c->nfulfills][0] = b;
+            c->fulfills[c->nfulfills][1] = e;
+            c->fulfills[c->nfulfills++][2] = (unsigned)w->func;
+            break;
+        }
         on_ref(w, cur, b);
         break;
     case CXCursor_CallExpr:

@@ -2,6 +2,7 @@
  * function of a task or taskloop (hoisted before the enclosing function), the code that
  * submits it, and the runtime calls for taskwait, taskgroup and OpenMP regions. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,62 +196,253 @@ static int check_open_length(tr_ctx *c, tr_pragma *p, const pr_item *it)
     return 0;
 }
 
+/* A multi-dimensional section whose rows get one dependence each (dag pragmas only):
+ * two or more dimensions from the first section on. */
+static int per_row(const tr_pragma *p, const pr_item *it)
+{
+    return p->dir.family == PR_DAG && it->ndims >= 2 && it->dims[0].is_section;
+}
+
+/* The number of elements dimension d of item it covers: the length, the rest of the
+ * dimension for `[lo:]`, 1 for a plain subscript. */
+static void dim_len(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsigned d,
+                    int ctx)
+{
+    const pr_dim *dm = &it->dims[d];
+    if (!dm->is_section) {
+        w_gen(w, "1");
+        return;
+    }
+    w_gen(w, "(size_t)");
+    if (dm->len.e > dm->len.b) {
+        piece_expr(c, w, p, dm->len, ctx);
+        return;
+    }
+    w_gen(w, "(sizeof((");
+    piece_expr(c, w, p, it->base, ctx);
+    w_gen(w, ")");
+    for (unsigned z = 0; z < d; z++)
+        w_gen(w, "[0]");
+    w_gen(w, ") / sizeof((");
+    piece_expr(c, w, p, it->base, ctx);
+    w_gen(w, ")");
+    for (unsigned z = 0; z <= d; z++)
+        w_gen(w, "[0]");
+    w_gen(w, ") - ");
+    if (dm->lo.e > dm->lo.b)
+        piece_expr(c, w, p, dm->lo, ctx);
+    else
+        w_gen(w, "0");
+    w_gen(w, ")");
+}
+
+static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
+{
+    if (dm->lo.e > dm->lo.b)
+        piece_expr(c, w, p, dm->lo, ctx);
+    else
+        w_gen(w, "0");
+}
+
+/* The hull of item it (from its first to its last element) as `addr, len`. */
+static void hull(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx)
+{
+    piece_expr(c, w, p, it->base, ctx);
+    subscripts(c, w, p, it, ctx, 0);
+    w_gen(w, ", (");
+    for (unsigned d = 0; d < it->ndims; d++) {
+        if (!it->dims[d].is_section || it->dims[d].len.e == it->dims[d].len.b)
+            continue;
+        piece_expr(c, w, p, it->dims[d].len, ctx);
+        w_gen(w, " > 0 && ");
+    }
+    w_gen(w, "1) ? (size_t)((const char *)(&");
+    piece_expr(c, w, p, it->base, ctx);
+    subscripts(c, w, p, it, ctx, 1);
+    w_gen(w, " + 1) - (const char *)&");
+    piece_expr(c, w, p, it->base, ctx);
+    subscripts(c, w, p, it, ctx, 0);
+    w_gen(w, ") : 0");
+}
+
+/* Is the base of item it, subscripted d times (1 <= d), still an array? Only then are the
+ * rows of a section parts of one object, and its hull a valid conservative range. */
+static int rows_in_one_array(tr_pragma *p, const pr_item *it)
+{
+    tr_piece *pc = piece_of(p, it->base);
+    if (!pc || !pc->has_cur)
+        return 0;
+    CXType t = clang_getCanonicalType(clang_getCursorType(pc->cur));
+    for (unsigned d = 0; d < it->ndims; d++) {
+        if (d > 0 && t.kind != CXType_ConstantArray && t.kind != CXType_VariableArray &&
+            t.kind != CXType_IncompleteArray && t.kind != CXType_DependentSizedArray)
+            return 0;
+        t = clang_getCanonicalType(t.kind == CXType_Pointer ? clang_getPointeeType(t)
+                                                            : clang_getArrayElementType(t));
+    }
+    return 1;
+}
+
+/* Declarations for per-row item number id: its dimension lengths __dagcc_<id>_n<d>, and
+ * __dagcc_<id>_rows, the number of dependences it adds: one per row of the last dimension
+ * (rows of a non-contiguous section are disjoint byte ranges, so tasks on disjoint column
+ * blocks do not conflict), or 1 (its hull) when the section is contiguous anyway or has
+ * more than DAGCC_MAX_ROWS rows. Rows reached through pointers (`double **p`) have no
+ * hull: they always get one dependence each. */
+#define DAGCC_MAX_ROWS 64
+static void rows_decl(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
+                      const char *ind, int id)
+{
+    unsigned n = it->ndims, L = n - 1;
+    for (unsigned d = 0; d < n; d++) {
+        w_genf(w, "%ssize_t __dagcc_%d_n%u = ", ind, id, d);
+        dim_len(c, w, p, it, d, ctx);
+        w_gen(w, ";\n");
+    }
+    w_genf(w, "%ssize_t __dagcc_%d_rows = __dagcc_%d_n0", ind, id, id);
+    for (unsigned d = 1; d < L; d++)
+        w_genf(w, " * __dagcc_%d_n%u", id, d);
+    w_gen(w, ";\n");
+    if (!rows_in_one_array(p, it))
+        return;
+    /* contiguous (every dimension after the first covered whole) or too many rows */
+    w_genf(w, "%sif (__dagcc_%d_rows > %d || (1", ind, id, DAGCC_MAX_ROWS);
+    for (unsigned d = 1; d < n; d++) {
+        w_genf(w, " &&\n%s    __dagcc_%d_n%u * sizeof((", ind, id, d);
+        piece_expr(c, w, p, it->base, ctx);
+        w_gen(w, ")");
+        for (unsigned z = 0; z <= d; z++)
+            w_gen(w, "[0]");
+        w_gen(w, ") == sizeof((");
+        piece_expr(c, w, p, it->base, ctx);
+        w_gen(w, ")");
+        for (unsigned z = 0; z < d; z++)
+            w_gen(w, "[0]");
+        w_gen(w, ")");
+    }
+    w_genf(w, "))\n%s    __dagcc_%d_rows = 1;\n", ind, id);
+}
+
+static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
+                      const char *ind, int id, const char *mode)
+{
+    unsigned n = it->ndims, L = n - 1;
+    int one = rows_in_one_array(p, it);
+    strbuf in = {0};
+    sb_printf(&in, "%s", ind);
+    if (one) {
+        w_genf(w, "%sif (__dagcc_%d_rows == 1) {\n%s    __dagcc_d[__dagcc_nd++] = (dag_dep_t){"
+                  "(void *)(uintptr_t)&", ind, id, ind);
+        hull(c, w, p, it, ctx);
+        w_genf(w, ", %s};\n%s} else {\n", mode, ind);
+        sb_puts(&in, "    ");
+    }
+    for (unsigned d = 0; d < L; d++) {
+        w_genf(w, "%sfor (size_t __dagcc_i%u = 0; __dagcc_i%u < __dagcc_%d_n%u; __dagcc_i%u++)\n",
+               sb_str(&in), d, d, id, d, d);
+        sb_puts(&in, "    ");
+    }
+    w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&", sb_str(&in));
+    piece_expr(c, w, p, it->base, ctx);
+    for (unsigned d = 0; d < n; d++) {
+        w_gen(w, "[");
+        dim_lo(c, w, p, &it->dims[d], ctx);
+        if (d < L)
+            w_genf(w, " + __dagcc_i%u", d);
+        w_gen(w, "]");
+    }
+    w_genf(w, ", __dagcc_%d_n%u * sizeof((", id, L);
+    piece_expr(c, w, p, it->base, ctx);
+    w_gen(w, ")");
+    for (unsigned z = 0; z < n; z++)
+        w_gen(w, "[0]");
+    w_genf(w, "), %s};\n", mode);
+    if (one)
+        w_genf(w, "%s}\n", ind);
+    sb_free(&in);
+}
+
 void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps)
 {
     static const char *const modes[] = {"", "DAG_IN", "DAG_OUT", "DAG_INOUT",
                                         "DAG_MUTEXINOUTSET", "DAG_INOUTSET"};
-    int n = 0;
+    int n = 0, rows = 0;
     for (unsigned q = 0; q < p->dir.nclauses; q++)
-        if (p->dir.clauses[q].kind == PC_DEPEND)
+        if (p->dir.clauses[q].kind == PC_DEPEND) {
             n += (int)p->dir.clauses[q].nitems;
-    *ndeps = n;
+            for (unsigned j = 0; j < p->dir.clauses[q].nitems; j++)
+                rows += per_row(p, &p->dir.clauses[q].items[j]);
+        }
+    *ndeps = rows ? -1 : n; /* -1: the count is in __dagcc_nd */
     if (!n)
         return;
-    w_genf(w, "%sdag_dep_t __dagcc_d[%d] = {\n", indent, n);
+    if (rows) {
+        /* per-row items first: their counts size the array */
+        int id = 0;
+        for (unsigned q = 0; q < p->dir.nclauses; q++) {
+            const pr_clause *cl = &p->dir.clauses[q];
+            for (unsigned j = 0; cl->kind == PC_DEPEND && j < cl->nitems; j++)
+                if (per_row(p, &cl->items[j])) /* (open lengths: checked below) */
+                    rows_decl(c, w, p, &cl->items[j], ctx, indent, id++);
+        }
+        w_genf(w, "%sdag_dep_t __dagcc_d[%d", indent, n - rows + 1); /* never 0 */
+        for (int r = 0; r < id; r++)
+            w_genf(w, " + __dagcc_%d_rows", r);
+        w_genf(w, "];\n%ssize_t __dagcc_nd = 0;\n", indent);
+    } else {
+        w_genf(w, "%sdag_dep_t __dagcc_d[%d] = {\n", indent, n);
+    }
+    int id = 0;
     for (unsigned q = 0; q < p->dir.nclauses; q++) {
         const pr_clause *cl = &p->dir.clauses[q];
         if (cl->kind != PC_DEPEND)
             continue;
+        char mode[64];
+        snprintf(mode, sizeof mode, "%s%s", modes[cl->value],
+                 p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
         for (unsigned j = 0; j < cl->nitems; j++) {
             const pr_item *it = &cl->items[j];
-            w_genf(w, "%s    {(void *)(uintptr_t)&", indent);
+            if (it->ndims && check_open_length(c, p, it))
+                continue;
+            if (per_row(p, it)) {
+                rows_fill(c, w, p, it, ctx, indent, id++, mode);
+                continue;
+            }
+            if (rows)
+                w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&",
+                       indent);
+            else
+                w_genf(w, "%s    {(void *)(uintptr_t)&", indent);
             if (!it->ndims) {
                 piece_expr(c, w, p, it->text, ctx);
                 w_gen(w, ", sizeof");
                 piece_expr(c, w, p, it->text, ctx);
-            } else if (check_open_length(c, p, it) == 0) {
+            } else if (it->ndims == 1 && it->dims[0].is_section &&
+                       it->dims[0].len.e > it->dims[0].len.b) {
                 piece_expr(c, w, p, it->base, ctx);
                 subscripts(c, w, p, it, ctx, 0);
-                if (it->ndims == 1 && it->dims[0].is_section &&
-                    it->dims[0].len.e > it->dims[0].len.b) {
-                    w_gen(w, ", (size_t)");
-                    piece_expr(c, w, p, it->dims[0].len, ctx);
-                    w_gen(w, " * sizeof(");
-                    piece_expr(c, w, p, it->base, ctx);
-                    w_gen(w, "[0])");
-                } else {
-                    /* The contiguous range covering the whole section. */
-                    w_gen(w, ", (");
-                    for (unsigned d = 0; d < it->ndims; d++) {
-                        if (!it->dims[d].is_section || it->dims[d].len.e == it->dims[d].len.b)
-                            continue;
-                        piece_expr(c, w, p, it->dims[d].len, ctx);
-                        w_gen(w, " > 0 && ");
-                    }
-                    w_gen(w, "1) ? (size_t)((const char *)(&");
-                    piece_expr(c, w, p, it->base, ctx);
-                    subscripts(c, w, p, it, ctx, 1);
-                    w_gen(w, " + 1) - (const char *)&");
-                    piece_expr(c, w, p, it->base, ctx);
-                    subscripts(c, w, p, it, ctx, 0);
-                    w_gen(w, ") : 0");
-                }
+                w_gen(w, ", (size_t)");
+                piece_expr(c, w, p, it->dims[0].len, ctx);
+                w_gen(w, " * sizeof(");
+                piece_expr(c, w, p, it->base, ctx);
+                w_gen(w, "[0])");
+            } else {
+                hull(c, w, p, it, ctx); /* the contiguous range covering the section */
             }
-            w_genf(w, ", %s%s},\n", modes[cl->value],
-                   p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
+            w_genf(w, rows ? ", %s};\n" : ", %s},\n", mode);
         }
     }
-    w_genf(w, "%s};\n", indent);
+    if (!rows)
+        w_genf(w, "%s};\n", indent);
+}
+
+/* The dependence count argument for a gen_deps result. */
+const char *dep_count(int nd, char *buf, size_t size)
+{
+    if (nd < 0)
+        return "__dagcc_nd";
+    snprintf(buf, size, "%d", nd);
+    return buf;
 }
 
 void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
@@ -276,7 +468,8 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
     }
     const pr_clause *cif = pr_find(&p->dir, PC_IF), *cfin = pr_find(&p->dir, PC_FINAL);
     const pr_clause *cnode = pr_find(&p->dir, PC_NODE);
-    if (cif || cfin || cnode) {
+    const pr_clause *cdet = pr_find(&p->dir, PC_DETACH);
+    if (cif || cfin || cnode || cdet) {
         w_gen(w, ", .flags = ");
         int first = 1;
         if (cif) {
@@ -291,8 +484,12 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
             w_gen(w, " ? DAG_TASK_FINAL : 0u)");
             first = 0;
         }
-        if (cnode)
+        if (cnode) {
             w_gen(w, first ? "DAG_TASK_ON_NODE" : " | DAG_TASK_ON_NODE");
+            first = 0;
+        }
+        if (cdet)
+            w_gen(w, first ? "DAG_TASK_DETACHABLE" : " | DAG_TASK_DETACHABLE");
     }
     if ((cl = pr_find(&p->dir, PC_DEVICE)))
         w_genf(w, ", .device = %s", cl->value == DV_CPU    ? "DAG_DEVICE_CPU"
@@ -302,6 +499,8 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
         w_gen(w, ", .node = ");
         piece_expr(c, w, p, cnode->expr, ctx);
     }
+    if (pr_find(&p->dir, PC_VARIANT) && p->fname)
+        w_genf(w, ", .cuda = __dagcc_fcuda_%s", p->fname);
     w_gen(w, "};\n");
 }
 
@@ -412,6 +611,25 @@ void gen_hoist(tr_ctx *c, int ci)
                       "        %s = __dagcc_a->__dagcc_lb + (long long)__dagcc_k * "
                       "__dagcc_a->__dagcc_st;\n", lv->name);
     }
+    if (k->detach) {
+        /* detach(ev): the task completes when its body has returned and ev is fulfilled */
+        const f_var *ev = &c->vars[k->detach - 1];
+        const tr_cap *cp = cap_of(c, ci, k->detach - 1);
+        strbuf nm = {0};
+        sb_printf(&nm, "%s%s%s", cp && cp->byptr ? "(*" : "", ev->name,
+                  cp && cp->byptr ? ")" : "");
+        strbuf where = {0};
+        unsigned dl;
+        gen_loc(c, &where, k->p2b, NULL, &dl);
+        if (p->dir.family == PR_OMP)
+            sb_printf(&b, "    __dagcc_omp_event_attach((uintptr_t)%s, %s, %u);\n",
+                      sb_str(&nm), sb_str(&where), dl);
+        else
+            sb_printf(&b, "    __dagcc_check(dag_task_detach(&%s), \"detach\", %s, %u);\n",
+                      sb_str(&nm), sb_str(&where), dl);
+        sb_free(&nm);
+        sb_free(&where);
+    }
     w_gen(&w, sb_str(&b));
     sb_free(&b);
     render(c, &w, k->body_b, k->body_e, ci, 1);
@@ -466,10 +684,11 @@ static void submit_call(tr_ctx *c, writer *w, const tr_cons *k, int nfields, int
                         const char *ind)
 {
     (void)c;
-    w_genf(w, "%s__dagcc_check(dag_submit(__dagcc_task_%d, %s, %s, %s, %d, &__dagcc_t), "
+    char nb[16];
+    w_genf(w, "%s__dagcc_check(dag_submit(__dagcc_task_%d, %s, %s, %s, %s, &__dagcc_t), "
               "\"task\", __dagcc_t.file, __dagcc_t.line);\n", ind, k->id,
            nfields ? "&__dagcc_a" : "NULL", nfields ? "sizeof __dagcc_a" : "0",
-           ndeps ? "__dagcc_d" : "NULL", ndeps);
+           ndeps ? "__dagcc_d" : "NULL", dep_count(ndeps, nb, sizeof nb));
 }
 
 static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
@@ -478,6 +697,20 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     tr_pragma *p = &c->pragmas[k->pragma];
     strbuf ind4 = {0}, lab = {0};
     sb_printf(&ind4, "%s    ", ind);
+    if (k->detach && p->dir.family == PR_OMP) {
+        /* OpenMP: the original handle names the new event from the task's creation on */
+        strbuf nm = {0};
+        ref_name(c, &nm, ctx, k->detach - 1);
+        w_genf(w, "%s%s = (__typeof__(%s))__dagcc_omp_event_new();\n", sb_str(&ind4),
+               sb_str(&nm), sb_str(&nm));
+        sb_free(&nm);
+    } else if (k->detach && c->vars[k->detach - 1].storage != ST_GLOBAL) {
+        /* the task sets its own copy: keep -Wunused quiet about the original */
+        strbuf nm = {0};
+        ref_name(c, &nm, ctx, k->detach - 1);
+        w_genf(w, "%s(void)&%s;\n", sb_str(&ind4), sb_str(&nm));
+        sb_free(&nm);
+    }
     args_init(c, w, k, ctx, ind, 0);
     int ndeps = 0;
     gen_deps(c, w, p, ctx, sb_str(&ind4), &ndeps);
@@ -646,8 +879,10 @@ void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
         sb_printf(&i4, "%s    ", sb_str(&ind));
         int nd = 0;
         gen_deps(c, w, p, ctx, sb_str(&i4), &nd);
-        w_genf(w, "%s__dagcc_check(dag_taskwait_deps(__dagcc_d, %d), \"taskwait\", %s, %u);\n"
-                  "%s}", sb_str(&i4), nd, sb_str(&where), line, sb_str(&ind));
+        char nb[16];
+        w_genf(w, "%s__dagcc_check(dag_taskwait_deps(__dagcc_d, %s), \"taskwait\", %s, %u);\n"
+                  "%s}", sb_str(&i4), dep_count(nd, nb, sizeof nb), sb_str(&where), line,
+               sb_str(&ind));
         sb_free(&i4);
         break;
     }

@@ -60,6 +60,22 @@ char *gen_wrapper(tr_ctx *c, int pi)
     for (unsigned i = 0; i < p->nparams; i++)
         sb_printf(&b, "%s__dagcc_a->%s", i ? ", " : "", p->params[i].name);
     sb_puts(&b, p->fret_kind == 1 ? ");\n}\n" : ");\n    return 0;\n}\n");
+    const pr_clause *var = pr_find(&p->dir, PC_VARIANT);
+    if (var) {
+        /* variant(cuda: g): g takes f's parameters and a trailing struct dag_cuda_ctx *,
+         * and returns int (0: the work is enqueued on the context's stream) */
+        sb_printf(&b, "static int __dagcc_fcuda_%s(void *__dagcc_p, struct dag_cuda_ctx "
+                      "*__dagcc_ctx)\n{\n", p->fname);
+        if (p->nparams)
+            sb_printf(&b, "    struct __dagcc_fargs_%s *__dagcc_a = __dagcc_p;\n", p->fname);
+        else
+            sb_puts(&b, "    (void)__dagcc_p;\n");
+        sb_printf(&b, "    return %.*s(", (int)(var->expr.e - var->expr.b),
+                  p->text + var->expr.b);
+        for (unsigned i = 0; i < p->nparams; i++)
+            sb_printf(&b, "__dagcc_a->%s, ", p->params[i].name);
+        sb_puts(&b, "__dagcc_ctx);\n}\n");
+    }
     return sb_take(&b);
 }
 
@@ -93,10 +109,12 @@ void gen_call(tr_ctx *c, writer *w, int ci, int ctx)
             *s = ' ';
     w_gen(w, sb_str(&tmp.b));
     sb_free(&tmp.b);
-    w_genf(w, "__dagcc_check(dag_submit(__dagcc_ftask_%s, %s, %s, %s, %d, &__dagcc_t), "
+    char nb[16];
+    w_genf(w, "__dagcc_check(dag_submit(__dagcc_ftask_%s, %s, %s, %s, %s, &__dagcc_t), "
               "\"task\", __dagcc_t.file, __dagcc_t.line); %s", p->fname,
            p->nparams ? "&__dagcc_a" : "NULL", p->nparams ? "sizeof __dagcc_a" : "0",
-           nd ? "__dagcc_d" : "NULL", nd, k->stmt_ctx ? "} while (0)" : "})");
+           nd ? "__dagcc_d" : "NULL", dep_count(nd, nb, sizeof nb),
+           k->stmt_ctx ? "} while (0)" : "})");
 }
 
 char *gen_prototype(tr_ctx *c, CXCursor fn)
@@ -162,17 +180,54 @@ char *gen_prelude(tr_ctx *c)
                 "    fflush(NULL);\n"
                 "    _Exit(EXIT_FAILURE);\n"
                 "}\n"
-                "static inline void __dagcc_check(dag_status_t s, const char *what, "
-                "const char *file, int line)\n"
+                "static inline __attribute__((unused)) void\n"
+                "__dagcc_check(dag_status_t s, const char *what, const char *file, int line)\n"
                 "{\n"
                 "    if (__builtin_expect(s != DAG_OK, 0))\n"
                 "        __dagcc_fail(s, what, file, line);\n"
                 "}\n"
-                "static inline void __dagcc_main_exit(int line)\n"
+                "static inline __attribute__((unused)) void __dagcc_main_exit(int line)\n"
                 "{\n"
                 "    dag_status_t s = dag_finalize(); /* DAG_ERR_STATE: no task ever ran */\n"
                 "    if (s != DAG_ERR_STATE)\n"
                 "        __dagcc_check(s, \"end of main\", __dagcc_file, line);\n"
+                "}\n"
+                "#endif\n");
+    if (c->omp_events)
+        sb_puts(&b, "#ifndef __DAGCC_OMP_EVENTS\n#define __DAGCC_OMP_EVENTS 1\n"
+                "/* -fopenmp `detach`: an omp_event_handle_t names one of these from the task's\n"
+                " * creation on; the task's dag_event_t exists once its body has started. */\n"
+                "struct __dagcc_omp_event {\n"
+                "    unsigned state; /* 1: the body has detached, 2: omp_fulfill_event called */\n"
+                "    dag_event_t ev;\n"
+                "};\n"
+                "static __attribute__((unused)) uintptr_t __dagcc_omp_event_new(void)\n"
+                "{\n"
+                "    struct __dagcc_omp_event *e = calloc(1, sizeof *e);\n"
+                "    if (!e)\n"
+                "        __dagcc_fail(DAG_ERR_NOMEM, \"detach\", __dagcc_file, 0);\n"
+                "    return (uintptr_t)e;\n"
+                "}\n"
+                "static __attribute__((unused)) void\n"
+                "__dagcc_omp_event_attach(uintptr_t h, const char *file, int line)\n"
+                "{\n"
+                "    struct __dagcc_omp_event *e = (struct __dagcc_omp_event *)h;\n"
+                "    __dagcc_check(dag_task_detach(&e->ev), \"detach\", file, line);\n"
+                "    if (__atomic_fetch_or(&e->state, 1u, __ATOMIC_ACQ_REL) & 2u) {\n"
+                "        dag_event_t ev = e->ev; /* fulfilled before the body started */\n"
+                "        free(e);\n"
+                "        __dagcc_check(dag_event_fulfill(ev, 0), \"omp_fulfill_event\", file, line);\n"
+                "    }\n"
+                "}\n"
+                "static __attribute__((unused)) void __dagcc_omp_fulfill_event(uintptr_t h)\n"
+                "{\n"
+                "    struct __dagcc_omp_event *e = (struct __dagcc_omp_event *)h;\n"
+                "    if (__atomic_fetch_or(&e->state, 2u, __ATOMIC_ACQ_REL) & 1u) {\n"
+                "        dag_event_t ev = e->ev;\n"
+                "        free(e);\n"
+                "        __dagcc_check(dag_event_fulfill(ev, 0), \"omp_fulfill_event\",\n"
+                "                      __dagcc_file, 0);\n"
+                "    }\n"
                 "}\n"
                 "#endif\n");
     return sb_take(&b);

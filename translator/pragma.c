@@ -166,6 +166,7 @@ static const char *const clause_names[PC_COUNT] = {
     [PC_IN_REDUCTION] = "in_reduction", [PC_TASK_REDUCTION] = "task_reduction",
     [PC_LASTPRIVATE] = "lastprivate", [PC_COPYIN] = "copyin",
     [PC_COPYPRIVATE] = "copyprivate", [PC_DETACH] = "detach", [PC_SIMD] = "simd",
+    [PC_VARIANT] = "variant",
 };
 
 static const char *const simd_clauses[] = {"safelen", "simdlen", "linear", "aligned",
@@ -193,7 +194,9 @@ static allowed allowed_for(const pr_directive *d)
     if (d->family == PR_DAG) {
         const unsigned long long place = BIT(PC_LABEL) | BIT(PC_DEVICE) | BIT(PC_NODE);
         switch (d->kind) {
-        case PK_TASK: a.ok = task_common | place | BIT(PC_DEPEND); break;
+        case PK_TASK:
+            a.ok = task_common | place | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_VARIANT);
+            break;
         case PK_TASKWAIT: a.ok = BIT(PC_DEPEND); break;
         case PK_TASKLOOP: a.ok = task_common | place | loop; break;
         default: break;
@@ -206,9 +209,9 @@ static allowed allowed_for(const pr_directive *d)
                                    BIT(PC_ALLOCATE) | BIT(PC_COPYIN);
     switch (d->kind) {
     case PK_TASK:
-        a.ok = task_common | BIT(PC_DEPEND);
+        a.ok = task_common | BIT(PC_DEPEND) | BIT(PC_DETACH);
         a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_AFFINITY) | BIT(PC_ALLOCATE);
-        a.unsupported = BIT(PC_IN_REDUCTION) | BIT(PC_DETACH);
+        a.unsupported = BIT(PC_IN_REDUCTION);
         break;
     case PK_TASKWAIT:
         a.ok = BIT(PC_DEPEND);
@@ -548,6 +551,15 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
         c->value = k + 1;
         return 0;
     }
+    case PC_VARIANT:
+        /* variant(cuda: function) */
+        if (a + 3 != b || !tok_is(p, t0, "cuda") || !punct_is(p, &p->toks[a + 1], ':') ||
+            p->toks[a + 2].kind != T_IDENT)
+            return fail(p, c->name.b, c->whole.e,
+                        "expected 'variant(cuda: function)'");
+        c->value = DV_CUDA;
+        c->expr = span_of(p, a + 2, b);
+        return 0;
     case PC_LABEL:
         if (a >= b)
             return fail(p, c->name.b, c->whole.e, "expected a string literal in 'label'");
@@ -598,7 +610,7 @@ static int single_valued(pr_clause_kind k)
     case PC_DEFAULT: case PC_IF: case PC_FINAL: case PC_PRIORITY: case PC_LABEL:
     case PC_DEVICE: case PC_NODE: case PC_GRAINSIZE: case PC_NUM_TASKS: case PC_NOGROUP:
     case PC_COLLAPSE: case PC_NUM_THREADS: case PC_PROC_BIND: case PC_FILTER:
-    case PC_NOWAIT: case PC_UNTIED: case PC_MERGEABLE: case PC_DETACH:
+    case PC_NOWAIT: case PC_UNTIED: case PC_MERGEABLE: case PC_DETACH: case PC_VARIANT:
         return 1;
     default:
         return 0;

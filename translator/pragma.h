@@ -36,7 +36,7 @@ typedef enum pr_clause_kind {
     PC_COLLAPSE, PC_NUM_THREADS, PC_PROC_BIND, PC_FILTER, PC_NOWAIT, PC_UNTIED,
     PC_MERGEABLE, PC_AFFINITY, PC_ALLOCATE, PC_REDUCTION, PC_IN_REDUCTION,
     PC_TASK_REDUCTION, PC_LASTPRIVATE, PC_COPYIN, PC_COPYPRIVATE, PC_DETACH, PC_SIMD,
-    PC_COUNT
+    PC_VARIANT, PC_COUNT
 } pr_clause_kind;
 
 typedef enum pr_dep_mode { DM_IN = 1, DM_OUT, DM_INOUT, DM_MUTEXINOUTSET, DM_INOUTSET } pr_dep_mode;
@@ -63,6 +63,7 @@ typedef struct pr_clause {
     pr_span whole; /* keyword through closing parenthesis */
     pr_span expr;  /* single-expression clauses; label: the string literal(s) */
     int value;     /* depend: pr_dep_mode; default: pr_default; device: pr_device;
+                      variant: pr_device (expr: the function name);
                       grainsize/num_tasks: 1 if `strict:` */
     pr_item *items;
     unsigned nitems;

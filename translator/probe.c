@@ -94,6 +94,7 @@ static int probe_items(tr_ctx *c, int pi)
             break;
         case PC_IF: case PC_FINAL: case PC_PRIORITY: case PC_NODE: case PC_GRAINSIZE:
         case PC_NUM_TASKS: case PC_COLLAPSE: case PC_NUM_THREADS: case PC_FILTER:
+        case PC_DETACH: case PC_VARIANT:
             glue(c, pi, n++ ? ", (void)(" : "(void)(");
             piece(c, pi, cl->expr);
             glue(c, pi, ")");

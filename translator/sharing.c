@@ -89,7 +89,8 @@ static int root_var(tr_ctx *c, CXCursor cur, int section_base)
         if (section_base && !is_array_type(clang_getCursorType(cur)))
             return NONE;
         int r = ref_at(c, cursor_b(cur));
-        return r == NONE ? NONE : c->refs[r].var;
+        /* a parameter declared as an array is a pointer: the data is not its storage */
+        return r == NONE || c->vars[c->refs[r].var].decay ? NONE : c->refs[r].var;
     }
     kid1 ch = kids_of(cur);
     if (k == CXCursor_ArraySubscriptExpr && ch.n == 2) {
@@ -309,6 +310,59 @@ void compute_sharing(tr_ctx *c, int ci)
                     dep_root[v] = 1;
             }
         }
+    const pr_clause *var = pr_find(&p->dir, PC_VARIANT);
+    if (var)
+        tr_diag_pragma(c, DIAG_ERROR, p, var->name,
+                       "'variant' is allowed only on a function task (a statement task has "
+                       "no function to stand in for)");
+    /* detach(ev): the event variable, captured whether or not the body names it */
+    const pr_clause *det = pr_find(&p->dir, PC_DETACH);
+    if (det && k->kind == PK_TASK) {
+        pr_item it;
+        memset(&it, 0, sizeof it);
+        it.text = det->expr;
+        size_t before = c->nvars;
+        int v = list_var(c, p, &it);
+        if (c->nvars > before)
+            listed = xrealloc(listed, (c->nvars + 16) * sizeof *listed), listed[v] = 0;
+        if (v != NONE) {
+            f_var *fv = &c->vars[v];
+            CXString ts = clang_getTypeSpelling(clang_getCanonicalType(fv->type));
+            CXString ns = clang_getTypeSpelling(fv->type);
+            const char *want = omp ? "omp_event_handle_t" : "dag_event_t";
+            int ok = omp ? strstr(clang_getCString(ns), "omp_event_handle_t") != NULL ||
+                               strstr(clang_getCString(ts), "omp_event_handle_t") != NULL
+                         : strcmp(clang_getCString(ts), "struct dag_event") == 0;
+            clang_disposeString(ts);
+            clang_disposeString(ns);
+            if (!ok) {
+                tr_diag_pragma(c, DIAG_ERROR, p, det->expr,
+                               "the event handle of 'detach' must be a variable of type %s",
+                               want);
+            } else if (listed[v]) {
+                tr_diag_pragma(c, DIAG_ERROR, p, det->expr,
+                               "the event handle '%s' of 'detach' cannot also appear in a "
+                               "data-sharing clause", fv->name);
+            } else if (pr_find(&p->dir, PC_IF)) {
+                tr_diag_pragma(c, DIAG_ERROR, p, pr_find(&p->dir, PC_IF)->name,
+                               "'if' cannot be combined with 'detach' (a detached task is "
+                               "always deferred)");
+            } else {
+                /* -fopenmp: firstprivate, set at creation (the encountering thread stores
+                 * a new handle in the original). dag: the task's own uninitialised copy,
+                 * set by dag_task_detach() at the start of the body; a global or static
+                 * one is shared, set there too. */
+                if (omp || fv->storage != ST_GLOBAL) {
+                    tr_cap *cp = add_cap(k, v);
+                    cp->mode = omp ? CAP_FIRSTPRIVATE
+                             : fv->storage == ST_STATIC_LOCAL ? CAP_SHARED : CAP_PRIVATE;
+                }
+                k->detach = v + 1;
+                if (omp)
+                    c->omp_events = 1;
+            }
+        }
+    }
     const pr_clause *dflt = pr_find(&p->dir, PC_DEFAULT);
     /* referenced variables */
     for (size_t i = first_ref(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++) {

@@ -156,6 +156,7 @@ typedef struct tr_cons {
     tr_loop loop;
     int id;
     char *hoist;
+    int detach;                /* detach(ev): 1 + index of ev in vars; 0 without */
 } tr_cons;
 
 /* A text edit of the pass-2 buffer. */
@@ -203,6 +204,9 @@ typedef struct tr_ctx {
     const char *subst;     /* rendering function-task clauses: parameters become subst.name */
     char **names;          /* interned presumed file names */
     size_t nnames, cnames;
+    int omp_events;        /* -fopenmp: the omp_event_handle_t helpers are needed */
+    unsigned (*fulfills)[3]; /* -fopenmp: omp_fulfill_event references (b, e, func) */
+    size_t nfulfills, cfulfills;
 } tr_ctx;
 
 /* Output with #line bookkeeping: `line`/`file` are what the compiler will assume for the
@@ -256,7 +260,10 @@ void gen_type_decl(strbuf *b, CXType t, const char *name, int ptr);
 char *var_type_text(const f_var *v);
 void var_decl(strbuf *b, const f_var *v, const char *name, int ptr);
 void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *line);
+/* *ndeps: the number of dependences, or -1 when it is computed at run time into
+ * __dagcc_nd (per-row multi-dimensional sections); dep_count() spells it. */
 void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps);
+const char *dep_count(int nd, char *buf, size_t size);
 void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
               unsigned p2off);
 /* gen_call.c: function tasks, prototypes, prelude */

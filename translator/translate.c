@@ -319,6 +319,7 @@ static void free_ctx(tr_ctx *c)
     }
     free(c->calls);
     free(c->jumps);
+    free(c->fulfills);
     free(c->probes);
     for (size_t i = 0; i < c->ncons; i++) {
         free(c->cons[i].caps);

@@ -6,6 +6,9 @@
 #include "deps.h"
 #include "runtime.h"
 #include "../sched/sched.h"
+#ifdef DAG_HAVE_COMM
+#include "../comm/comm.h"
+#endif
 
 /* Report what the wait covered, then recycle the zombies whose failure is now known:
  * their data may be used again. */
@@ -22,6 +25,10 @@ dag_status_t dag_taskwait(void)
     struct tctx *c = ctx_fast();
     if (!c)
         return DAG_ERR_STATE;
+#ifdef DAG_HAVE_COMM
+    if (unlikely(rt.interpose) && (c->cur->flags & TF_IMPLICIT))
+        comm_on_wait(c); /* a point of the replicated flow: ranks compare their flows */
+#endif
     task_wait_children(c, c->cur);
     if (unlikely(rt.dev) && rt.dev->on_wait)
         rt.dev->on_wait(c);

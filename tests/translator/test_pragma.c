@@ -125,6 +125,25 @@ START_TEST(omp_family)
 }
 END_TEST
 
+START_TEST(detach_variant)
+{
+    ck_assert_int_eq(parse("dag task detach(ev) depend(out: x)", 0), 0);
+    const pr_clause *c = pr_find(&d, PC_DETACH);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(span_is(c->expr, "ev"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp task detach(e)", 1), 0);
+    ck_assert_ptr_nonnull(pr_find(&d, PC_DETACH));
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag task variant(cuda: axpy_gpu) device(any)", 0), 0);
+    c = pr_find(&d, PC_VARIANT);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->value, DV_CUDA);
+    ck_assert(span_is(c->expr, "axpy_gpu"));
+    pr_free(&d);
+}
+END_TEST
+
 START_TEST(errors)
 {
     static const char *const bad[] = {
@@ -133,7 +152,9 @@ START_TEST(errors)
         "dag task device(gpu)", "dag task label(x)", "dag taskwait shared(x)",
         "dag taskloop grainsize(2) num_tasks(3)", "dag task default(some)",
         "dag task depend(iterator(i=0:n), in: a[i])", "dag task shared()", "dag task 42",
-        "omp task in_reduction(+: x)", NULL};
+        "omp task in_reduction(+: x)", "dag task detach()", "dag task detach(a) detach(b)",
+        "dag task variant(gpu: f)", "dag task variant(cuda f)", "dag task variant(cuda: f, g)",
+        "dag taskloop detach(e)", "dag taskwait variant(cuda: f)", NULL};
     for (int i = 0; bad[i]; i++) {
         int rc = parse(bad[i], 1);
         if (rc != -1)
@@ -154,6 +175,7 @@ int main(void)
     tcase_add_test(tc, taskloop_and_waits);
     tcase_add_test(tc, line_splices);
     tcase_add_test(tc, omp_family);
+    tcase_add_test(tc, detach_variant);
     tcase_add_test(tc, errors);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);

@@ -5,8 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NT 8
-#define TS 32
+#include "bench.h"
+
+#ifndef NT
+#define NT 8   /* tiles per dimension */
+#endif
+#ifndef TS
+#define TS 32  /* tile size */
+#endif
 #define N (NT * TS)
 
 typedef double tile_t[TS][TS];
@@ -102,7 +108,7 @@ static void fill(tile_t *A[NT][NT])
                 }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static tile_t *A[NT][NT], *B[NT][NT];
     for (int i = 0; i < NT; i++)
@@ -112,7 +118,13 @@ int main(void)
         }
     fill(A);
     fill(B);
+    double t0 = bench_now();
     cholesky(A, 1);
+    bench_report(t0, bench_now());
+    if (!bench_check(argc, argv)) {
+        puts("unchecked");
+        return 0;
+    }
     cholesky(B, 0);
     double diff = 0;
     for (int bi = 0; bi < NT; bi++)

@@ -4,9 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#define N 256
-#define B 32
+#include "bench.h"
+
+#ifndef N
+#define N 256      /* grid points per dimension */
+#endif
+#ifndef B
+#define B 32       /* block size */
+#endif
+#ifndef ITERS
 #define ITERS 20
+#endif
 
 static double u[N][N], unew[N][N], f[N][N], useq[N][N], tmp[N][N];
 
@@ -32,11 +40,12 @@ static void init(double (*g)[N])
         }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     init(u);
     init(useq);
     const int nb = N / B;
+    double t0 = bench_now();
     #pragma omp parallel
     {
         #pragma omp master
@@ -57,6 +66,11 @@ int main(void)
             }
             #pragma omp taskwait
         }
+    }
+    bench_report(t0, bench_now());
+    if (!bench_check(argc, argv)) {
+        puts("unchecked");
+        return 0;
     }
     for (int it = 0; it < ITERS; it++) {
         for (int bi = 0; bi < nb; bi++)

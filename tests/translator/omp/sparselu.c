@@ -4,8 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NB 10
-#define BS 24
+#include "bench.h"
+
+#ifndef NB
+#define NB 10  /* blocks per dimension */
+#endif
+#ifndef BS
+#define BS 24  /* block size */
+#endif
 
 static float *alloc_block(void)
 {
@@ -127,12 +133,18 @@ static void sparselu_par(float *M[NB][NB])
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static float *A[NB][NB], *B[NB][NB];
     genmat(A);
-    genmat(B);
+    double t0 = bench_now();
     sparselu_par(A);
+    bench_report(t0, bench_now());
+    if (!bench_check(argc, argv)) {
+        puts("unchecked");
+        return 0;
+    }
+    genmat(B);
     sparselu_seq(B);
     for (int i = 0; i < NB; i++)
         for (int j = 0; j < NB; j++) {

@@ -4,7 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CUTOFF 32
+#include "bench.h"
+
+#ifndef CUTOFF
+#define CUTOFF 32  /* below this size, the classical product */
+#endif
+#ifndef SIZE
+#define SIZE 256   /* matrix order, a power of two times CUTOFF */
+#endif
 
 static void add(int n, const double *a, int la, const double *b, int lb, double *c, int lc,
                 double s)
@@ -79,18 +86,25 @@ static void strassen(int n, const double *A, int la, const double *Bm, int lb, d
     free(T);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const int n = 256;
+    const int n = SIZE;
     double *A = malloc(sizeof(double) * n * n), *Bm = malloc(sizeof(double) * n * n);
     double *C = malloc(sizeof(double) * n * n), *R = malloc(sizeof(double) * n * n);
     for (int i = 0; i < n * n; i++) {
         A[i] = (i % 17) * 0.25 - 2;
         Bm[i] = (i % 13) * 0.5 - 3;
     }
+    double t0 = bench_now();
     #pragma omp parallel
     #pragma omp single
     strassen(n, A, n, Bm, n, C, n);
+    bench_report(t0, bench_now());
+    if (!bench_check(argc, argv)) {
+        puts("unchecked");
+        free(A); free(Bm); free(C); free(R);
+        return 0;
+    }
     mul_base(n, A, n, Bm, n, R, n);
     double diff = 0;
     for (int i = 0; i < n * n; i++)

@@ -1,0 +1,332 @@
+// linalg.cu: tiled DGEMM and Cholesky as dag tasks on cuBLAS/cuSOLVER tile kernels,
+// against one cublasDgemm / cusolverDnDpotrf call on the whole matrix. The dag versions
+// start and end with the data on the host (pinned tiles) and include every transfer;
+// the library calls are timed twice: on data already on the device, and with the
+// copies in and out. Results are checked against the library's.
+// Usage: bench_gpu_linalg gemm|chol N NB [noref]
+//   DAG_CUDA_MEM_MB caps the runtime's device memory (out-of-core runs);
+//   DAG_CUDA_DEVICES=1 restricts it to one GPU.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include <cublas_v2.h>
+#include <cusolverDn.h>
+
+#include <dag.h>
+#include <dag/cuda.h>
+
+#define CK(x)                                                                              \
+    do {                                                                                   \
+        cudaError_t e_ = (x);                                                              \
+        if (e_ != cudaSuccess) {                                                           \
+            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));   \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+static double now_s()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int N, NB, T;
+static double *tile(double *m, int i, int j) { return m + ((size_t)j * T + i) * NB * NB; }
+static size_t tbytes() { return (size_t)NB * NB * 8; }
+
+// tiles <-> column-major full matrix
+static void to_full(double *m, double *full)
+{
+    for (int j = 0; j < T; j++)
+        for (int i = 0; i < T; i++)
+            for (int c = 0; c < NB; c++)
+                memcpy(full + ((size_t)j * NB + c) * N + (size_t)i * NB, tile(m, i, j) + (size_t)c * NB,
+                       NB * 8);
+}
+
+struct targs {
+    double *a, *b, *c;
+};
+
+static int no_cpu(void *) { return 1; }
+
+static void submit(dag_cuda_fn fn, const char *label, targs a, dag_dep_t *d, int nd, int prio)
+{
+    dag_task_attr_t at = {};
+    at.label = label;
+    at.device = DAG_DEVICE_CUDA;
+    at.cuda = fn;
+    at.priority = prio;
+    if (dag_submit(no_cpu, &a, sizeof a, d, nd, &at) != DAG_OK)
+        exit(1);
+}
+
+#define DEV(p) ((double *)dag_cuda_ptr(ctx, (p)))
+#define BLAS ((cublasHandle_t)dag_cuda_cublas(ctx))
+
+static int t_gemm_nn(void *p, dag_cuda_ctx *ctx) // c += a b
+{
+    targs *t = (targs *)p;
+    const double one = 1;
+    return cublasDgemm(BLAS, CUBLAS_OP_N, CUBLAS_OP_N, NB, NB, NB, &one, DEV(t->a), NB, DEV(t->b),
+                       NB, &one, DEV(t->c), NB) != CUBLAS_STATUS_SUCCESS;
+}
+
+static int t_gemm_nt(void *p, dag_cuda_ctx *ctx) // c -= a b^T
+{
+    targs *t = (targs *)p;
+    const double one = 1, mone = -1;
+    return cublasDgemm(BLAS, CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &mone, DEV(t->a), NB,
+                       DEV(t->b), NB, &one, DEV(t->c), NB) != CUBLAS_STATUS_SUCCESS;
+}
+
+static int t_syrk(void *p, dag_cuda_ctx *ctx) // c -= a a^T (lower)
+{
+    targs *t = (targs *)p;
+    const double one = 1, mone = -1;
+    return cublasDsyrk(BLAS, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, NB, NB, &mone, DEV(t->a), NB,
+                       &one, DEV(t->c), NB) != CUBLAS_STATUS_SUCCESS;
+}
+
+static int t_trsm(void *p, dag_cuda_ctx *ctx) // c = c L^-T, L = a
+{
+    targs *t = (targs *)p;
+    const double one = 1;
+    return cublasDtrsm(BLAS, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
+                       CUBLAS_DIAG_NON_UNIT, NB, NB, &one, DEV(t->a), NB, DEV(t->c), NB) !=
+           CUBLAS_STATUS_SUCCESS;
+}
+
+static int t_potrf(void *p, dag_cuda_ctx *ctx)
+{
+    targs *t = (targs *)p;
+    cusolverDnHandle_t h = (cusolverDnHandle_t)dag_cuda_cusolver(ctx);
+    int lwork = 0;
+    double *a = DEV(t->c);
+    if (cusolverDnDpotrf_bufferSize(h, CUBLAS_FILL_MODE_LOWER, NB, a, NB, &lwork))
+        return 1;
+    char *ws = (char *)dag_cuda_workspace(ctx, (size_t)lwork * 8 + 256);
+    if (!ws)
+        return 2;
+    return cusolverDnDpotrf(h, CUBLAS_FILL_MODE_LOWER, NB, a, NB, (double *)(ws + 256), lwork,
+                            (int *)ws) != CUSOLVER_STATUS_SUCCESS;
+}
+
+static double gemm_dag(double *A, double *B, double *C)
+{
+    double t0 = now_s();
+    for (int k = 0; k < T; k++)
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) {
+                targs a = {tile(A, i, k), tile(B, k, j), tile(C, i, j)};
+                dag_dep_t d[3] = {{a.a, tbytes(), DAG_IN}, {a.b, tbytes(), DAG_IN},
+                                  {a.c, tbytes(), DAG_INOUT}};
+                submit(t_gemm_nn, "gemm", a, d, 3, 0);
+            }
+    if (dag_taskwait() != DAG_OK)
+        exit(1);
+    return now_s() - t0;
+}
+
+static double chol_dag(double *A)
+{
+    double t0 = now_s();
+    for (int k = 0; k < T; k++) {
+        targs p = {nullptr, nullptr, tile(A, k, k)};
+        dag_dep_t dp = {p.c, tbytes(), DAG_INOUT};
+        submit(t_potrf, "potrf", p, &dp, 1, 3);
+        for (int i = k + 1; i < T; i++) {
+            targs a = {tile(A, k, k), nullptr, tile(A, i, k)};
+            dag_dep_t d[2] = {{a.a, tbytes(), DAG_IN}, {a.c, tbytes(), DAG_INOUT}};
+            submit(t_trsm, "trsm", a, d, 2, 2);
+        }
+        for (int i = k + 1; i < T; i++) {
+            targs s = {tile(A, i, k), nullptr, tile(A, i, i)};
+            dag_dep_t ds[2] = {{s.a, tbytes(), DAG_IN}, {s.c, tbytes(), DAG_INOUT}};
+            submit(t_syrk, "syrk", s, ds, 2, i == k + 1 ? 2 : 1);
+            for (int j = k + 1; j < i; j++) {
+                targs g = {tile(A, i, k), tile(A, j, k), tile(A, i, j)};
+                dag_dep_t dg[3] = {{g.a, tbytes(), DAG_IN}, {g.b, tbytes(), DAG_IN},
+                                   {g.c, tbytes(), DAG_INOUT}};
+                submit(t_gemm_nt, "gemm_nt", g, dg, 3, j == k + 1 ? 1 : 0);
+            }
+        }
+    }
+    if (dag_taskwait() != DAG_OK) {
+        fprintf(stderr, "cholesky: a task failed\n");
+        exit(1);
+    }
+    return now_s() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s gemm|chol N NB [noref]\n", argv[0]);
+        return 2;
+    }
+    bool gemm = !strcmp(argv[1], "gemm");
+    N = atoi(argv[2]);
+    NB = atoi(argv[3]);
+    bool ref = !(argc > 4 && !strcmp(argv[4], "noref"));
+    T = N / NB;
+    N = T * NB;
+    int ndev = dag_cuda_device_count();
+    if (!ndev) {
+        printf("SKIPPED: no CUDA device\n");
+        return 0;
+    }
+    size_t mbytes = (size_t)N * N * 8;
+    int nmat = gemm ? 3 : 1;
+    double *A = (double *)dag_cuda_malloc_host(mbytes);
+    double *B = gemm ? (double *)dag_cuda_malloc_host(mbytes) : nullptr;
+    double *C = gemm ? (double *)dag_cuda_malloc_host(mbytes) : nullptr;
+    unsigned s = 1;
+    for (size_t i = 0; i < (size_t)N * N; i++) {
+        s = s * 1664525u + 1013904223u;
+        A[i] = (s >> 8) * (1.0 / 16777216.0) - 0.5;
+        if (gemm) {
+            B[i] = A[i] * 0.5 + 0.25;
+            C[i] = 0;
+        }
+    }
+    if (!gemm) { // symmetric positive definite: (A + A^T)/2 + N I, in tile layout
+        for (int j = 0; j < T; j++)
+            for (int i = j; i < T; i++)
+                for (int c = 0; c < NB; c++)
+                    for (int r = 0; r < NB; r++) {
+                        double *x = tile(A, i, j) + (size_t)c * NB + r, *y = tile(A, j, i) + (size_t)r * NB + c;
+                        double v = (*x + *y) * 0.5 + (i == j && r == c ? N : 0);
+                        *x = *y = v;
+                    }
+    }
+    double *full = nullptr;
+    if (ref) {
+        full = (double *)malloc(mbytes);
+        if (!full)
+            ref = false;
+    }
+    // the library's reference, on a copy of the input in full layout
+    double lib_dev = 0, lib_all = 0;
+    double *dA = nullptr, *dB = nullptr, *dC = nullptr;
+    if (ref) {
+        cublasHandle_t h;
+        cusolverDnHandle_t sh;
+        cublasCreate(&h);
+        cusolverDnCreate(&sh);
+        CK(cudaMalloc(&dA, mbytes));
+        if (gemm) {
+            CK(cudaMalloc(&dB, mbytes));
+            CK(cudaMalloc(&dC, mbytes));
+        }
+        double *hfull;
+        CK(cudaMallocHost(&hfull, mbytes));
+        for (int rep = 0; rep < 2; rep++) { // the first run warms the libraries up
+            double copies = 0, t0;
+            to_full(A, hfull);
+            t0 = now_s();
+            CK(cudaMemcpy(dA, hfull, mbytes, cudaMemcpyHostToDevice));
+            copies += now_s() - t0;
+            if (gemm) {
+                to_full(B, hfull);
+                t0 = now_s();
+                CK(cudaMemcpy(dB, hfull, mbytes, cudaMemcpyHostToDevice));
+                copies += now_s() - t0;
+                CK(cudaMemset(dC, 0, mbytes));
+            }
+            CK(cudaDeviceSynchronize());
+            double t1 = now_s();
+            if (gemm) {
+                const double one = 1, zero = 0;
+                cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, N, N, N, &one, dA, N, dB, N, &zero, dC, N);
+            } else {
+                int lwork;
+                cusolverDnDpotrf_bufferSize(sh, CUBLAS_FILL_MODE_LOWER, N, dA, N, &lwork);
+                double *w;
+                int *info;
+                CK(cudaMalloc(&w, (size_t)lwork * 8));
+                CK(cudaMalloc(&info, 4));
+                cusolverDnDpotrf(sh, CUBLAS_FILL_MODE_LOWER, N, dA, N, w, lwork, info);
+                CK(cudaDeviceSynchronize());
+                cudaFree(w);
+                cudaFree(info);
+            }
+            CK(cudaDeviceSynchronize());
+            lib_dev = now_s() - t1;
+            t0 = now_s();
+            CK(cudaMemcpy(hfull, gemm ? dC : dA, mbytes, cudaMemcpyDeviceToHost));
+            copies += now_s() - t0;
+            lib_all = lib_dev + copies;
+        }
+        memcpy(full, hfull, mbytes);
+        cudaFreeHost(hfull);
+        cudaFree(dA);
+        cudaFree(dB);
+        cudaFree(dC);
+        cublasDestroy(h);
+        cusolverDnDestroy(sh);
+    }
+
+    double *keep = nullptr; // the dag runs twice (warm-up, timed): keep the input
+    if (!gemm) {
+        keep = (double *)malloc(mbytes);
+        memcpy(keep, A, mbytes);
+    }
+    double t = 0;
+    for (int rep = 0; rep < 2; rep++) {
+        if (gemm) {
+            memset(C, 0, mbytes);
+        } else {
+            memcpy(A, keep, mbytes);
+        }
+        dag_cuda_stats_reset();
+        t = gemm ? gemm_dag(A, B, C) : chol_dag(A);
+    }
+    dag_cuda_stats_t st;
+    dag_cuda_stats(&st);
+    double flops = gemm ? 2.0 * N * N * (double)N : (double)N * N * (double)N / 3.0;
+
+    double err = -1;
+    if (ref) {
+        double *out = (double *)malloc(mbytes);
+        to_full(gemm ? C : A, out);
+        err = 0;
+        double scale = 0;
+        for (int j = 0; j < N; j++)
+            for (int i = gemm ? 0 : j; i < N; i++) {
+                size_t k = (size_t)j * N + i;
+                err = std::max(err, fabs(out[k] - full[k]));
+                scale = std::max(scale, fabs(full[k]));
+            }
+        err /= scale;
+        free(out);
+    }
+    const char *mem = getenv("DAG_CUDA_MEM_MB");
+    printf("%s N=%d NB=%d (%d tiles, %.1f GiB of matrices) on %d GPU(s)%s%s\n",
+           gemm ? "DGEMM" : "Cholesky", N, NB, T * T * nmat, nmat * mbytes / 1073741824.0, ndev,
+           mem ? ", device memory capped at MiB " : "", mem ? mem : "");
+    printf("  dag tiles (incl. transfers)   %8.1f ms %7.2f TFLOP/s\n", t * 1e3, flops / t / 1e12);
+    if (ref) {
+        printf("  library on device data        %8.1f ms %7.2f TFLOP/s\n", lib_dev * 1e3,
+               flops / lib_dev / 1e12);
+        printf("  library incl. copies in/out   %8.1f ms %7.2f TFLOP/s\n", lib_all * 1e3,
+               flops / lib_all / 1e12);
+        printf("  dag / library: %.2fx of on-device speed, %.2fx incl. copies; max rel. diff %.2e %s\n",
+               lib_dev / t, lib_all / t, err, err < 1e-9 ? "OK" : "MISMATCH");
+    }
+    printf("  runtime: %.1f GiB in, %.1f GiB out, %.1f GiB peer, %llu evictions (%llu written back), %llu cudaMalloc\n",
+           st.h2d_bytes / 1073741824.0, st.d2h_bytes / 1073741824.0, st.p2p_bytes / 1073741824.0,
+           st.evictions, st.writebacks, st.device_allocs);
+    if (ndev > 1) {
+        printf("  tasks per device:");
+        for (int d = 0; d < ndev && d < DAG_CUDA_MAX_STAT_DEVICES; d++)
+            printf(" %llu", st.tasks_on[d]);
+        printf("\n");
+    }
+    return err > 1e-9 ? 1 : 0;
+}

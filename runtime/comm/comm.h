@@ -1,0 +1,132 @@
+/* comm.h: the distributed layer's internal interfaces: the data registry (registry.c),
+ * the flow interposer that infers transfers (flow.c), the communication engine and its
+ * thread (engine.c) and the transport it drives (mpi.c; UCX is not written yet).
+ * Never installed.
+ * Only the engine's thread calls a transport, except init/fini. */
+#ifndef DAG_COMM_H
+#define DAG_COMM_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dag.h"
+#include "dag/dist.h"
+
+struct tctx;
+
+/* ---- registry (registry.c): identical on every rank, mutated only by the flow ---- */
+
+/* Coherence state of one tile; every rank computes the same values from the same flow.
+ * `holders` lists the ranks holding the current version, in the order they got it
+ * (holders[0] wrote it): the broadcast tree is built over this order. */
+struct tile_state {
+    int owner;       /* from the distribution */
+    int nholders;    /* ranks with a valid copy of the current version */
+    int *holders;    /* nranks entries, allocated on first transfer; NULL: {owner} only */
+    int writer;      /* holders[0] when holders is NULL */
+};
+
+struct coll {
+    int id;              /* registration order: the same on every rank */
+    char *base;          /* local address of tile 0 */
+    size_t tile_bytes;   /* bytes of a tile */
+    size_t stride;       /* distance between tiles */
+    size_t ntiles;
+    int mt, nt, layers;
+    int mapped;          /* memory is ours (mmap), not the program's */
+    dag_dist_t dist;
+    struct tile_state *tiles;
+};
+
+struct dist_state {
+    int rank, nranks, local_size;
+    int active;          /* the engine runs: nranks > 1 */
+    pthread_mutex_t lock; /* registry and flow state: the replicated flow is serial */
+    struct coll **colls; /* sorted by base address */
+    int ncolls, cap;
+    int next_id;
+    dag_dist_stats_t stats;
+};
+
+extern struct dist_state dist;
+
+struct coll *registry_find(const void *addr, size_t *tile);
+void registry_clear(void);
+int dist_owner(const dag_dist_t *d, int mt, int nt, int layers, int i, int j, int l);
+
+/* ---- transfers and the transport interface ---- */
+
+enum { OP_SEND = 1, OP_RECV = 2 };
+
+/* One inferred transfer on this rank, owned by the engine from comm_post() until it
+ * fulfils `ev`. */
+struct comm_op {
+    struct comm_op *next;
+    int kind;
+    int peer;
+    int tag;              /* transport tag: seq modulo the tag space */
+    uint64_t seq;         /* per (peer, direction) sequence number, the same on both sides */
+    char *buf;
+    size_t len;
+    dag_event_t ev;
+    const char *label;    /* the task that needs (recv) or produced (send) the data */
+    const char *file;
+    int line;
+    int coll;
+    long tile;
+    void *treq;           /* transport state */
+    int nreq;
+};
+
+/* Small control messages: heartbeats, flow checkpoints, abort notices, goodbyes. */
+enum { CTRL_HEARTBEAT = 1, CTRL_CHECK = 2, CTRL_ABORT = 3, CTRL_BYE = 4 };
+struct ctrl_msg {
+    int32_t type;
+    int32_t arg;          /* CTRL_ABORT: the failed rank (or -1); CTRL_CHECK: final flag */
+    uint64_t idx;         /* CTRL_CHECK: checkpoint number */
+    uint64_t count;       /* CTRL_CHECK: tasks submitted */
+    uint64_t hash;        /* CTRL_CHECK: hash of the flow so far */
+};
+
+struct transport {
+    const char *name;
+    /* init may start MPI; fills rank and nranks */
+    dag_status_t (*init)(int *rank, int *nranks);
+    int (*start)(struct comm_op *op);        /* post non-blocking; 0 or -1 */
+    int (*test)(struct comm_op *op);         /* 1 done, 0 pending, -1 failed */
+    void (*cancel)(struct comm_op *op);      /* drop a pending op after a failure */
+    int (*ctrl_send)(int peer, const struct ctrl_msg *m);
+    int (*ctrl_poll)(struct ctrl_msg *m, int *peer); /* 1: got one */
+    int (*ctrl_idle)(void);                  /* 1: every control send completed */
+    void (*fini)(int broken);
+    void (*abort)(int code);
+    long tag_space;                          /* distinct tags: set by init */
+};
+
+extern struct transport transport_mpi;
+
+/* ---- engine (engine.c) ---- */
+dag_status_t comm_start(void);               /* from dag_init under mpirun */
+void comm_stop(void);                        /* from dag_finalize after the drain */
+void comm_post(struct comm_op *op);          /* any thread; fulfils op->ev when done */
+void comm_checkpoint(uint64_t count, uint64_t hash, int final, const char *label,
+                     const char *file, int line);
+int comm_broken(void);                       /* non-zero once a failure was detected */
+uint64_t comm_seq(int peer, int send);       /* next sequence number of the pair (flow lock) */
+int comm_tag_of(uint64_t seq);
+double comm_now(void);
+
+/* ---- flow (flow.c) ---- */
+dag_status_t flow_interpose(struct tctx *c, dag_task_fn fn, const void *args,
+                            size_t args_size, const dag_dep_t *deps, size_t ndeps,
+                            const dag_task_attr_t *attr);
+void flow_reset(void);
+void flow_sync_point(int final);             /* a top-level wait: checkpoint the flow */
+
+/* Hooks called from runtime/core (weak there, so builds without MPI link). */
+int comm_detect(int *local_size);            /* launched by mpirun with > 1 rank? */
+void comm_on_wait(struct tctx *c);
+void comm_before_drain(void);
+
+#endif

@@ -1,0 +1,621 @@
+/* engine.c: the communication engine. One thread drives the transport: it posts the
+ * transfers that send/receive tasks hand over (comm_post), tests them and fulfils the
+ * tasks' completion events, and runs the safety nets: heartbeats (a silent rank is
+ * declared dead), flow checkpoints compared along the ring (rank r checks rank r-1),
+ * abort notices, and a watchdog that ends the job if the program does not stop after a
+ * failure. It polls while transfers are pending and backs off to sleeping otherwise,
+ * so an idle rank does not burn a core. Tasks never call the transport directly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <time.h>
+
+#include "comm.h"
+#include "../core/runtime.h"
+
+struct check {
+    uint64_t count, hash;
+    int final, have;
+    const char *label, *file;
+    int line;
+};
+
+struct ckpt_item {
+    struct ckpt_item *next;
+    struct check c;
+};
+
+static struct {
+    const struct transport *tp;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;           /* queue, ckq, sleeping */
+    pthread_cond_t cond;
+    struct comm_op *qhead, *qtail;  /* posted by tasks, not yet seen by the thread */
+    struct ckpt_item *ckq, *ckq_tail;
+    int sleeping;
+    atomic_int stop;
+    atomic_int broken;              /* dag_status_t of the first failure, negated; 0: fine */
+    double broken_at;
+    /* the thread's own state */
+    struct comm_op *active, *deferred;
+    double *last_seen;
+    char *bye;
+    double last_hb, hb_interval, timeout, grace;
+    double spin_s, idle_since;
+    long max_sleep_us;
+    struct check *own, *pred;       /* checkpoints by index: ours and rank-1's */
+    size_t nown, npred, capown, cappred;
+    /* flow thread (dist.lock) */
+    uint64_t *send_seq, *recv_seq;
+    struct seqwin *wins;            /* the thread's: 2 per peer */
+    long tag_space;
+    int mpi_ok;
+} E;
+
+double comm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int comm_broken(void)
+{
+    return atomic_load(&E.broken);
+}
+
+uint64_t comm_seq(int peer, int send)
+{
+    uint64_t *s = send ? E.send_seq : E.recv_seq;
+    return s[peer]++;
+}
+
+int comm_tag_of(uint64_t seq)
+{
+    return (int)(seq % (uint64_t)E.tag_space);
+}
+
+/* Which sequence numbers of one (peer, direction) have completed: everything below
+ * `low`, and done[] (a ring of cap entries starting at low) above it. */
+struct seqwin {
+    uint64_t low;
+    uint8_t *done;
+    size_t cap; /* power of two */
+};
+
+static struct seqwin *win_of(const struct comm_op *op)
+{
+    return &E.wins[2 * op->peer + (op->kind == OP_SEND)];
+}
+
+/* Tags wrap after tag_space transfers of one pair. Transfer k may start only once every
+ * transfer up to k - tag_space has completed, on both sides: then no two transfers with
+ * one tag are ever in flight together, so a receive cannot match the wrong message. The
+ * flow order guarantees progress (a transfer never waits for a later one). */
+static int seq_may_start(const struct comm_op *op)
+{
+    return op->seq < win_of(op)->low + (uint64_t)E.tag_space;
+}
+
+static void seq_done(const struct comm_op *op)
+{
+    struct seqwin *w = win_of(op);
+    uint64_t i = op->seq - w->low;
+    if (i >= w->cap) {
+        size_t cap = w->cap ? w->cap : 64;
+        while (cap <= i)
+            cap *= 2;
+        uint8_t *d = calloc(cap, 1);
+        if (!d)
+            return; /* the window stays shut: transfers stall, the heartbeat still runs */
+        for (size_t k = 0; k < w->cap; k++)
+            d[(w->low + k) & (cap - 1)] = w->done[(w->low + k) & (w->cap - 1)];
+        free(w->done);
+        w->done = d;
+        w->cap = cap;
+    }
+    w->done[op->seq & (w->cap - 1)] = 1;
+    while (w->done[w->low & (w->cap - 1)]) {
+        w->done[w->low & (w->cap - 1)] = 0;
+        w->low++;
+    }
+}
+
+/* ---- failures ----------------------------------------------------------------------- */
+
+static void op_done(struct comm_op *op, int code)
+{
+    dag_event_t ev = op->ev;
+    free(op->treq);
+    free(op);
+    dag_event_fulfill(ev, code);
+}
+
+static void describe(const struct comm_op *op, char *buf, size_t n)
+{
+    char where[300] = "";
+    if (op->file)
+        snprintf(where, sizeof where, " (%s:%d)", op->file, op->line);
+    snprintf(buf, n, "task '%s'%s %s tile %ld of data #%d %s rank %d", op->label, where,
+             op->kind == OP_RECV ? "waits for" : "cannot send", op->tile, op->coll,
+             op->kind == OP_RECV ? "from" : "to", op->peer);
+}
+
+/* Report the oldest transfers with `peer` (in flow order: the tasks that wait first). */
+static void name_oldest(struct comm_op *const *lists, int nl, int peer)
+{
+    uint64_t after = 0;
+    for (int named = 0; named < 3; named++) {
+        const struct comm_op *best = NULL;
+        for (int l = 0; l < nl; l++)
+            for (const struct comm_op *op = lists[l]; op; op = op->next)
+                if (op->peer == peer && op->seq + 1 > after &&
+                    (!best || op->seq < best->seq))
+                    best = op;
+        if (!best)
+            return;
+        char d[512];
+        describe(best, d, sizeof d);
+        fprintf(stderr, "dagrt[rank %d]: error: %s\n", dist.rank, d);
+        after = best->seq + 1;
+    }
+}
+
+/* Fail every pending transfer (those with `peer` first, named in the report; all of
+ * them, since the flow cannot finish consistently once a rank is gone). */
+static void fail_all(int code, int peer)
+{
+    struct comm_op *lists[3] = {E.active, E.deferred, NULL};
+    E.active = E.deferred = NULL;
+    pthread_mutex_lock(&E.lock);
+    lists[2] = E.qhead;
+    E.qhead = E.qtail = NULL;
+    pthread_mutex_unlock(&E.lock);
+    if (peer >= 0)
+        name_oldest(lists, 3, peer);
+    for (int l = 0; l < 3; l++) {
+        struct comm_op *op = lists[l];
+        while (op) {
+            struct comm_op *next = op->next;
+            if (l < 2 && op->treq)
+                E.tp->cancel(op);
+            op_done(op, code);
+            op = next;
+        }
+    }
+}
+
+static void go_broken(int code, int peer, int tell)
+{
+    if (atomic_load(&E.broken))
+        return;
+    atomic_store(&E.broken, code);
+    E.broken_at = comm_now();
+    if (tell) {
+        struct ctrl_msg m = {.type = CTRL_ABORT, .arg = peer, .hash = (uint64_t)(-code)};
+        for (int r = 0; r < dist.nranks; r++)
+            if (r != dist.rank && r != peer && !E.bye[r])
+                E.tp->ctrl_send(r, &m);
+    }
+    fail_all(code, peer);
+}
+
+/* ---- flow checkpoints -------------------------------------------------------------- */
+
+static int grow(struct check **a, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    struct check *p = realloc(*a, n * sizeof *p);
+    if (!p)
+        return -1;
+    memset(p + *cap, 0, (n - *cap) * sizeof *p);
+    *a = p;
+    *cap = n;
+    return 0;
+}
+
+static void compare(size_t idx)
+{
+    if (idx >= E.nown || idx >= E.npred || !E.own[idx].have || !E.pred[idx].have)
+        return;
+    const struct check *a = &E.own[idx], *b = &E.pred[idx];
+    if (a->count == b->count && a->hash == b->hash && a->final == b->final)
+        return;
+    int pred = (dist.rank + dist.nranks - 1) % dist.nranks;
+    fprintf(stderr,
+            "dagrt[rank %d]: error: the task flow differs between rank %d and rank %d "
+            "(checkpoint %zu: rank %d had submitted %llu tasks%s, rank %d %llu%s; last task "
+            "here '%s'%s%s%s%.0d). Every rank must submit the same tasks in the same order.\n",
+            dist.rank, pred, dist.rank, idx, pred, (unsigned long long)b->count,
+            b->final ? " and finished" : "", dist.rank, (unsigned long long)a->count,
+            a->final ? " and finished" : "", a->label ? a->label : "-",
+            a->file ? " at " : "", a->file ? a->file : "", a->file ? ":" : "",
+            a->file ? a->line : 0);
+    go_broken(DAG_ERR_MISMATCH, -1, 1);
+}
+
+static void own_checkpoint(const struct check *c)
+{
+    size_t idx = E.nown;
+    if (grow(&E.own, &E.capown, idx + 1))
+        return;
+    E.own[idx] = *c;
+    E.own[idx].have = 1;
+    E.nown = idx + 1;
+    struct ctrl_msg m = {.type = CTRL_CHECK, .arg = c->final, .idx = idx, .count = c->count,
+                         .hash = c->hash};
+    E.tp->ctrl_send((dist.rank + 1) % dist.nranks, &m);
+    compare(idx);
+}
+
+static void pred_checkpoint(const struct ctrl_msg *m)
+{
+    size_t idx = (size_t)m->idx;
+    if (grow(&E.pred, &E.cappred, idx + 1))
+        return;
+    E.pred[idx] = (struct check){.count = m->count, .hash = m->hash, .final = m->arg,
+                                 .have = 1};
+    if (idx + 1 > E.npred)
+        E.npred = idx + 1;
+    compare(idx);
+}
+
+void comm_checkpoint(uint64_t count, uint64_t hash, int final, const char *label,
+                     const char *file, int line)
+{
+    struct ckpt_item *it = malloc(sizeof *it);
+    if (!it)
+        return;
+    it->next = NULL;
+    it->c = (struct check){count, hash, final, 1, label, file, line};
+    pthread_mutex_lock(&E.lock);
+    if (E.ckq_tail)
+        E.ckq_tail->next = it;
+    else
+        E.ckq = it;
+    E.ckq_tail = it;
+    if (E.sleeping)
+        pthread_cond_signal(&E.cond);
+    pthread_mutex_unlock(&E.lock);
+}
+
+/* ---- control messages -------------------------------------------------------------- */
+
+static void on_ctrl(const struct ctrl_msg *m, int peer)
+{
+    if (peer < 0 || peer >= dist.nranks)
+        return;
+    E.last_seen[peer] = comm_now();
+    switch (m->type) {
+    case CTRL_CHECK:
+        if (peer == (dist.rank + dist.nranks - 1) % dist.nranks)
+            pred_checkpoint(m);
+        break;
+    case CTRL_BYE:
+        E.bye[peer] = 1;
+        break;
+    case CTRL_ABORT:
+        if (!atomic_load(&E.broken)) {
+            if (m->arg >= 0)
+                fprintf(stderr, "dagrt[rank %d]: error: stopping: rank %d reports that rank %d "
+                        "failed\n", dist.rank, peer, m->arg);
+            else
+                fprintf(stderr, "dagrt[rank %d]: error: stopping: rank %d reports a failure "
+                        "(%s)\n", dist.rank, peer, dag_strerror((dag_status_t)-(int)m->hash));
+        }
+        go_broken(m->hash ? -(int)m->hash : DAG_ERR_COMM, m->arg, 0);
+        break;
+    default:
+        break;
+    }
+}
+
+static void heartbeats(double now)
+{
+    if (now - E.last_hb >= E.hb_interval) {
+        E.last_hb = now;
+        struct ctrl_msg m = {.type = CTRL_HEARTBEAT};
+        for (int r = 0; r < dist.nranks; r++)
+            if (r != dist.rank && !E.bye[r])
+                E.tp->ctrl_send(r, &m);
+    }
+    if (atomic_load(&E.broken))
+        return;
+    for (int r = 0; r < dist.nranks; r++) {
+        if (r == dist.rank || E.bye[r] || now - E.last_seen[r] < E.timeout)
+            continue;
+        fprintf(stderr, "dagrt[rank %d]: error: rank %d is unreachable (no message for %.1f s): "
+                "it died or hangs\n", dist.rank, r, now - E.last_seen[r]);
+        go_broken(DAG_ERR_COMM, r, 1);
+        return;
+    }
+}
+
+/* ---- transfers ---------------------------------------------------------------------- */
+
+static void start_op(struct comm_op *op)
+{
+    if (atomic_load(&E.broken)) {
+        op_done(op, atomic_load(&E.broken));
+        return;
+    }
+    if (!seq_may_start(op)) {
+        op->next = NULL;
+        struct comm_op **p = &E.deferred;
+        while (*p)
+            p = &(*p)->next;
+        *p = op;
+        return;
+    }
+    if (E.tp->start(op)) {
+        char d[512];
+        describe(op, d, sizeof d);
+        fprintf(stderr, "dagrt[rank %d]: error: the transport refused a transfer: %s\n",
+                dist.rank, d);
+        op_done(op, DAG_ERR_COMM);
+        go_broken(DAG_ERR_COMM, -1, 1);
+        return;
+    }
+    op->next = E.active;
+    E.active = op;
+}
+
+static int progress(void)
+{
+    int n = 0;
+    struct comm_op **p = &E.active;
+    while (*p) {
+        struct comm_op *op = *p;
+        int r = E.tp->test(op);
+        if (r == 0) {
+            p = &op->next;
+            continue;
+        }
+        *p = op->next;
+        n++;
+        if (r < 0) {
+            char d[512];
+            describe(op, d, sizeof d);
+            fprintf(stderr, "dagrt[rank %d]: error: a message could not be delivered: %s\n",
+                    dist.rank, d);
+            int peer = op->peer;
+            op_done(op, DAG_ERR_COMM);
+            go_broken(DAG_ERR_COMM, peer, 1);
+            return n;
+        }
+        seq_done(op);
+        op_done(op, 0);
+    }
+    if (n && E.deferred) {
+        struct comm_op *d = E.deferred;
+        E.deferred = NULL;
+        while (d) {
+            struct comm_op *next = d->next;
+            start_op(d);
+            d = next;
+        }
+    }
+    return n;
+}
+
+static void *engine_main(void *arg)
+{
+    (void)arg;
+    long idle = 0, sleep_us = 1;
+    double prev = comm_now();
+    while (!atomic_load(&E.stop)) {
+        int work = 0;
+        double gap = comm_now() - prev;
+        if (gap > E.hb_interval) /* this thread was stuck (a long copy, descheduled): */
+            for (int r = 0; r < dist.nranks; r++) /* we could not have heard anyone */
+                E.last_seen[r] += gap;
+        prev += gap;
+        pthread_mutex_lock(&E.lock);
+        struct comm_op *q = E.qhead;
+        struct ckpt_item *ck = E.ckq;
+        E.qhead = E.qtail = NULL;
+        E.ckq = E.ckq_tail = NULL;
+        pthread_mutex_unlock(&E.lock);
+        for (; q; work++) {
+            struct comm_op *next = q->next;
+            start_op(q);
+            q = next;
+        }
+        for (; ck; work++) {
+            struct ckpt_item *next = ck->next;
+            own_checkpoint(&ck->c);
+            free(ck);
+            ck = next;
+        }
+        work += progress();
+        struct ctrl_msg m;
+        int peer;
+        while (E.tp->ctrl_poll(&m, &peer) == 1) {
+            on_ctrl(&m, peer);
+            work++;
+        }
+        double now = comm_now();
+        heartbeats(now);
+        if (atomic_load(&E.broken) && now - E.broken_at > E.grace) {
+            fprintf(stderr, "dagrt[rank %d]: error: the program did not stop %.1f s after the "
+                    "failure; ending the job\n", dist.rank, E.grace);
+            E.tp->abort(1);
+        }
+        if (work) {
+            idle = 0;
+            sleep_us = 1;
+            continue;
+        }
+        /* while transfers are pending, poll for spin_us after the last progress, yielding
+         * the core to anyone runnable on it; then back off */
+        if (++idle == 1)
+            E.idle_since = now;
+        if ((E.active || E.deferred) && now - E.idle_since < E.spin_s) {
+            sched_yield();
+            continue;
+        }
+        /* back off: sleep until posted work arrives or the poll interval passes; the
+         * interval grows while nothing happens, and stays short while transfers wait */
+        long cap = E.active || E.deferred ? E.max_sleep_us / 8 + 1 : E.max_sleep_us;
+        sleep_us = sleep_us * 2 > cap ? cap : sleep_us * 2;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += sleep_us * 1000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_mutex_lock(&E.lock);
+        if (!E.qhead && !E.ckq && !atomic_load(&E.stop)) {
+            E.sleeping = 1;
+            pthread_cond_timedwait(&E.cond, &E.lock, &ts);
+            E.sleeping = 0;
+        }
+        pthread_mutex_unlock(&E.lock);
+    }
+    return NULL;
+}
+
+void comm_post(struct comm_op *op)
+{
+    op->next = NULL;
+    pthread_mutex_lock(&E.lock);
+    if (E.qtail)
+        E.qtail->next = op;
+    else
+        E.qhead = op;
+    E.qtail = op;
+    if (E.sleeping)
+        pthread_cond_signal(&E.cond);
+    pthread_mutex_unlock(&E.lock);
+}
+
+/* ---- start and stop ----------------------------------------------------------------- */
+
+static const struct transport *pick_transport(void)
+{
+    const char *s = getenv("DAG_COMM");
+    if (s && !strcmp(s, "ucx")) {
+        fprintf(stderr, "dagrt: warning: the UCX transport is not implemented yet; using mpi\n");
+        return &transport_mpi;
+    }
+    if (s && *s && strcmp(s, "mpi"))
+        fprintf(stderr, "dagrt: warning: DAG_COMM=%s is not available; using mpi\n", s);
+    return &transport_mpi;
+}
+
+dag_status_t comm_start(void)
+{
+    pthread_mutex_init(&E.lock, NULL);
+    pthread_cond_init(&E.cond, NULL);
+    E.tp = pick_transport();
+    dag_status_t st = E.tp->init(&dist.rank, &dist.nranks);
+    if (st)
+        return st;
+    E.mpi_ok = 1;
+    if (dist.nranks < 2)
+        return DAG_OK;
+    int n = dist.nranks;
+    E.last_seen = calloc((size_t)n, sizeof *E.last_seen);
+    E.bye = calloc((size_t)n, 1);
+    E.send_seq = calloc((size_t)n, sizeof *E.send_seq);
+    E.recv_seq = calloc((size_t)n, sizeof *E.recv_seq);
+    E.wins = calloc((size_t)n * 2, sizeof *E.wins);
+    if (!E.last_seen || !E.bye || !E.send_seq || !E.recv_seq || !E.wins)
+        return DAG_ERR_NOMEM;
+    E.timeout = (double)env_long("DAG_COMM_TIMEOUT_MS", 10000, 100, 1L << 30) / 1e3;
+    E.hb_interval = E.timeout / 8;
+    E.grace = (double)env_long("DAG_COMM_GRACE_MS", 3000, 0, 1L << 30) / 1e3;
+    E.spin_s = (double)env_long("DAG_COMM_SPIN_US", 500, 0, 1L << 30) / 1e6;
+    E.max_sleep_us = env_long("DAG_COMM_SLEEP_US", 1000, 1, 1000000);
+    E.tag_space = env_long("DAG_COMM_TAG_SPACE", E.tp->tag_space, 1, E.tp->tag_space);
+    double now = comm_now();
+    for (int r = 0; r < n; r++)
+        E.last_seen[r] = now;
+    E.last_hb = 0;
+    atomic_store(&E.stop, 0);
+    atomic_store(&E.broken, 0);
+    flow_reset();
+    if (pthread_create(&E.thread, NULL, engine_main, NULL))
+        return DAG_ERR_SYSTEM;
+    E.started = 1;
+    dist.active = 1;
+    rt.interpose = flow_interpose;
+    return DAG_OK;
+}
+
+void comm_before_drain(void)
+{
+    if (dist.active && !comm_broken())
+        flow_sync_point(1);
+}
+
+void comm_on_wait(struct tctx *c)
+{
+    (void)c;
+    if (dist.active && !comm_broken())
+        flow_sync_point(0);
+}
+
+/* After the drain: every local transfer has completed. Say goodbye, wait for everyone
+ * else's (so nobody finalizes while a peer still sends), then stop the thread. */
+void comm_stop(void)
+{
+    if (!E.started)
+        return;
+    rt.interpose = NULL;
+    dist.active = 0;
+    struct ctrl_msg bye = {.type = CTRL_BYE};
+    int broken = comm_broken();
+    if (!broken) {
+        atomic_store(&E.stop, 1);
+        pthread_join(E.thread, NULL);
+        /* the thread is gone: this one finishes the protocol with the same helpers */
+        for (int r = 0; r < dist.nranks; r++)
+            if (r != dist.rank)
+                E.tp->ctrl_send(r, &bye);
+        double t0 = comm_now();
+        for (;;) {
+            struct ctrl_msg m;
+            int peer, all = 1;
+            while (E.tp->ctrl_poll(&m, &peer) == 1)
+                on_ctrl(&m, peer);
+            for (int r = 0; r < dist.nranks; r++)
+                all &= r == dist.rank || E.bye[r];
+            double now = comm_now();
+            heartbeats(now);
+            if ((all && E.tp->ctrl_idle()) || comm_broken())
+                break;
+            if (now - t0 > 1e3) /* cannot happen without a heartbeat failure first */
+                break;
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+        broken = comm_broken();
+    } else {
+        atomic_store(&E.stop, 1);
+        pthread_join(E.thread, NULL);
+    }
+    E.started = 0;
+    if (broken) {
+        fprintf(stderr, "dagrt[rank %d]: error: ending the job after a failure (%s)\n",
+                dist.rank, dag_strerror((dag_status_t)broken));
+        E.tp->abort(1);
+    }
+    E.tp->fini(0);
+    free(E.last_seen);
+    free(E.bye);
+    free(E.send_seq);
+    free(E.recv_seq);
+    for (int k = 0; k < 2 * dist.nranks; k++)
+        free(E.wins[k].done);
+    free(E.wins);
+    free(E.own);
+    free(E.pred);
+    E.own = E.pred = NULL;
+    E.nown = E.npred = E.capown = E.cappred = 0;
+}

@@ -1,0 +1,211 @@
+/* mpi.c: the MPI transport: non-blocking point-to-point on a private duplicate of
+ * MPI_COMM_WORLD (data) and a second one (control), so neither collides with the
+ * program's own MPI traffic. Messages above max_msg are split into chunks sent with the
+ * same tag, which MPI's non-overtaking rule keeps in order. Errors return (never abort
+ * the job) except through `abort`. Only the engine's thread calls in after init. */
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "../core/runtime.h"
+
+#define CTRL_TAG 1
+#define CTRL_SLOTS 64
+
+static struct {
+    MPI_Comm data, ctrl;
+    int we_init;
+    size_t chunk;
+    MPI_Request rreq;               /* the pre-posted control receive */
+    struct ctrl_msg rbuf;
+    MPI_Request sreq[CTRL_SLOTS];   /* control sends in flight */
+    struct ctrl_msg sbuf[CTRL_SLOTS];
+} M;
+
+static void finalize_at_exit(void)
+{
+    int fin = 0;
+    MPI_Finalized(&fin);
+    if (!fin)
+        MPI_Finalize();
+}
+
+static dag_status_t m_init(int *rank, int *nranks)
+{
+    int inited = 0, fin = 0;
+    MPI_Finalized(&fin);
+    if (fin)
+        return DAG_ERR_STATE; /* MPI cannot start twice in one process */
+    MPI_Initialized(&inited);
+    if (!inited) {
+        int provided;
+        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
+            return DAG_ERR_COMM;
+        M.we_init = 1;
+        atexit(finalize_at_exit); /* runs after the runtime's drain (registered later) */
+        if (provided < MPI_THREAD_SERIALIZED)
+            fprintf(stderr, "dagrt: warning: MPI provides thread level %d only\n", provided);
+    }
+    if (M.data == MPI_COMM_NULL || !M.data) {
+        MPI_Comm_dup(MPI_COMM_WORLD, &M.data);
+        MPI_Comm_dup(MPI_COMM_WORLD, &M.ctrl);
+        MPI_Comm_set_errhandler(M.data, MPI_ERRORS_RETURN);
+        MPI_Comm_set_errhandler(M.ctrl, MPI_ERRORS_RETURN);
+    }
+    int *ub, flag = 0;
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
+    transport_mpi.tag_space = flag && *ub > 0 ? (long)*ub + 1 : 32768;
+    MPI_Comm_rank(M.data, rank);
+    MPI_Comm_size(M.data, nranks);
+    /* well below INT_MAX: one chunk is copied inside one progress call, and the engine
+     * cannot exchange heartbeats meanwhile */
+    M.chunk = (size_t)env_long("DAG_COMM_MAX_MSG", 64L << 20, 1, INT_MAX);
+    for (int i = 0; i < CTRL_SLOTS; i++)
+        M.sreq[i] = MPI_REQUEST_NULL;
+    M.rreq = MPI_REQUEST_NULL;
+    if (*nranks > 1 &&
+        MPI_Irecv(&M.rbuf, (int)sizeof M.rbuf, MPI_BYTE, MPI_ANY_SOURCE, CTRL_TAG, M.ctrl,
+                  &M.rreq) != MPI_SUCCESS)
+        return DAG_ERR_COMM;
+    return DAG_OK;
+}
+
+static int m_start(struct comm_op *op)
+{
+    size_t n = op->len ? (op->len + M.chunk - 1) / M.chunk : 1;
+    MPI_Request *r = malloc(n * sizeof *r);
+    if (!r)
+        return -1;
+    op->treq = r;
+    op->nreq = (int)n;
+    for (size_t k = 0; k < n; k++) {
+        size_t off = k * M.chunk;
+        int len = (int)(op->len - off < M.chunk ? op->len - off : M.chunk);
+        int rc = op->kind == OP_SEND
+                     ? MPI_Isend(op->buf + off, len, MPI_BYTE, op->peer, op->tag, M.data, &r[k])
+                     : MPI_Irecv(op->buf + off, len, MPI_BYTE, op->peer, op->tag, M.data, &r[k]);
+        if (rc != MPI_SUCCESS) {
+            for (size_t j = k; j < n; j++)
+                r[j] = MPI_REQUEST_NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int m_test(struct comm_op *op)
+{
+    int flag = 0;
+    if (MPI_Testall(op->nreq, op->treq, &flag, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        return -1;
+    return flag ? 1 : 0;
+}
+
+static void m_cancel(struct comm_op *op)
+{
+    MPI_Request *r = op->treq;
+    for (int k = 0; k < op->nreq; k++)
+        if (r[k] != MPI_REQUEST_NULL) {
+            MPI_Cancel(&r[k]);
+            MPI_Request_free(&r[k]);
+        }
+}
+
+static int m_ctrl_send(int peer, const struct ctrl_msg *m)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < CTRL_SLOTS; i++) {
+            int done = 1;
+            if (M.sreq[i] != MPI_REQUEST_NULL)
+                MPI_Test(&M.sreq[i], &done, MPI_STATUS_IGNORE);
+            if (!done)
+                continue;
+            M.sbuf[i] = *m;
+            return MPI_Isend(&M.sbuf[i], (int)sizeof *m, MPI_BYTE, peer, CTRL_TAG, M.ctrl,
+                             &M.sreq[i]) == MPI_SUCCESS ? 0 : -1;
+        }
+    }
+    return -1; /* every slot busy: a heartbeat is lost, which the timeout tolerates */
+}
+
+static int m_ctrl_poll(struct ctrl_msg *m, int *peer)
+{
+    int flag = 0;
+    MPI_Status s;
+    if (M.rreq == MPI_REQUEST_NULL || MPI_Test(&M.rreq, &flag, &s) != MPI_SUCCESS || !flag)
+        return 0;
+    *m = M.rbuf;
+    *peer = s.MPI_SOURCE;
+    if (MPI_Irecv(&M.rbuf, (int)sizeof M.rbuf, MPI_BYTE, MPI_ANY_SOURCE, CTRL_TAG, M.ctrl,
+                  &M.rreq) != MPI_SUCCESS)
+        M.rreq = MPI_REQUEST_NULL;
+    return 1;
+}
+
+static int m_ctrl_idle(void)
+{
+    int flag = 0;
+    MPI_Testall(CTRL_SLOTS, M.sreq, &flag, MPI_STATUSES_IGNORE);
+    return flag;
+}
+
+static void m_fini(int broken)
+{
+    (void)broken;
+    if (M.rreq != MPI_REQUEST_NULL) {
+        MPI_Cancel(&M.rreq);
+        MPI_Request_free(&M.rreq);
+    }
+    /* the communicators stay: a later dag_init reuses them (MPI cannot restart) */
+}
+
+static void m_abort(int code)
+{
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+struct transport transport_mpi = {
+    .name = "mpi",
+    .init = m_init,
+    .start = m_start,
+    .test = m_test,
+    .cancel = m_cancel,
+    .ctrl_send = m_ctrl_send,
+    .ctrl_poll = m_ctrl_poll,
+    .ctrl_idle = m_ctrl_idle,
+    .fini = m_fini,
+    .abort = m_abort,
+};
+
+/* Launched by mpirun (or the program started MPI itself) with more than one rank? Reads
+ * the launcher's environment only, so that a plain run never starts MPI. */
+int comm_detect(int *local_size)
+{
+    const char *s = getenv("DAG_COMM");
+    if (s && !strcmp(s, "none"))
+        return 0;
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n)
+        n = getenv("PMI_SIZE");
+    const char *l = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!l)
+        l = getenv("MPI_LOCALNRANKS");
+    *local_size = l ? atoi(l) : 1;
+    if (*local_size < 1)
+        *local_size = 1;
+    dist.local_size = *local_size;
+    if (n && atoi(n) > 1)
+        return 1;
+    int inited = 0, fin = 0, size = 1;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&fin);
+    if (inited && !fin) {
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        return size > 1;
+    }
+    return 0;
+}

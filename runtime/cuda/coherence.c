@@ -1,0 +1,399 @@
+/* coherence.c: regions and their copies (MSI: valid on the host and/or devices; a write
+ * invalidates every other copy), and the transfers that keep them coherent: host to
+ * device, device to host (write-back), peer to peer. Every function runs under cu.lock
+ * and only *enqueues* work; ordering between streams is by events, never by waiting.
+ * The task graph already orders conflicting tasks: what is ordered here is the
+ * runtime's own transfers against the kernels around them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- the region table --------------------------------------------------------------- */
+
+static size_t hash_of(const void *addr, size_t len, size_t mask)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)addr >> 3) * 0x9e3779b97f4a7c15ull;
+    h ^= (uint64_t)len * 0xc2b2ae3d27d4eb4full;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+static int before(const struct region *a, const void *addr, size_t len)
+{
+    return (uintptr_t)a->addr < (uintptr_t)addr ||
+           (a->addr == addr && a->len < len);
+}
+
+/* First index in cu.sorted whose region does not sort before (addr, len). */
+static size_t lower_bound(const void *addr, size_t len)
+{
+    size_t lo = 0, hi = cu.nsorted;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (before(cu.sorted[mid], addr, len))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int grow_hash(void)
+{
+    size_t mask = cu.hmask * 2 + 1;
+    struct region **h = calloc(mask + 1, sizeof *h);
+    if (!h)
+        return -1;
+    for (size_t i = 0; i <= cu.hmask; i++) {
+        for (struct region *r = cu.hash[i], *next; r; r = next) {
+            next = r->hnext;
+            size_t k = hash_of(r->addr, r->len, mask);
+            r->hnext = h[k];
+            h[k] = r;
+        }
+    }
+    free(cu.hash);
+    cu.hash = h;
+    cu.hmask = mask;
+    return 0;
+}
+
+struct region *region_get(void *addr, size_t len, int create)
+{
+    size_t k = hash_of(addr, len, cu.hmask);
+    for (struct region *r = cu.hash[k]; r; r = r->hnext)
+        if (r->addr == addr && r->len == len)
+            return r;
+    if (!create)
+        return NULL;
+    if (cu.nsorted == cu.cap_sorted) {
+        size_t cap = cu.cap_sorted ? cu.cap_sorted * 2 : 256;
+        struct region **s = realloc(cu.sorted, cap * sizeof *s);
+        if (!s)
+            return NULL;
+        cu.sorted = s;
+        cu.cap_sorted = cap;
+    }
+    if (cu.nsorted > 2 * (cu.hmask + 1) && grow_hash())
+        return NULL;
+    struct region *r = calloc(1, sizeof *r + (size_t)cu.ndev * sizeof(struct copy));
+    if (!r)
+        return NULL;
+    r->addr = addr;
+    r->len = len;
+    r->host_valid = 1;
+    k = hash_of(addr, len, cu.hmask);
+    r->hnext = cu.hash[k];
+    cu.hash[k] = r;
+    size_t at = lower_bound(addr, len);
+    memmove(cu.sorted + at + 1, cu.sorted + at, (cu.nsorted - at) * sizeof *cu.sorted);
+    cu.sorted[at] = r;
+    cu.nsorted++;
+    atomic_store_explicit(&cu.nregions, cu.nsorted, RELAXED);
+    if (len > cu.maxlen)
+        cu.maxlen = len;
+    return r;
+}
+
+static void region_unlink(struct region *r)
+{
+    struct region **pp = &cu.hash[hash_of(r->addr, r->len, cu.hmask)];
+    while (*pp != r)
+        pp = &(*pp)->hnext;
+    *pp = r->hnext;
+    size_t at = lower_bound(r->addr, r->len);
+    memmove(cu.sorted + at, cu.sorted + at + 1, (cu.nsorted - at - 1) * sizeof *cu.sorted);
+    cu.nsorted--;
+    atomic_store_explicit(&cu.nregions, cu.nsorted, RELAXED);
+    if (cu.nsorted == 0)
+        cu.maxlen = 0;
+}
+
+/* Calls fn for every region overlapping [addr, addr+len) (the exact one included). */
+#define FOR_OVERLAPS(addr, len, o)                                                         \
+    for (size_t i_ = lower_bound((uintptr_t)(addr) > cu.maxlen                            \
+                                     ? (void *)((uintptr_t)(addr) - cu.maxlen)             \
+                                     : NULL,                                               \
+                                 0);                                                       \
+         i_ < cu.nsorted && (uintptr_t)cu.sorted[i_]->addr < (uintptr_t)(addr) + (len);   \
+         i_++)                                                                             \
+        if ((o = cu.sorted[i_]),                                                           \
+            (uintptr_t)o->addr + o->len > (uintptr_t)(addr))
+
+int region_pinned(const struct region *r)
+{
+    for (int d = 0; d < cu.ndev; d++)
+        if (r->c[d].pins)
+            return 1;
+    return 0;
+}
+
+void evlist_add(struct evlist *l, struct cev *e)
+{
+    if (!e)
+        return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        struct cev **v = realloc(l->v, sizeof *v * (size_t)cap);
+        if (!v)
+            abort();
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
+}
+
+static void set_ev(struct cev **slot, struct cev *e)
+{
+    cev_put(*slot);
+    *slot = e;
+}
+
+/* ---- host memory -------------------------------------------------------------------- */
+
+void co_host_pin(struct region *r)
+{
+    if (r->host_pin)
+        return;
+    struct cudaPointerAttributes a;
+    if (cudaPointerGetAttributes(&a, r->addr) == cudaSuccess && a.type == cudaMemoryTypeHost) {
+        r->host_pin = 1;
+        return;
+    }
+    cudaGetLastError();
+    r->host_pin = -1;
+    if (r->len >= cu.pin_min && r->len >= 4096 &&
+        cudaHostRegister(r->addr, r->len, cudaHostRegisterPortable) == cudaSuccess)
+        r->host_pin = 2;
+    cudaGetLastError(); /* overlapping an earlier registration: stay pageable */
+}
+
+/* ---- transfers ---------------------------------------------------------------------- */
+
+/* Device-to-host copy of r from a valid device copy; r becomes valid on the host once the
+ * returned event (a new reference) completes. */
+struct cev *co_writeback(struct region *r)
+{
+    if (r->host_valid)
+        return cev_ref(r->host_ready);
+    int d = -1;
+    for (int i = 0; i < cu.ndev && d < 0; i++)
+        if (r->c[i].valid)
+            d = i;
+    if (d < 0)
+        return NULL; /* nowhere valid: broken invariant, keep the host bytes */
+    struct device *dv = &cu.dev[d];
+    struct copy *c = &r->c[d];
+    cudaSetDevice(d);
+    co_host_pin(r);
+    stream_wait(dv->d2h, c->ready);
+    stream_wait(dv->d2h, c->rd);
+    stream_wait(dv->d2h, r->host_ready);
+    cudaError_t err = cudaMemcpyAsync(r->addr, c->blk->ptr, r->len, cudaMemcpyDeviceToHost,
+                                      dv->d2h);
+    if (err != cudaSuccess)
+        cu_warn("device-to-host copy", err);
+    struct cev *e = cev_record(d, dv->d2h);
+    set_ev(&c->rd, cev_ref(e));
+    set_ev(&r->host_ready, cev_ref(e));
+    r->host_valid = 1;
+    cu.stats.d2h_bytes += r->len;
+    cu.stats.d2h_copies++;
+    return e;
+}
+
+/* Fill copy c of r on dev from the host or a peer; c is allocated and invalid. */
+static void fetch(struct region *r, int dev, struct evlist *w)
+{
+    struct device *dv = &cu.dev[dev];
+    struct copy *c = &r->c[dev];
+    int src = -1; /* a peer copy beats the host one: NVLink is faster than PCIe */
+    for (int i = 0; i < cu.ndev && src < 0; i++)
+        if (i != dev && r->c[i].valid && dv->peer[i])
+            src = i;
+    if (src < 0 && !r->host_valid) /* no peer path: stage through the host */
+        evlist_add(w, co_writeback(r));
+    cudaSetDevice(dev);
+    stream_wait(dv->h2d, c->ready);
+    stream_wait(dv->h2d, c->rd);
+    for (int i = 0; i < w->n; i++)
+        stream_wait(dv->h2d, w->v[i]);
+    cudaError_t err;
+    if (src >= 0) {
+        struct copy *s = &r->c[src];
+        stream_wait(dv->h2d, s->ready);
+        stream_wait(dv->h2d, s->rd);
+        err = cudaMemcpyPeerAsync(c->blk->ptr, dev, s->blk->ptr, src, r->len, dv->h2d);
+        cu.stats.p2p_bytes += r->len;
+        cu.stats.p2p_copies++;
+    } else {
+        co_host_pin(r);
+        stream_wait(dv->h2d, r->host_ready);
+        err = cudaMemcpyAsync(c->blk->ptr, r->addr, r->len, cudaMemcpyHostToDevice, dv->h2d);
+        cu.stats.h2d_bytes += r->len;
+        cu.stats.h2d_copies++;
+    }
+    if (err != cudaSuccess)
+        cu_warn("copy to device", err);
+    struct cev *e = cev_record(dev, dv->h2d);
+    if (src >= 0)
+        set_ev(&r->c[src].rd, cev_ref(e)); /* the source is read until e */
+    set_ev(&c->ready, e);
+    set_ev(&c->rd, NULL);
+    c->valid = 1;
+    r->nvalid_dev++;
+}
+
+/* Before r is used: overlapping regions dirty on a device go back to the host (their
+ * copy events join w); when r is written, overlapping regions lose their device copies. */
+static void flush_overlaps(struct region *r, void *addr, size_t len, int writing,
+                           struct evlist *w)
+{
+    if (!cu.maxlen)
+        return;
+    struct region *o;
+    FOR_OVERLAPS(addr, len, o)
+    {
+        if (o == r)
+            continue;
+        if (!o->host_valid)
+            evlist_add(w, co_writeback(o));
+        else if (o->host_ready)
+            evlist_add(w, cev_ref(o->host_ready));
+        if (writing) {
+            for (int d = 0; d < cu.ndev; d++)
+                o->c[d].valid = 0;
+            o->nvalid_dev = 0;
+        }
+    }
+}
+
+static void invalidate_others(struct region *r, int keep)
+{
+    for (int d = 0; d < cu.ndev; d++)
+        if (d != keep)
+            r->c[d].valid = 0;
+    r->nvalid_dev = keep >= 0 && r->c[keep].valid ? 1 : 0;
+}
+
+void *co_acquire_dev(struct region *r, int dev, unsigned mode, cudaStream_t s)
+{
+    struct copy *c = &r->c[dev];
+    int wr = mode_writes(mode);
+    if (!c->blk) {
+        struct block *b = blk_alloc(dev, r->len);
+        if (!b)
+            return NULL;
+        c->blk = b;
+        set_ev(&c->ready, b->ev[0]);
+        set_ev(&c->rd, b->ev[1]);
+        b->ev[0] = b->ev[1] = NULL;
+        c->valid = 0;
+        lru_touch(dev, r);
+    }
+    struct evlist w = {0};
+    flush_overlaps(r, r->addr, r->len, wr, &w);
+    if (mode_reads(mode) && !c->valid)
+        fetch(r, dev, &w);
+    cudaSetDevice(dev);
+    for (int i = 0; i < w.n; i++) {
+        stream_wait(s, w.v[i]);
+        cev_put(w.v[i]);
+    }
+    free(w.v);
+    stream_wait(s, c->ready);
+    if (wr) {
+        /* the kernel overwrites the buffer and, later, the host bytes: after every
+         * transfer still reading the one or writing the other */
+        stream_wait(s, c->rd);
+        stream_wait(s, r->host_ready);
+        set_ev(&r->host_ready, NULL);
+        r->host_valid = 0;
+        if (!c->valid)
+            r->nvalid_dev++;
+        c->valid = 1;
+        invalidate_others(r, dev);
+    }
+    c->pins++;
+    lru_touch(dev, r);
+    return c->blk->ptr;
+}
+
+void co_written_dev(struct region *r, int dev, struct cev *done)
+{
+    struct copy *c = &r->c[dev];
+    set_ev(&c->ready, cev_ref(done));
+    set_ev(&c->rd, NULL); /* the kernel waited for it */
+}
+
+void co_acquire_host(void *addr, size_t len, unsigned mode, struct evlist *w)
+{
+    if (!cu.maxlen)
+        return;
+    int wr = mode_writes(mode);
+    struct region *o;
+    FOR_OVERLAPS(addr, len, o)
+    {
+        if (!o->host_valid)
+            evlist_add(w, co_writeback(o));
+        else if (o->host_ready)
+            evlist_add(w, cev_ref(o->host_ready));
+        if (wr)
+            invalidate_others(o, -1);
+    }
+}
+
+void co_host_written(void *addr, size_t len)
+{
+    if (!cu.maxlen)
+        return;
+    struct region *o;
+    FOR_OVERLAPS(addr, len, o)
+    {
+        o->host_valid = 1;
+        invalidate_others(o, -1);
+    }
+}
+
+/* Bytes of [addr, addr+len) that would have to travel for a read on dev. */
+size_t co_missing_bytes(void *addr, size_t len, int dev)
+{
+    struct region *r = region_get(addr, len, 0);
+    if (!r)
+        return len;
+    if (dev < 0)
+        return r->host_valid ? 0 : len;
+    return r->c[dev].valid ? 0 : len;
+}
+
+void co_drop_copy(struct region *r, int dev)
+{
+    struct copy *c = &r->c[dev];
+    if (c->valid) {
+        c->valid = 0;
+        r->nvalid_dev--;
+    }
+    if (c->blk) {
+        lru_remove(dev, r);
+        blk_release(dev, c->blk, c->ready, c->rd);
+        c->blk = NULL;
+        c->ready = c->rd = NULL;
+    } else {
+        set_ev(&c->ready, NULL);
+        set_ev(&c->rd, NULL);
+    }
+}
+
+/* Callers make sure no transfer touches r's host bytes any more (host_ready completed). */
+void region_forget(struct region *r)
+{
+    for (int d = 0; d < cu.ndev; d++)
+        co_drop_copy(r, d);
+    set_ev(&r->host_ready, NULL);
+    if (r->host_pin == 2)
+        cudaHostUnregister(r->addr);
+    cudaGetLastError();
+    region_unlink(r);
+    free(r);
+}

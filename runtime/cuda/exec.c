@@ -1,0 +1,495 @@
+/* exec.c: the device seam (rt.dev): a task's path through the CUDA layer. on_submit
+ * keeps its dependencies (task.ext = struct job); exec places it (perfmodel.c), then
+ * either makes its data current on the host and runs the CPU body, or launches it on a
+ * stream of a device and detaches: the progress thread (device.c) sees the stream pass
+ * the job's `done` event and fulfils the task's event. A worker never waits for a
+ * kernel; it waits only for the device-to-host copies of a CPU task's inputs, whose
+ * producers have completed already. on_wait makes results visible on the host.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/hooks.h"
+#include "internal.h"
+
+#define LANE_DEVICE 1000 /* obs/obs.h OBS_LANE_DEVICE: + device * 32 + stream */
+
+static __thread struct dag_cuda_ctx *tls_cur;
+
+/* ---- job lists: one per submitting thread ------------------------------------------- */
+
+/* A job is freed by the thread that made it, at a later submission or at cuda_stop, once
+ * it is finished or its task is done (a cancelled task never reaches exec). Reading a
+ * recycled descriptor's state is safe: descriptors are type-stable until finalize. */
+struct jlist {
+    struct job *head;
+    size_t n, next_sweep;
+    struct jlist *all;
+};
+
+static __thread struct jlist *tls_jobs;
+static pthread_mutex_t jl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jlist *jl_all;
+
+static int job_dead(struct job *j)
+{
+    if (atomic_load_explicit(&j->finished, ACQUIRE))
+        return 1;
+    uint64_t st = atomic_load_explicit(&j->t->state, ACQUIRE);
+    return (st >> 1) != j->seq || (st & TS_DONE);
+}
+
+static void sweep(struct jlist *l, int all)
+{
+    size_t n = 0;
+    for (struct job **pp = &l->head; *pp;) {
+        struct job *j = *pp;
+        if (all || job_dead(j)) {
+            *pp = j->snext;
+            free(j);
+        } else {
+            pp = &j->snext;
+            n++;
+        }
+    }
+    l->n = n;
+    l->next_sweep = 2 * n + 64;
+}
+
+void jobs_sweep_all(void)
+{
+    pthread_mutex_lock(&jl_lock);
+    for (struct jlist *l = jl_all; l; l = l->all)
+        sweep(l, 1);
+    pthread_mutex_unlock(&jl_lock);
+}
+
+static struct jlist *my_jobs(void)
+{
+    struct jlist *l = tls_jobs;
+    if (likely(l))
+        return l;
+    l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->next_sweep = 64;
+    pthread_mutex_lock(&jl_lock);
+    l->all = jl_all;
+    jl_all = l;
+    pthread_mutex_unlock(&jl_lock);
+    return tls_jobs = l;
+}
+
+/* A job placed on a device ends here. The task may be recycled as soon as the event is
+ * fulfilled: nothing touches j after. */
+static void job_finish(struct job *j, int rc)
+{
+    dag_event_t ev = j->ev;
+    atomic_store_explicit(&j->finished, 1, RELEASE);
+    atomic_fetch_sub_explicit(&cu.njobs, 1, RELEASE);
+    dag_event_fulfill(ev, rc);
+}
+
+/* ---- on_submit ---------------------------------------------------------------------- */
+
+static dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
+                                 size_t ndeps)
+{
+    (void)c;
+    int gpu = (t->cuda || t->device == DAG_DEVICE_CUDA) && t->device != DAG_DEVICE_CPU;
+    if (gpu) {
+        if (!atomic_load_explicit(&cu.seen_gpu, RELAXED))
+            atomic_store(&cu.seen_gpu, 1);
+    } else if (!ndeps || !atomic_load_explicit(&cu.seen_gpu, RELAXED)) {
+        return DAG_OK; /* before any CUDA task, no device copy can exist */
+    }
+    struct jlist *l = my_jobs();
+    struct job *j = l ? malloc(sizeof *j + ndeps * sizeof(struct jdep)) : NULL;
+    if (!j)
+        return DAG_ERR_NOMEM;
+    memset(j, 0, sizeof *j);
+    j->t = t;
+    j->seq = task_seq(t);
+    j->gpu_ok = gpu;
+    j->cpu_ok = t->device != DAG_DEVICE_CUDA;
+    j->dev = -1;
+    size_t n = 0;
+    for (size_t i = 0; i < ndeps; i++) {
+        if (!deps[i].len)
+            continue;
+        j->deps[n].addr = deps[i].addr;
+        j->deps[n].len = deps[i].len;
+        j->deps[n].mode = deps[i].mode & DAG_MODE_MASK;
+        j->deps[n].r = NULL;
+        j->deps[n].dptr = NULL;
+        n++;
+    }
+    j->ndeps = n;
+    j->snext = l->head;
+    l->head = j;
+    if (++l->n >= l->next_sweep)
+        sweep(l, 0);
+    t->ext = j;
+    return DAG_OK;
+}
+
+/* ---- CPU execution ------------------------------------------------------------------ */
+
+static int exec_cpu(struct job *j)
+{
+    struct task *t = j->t;
+    if (j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED)) {
+        struct evlist w = {0};
+        pthread_mutex_lock(&cu.lock);
+        for (size_t i = 0; i < j->ndeps; i++)
+            co_acquire_host(j->deps[i].addr, j->deps[i].len, j->deps[i].mode, &w);
+        pthread_mutex_unlock(&cu.lock);
+        co_sync_events(w.v, w.n);
+        free(w.v);
+    }
+    uint64_t t0 = cu_now();
+    int rc = t->fn(t->args);
+    if (t->cuda) {
+        double ns = (double)(cu_now() - t0);
+        pthread_mutex_lock(&cu.lock);
+        if (!rc && j->key)
+            pm_record(j->key, 0, ns);
+        cu.stats.cpu_tasks++;
+        pthread_mutex_unlock(&cu.lock);
+    }
+    atomic_store_explicit(&j->finished, 1, RELEASE);
+    return rc;
+}
+
+/* ---- launching ---------------------------------------------------------------------- */
+
+static int stream_cap(void)
+{
+    return cu.inflight_per_stream;
+}
+
+/* A stream of dv whose launch lock we hold. Kernels the model knows to be long (they
+ * fill the GPU) go to stream 0, in launch order: run side by side they would only finish
+ * together, late, and their copies back would queue at the end; long ones with a
+ * priority take the urgent stream instead, so as not to wait behind them. Short or
+ * unknown ones take the least busy of the other streams, where they can overlap. Called
+ * and returns with
+ * cu.lock held (dropped meanwhile only if the stream it needs is being launched on). */
+static struct stream *grab_stream(struct device *dv, int serial, int urgent)
+{
+    struct stream *best = NULL;
+    if (serial || dv->nstreams == 1) {
+        best = &dv->st[urgent ? dv->nstreams : 0];
+        if (pthread_mutex_trylock(&best->launch) == 0)
+            return best;
+        pthread_mutex_unlock(&cu.lock);
+        pthread_mutex_lock(&best->launch);
+        pthread_mutex_lock(&cu.lock);
+        return best;
+    }
+    for (int k = 1; k < dv->nstreams; k++) {
+        struct stream *st = &dv->st[k];
+        if (best && st->inflight >= best->inflight)
+            continue;
+        if (pthread_mutex_trylock(&st->launch) == 0) {
+            if (best)
+                pthread_mutex_unlock(&best->launch);
+            best = st;
+        }
+    }
+    if (best)
+        return best;
+    best = &dv->st[1];
+    for (int k = 2; k < dv->nstreams; k++)
+        if (dv->st[k].inflight < best->inflight)
+            best = &dv->st[k];
+    pthread_mutex_unlock(&cu.lock);
+    pthread_mutex_lock(&best->launch);
+    pthread_mutex_lock(&cu.lock);
+    return best;
+}
+
+static int writeback_eagerly(struct task *t)
+{
+    if (cu.writeback == WB_EAGER)
+        return 1;
+    if (cu.writeback == WB_LAZY)
+        return 0;
+    /* auto: nothing depends on the result yet, so the host is its likely reader */
+    return __atomic_load_n(&t->nsucc, __ATOMIC_RELAXED) == 0 &&
+           __atomic_load_n(&t->more, __ATOMIC_RELAXED) == NULL;
+}
+
+/* Launch j on its device. cu.lock held on entry and exit; dropped around the task's own
+ * code. Returns 0 when launched, 1 when device memory is short (nothing changed), or a
+ * negative status. */
+static int launch(struct job *j)
+{
+    int d = j->dev;
+    struct device *dv = &cu.dev[d];
+    struct task *t = j->t;
+    struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0);
+    cudaSetDevice(d);
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct jdep *p = &j->deps[i];
+        p->r = region_get(p->addr, p->len, 1);
+        p->dptr = p->r ? co_acquire_dev(p->r, d, p->mode, st->s) : NULL;
+        if (!p->dptr) {
+            for (size_t k = 0; k < i; k++)
+                j->deps[k].r->c[d].pins--;
+            pthread_mutex_unlock(&st->launch);
+            return p->r ? 1 : DAG_ERR_NOMEM;
+        }
+    }
+    j->stream = st->idx;
+    j->start = cev_get(d, 1); /* timed: the model learns from every run */
+    j->done = cev_get(d, 1);
+    dv->inflight++;
+    st->inflight++;
+    pthread_mutex_unlock(&cu.lock);
+
+    j->ctx.device = d;
+    j->ctx.stream = st->s;
+    j->ctx.impl_ = j;
+    cudaSetDevice(d); /* a transfer from another device may have switched it */
+    if (j->start)
+        cudaEventRecord(j->start->e, st->s);
+    struct dag_cuda_ctx *saved = tls_cur;
+    tls_cur = &j->ctx;
+    j->rc = t->cuda ? t->cuda(t->args, &j->ctx) : t->fn(t->args);
+    tls_cur = saved;
+    cudaSetDevice(d);
+    cudaError_t err = cudaEventRecord(j->done->e, st->s);
+    if (err != cudaSuccess) {
+        cu_warn("launching a task", err);
+        if (!j->rc)
+            j->rc = DAG_ERR_DEVICE;
+    }
+    pthread_mutex_unlock(&st->launch);
+
+    pthread_mutex_lock(&cu.lock);
+    int wb = writeback_eagerly(t);
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct jdep *p = &j->deps[i];
+        if (mode_writes(p->mode)) {
+            co_written_dev(p->r, d, j->done);
+            if (wb && !p->r->host_valid)
+                cev_put(co_writeback(p->r));
+        }
+    }
+    /* queued only now: an event not yet recorded reads as complete */
+    j->qnext = NULL;
+    if (st->tail)
+        st->tail->qnext = j;
+    else
+        atomic_store_explicit(&st->head, j, RELEASE);
+    st->tail = j;
+    if (cu.sleeping)
+        pthread_cond_signal(&cu.cv);
+    return 0;
+}
+
+static void pend(struct device *dv, struct job *j)
+{
+    atomic_fetch_add_explicit(&cu.npending, 1, RELAXED);
+    j->qnext = NULL;
+    if (dv->pend_tail)
+        dv->pend_tail->qnext = j;
+    else
+        dv->pend_head = j;
+    dv->pend_tail = j;
+    if (cu.sleeping)
+        pthread_cond_signal(&cu.cv);
+}
+
+/* Progress thread, cu.lock held: launch what waited for room on dev, in order. */
+void job_launch_pending(int dev)
+{
+    struct device *dv = &cu.dev[dev];
+    int cap = stream_cap() * dv->nstreams;
+    while (dv->pend_head && dv->inflight < cap) {
+        struct job *j = dv->pend_head;
+        dv->pend_head = j->qnext;
+        if (!dv->pend_head)
+            dv->pend_tail = NULL;
+        atomic_fetch_sub_explicit(&cu.npending, 1, RELAXED);
+        int rc = launch(j);
+        if (rc == 0)
+            continue;
+        if (rc == 1 && dv->inflight > 0) {
+            /* memory comes back when a running task completes */
+            atomic_fetch_add_explicit(&cu.npending, 1, RELAXED);
+            j->qnext = dv->pend_head;
+            dv->pend_head = j;
+            if (!dv->pend_tail)
+                dv->pend_tail = j;
+            return;
+        }
+        pthread_mutex_unlock(&cu.lock);
+        job_finish(j, rc == 1 ? DAG_ERR_NOMEM : rc); /* needs more than the whole device */
+        pthread_mutex_lock(&cu.lock);
+    }
+}
+
+/* Progress thread: complete every job whose stream has passed its `done` event.
+ * Returns bit 0: something is in flight; bit 1: something completed. */
+int job_complete_ready(void)
+{
+    int seen = 0;
+    for (int d = 0; d < cu.ndev; d++) {
+        struct device *dv = &cu.dev[d];
+        for (int s = 0; s < dv->nall; s++) {
+            struct stream *st = &dv->st[s];
+            for (;;) {
+                struct job *j = atomic_load_explicit(&st->head, ACQUIRE);
+                if (!j)
+                    break;
+                seen |= 1;
+                cudaError_t err = cudaEventQuery(j->done->e);
+                if (err == cudaErrorNotReady)
+                    break;
+                uint64_t now = cu_now();
+                float ms = 0;
+                int timed = j->start &&
+                            cudaEventElapsedTime(&ms, j->start->e, j->done->e) == cudaSuccess;
+                if (err != cudaSuccess)
+                    cu_warn("a task's device work", err);
+                cudaGetLastError();
+                pthread_mutex_lock(&cu.lock);
+                atomic_store_explicit(&st->head, j->qnext, RELAXED);
+                if (!j->qnext)
+                    st->tail = NULL;
+                st->inflight--;
+                dv->inflight--;
+                for (size_t i = 0; i < j->ndeps; i++)
+                    j->deps[i].r->c[d].pins--;
+                if (timed && !j->rc && err == cudaSuccess)
+                    pm_record(j->key, 1, ms * 1e6);
+                if (!dv->inflight && !dv->pend_head)
+                    dv->exp_end = (double)now;
+                cev_put(j->start);
+                cev_put(j->done);
+                cu.stats.gpu_tasks++;
+                if (d < DAG_CUDA_MAX_STAT_DEVICES)
+                    cu.stats.tasks_on[d]++;
+                pthread_mutex_unlock(&cu.lock);
+                if (timed)
+                    hooks_span(NULL, j->t, now - (uint64_t)(ms * 1e6), now,
+                               LANE_DEVICE + d * 32 + s);
+                job_finish(j, err == cudaSuccess ? j->rc : DAG_ERR_DEVICE);
+                seen |= 2;
+            }
+        }
+    }
+    return seen;
+}
+
+/* ---- exec --------------------------------------------------------------------------- */
+
+static int cu_exec(struct tctx *c, struct task *t)
+{
+    (void)c;
+    struct job *j = t->ext;
+    if (!j)
+        return t->fn(t->args); /* inline and stack tasks, tasks before any CUDA task */
+    pthread_mutex_lock(&cu.lock);
+    int d = pm_place(j);
+    pthread_mutex_unlock(&cu.lock);
+    if (d < 0 || task_detach(t, &j->ev) != DAG_OK) {
+        if (!j->cpu_ok) {
+            atomic_store_explicit(&j->finished, 1, RELEASE);
+            return DAG_ERR_UNSUPPORTED;
+        }
+        return exec_cpu(j);
+    }
+    j->dev = d;
+    struct device *dv = &cu.dev[d];
+    atomic_fetch_add_explicit(&cu.njobs, 1, RELEASE); /* before the lock: see progress_main */
+    pthread_mutex_lock(&cu.lock);
+    int rc = 1;
+    if (!dv->pend_head && dv->inflight < stream_cap() * dv->nstreams)
+        rc = launch(j);
+    if (rc == 1)
+        pend(dv, j);
+    pthread_mutex_unlock(&cu.lock);
+    if (rc < 0)
+        job_finish(j, rc);
+    return 0;
+}
+
+/* ---- on_wait ------------------------------------------------------------------------ */
+
+/* After dag_taskwait: every result goes back to the host. At the top level (a thread's
+ * implicit task) the device also forgets unregistered regions: the program may now
+ * write, free or reuse that memory without telling us. Regions still used by running
+ * tasks (of other threads) are left alone. */
+static void cu_on_wait(struct tctx *c)
+{
+    if (!atomic_load_explicit(&cu.seen_gpu, RELAXED) ||
+        !atomic_load_explicit(&cu.nregions, RELAXED))
+        return;
+    struct evlist w = {0};
+    pthread_mutex_lock(&cu.lock);
+    for (size_t i = 0; i < cu.nsorted; i++) {
+        struct region *r = cu.sorted[i];
+        if (region_pinned(r))
+            continue;
+        evlist_add(&w, r->host_valid ? cev_ref(r->host_ready) : co_writeback(r));
+    }
+    pthread_mutex_unlock(&cu.lock);
+    co_sync_events(w.v, w.n);
+    free(w.v);
+    if (!(c->cur->flags & TF_IMPLICIT))
+        return;
+    pthread_mutex_lock(&cu.lock);
+    for (size_t i = cu.nsorted; i-- > 0;) {
+        struct region *r = cu.sorted[i];
+        if (!r->registered && r->host_valid && !region_pinned(r) &&
+            (!r->host_ready || cudaEventQuery(r->host_ready->e) == cudaSuccess))
+            region_forget(r);
+    }
+    pthread_mutex_unlock(&cu.lock);
+}
+
+const struct rt_device_ops cu_ops = {
+    .on_submit = cu_on_submit,
+    .exec = cu_exec,
+    .on_wait = cu_on_wait,
+};
+
+/* ---- the task's view (dag/cuda.h) --------------------------------------------------- */
+
+cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *ctx)
+{
+    return ctx ? ctx->stream : NULL;
+}
+
+int dag_cuda_device(const struct dag_cuda_ctx *ctx)
+{
+    return ctx ? ctx->device : -1;
+}
+
+void *dag_cuda_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
+{
+    if (!ctx || !ctx->impl_)
+        return NULL;
+    const struct job *j = ctx->impl_;
+    uintptr_t p = (uintptr_t)host_ptr;
+    for (size_t i = 0; i < j->ndeps; i++) {
+        const struct jdep *d = &j->deps[i];
+        if (p >= (uintptr_t)d->addr && p - (uintptr_t)d->addr < d->len && d->dptr)
+            return (char *)d->dptr + (p - (uintptr_t)d->addr);
+    }
+    return NULL;
+}
+
+struct dag_cuda_ctx *dag_cuda_current(void)
+{
+    return tls_cur;
+}
+
+struct stream *ctx_stream(const struct dag_cuda_ctx *ctx)
+{
+    const struct job *j = ctx ? ctx->impl_ : NULL;
+    return j ? &cu.dev[j->dev].st[j->stream] : NULL;
+}

@@ -1,0 +1,241 @@
+/* internal.h: the CUDA layer's shared state: devices and their streams, refcounted
+ * events, regions with one copy per device (MSI), the caching allocator, the jobs that
+ * carry a task through placement, launch and completion, and the performance models.
+ * Internal: never installed. One mutex, cu.lock, protects everything marked [co]; it is
+ * held while CUDA calls are *enqueued* (asynchronous) and never while waiting for one.
+ */
+#ifndef DAG_CUDA_INTERNAL_H
+#define DAG_CUDA_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#include "dag/cuda.h"
+#include "../core/runtime.h"
+
+#define CU_MAXDEV 16
+#define CU_MAXSTREAMS 16
+
+/* An event shared by several holders (a copy's `ready`, a task's `done`, ...). [co] */
+struct cev {
+    cudaEvent_t e;
+    int dev;
+    int refs;
+    int timing;
+    struct cev *next; /* free list */
+};
+
+/* A device buffer from the caching allocator. While cached, `ev` holds the events of
+ * the last operations that touched it: its next user's stream waits on them first. */
+struct block {
+    void *ptr;
+    size_t size;
+    struct cev *ev[2];
+    struct block *next;
+};
+
+/* One region's copy on one device. [co]
+ * valid: holds the region's current bytes. ready: completes when the last write to the
+ * copy (transfer or kernel) is done; readers wait on it. rd: completes when the last
+ * *transfer* reading it is done; the next writer waits on it too (kernels that read the
+ * copy hold a pin until they complete instead). */
+struct copy {
+    struct block *blk;
+    int valid;
+    int pins;
+    struct cev *ready, *rd;
+    uint64_t tick;                 /* last use, for LRU eviction */
+    struct region *lru_prev, *lru_next; /* allocated copies of this device */
+};
+
+/* A byte range some task depended on: [addr, addr+len). Found by exact match (hash);
+ * partial overlaps with other regions are found through the sorted array. [co]
+ * Invariant: a byte's current value is in the dirty copy (valid on one device only,
+ * host_valid == 0) of the region that covers it, if there is one, else on the host. At
+ * most one region covering a byte is dirty; every use flushes overlapping dirty regions
+ * first, and a write invalidates the device copies of overlapping regions. */
+struct region {
+    void *addr;
+    size_t len;
+    struct region *hnext;
+    int host_valid;
+    struct cev *host_ready;        /* pending device-to-host copy into host memory */
+    int registered;                /* dag_cuda_register: survives top-level waits */
+    int host_pin;                  /* 0 unknown, 1 page-locked already, 2 we registered, -1 pageable */
+    int nvalid_dev;
+    struct copy c[];               /* cu.ndev entries */
+};
+
+struct stream {
+    cudaStream_t s;
+    int dev, idx;
+    pthread_mutex_t launch;        /* one launch (start event .. done event) at a time */
+    void *cublas, *cusolver;       /* created on first use (lib.c) */
+    void *work;
+    size_t work_size;
+    struct job *_Atomic head;      /* launched jobs, in stream order [co]; the progress
+                                      thread peeks at head without the lock */
+    struct job *tail;              /* [co] */
+    int inflight;                  /* [co] */
+};
+
+struct device {
+    int id;
+    int nstreams;                  /* ordinary compute streams st[0 .. nstreams-1] */
+    int nall;                      /* + the urgent stream st[nstreams] (highest priority) */
+    struct stream st[CU_MAXSTREAMS + 1];
+    cudaStream_t h2d, d2h;         /* copy engines */
+    struct cev *free_ev[2];        /* [co] pooled events: without / with timing */
+    struct block *cache;           /* [co] free blocks */
+    size_t used, limit;            /* [co] bytes allocated (in use + cached); the cap */
+    struct region *lru_head, *lru_tail; /* [co] least recently used first */
+    int inflight;                  /* [co] launched, not completed */
+    struct job *pend_head, *pend_tail; /* [co] placed here, waiting for room */
+    double exp_end;                /* [co] expected time (ns) the queued work ends */
+    int peer[CU_MAXDEV];           /* peer access to device i is enabled */
+    char name[256];
+};
+
+/* A dependency as the job keeps it. */
+struct jdep {
+    void *addr;
+    size_t len;
+    unsigned mode;
+    struct region *r; /* while launched */
+    void *dptr;       /* device address while launched */
+};
+
+/* Per-task state (task.ext), made by on_submit. Freed by the submitting thread's sweep
+ * (exec.c) once `finished` is set or the task is done (cancelled tasks never run). */
+struct job {
+    struct task *t;
+    uint64_t seq;
+    struct job *snext;             /* submitter's list */
+    atomic_int finished;
+    struct job *qnext;             /* stream FIFO or device pending list [co] */
+    int dev, stream;               /* where it was launched */
+    struct cev *start, *done;
+    dag_event_t ev;
+    int rc;
+    int gpu_ok, cpu_ok;
+    uint64_t key;                  /* performance model key */
+    double predicted;              /* ns, added to the device's exp_end */
+    int serial;                    /* a long kernel: stream 0 (exec.c grab_stream) */
+    struct dag_cuda_ctx ctx;
+    size_t ndeps;
+    struct jdep deps[];
+};
+
+enum { SCHED_DMDA = 0, SCHED_EAGER, SCHED_CPU, SCHED_RANDOM };
+enum { WB_AUTO = 0, WB_LAZY, WB_EAGER };
+
+struct cu_state {
+    pthread_mutex_t lock;
+    int ndev;
+    struct device dev[CU_MAXDEV];
+    int policy, writeback, inflight_per_stream;
+    size_t pin_min;
+    double serial_ns;              /* kernels expected to run longer go to stream 0 */
+    int urgent;                    /* long prioritised kernels take the urgent stream */
+    uint64_t rng;                  /* [co] DAG_SCHED=random */
+    atomic_int seen_gpu;           /* a task with a CUDA variant was ever submitted */
+    atomic_int njobs;              /* placed on a device and not finished */
+    atomic_int npending;           /* of them, waiting in a pending list */
+    /* regions [co] */
+    struct region **hash;
+    size_t hmask;
+    atomic_size_t nregions;        /* = nsorted, read without the lock */
+    struct region **sorted;        /* by address, for overlap queries */
+    size_t nsorted, cap_sorted, maxlen;
+    uint64_t tick;
+    /* progress thread */
+    pthread_t progress;
+    pthread_cond_t cv;             /* signalled on launch, pend and stop [co] */
+    int stop, sleeping;
+    dag_cuda_stats_t stats;        /* [co] */
+};
+
+extern struct cu_state cu;
+
+static inline uint64_t cu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* `out` fetches too: OpenMP's out orders like inout and does not promise that the body
+ * overwrites every byte, so skipping the fetch could write garbage back. */
+static inline int mode_reads(unsigned m)
+{
+    (void)m;
+    return 1;
+}
+static inline int mode_writes(unsigned m)
+{
+    return (m & DAG_MODE_MASK) != DAG_IN;
+}
+
+/* device.c */
+struct cev *cev_get(int dev, int timing);   /* refs = 1, not recorded [co] */
+struct cev *cev_ref(struct cev *e);         /* [co] */
+void cev_put(struct cev *e);                /* [co]; NULL is fine */
+struct cev *cev_record(int dev, cudaStream_t s); /* [co] */
+void stream_wait(cudaStream_t s, struct cev *e);
+void cu_warn(const char *what, cudaError_t err);
+
+/* alloc.c [co] */
+struct block *blk_alloc(int dev, size_t size);   /* NULL: nothing evictable left */
+void blk_release(int dev, struct block *b, struct cev *e1, struct cev *e2);
+void blk_trim(int dev);                          /* cudaFree the cache */
+void lru_touch(int dev, struct region *r);
+void lru_remove(int dev, struct region *r);
+
+/* A growable list of event references to wait for once cu.lock is dropped. */
+struct evlist {
+    struct cev **v;
+    int n, cap;
+};
+void evlist_add(struct evlist *l, struct cev *e); /* takes the reference; NULL ignored */
+
+/* coherence.c [co] */
+struct region *region_get(void *addr, size_t len, int create);
+/* Make r valid on dev for a task that accesses it with `mode` from stream s: allocate,
+ * transfer if needed, make s wait for everything the data depends on, pin the copy.
+ * Returns the device address, or NULL (nothing changed) when device memory is short. */
+void *co_acquire_dev(struct region *r, int dev, unsigned mode, cudaStream_t s);
+void co_written_dev(struct region *r, int dev, struct cev *done);
+/* Make the host bytes [addr, addr+len) current for a CPU task; w gets what to wait for. */
+void co_acquire_host(void *addr, size_t len, unsigned mode, struct evlist *w);
+/* The program wrote the host bytes itself (dag_cuda_host_modified). */
+void co_host_written(void *addr, size_t len);
+struct cev *co_writeback(struct region *r);      /* returns a new ref to host_ready, or NULL */
+void co_drop_copy(struct region *r, int dev);    /* invalidate + release the buffer */
+void region_forget(struct region *r);            /* drop every copy, unpin, remove */
+size_t co_missing_bytes(void *addr, size_t len, int dev); /* for placement */
+void co_host_pin(struct region *r);
+int region_pinned(const struct region *r);
+void co_sync_events(struct cev **ev, int n);     /* outside the lock; puts the refs */
+
+/* lib.c: library handles and workspaces per stream */
+void lib_release(int dev);
+struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* exec.c */
+
+/* exec.c */
+extern const struct rt_device_ops cu_ops;
+void job_launch_pending(int dev);                /* progress thread [co] */
+int job_complete_ready(void);                    /* progress thread; returns work seen */
+void jobs_sweep_all(void);
+
+/* perfmodel.c [co] */
+void pm_init(void);
+void pm_fini(void);
+int pm_place(struct job *j);                     /* -1: CPU, else device */
+void pm_record(uint64_t key, int arch, double ns);
+uint64_t pm_key(const struct task *t, size_t bytes);
+double pm_expect(uint64_t key, int arch, int *n);
+
+#endif

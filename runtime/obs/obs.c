@@ -1,0 +1,288 @@
+/* obs.c: switching observability on and off: reads the DAG_* variables (documented in
+ * docs/observability.md), installs the hooks, and at the end of a run hands the records
+ * to the writers. When no variable asks for anything, rt.hooks stays NULL and the
+ * runtime pays one pointer test per event. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "obs.h"
+#include "../core/hooks.h"
+
+struct obs_state obs;
+
+/* Installed in place of obs_hooks at the end of a run: workers may still be between a
+ * test of rt.hooks and a call through it, so the table must stay a valid table. */
+static const struct rt_hooks no_hooks;
+
+#define MAX_NAMED_LANES 256
+static pthread_mutex_t lane_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int lane;
+    char *name;
+} lane_names[MAX_NAMED_LANES];
+static int nlane_names;
+static int rank_set;
+static int active; /* obs_init installed obs_hooks; obs_fini has not run yet */
+
+static int env_flag(const char *name, int dflt)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return dflt;
+    if (!strcmp(s, "0") || !strcasecmp(s, "off") || !strcasecmp(s, "no") ||
+        !strcasecmp(s, "false"))
+        return 0;
+    return 1;
+}
+
+static char *env_path(const char *name)
+{
+    const char *s = getenv(name);
+    return s && *s ? obs_path(s) : NULL;
+}
+
+/* The rank as the launchers export it, for runs where the MPI layer has not told us. */
+static void env_rank(void)
+{
+    static const char *const vars[][2] = {
+        {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"},
+        {"PMIX_RANK", NULL}, {"SLURM_PROCID", "SLURM_NTASKS"}};
+    obs.rank = 0;
+    obs.nranks = 1;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *r = getenv(vars[i][0]);
+        if (r && *r) {
+            obs.rank = atoi(r);
+            const char *n = vars[i][1] ? getenv(vars[i][1]) : NULL;
+            obs.nranks = n && *n ? atoi(n) : obs.rank + 1;
+            return;
+        }
+    }
+}
+
+char *obs_path(const char *pattern)
+{
+    size_t cap = strlen(pattern) + 64;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = pattern; *p; p++) {
+        char num[32];
+        const char *add = NULL;
+        if (p[0] == '%' && p[1] == 'r') {
+            snprintf(num, sizeof num, "%d", obs.rank);
+            add = num;
+        } else if (p[0] == '%' && p[1] == 'p') {
+            snprintf(num, sizeof num, "%ld", (long)getpid());
+            add = num;
+        }
+        if (add) {
+            size_t k = strlen(add);
+            if (n + k + 1 >= cap) {
+                char *o = realloc(out, cap = cap * 2 + k);
+                if (!o) {
+                    free(out);
+                    return NULL;
+                }
+                out = o;
+            }
+            memcpy(out + n, add, k);
+            n += k;
+            p++;
+            continue;
+        }
+        if (n + 2 >= cap) {
+            char *o = realloc(out, cap *= 2);
+            if (!o) {
+                free(out);
+                return NULL;
+            }
+            out = o;
+        }
+        out[n++] = *p;
+    }
+    out[n] = 0;
+    return out;
+}
+
+void obs_set_rank(int rank, int nranks, int64_t clock_offset_ns)
+{
+    obs.rank = rank;
+    obs.nranks = nranks;
+    obs.clock_offset_ns = clock_offset_ns;
+    rank_set = 1;
+    /* the paths may name the rank */
+    char *t = env_path("DAG_TRACE"), *d = env_path("DAG_DOT");
+    if (obs.trace_path) {
+        free(obs.trace_path);
+        obs.trace_path = t;
+    } else {
+        free(t);
+    }
+    if (obs.dot_path) {
+        free(obs.dot_path);
+        obs.dot_path = d;
+    } else {
+        free(d);
+    }
+}
+
+void obs_lane_name(int lane, const char *name)
+{
+    pthread_mutex_lock(&lane_lock);
+    int i = 0;
+    while (i < nlane_names && lane_names[i].lane != lane)
+        i++;
+    if (i < MAX_NAMED_LANES) {
+        char *s = strdup(name);
+        if (s) {
+            if (i == nlane_names)
+                nlane_names++;
+            else
+                free(lane_names[i].name);
+            lane_names[i].lane = lane;
+            lane_names[i].name = s;
+        }
+    }
+    pthread_mutex_unlock(&lane_lock);
+}
+
+const char *obs_lane_name_get(int lane)
+{
+    const char *s = NULL;
+    pthread_mutex_lock(&lane_lock);
+    for (int i = 0; i < nlane_names; i++)
+        if (lane_names[i].lane == lane)
+            s = lane_names[i].name;
+    pthread_mutex_unlock(&lane_lock);
+    return s;
+}
+
+void json_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else if (ch == '<')
+            fputs("\\u003c", f); /* keeps the text safe to embed in HTML */
+        else
+            fputc(ch, f);
+    }
+}
+
+const char *rec_name(const struct orec *r, char *buf, size_t size)
+{
+    if (r->label)
+        return r->label;
+    if (r->file) {
+        const char *base = strrchr(r->file, '/');
+        snprintf(buf, size, "%s:%d", base ? base + 1 : r->file, r->line);
+        return buf;
+    }
+    return "task";
+}
+
+void obs_init(void)
+{
+    free(obs.trace_path);
+    free(obs.dot_path);
+    obs.trace_path = obs.dot_path = NULL;
+    if (!rank_set)
+        env_rank();
+    obs.trace_path = env_path("DAG_TRACE");
+    obs.dot_path = env_path("DAG_DOT");
+    obs.stats = env_flag("DAG_STATS", 0);
+    obs.record = obs.trace_path || obs.dot_path || obs.stats;
+    /* auto: on a terminal, and not with one worker, where counting would turn off the
+     * run-at-submission fast path (core/task.c, eager_ok) of every interactive run */
+    const char *pr = getenv("DAG_PROGRESS");
+    if (!pr || !*pr || !strcmp(pr, "auto"))
+        obs.progress = isatty(STDERR_FILENO) && rt.nthreads > 1;
+    else
+        obs.progress = env_flag("DAG_PROGRESS", 0);
+    obs.watchdog_s = 0;
+    obs.registry = 0;
+    const char *w = getenv("DAG_WATCHDOG");
+    if (w && *w && strcmp(w, "0") != 0) {
+        char *end;
+        double s = strtod(w, &end);
+        obs.registry = 1; /* SIGUSR1 dumps in every mode */
+        if (end != w && !*end && s > 0)
+            obs.watchdog_s = s;
+        else if (strcmp(w, "signal") != 0)
+            fprintf(stderr, "dagrt: warning: DAG_WATCHDOG=%s: expected seconds or 'signal'; "
+                            "SIGUSR1 dumps only\n", w);
+    }
+    obs.nthreads = rt.nthreads;
+    obs.gen++;
+    obs.t_begin = obs_now();
+    if (rt.hooks == &no_hooks)
+        rt.hooks = NULL;
+    if (!obs.record && !obs.progress && !obs.registry)
+        return;
+    if (rt.hooks) {
+        /* someone else's hooks (a test's recorder): do not take them over */
+        obs.record = obs.progress = obs.registry = 0;
+        return;
+    }
+    record_begin();
+    rt.hooks = &obs_hooks;
+    active = 1;
+    if ((obs.progress || obs.registry) && watch_start())
+        fprintf(stderr, "dagrt: warning: no observability thread: no progress line or "
+                        "watchdog\n");
+}
+
+void obs_fini(void)
+{
+    if (!active)
+        return;
+    active = 0;
+    watch_stop();
+    /* the drain is complete: no task can start, so the buffers are stable. (A test may
+     * have replaced our table meanwhile: then leave its table alone.) */
+    if (rt.hooks == &obs_hooks)
+        rt.hooks = &no_hooks;
+    uint64_t t_end = obs_now();
+    struct obs_thread_stats *ts = NULL;
+    size_t nts = 0;
+    if (obs.stats) {
+        /* read before record_collect frees the buffers */
+        size_t cap = (size_t)obs.nthreads + 64;
+        ts = malloc(sizeof *ts * cap);
+        nts = ts ? obs_thread_stats(ts, cap) : 0;
+    }
+    struct graph g;
+    int ok = record_collect(&g) == 0;
+    if (obs.record && !ok)
+        fprintf(stderr, "dagrt: warning: out of memory collecting the trace\n");
+    if (obs.record && ok) {
+        g.t_begin = obs.t_begin;
+        g.t_end = t_end;
+        g.threads = ts;
+        g.nthreads = nts;
+        if (obs.trace_path && trace_write(&g, obs.trace_path) != DAG_OK)
+            fprintf(stderr, "dagrt: warning: could not write the trace to %s\n",
+                    obs.trace_path);
+        if (obs.dot_path && dot_write(&g, obs.dot_path) != DAG_OK)
+            fprintf(stderr, "dagrt: warning: could not write the graph to %s\n",
+                    obs.dot_path);
+        if (obs.stats)
+            stats_print(&g, stderr);
+    }
+    graph_free(&g);
+    free(ts);
+    reg_clear();
+    obs.gen++;
+    pthread_mutex_lock(&lane_lock);
+    for (int i = 0; i < nlane_names; i++)
+        free(lane_names[i].name);
+    nlane_names = 0;
+    pthread_mutex_unlock(&lane_lock);
+}

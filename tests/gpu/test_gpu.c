@@ -1,0 +1,516 @@
+/* test_gpu.c: the CUDA layer's suite (Check): variants and forced placement, coherence
+ * across CPU and GPU tasks (transfers only when needed, partial overlaps), detach-based
+ * completion, failures, registered memory, out-of-core eviction, several GPUs, and a
+ * randomised differential test across random CPU/GPU placements against sequential
+ * execution. Exits 77 (skipped) with a message when no CUDA device is present.
+ * Tests run in one process (CK_NOFORK): CUDA does not survive fork(). Each test starts
+ * and stops the runtime itself, with the DAG_* environment it needs.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dag.h>
+#include <dag/cuda.h>
+
+#include "kernels.h"
+
+static void start(int nthreads, const char *sched)
+{
+    if (sched)
+        setenv("DAG_SCHED", sched, 1);
+    else
+        unsetenv("DAG_SCHED");
+    dag_config_t cfg = {.nthreads = nthreads, .bind = DAG_BIND_NONE};
+    dag_finalize(); /* a failed test (no fork) may have left it running */
+    ck_assert_int_eq(dag_init(&cfg), DAG_OK);
+    ck_assert_int_gt(dag_cuda_device_count(), 0);
+    dag_cuda_stats_reset();
+}
+
+static void stop(void)
+{
+    ck_assert_int_eq(dag_finalize(), DAG_OK);
+    unsetenv("DAG_SCHED");
+    unsetenv("DAG_CUDA_MEM_MB");
+    unsetenv("DAG_CUDA_WRITEBACK");
+    unsetenv("DAG_SCHED_SEED");
+}
+
+static dag_cuda_stats_t stats(void)
+{
+    dag_cuda_stats_t s;
+    ck_assert_int_eq(dag_cuda_stats(&s), DAG_OK);
+    return s;
+}
+
+static void submit_add(uint32_t *x, size_t n, uint32_t v, int device, dag_cuda_fn cuda)
+{
+    struct add_args a = {x, n, v};
+    dag_dep_t d = {x, n * sizeof *x, DAG_INOUT};
+    dag_task_attr_t at = {.label = "add", .device = device, .cuda = cuda};
+    ck_assert_int_eq(dag_submit(cpu_add, &a, sizeof a, &d, 1, &at), DAG_OK);
+}
+
+/* ---- basics ------------------------------------------------------------------------- */
+
+START_TEST(test_gpu_task_result_on_host)
+{
+    start(2, NULL);
+    enum { N = 100000 };
+    uint32_t *x = malloc(N * sizeof *x);
+    for (size_t i = 0; i < N; i++)
+        x[i] = (uint32_t)i;
+    submit_add(x, N, 7, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_uint_eq(x[i], i + 7);
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_eq(s.gpu_tasks, 1);
+    ck_assert_uint_eq(s.h2d_copies, 1);
+    ck_assert_uint_eq(s.d2h_copies, 1);
+    free(x);
+    stop();
+}
+END_TEST
+
+/* A chain of GPU tasks on one region moves it in once and out once. */
+START_TEST(test_transfers_only_when_needed)
+{
+    setenv("DAG_CUDA_WRITEBACK", "lazy", 1);
+    start(2, NULL);
+    enum { N = 1 << 16, STEPS = 20 };
+    uint32_t *x = calloc(N, sizeof *x);
+    for (int k = 0; k < STEPS; k++)
+        submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_uint_eq(x[i], STEPS);
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_eq(s.gpu_tasks, STEPS);
+    ck_assert_uint_eq(s.h2d_copies, 1);
+    ck_assert_uint_eq(s.d2h_copies, 1);
+    free(x);
+    stop();
+}
+END_TEST
+
+/* CPU -> GPU -> CPU without a wait between: the CPU reader sees the GPU's result. */
+static uint32_t seen_by_cpu;
+static int cpu_read_first(void *args)
+{
+    seen_by_cpu = **(uint32_t **)args;
+    return 0;
+}
+
+START_TEST(test_cpu_gpu_cpu_chain)
+{
+    start(2, NULL);
+    enum { N = 4096 };
+    uint32_t *x = calloc(N, sizeof *x);
+    for (int round = 0; round < 5; round++) {
+        submit_add(x, N, 10, DAG_DEVICE_CPU, cuda_add);  /* forced CPU */
+        submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);  /* forced GPU */
+        dag_dep_t d = {x, N * sizeof *x, DAG_IN};
+        ck_assert_int_eq(dag_submit(cpu_read_first, &x, sizeof x, &d, 1, NULL), DAG_OK);
+        ck_assert_int_eq(dag_taskwait(), DAG_OK);
+        ck_assert_uint_eq(seen_by_cpu, 11u * (round + 1));
+    }
+    for (size_t i = 0; i < N; i++)
+        ck_assert_uint_eq(x[i], 55);
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_eq(s.gpu_tasks, 5);
+    ck_assert_uint_eq(s.cpu_tasks, 4); /* the first ran before any CUDA task: unseen */
+    free(x);
+    stop();
+}
+END_TEST
+
+/* Forced placement beats every policy. */
+START_TEST(test_forced_placement)
+{
+    static const char *pols[] = {"dmda", "eager", "cpu", "random"};
+    for (int p = 0; p < 4; p++) {
+        start(2, pols[p]);
+        enum { N = 1024, K = 12 };
+        uint32_t *x = calloc(N, sizeof *x);
+        for (int k = 0; k < K; k++)
+            submit_add(x, N, 1, k % 2 ? DAG_DEVICE_CPU : DAG_DEVICE_CUDA, cuda_add);
+        ck_assert_int_eq(dag_taskwait(), DAG_OK);
+        dag_cuda_stats_t s = stats();
+        ck_assert_msg(s.gpu_tasks == K / 2 && s.cpu_tasks == K / 2, "policy %s: %llu gpu %llu cpu",
+                      pols[p], s.gpu_tasks, s.cpu_tasks);
+        ck_assert_uint_eq(x[N - 1], K);
+        free(x);
+        stop();
+    }
+}
+END_TEST
+
+/* device(cuda) without a variant: the body launches with dag_cuda_current(). */
+START_TEST(test_device_body_launches)
+{
+    start(2, NULL);
+    enum { N = 5000 };
+    uint32_t *x = calloc(N, sizeof *x);
+    struct add_args a = {x, N, 3};
+    dag_dep_t d = {x, sizeof(uint32_t) * N, DAG_INOUT};
+    dag_task_attr_t at = {.label = "body", .device = DAG_DEVICE_CUDA};
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(dag_submit(body_add_current, &a, sizeof a, &d, 1, &at), DAG_OK);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[0], 12);
+    ck_assert_uint_eq(x[N - 1], 12);
+    ck_assert_ptr_null(dag_cuda_current());
+    free(x);
+    stop();
+}
+END_TEST
+
+/* A failing CUDA implementation fails its task and cancels its dependents. */
+static int cuda_fail(void *args, struct dag_cuda_ctx *ctx)
+{
+    (void)args;
+    (void)ctx;
+    return 42;
+}
+
+START_TEST(test_failure_reaches_waiter)
+{
+    start(2, NULL);
+    uint32_t x[64] = {0};
+    dag_dep_t d = {x, sizeof x, DAG_INOUT};
+    dag_task_attr_t at = {.label = "boom", .device = DAG_DEVICE_CUDA, .cuda = cuda_fail};
+    struct add_args a = {x, 64, 1};
+    ck_assert_int_eq(dag_submit(cpu_add, &a, sizeof a, &d, 1, &at), DAG_OK);
+    submit_add(x, 64, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_ERR_TASK_FAILED);
+    dag_error_t e;
+    ck_assert_int_eq(dag_last_error(&e), DAG_OK);
+    ck_assert_int_eq(e.code, 42);
+    ck_assert_str_eq(e.label, "boom");
+    ck_assert_uint_eq(x[0], 0);
+    stop();
+}
+END_TEST
+
+/* ---- coherence ---------------------------------------------------------------------- */
+
+/* Different, partially overlapping and nested ranges, written on the GPU and the CPU. */
+START_TEST(test_partial_overlaps)
+{
+    start(2, NULL);
+    enum { N = 3000 };
+    uint32_t *x = calloc(N, sizeof *x), ref[N] = {0};
+    struct { size_t o, n; int dev; } steps[] = {
+        {0, 2000, DAG_DEVICE_CUDA}, {1000, 2000, DAG_DEVICE_CUDA}, {500, 100, DAG_DEVICE_CPU},
+        {0, 3000, DAG_DEVICE_CUDA}, {1500, 10, DAG_DEVICE_CUDA}, {1000, 2000, DAG_DEVICE_CPU},
+        {0, 2000, DAG_DEVICE_CUDA}, {1999, 2, DAG_DEVICE_CUDA}};
+    for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+        submit_add(x + steps[k].o, steps[k].n, (uint32_t)k + 1, steps[k].dev, cuda_add);
+        for (size_t i = 0; i < steps[k].n; i++)
+            ref[steps[k].o + i] += (uint32_t)k + 1;
+    }
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_msg(x[i] == ref[i], "x[%zu] = %u, expected %u", i, x[i], ref[i]);
+    free(x);
+    stop();
+}
+END_TEST
+
+/* Registered memory keeps its device copy across waits until the host says otherwise. */
+START_TEST(test_registered_memory)
+{
+    setenv("DAG_CUDA_WRITEBACK", "lazy", 1);
+    start(2, NULL);
+    enum { N = 1 << 18 };
+    uint32_t *x = calloc(N, sizeof *x);
+    ck_assert_int_eq(dag_cuda_register(x, N * sizeof *x), DAG_OK);
+    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[N - 1], 1);
+    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[N - 1], 2);
+    ck_assert_uint_eq(stats().h2d_copies, 1); /* the second task found its copy */
+    x[5] = 100;
+    ck_assert_int_eq(dag_cuda_host_modified(x, N * sizeof *x), DAG_OK);
+    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[5], 101);
+    ck_assert_uint_eq(x[6], 3);
+    ck_assert_uint_eq(stats().h2d_copies, 2);
+    ck_assert_int_eq(dag_cuda_unregister(x, N * sizeof *x), DAG_OK);
+    free(x);
+    stop();
+}
+END_TEST
+
+/* More data than the device may hold (DAG_CUDA_MEM_MB): LRU eviction with write-back. */
+START_TEST(test_out_of_core)
+{
+    setenv("DAG_CUDA_MEM_MB", "48", 1);
+    start(4, "eager");
+    enum { TILES = 24, TN = (4 << 20) / 4, ROUNDS = 3 }; /* 24 tiles of 4 MiB: 96 MiB */
+    uint32_t *x = malloc((size_t)TILES * TN * sizeof *x);
+    for (size_t i = 0; i < (size_t)TILES * TN; i++)
+        x[i] = (uint32_t)i;
+    for (int r = 0; r < ROUNDS; r++)
+        for (int t = 0; t < TILES; t++)
+            submit_add(x + (size_t)t * TN, TN, (uint32_t)(r + 1), DAG_DEVICE_ANY, cuda_add);
+    /* and tasks that read two tiles at once, far apart */
+    for (int t = 0; t < TILES / 2; t++) {
+        struct mix_args m = {x + (size_t)t * TN, x + (size_t)(t + TILES / 2) * TN, TN, TN, 5};
+        dag_dep_t d[2] = {{m.out, TN * 4, DAG_INOUT}, {(void *)m.in, TN * 4, DAG_IN}};
+        dag_task_attr_t at = {.label = "mix", .cuda = cuda_mix};
+        ck_assert_int_eq(dag_submit(cpu_mix, &m, sizeof m, d, 2, &at), DAG_OK);
+    }
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    for (size_t t = 0; t < TILES; t++) {
+        for (size_t k = 0; k < TN; k += 4099) {
+            size_t i = t * TN + k;
+            uint32_t v = (uint32_t)i + 6;
+            if (t < TILES / 2)
+                v = v * 3u + ((uint32_t)(i + (size_t)TILES / 2 * TN) + 6) + 5;
+            ck_assert_msg(x[i] == v, "x[%zu] = %u, expected %u", i, x[i], v);
+        }
+    }
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_eq(s.gpu_tasks, TILES * ROUNDS + TILES / 2);
+    ck_assert_uint_gt(s.evictions, 0);
+    ck_assert_uint_gt(s.writebacks, 0);
+    fprintf(stderr, "out-of-core: %llu evictions, %llu write-backs, %llu MiB in, %llu MiB out\n",
+            s.evictions, s.writebacks, s.h2d_bytes >> 20, s.d2h_bytes >> 20);
+    free(x);
+    stop();
+}
+END_TEST
+
+static int no_cpu_body(void *args)
+{
+    (void)args;
+    return 99; /* forced to the GPU: never runs */
+}
+
+/* cuBLAS on the task's stream: a 2x2 tiled product against a CPU loop. */
+START_TEST(test_cublas_tiles)
+{
+    start(2, NULL);
+    enum { NB = 64, T = 2 };
+    double *a[T][T], *b[T][T], *c[T][T];
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) {
+            a[i][j] = malloc(NB * NB * sizeof(double));
+            b[i][j] = malloc(NB * NB * sizeof(double));
+            c[i][j] = calloc(NB * NB, sizeof(double));
+            for (int k = 0; k < NB * NB; k++) {
+                a[i][j][k] = (k % 7) + i;
+                b[i][j][k] = (k % 5) - j;
+            }
+        }
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++)
+            for (int k = 0; k < T; k++) {
+                struct gemm_args g = {a[i][k], b[k][j], c[i][j], NB};
+                dag_dep_t d[3] = {{a[i][k], NB * NB * 8, DAG_IN}, {b[k][j], NB * NB * 8, DAG_IN},
+                                  {c[i][j], NB * NB * 8, DAG_INOUT}};
+                dag_task_attr_t at = {.label = "gemm", .device = DAG_DEVICE_CUDA, .cuda = cuda_gemm};
+                ck_assert_int_eq(dag_submit(no_cpu_body, &g, sizeof g, d, 3, &at), DAG_OK);
+            }
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++)
+            for (int col = 0; col < NB; col += 13)
+                for (int row = 0; row < NB; row += 11) {
+                    double ref = 0;
+                    for (int k = 0; k < T; k++)
+                        for (int l = 0; l < NB; l++)
+                            ref += a[i][k][row + l * NB] * b[k][j][l + col * NB];
+                    ck_assert_double_eq_tol(c[i][j][row + col * NB], ref, 1e-9);
+                }
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) {
+            free(a[i][j]);
+            free(b[i][j]);
+            free(c[i][j]);
+        }
+    stop();
+}
+END_TEST
+
+/* dmda with both variants: calibration runs each kind on both sides; results exact. */
+START_TEST(test_dmda_both_variants)
+{
+    start(2, "dmda");
+    enum { N = 1 << 14, K = 64 };
+    uint32_t *x = calloc((size_t)N * 8, sizeof *x);
+    for (int k = 0; k < K; k++)
+        submit_add(x + (size_t)(k % 8) * N, N, 1, DAG_DEVICE_ANY, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    for (size_t i = 0; i < (size_t)N * 8; i += 97)
+        ck_assert_uint_eq(x[i], K / 8);
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_eq(s.gpu_tasks + s.cpu_tasks, K);
+    ck_assert_uint_ge(s.cpu_tasks, 2);
+    ck_assert_uint_ge(s.gpu_tasks, 2);
+    free(x);
+    stop();
+}
+END_TEST
+
+/* Several GPUs: data moves between them (peer to peer where possible). */
+START_TEST(test_multi_gpu)
+{
+    start(4, "random");
+    int ndev = dag_cuda_device_count();
+    if (ndev < 2) {
+        fprintf(stderr, "test_multi_gpu: one device only, nothing to check\n");
+        stop();
+        return;
+    }
+    enum { N = 1 << 16, K = 40 };
+    uint32_t *x = calloc(N, sizeof *x);
+    for (int k = 0; k < K; k++)
+        submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[N - 1], K);
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_gt(s.tasks_on[0], 0);
+    ck_assert_uint_gt(s.tasks_on[1], 0);
+    fprintf(stderr, "multi-gpu: %llu peer copies, %llu h2d, %llu d2h\n", s.p2p_copies,
+            s.h2d_copies, s.d2h_copies);
+    free(x);
+    stop();
+}
+END_TEST
+
+/* ---- randomised differential test ----------------------------------------------------- */
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A random range of the array, aligned to one of a few granularities: exact repeats,
+ * nesting and partial overlaps all occur. */
+static void pick(uint64_t *s, size_t n, size_t *o, size_t *len)
+{
+    static const size_t grain[] = {512, 256, 96, 1};
+    size_t g = grain[rnd(s) % 4];
+    size_t cnt = n / g;
+    size_t a = rnd(s) % cnt, b = 1 + rnd(s) % (cnt / 4 + 1);
+    if (a + b > cnt)
+        b = cnt - a;
+    *o = a * g;
+    *len = b * g;
+}
+
+static int run_program(uint64_t seed, int ntasks)
+{
+    enum { N = 4096 };
+    static uint32_t x[N], ref[N];
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < N; i++)
+        x[i] = ref[i] = (uint32_t)(rnd(&s));
+    for (int k = 0; k < ntasks; k++) {
+        size_t oo, on, io, in;
+        pick(&s, N, &oo, &on);
+        do
+            pick(&s, N, &io, &in);
+        while (io < oo + on && oo < io + in); /* a task's own ranges must not overlap */
+        struct mix_args m = {x + oo, x + io, on, in, (uint32_t)k};
+        dag_dep_t d[2] = {{x + oo, on * 4, DAG_INOUT}, {x + io, in * 4, DAG_IN}};
+        dag_task_attr_t at = {.label = "mix", .cuda = cuda_mix};
+        if (rnd(&s) % 8 == 0)
+            at.device = rnd(&s) % 2 ? DAG_DEVICE_CPU : DAG_DEVICE_CUDA;
+        if (dag_submit(cpu_mix, &m, sizeof m, d, 2, &at) != DAG_OK)
+            return -1;
+        struct mix_args r = {ref + oo, ref + io, on, in, (uint32_t)k};
+        cpu_mix(&r);
+        if (rnd(&s) % 64 == 0) {
+            if (dag_taskwait() != DAG_OK)
+                return -1;
+            size_t i = rnd(&s) % N; /* the host writes between waits */
+            x[i] += 1;
+            ref[i] += 1;
+        }
+    }
+    if (dag_taskwait() != DAG_OK)
+        return -1;
+    for (size_t i = 0; i < N; i++)
+        if (x[i] != ref[i]) {
+            fprintf(stderr, "seed %llu: x[%zu] = %u, expected %u\n", (unsigned long long)seed, i,
+                    x[i], ref[i]);
+            return -1;
+        }
+    return 0;
+}
+
+START_TEST(test_random_placements)
+{
+    const char *e = getenv("DAG_TEST_SEEDS");
+    int seeds = e ? atoi(e) : 60;
+    unsigned long long gpu = 0, cpu = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", seed);
+        setenv("DAG_SCHED_SEED", buf, 1);
+        setenv("DAG_CUDA_WRITEBACK", seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
+        start(1 + seed % 4, "random");
+        ck_assert_msg(run_program((uint64_t)seed, 150) == 0, "seed %d differs", seed);
+        dag_cuda_stats_t s = stats();
+        gpu += s.gpu_tasks;
+        cpu += s.cpu_tasks;
+        stop();
+    }
+    fprintf(stderr, "random placements: %d programs, %llu GPU and %llu CPU tasks\n", seeds, gpu,
+            cpu);
+    ck_assert_uint_gt(gpu, 0);
+    ck_assert_uint_gt(cpu, 0);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("gpu");
+    TCase *tc = tcase_create("cuda");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_gpu_task_result_on_host);
+    tcase_add_test(tc, test_transfers_only_when_needed);
+    tcase_add_test(tc, test_cpu_gpu_cpu_chain);
+    tcase_add_test(tc, test_forced_placement);
+    tcase_add_test(tc, test_device_body_launches);
+    tcase_add_test(tc, test_failure_reaches_waiter);
+    tcase_add_test(tc, test_partial_overlaps);
+    tcase_add_test(tc, test_registered_memory);
+    tcase_add_test(tc, test_out_of_core);
+    tcase_add_test(tc, test_cublas_tiles);
+    tcase_add_test(tc, test_dmda_both_variants);
+    tcase_add_test(tc, test_multi_gpu);
+    tcase_add_test(tc, test_random_placements);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    if (dag_cuda_device_count() == 0) {
+        printf("SKIPPED: no CUDA device (or DAG_CUDA=0): the GPU suite needs one; "
+               "run tests/gpu/run.sh on a GPU machine\n");
+        dag_finalize();
+        return 77;
+    }
+    dag_finalize();
+    SRunner *sr = srunner_create(make_suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
