@@ -102,6 +102,17 @@ struct dag_cuda_ctx; /* defined in dag/cuda.h */
  * task's dependencies are translated to device addresses by dag_cuda_ptr(). */
 typedef int (*dag_cuda_fn)(void *args, struct dag_cuda_ctx *ctx);
 
+/* Completion events (OpenMP 5 `detach`). Inside the body of a task submitted with
+ * DAG_TASK_DETACHABLE, dag_task_detach() returns an event; the task then completes, and
+ * its successors are released, only when both its body has returned and the event has
+ * been fulfilled, from any thread (a communication thread, a CUDA callback, ...).
+ * Fulfilling with a non-zero code marks the task failed, as if its body had returned it.
+ * Each event is fulfilled exactly once. */
+typedef struct dag_event {
+    void *task;
+    unsigned long long seq;
+} dag_event_t;
+
 /* Optional task attributes. Zero-initialise and set what you need; NULL means defaults.
  * `label` and `file` must outlive the task (string literals are the intended use). */
 typedef struct dag_task_attr {
@@ -114,6 +125,8 @@ typedef struct dag_task_attr {
     int device;        /* DAG_DEVICE_* */
     int node;          /* rank to run on, when flags has DAG_TASK_ON_NODE */
     dag_cuda_fn cuda;  /* CUDA implementation, or NULL */
+    dag_event_t *event; /* with DAG_TASK_DETACHABLE: receives the task's completion event
+                           at submission (the body need not call dag_task_detach) */
 } dag_task_attr_t;
 
 /* Submit a task as a child of the calling task (or of the thread's implicit task).
@@ -121,17 +134,6 @@ typedef struct dag_task_attr {
  * once every earlier sibling whose dependencies conflict with it has completed. */
 DAG_API dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
-
-/* Completion events (OpenMP 5 `detach`). Inside the body of a task submitted with
- * DAG_TASK_DETACHABLE, dag_task_detach() returns an event; the task then completes, and
- * its successors are released, only when both its body has returned and the event has
- * been fulfilled, from any thread (a communication thread, a CUDA callback, ...).
- * Fulfilling with a non-zero code marks the task failed, as if its body had returned it.
- * Each event is fulfilled exactly once. */
-typedef struct dag_event {
-    void *task;
-    unsigned long long seq;
-} dag_event_t;
 
 DAG_API dag_status_t dag_task_detach(dag_event_t *event);
 DAG_API dag_status_t dag_event_fulfill(dag_event_t event, int code);

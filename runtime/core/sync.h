@@ -4,6 +4,7 @@
 #ifndef DAG_SYNC_H
 #define DAG_SYNC_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -53,8 +54,12 @@ typedef struct spinlock {
 static inline void spin_lock(spinlock_t *l)
 {
     while (atomic_exchange_explicit(&l->held, 1, ACQUIRE)) {
-        while (atomic_load_explicit(&l->held, RELAXED))
+        /* yield after a while: the holder may have been descheduled (oversubscription) */
+        for (unsigned i = 1; atomic_load_explicit(&l->held, RELAXED); i++) {
             cpu_relax();
+            if ((i & 1023) == 0)
+                sched_yield();
+        }
     }
 }
 

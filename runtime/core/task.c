@@ -58,6 +58,7 @@ static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, cons
     atomic_store_explicit(&t->zombies, NULL, RELAXED);
     atomic_store_explicit(&t->ready, 0, RELAXED);
     atomic_store_explicit(&t->detach, 1, RELAXED);
+    atomic_store_explicit(&t->fulfilled, 1, RELAXED); /* no event until task_detach() */
     t->ext = NULL;
     t->nsucc = 0;
     t->more = NULL;
@@ -301,6 +302,7 @@ int task_detach(struct task *t, dag_event_t *ev)
         !atomic_compare_exchange_strong_explicit(&t->detach, &one, 2, RELAXED, RELAXED))
         return DAG_ERR_STATE;
     atomic_store_explicit(&t->event_rc, 0, RELAXED);
+    atomic_store_explicit(&t->fulfilled, 0, RELEASE);
     ev->task = t;
     ev->seq = task_seq(t);
     return DAG_OK;
@@ -318,7 +320,8 @@ dag_status_t dag_event_fulfill(dag_event_t ev, int code)
 {
     struct task *t = ev.task;
     if (!t || task_seq(t) != ev.seq || (atomic_load_explicit(&t->state, ACQUIRE) & TS_DONE) ||
-        atomic_load_explicit(&t->detach, ACQUIRE) < 1)
+        atomic_load_explicit(&t->detach, ACQUIRE) < 1 ||
+        atomic_exchange_explicit(&t->fulfilled, 1, ACQ_REL)) /* once per event */
         return DAG_ERR_INVALID;
     if (code)
         atomic_store_explicit(&t->event_rc, code, RELAXED);
@@ -393,7 +396,9 @@ static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args,
     if (init_task(c, &t, fn, args, size, attr, flags | TF_STACK))
         return DAG_ERR_NOMEM;
     int rc = run_body(c, &t);
-    if (atomic_fetch_sub_explicit(&t.counts, C_REF, ACQ_REL) != C_REF)
+    /* no child was ever created (the common case): nobody else can touch t.counts */
+    if (atomic_load_explicit(&t.counts, ACQUIRE) != C_REF &&
+        atomic_fetch_sub_explicit(&t.counts, C_REF, ACQ_REL) != C_REF)
         sched_wait(c, stack_task_released, &t);
     if (unlikely(atomic_load_explicit(&t.zombies, RELAXED)))
         zombies_collect(c, &t, 1);
@@ -520,7 +525,10 @@ deferred:;
             return st;
         }
     }
+    if (unlikely(flags & TF_DETACHABLE) && attr && attr->event)
+        task_detach(t, attr->event); /* the event exists from submission on */
     if (ndeps) {
+        hooks_deps(c, t, deps, ndeps);
         dag_status_t st = deps_register(c, parent, t, deps, ndeps);
         if (unlikely(st)) {
             /* nothing points at t yet (registration fails before adding edges) */

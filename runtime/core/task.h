@@ -89,6 +89,7 @@ struct task {
     atomic_int detach;          /* TF_DETACHABLE: 1 for the body + 1 for an unfulfilled event */
     int detach_rc;              /* the body's return code, kept until the event completes it */
     atomic_int event_rc;        /* code given to dag_event_fulfill */
+    atomic_int fulfilled;       /* the event was fulfilled (a second fulfilment is refused) */
     _Alignas(16) char argbuf[TASK_ARGS_INLINE];
 };
 

@@ -3,6 +3,7 @@
  * is taken once per 64 allocations at most. Slabs are freed only by pool_destroy(). */
 #include "pool.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +13,18 @@ struct pool_slab {
 };
 
 /* A batch is a chain of objects through word 0; its first object carries the link to
- * the next batch in word 1. */
+ * the next batch in word 1, its second object the number of objects after the first in
+ * word 1 (so a refill need not walk the chain: its objects were last touched by other
+ * cores and every step would be a cache miss). */
 #define BATCH_NEXT(o) (((void **)(o))[1])
+#define BATCH_REST(o) (((void **)(o))[1])
+
+static void batch_set_rest(void *head, unsigned total)
+{
+    void *second = *(void **)head;
+    if (second)
+        BATCH_REST(second) = (void *)(uintptr_t)(total - 1);
+}
 
 void pool_init(struct pool *p, size_t size)
 {
@@ -21,7 +32,8 @@ void pool_init(struct pool *p, size_t size)
     p->size = (size + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
 }
 
-static void *new_slab(struct pool *p)
+/* Called without the depot lock: allocation and first touch are slow. */
+static struct pool_slab *new_slab(struct pool *p)
 {
     struct pool_slab *s = malloc(sizeof *s);
     if (!s)
@@ -36,9 +48,8 @@ static void *new_slab(struct pool *p)
     for (unsigned i = 0; i + 1 < POOL_BATCH; i++)
         *(void **)(base + i * p->size) = base + (i + 1) * p->size;
     *(void **)(base + (POOL_BATCH - 1) * p->size) = NULL;
-    s->next = p->slabs;
-    p->slabs = s;
-    return base;
+    batch_set_rest(base, POOL_BATCH);
+    return s;
 }
 
 void *pool_refill(struct pool *p, struct pool_cache *c)
@@ -47,17 +58,21 @@ void *pool_refill(struct pool *p, struct pool_cache *c)
     void *batch = p->depot;
     if (batch)
         p->depot = BATCH_NEXT(batch);
-    else
-        batch = new_slab(p);
     spin_unlock(&p->lock);
-    if (!batch)
-        return NULL;
+    if (!batch) {
+        struct pool_slab *s = new_slab(p);
+        if (!s)
+            return NULL;
+        spin_lock(&p->lock);
+        s->next = p->slabs;
+        p->slabs = s;
+        spin_unlock(&p->lock);
+        batch = s->mem;
+    }
     /* hand out the first object, keep the rest (batches from pool_flush may be short) */
-    unsigned n = 0;
-    for (void *o = *(void **)batch; o; o = *(void **)o)
-        n++;
-    c->free = *(void **)batch;
-    c->n = n;
+    void *rest = *(void **)batch;
+    c->free = rest;
+    c->n = rest ? (unsigned)(uintptr_t)BATCH_REST(rest) : 0;
     return batch;
 }
 
@@ -70,6 +85,7 @@ void pool_spill(struct pool *p, struct pool_cache *c)
     c->free = *(void **)o;
     c->n -= POOL_BATCH;
     *(void **)o = NULL;
+    batch_set_rest(head, POOL_BATCH);
     spin_lock(&p->lock);
     BATCH_NEXT(head) = p->depot;
     p->depot = head;
@@ -80,9 +96,10 @@ void pool_flush(struct pool *p, struct pool_cache *c)
 {
     while (c->n >= POOL_BATCH)
         pool_spill(p, c);
-    /* the remainder becomes a short batch; pool_refill counts what it takes */
+    /* the remainder becomes a short batch */
     if (c->n) {
         void *head = c->free;
+        batch_set_rest(head, c->n);
         spin_lock(&p->lock);
         BATCH_NEXT(head) = p->depot;
         p->depot = head;

@@ -113,6 +113,53 @@ START_TEST(test_misuse)
 }
 END_TEST
 
+/* The event requested at submission can be fulfilled before the task even starts. */
+static gate_t early_gate;
+static atomic_int early_body, early_succ_ok;
+
+static int gated(void *p)
+{
+    (void)p;
+    gate_wait(&early_gate);
+    return 0;
+}
+
+static int early_body_fn(void *p)
+{
+    (void)p;
+    atomic_store(&early_body, 1);
+    return 0;
+}
+
+static int early_succ(void *p)
+{
+    (void)p;
+    atomic_store(&early_succ_ok, atomic_load(&early_body));
+    return 0;
+}
+
+START_TEST(test_event_at_submission)
+{
+    rt_start(_i + 2); /* one worker would run the gated task at submission and block */
+    static long x;
+    atomic_store(&early_gate.open, 0);
+    atomic_store(&early_body, 0);
+    atomic_store(&early_succ_ok, 0);
+    dag_dep_t w = {&x, sizeof x, DAG_INOUT};
+    dag_event_t ev;
+    dag_task_attr_t a = {.flags = DAG_TASK_DETACHABLE, .event = &ev};
+    ck_assert_int_eq(dag_submit(gated, NULL, 0, &w, 1, NULL), DAG_OK);
+    ck_assert_int_eq(dag_submit(early_body_fn, NULL, 0, &w, 1, &a), DAG_OK);
+    ck_assert_int_eq(dag_submit(early_succ, NULL, 0, &w, 1, NULL), DAG_OK);
+    ck_assert_int_eq(dag_event_fulfill(ev, 0), DAG_OK); /* before the body ran */
+    ck_assert_int_eq(dag_event_fulfill(ev, 0), DAG_ERR_INVALID);
+    gate_open(&early_gate);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_int_eq(atomic_load(&early_succ_ok), 1);
+    rt_stop();
+}
+END_TEST
+
 /* Many detached tasks fulfilled by one thread in reverse order, checked in a chain. */
 #define MANY 200
 static dag_event_t evs[MANY];
@@ -168,6 +215,7 @@ int main(void)
     tcase_add_loop_test(tc, test_fulfil_before_return, 0, 3);
     tcase_add_loop_test(tc, test_fulfil_with_error, 0, 3);
     tcase_add_test(tc, test_misuse);
+    tcase_add_loop_test(tc, test_event_at_submission, 0, 3);
     tcase_add_loop_test(tc, test_chain_of_detached, 0, 3);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -1,0 +1,262 @@
+/* plugin.c: loading the optional layers (plugin.h) and the public API stubs that forward
+ * to them. A plugin is looked up in $DAG_PLUGIN_DIR, else next to libdagrt.so (found
+ * with dladdr), else by plain name (the dynamic loader's search path). A plugin is
+ * loaded at most once per process and never unloaded (MPI and CUDA cannot be restarted).
+ * A program linked with the static libdagrt.a cannot load them: a plugin would bring a
+ * second copy of the core; it runs on one rank, on the CPU. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin.h"
+#include "runtime.h"
+
+const struct dag_comm_plugin *plugin_comm;
+const struct dag_cuda_plugin *plugin_cuda;
+
+/* 1 if this core is libdagrt.so (not libdagrt.a linked into a program); *dir gets its
+ * directory. */
+static int core_is_shared(char *dir, size_t size)
+{
+    Dl_info info;
+    if (!dladdr((void *)&dag_init, &info) || !info.dli_fname)
+        return 0;
+    const char *slash = strrchr(info.dli_fname, '/');
+    const char *base = slash ? slash + 1 : info.dli_fname;
+    if (strncmp(base, "libdagrt.so", 11) != 0)
+        return 0;
+    dir[0] = 0;
+    if (slash && (size_t)(slash - info.dli_fname) < size) {
+        memcpy(dir, info.dli_fname, (size_t)(slash - info.dli_fname));
+        dir[slash - info.dli_fname] = 0;
+    }
+    return 1;
+}
+
+static int try_open(void **h, const char *dir, const char *name, char *err, size_t errsz)
+{
+    char path[PATH_MAX];
+    if (dir) {
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+            return 0;
+    } else {
+        snprintf(path, sizeof path, "%s", name);
+    }
+    *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!*h) {
+        const char *e = dlerror();
+        if (e && !err[0])
+            snprintf(err, errsz, "%s", e);
+    }
+    return *h != NULL;
+}
+
+/* dlopen()s plugin `name` and returns its entry table `sym`; NULL (with a warning when
+ * `warn`) if it cannot be loaded or does not belong to this core. */
+static const void *load(const char *name, const char *sym, int warn)
+{
+    char dir[PATH_MAX], err[512] = "";
+    if (!core_is_shared(dir, sizeof dir)) {
+        if (warn)
+            fprintf(stderr, "dagrt: warning: %s not loaded: this program uses the static "
+                            "libdagrt.a (link libdagrt.so to use it)\n", name);
+        return NULL;
+    }
+    void *h = NULL;
+    const char *over = getenv("DAG_PLUGIN_DIR");
+    if (over && *over)
+        try_open(&h, over, name, err, sizeof err);
+    else if (!(dir[0] && try_open(&h, dir, name, err, sizeof err)))
+        try_open(&h, NULL, name, err, sizeof err);
+    if (!h) {
+        if (warn)
+            fprintf(stderr, "dagrt: warning: cannot load %s: %s\n", name, err);
+        return NULL;
+    }
+    const int *abi = dlsym(h, sym);
+    const struct runtime *const *core = abi ? (const void *)((const char *)abi +
+        offsetof(struct dag_comm_plugin, core)) : NULL;
+    if (!abi || *abi != DAG_PLUGIN_ABI || *core != &rt) {
+        if (warn)
+            fprintf(stderr, "dagrt: warning: %s does not match this libdagrt (%s)\n", name,
+                    !abi ? "no entry table" : *abi != DAG_PLUGIN_ABI ? "version" : "another copy");
+        dlclose(h);
+        return NULL;
+    }
+    return abi;
+}
+
+/* ---- communication (runtime/comm) ---- */
+
+static long env_size(const char *name)
+{
+    const char *s = getenv(name);
+    return s && *s ? strtol(s, NULL, 10) : -1;
+}
+
+int plugin_comm_load(void)
+{
+    static int tried;
+    if (plugin_comm || tried)
+        return plugin_comm != NULL;
+    const char *s = getenv("DAG_COMM");
+    if (s && !strcmp(s, "none"))
+        return 0;
+    long n = env_size("OMPI_COMM_WORLD_SIZE");
+    if (n < 0)
+        n = env_size("PMI_SIZE");
+    int launched = n > 1 || (n < 0 && getenv("PMIX_RANK"));
+    /* the program started (or links) MPI itself: the plugin decides from MPI */
+    int has_mpi = dlsym(RTLD_DEFAULT, "MPI_Initialized") != NULL;
+    if (!launched && !has_mpi)
+        return 0;
+    tried = 1;
+    plugin_comm = load("libdagrt_mpi.so", "dagrt_comm_plugin", n > 1);
+    return plugin_comm != NULL;
+}
+
+dag_status_t dag_dist_fetch(const void *addr, size_t len, int rank)
+{
+    if (plugin_comm)
+        return plugin_comm->dist_fetch(addr, len, rank);
+    (void)len; /* one rank, every tile local, nothing to move */
+    return addr && rank >= -1 && rank < 1 ? DAG_OK : DAG_ERR_INVALID;
+}
+
+dag_status_t dag_dist_flush(const dag_matrix_t *m)
+{
+    if (plugin_comm)
+        return plugin_comm->dist_flush(m);
+    return m ? DAG_OK : DAG_ERR_INVALID;
+}
+
+/* ---- CUDA (runtime/cuda) ---- */
+
+int plugin_cuda_load(void)
+{
+    static int tried;
+    if (plugin_cuda || tried)
+        return plugin_cuda != NULL;
+    const char *e = getenv("DAG_CUDA");
+    if (e && !strcmp(e, "0"))
+        return 0;
+    tried = 1;
+    /* a device exists? Asked of the driver alone, which is small and absent on
+     * machines without a GPU; the CUDA runtime and libraries come with the plugin. */
+    void *cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!cu)
+        return 0;
+    int (*cu_init)(unsigned) = (int (*)(unsigned))dlsym(cu, "cuInit");
+    int (*cu_count)(int *) = (int (*)(int *))dlsym(cu, "cuDeviceGetCount");
+    int n = 0;
+    if (!cu_init || !cu_count || cu_init(0) != 0 || cu_count(&n) != 0 || n <= 0) {
+        dlclose(cu);
+        return 0;
+    }
+    plugin_cuda = load("libdagrt_cuda.so", "dagrt_cuda_plugin", 1);
+    dlclose(cu); /* the plugin holds its own reference through the CUDA runtime */
+    return plugin_cuda != NULL;
+}
+
+#ifdef DAG_HAVE_CUDA
+/* The CUDA API without the plugin (no device, DAG_CUDA=0, static libdagrt.a): what the
+ * CUDA layer answers when no device is active. */
+#include "dag/cuda.h"
+
+int dag_cuda_device_count(void)
+{
+    if (!ctx_get())
+        return 0;
+    return plugin_cuda ? plugin_cuda->device_count() : 0;
+}
+
+cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->stream(ctx) : NULL;
+}
+
+int dag_cuda_device(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->device(ctx) : -1;
+}
+
+void *dag_cuda_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
+{
+    return plugin_cuda ? plugin_cuda->ptr(ctx, host_ptr) : NULL;
+}
+
+void *dag_cuda_cublas(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->cublas(ctx) : NULL;
+}
+
+void *dag_cuda_cusolver(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->cusolver(ctx) : NULL;
+}
+
+void *dag_cuda_workspace(const struct dag_cuda_ctx *ctx, size_t bytes)
+{
+    return plugin_cuda ? plugin_cuda->workspace(ctx, bytes) : NULL;
+}
+
+struct dag_cuda_ctx *dag_cuda_current(void)
+{
+    return plugin_cuda ? plugin_cuda->current() : NULL;
+}
+
+dag_status_t dag_cuda_register(void *ptr, size_t len)
+{
+    if (plugin_cuda)
+        return plugin_cuda->reg(ptr, len);
+    return ptr && len ? DAG_OK : DAG_ERR_INVALID;
+}
+
+dag_status_t dag_cuda_unregister(void *ptr, size_t len)
+{
+    if (plugin_cuda)
+        return plugin_cuda->unreg(ptr, len);
+    return ptr && len ? DAG_OK : DAG_ERR_INVALID;
+}
+
+dag_status_t dag_cuda_host_modified(void *ptr, size_t len)
+{
+    if (plugin_cuda)
+        return plugin_cuda->host_modified(ptr, len);
+    return ptr ? DAG_OK : DAG_ERR_INVALID;
+}
+
+void *dag_cuda_malloc_host(size_t size)
+{
+    if (plugin_cuda)
+        return plugin_cuda->malloc_host(size);
+    return malloc(size ? size : 1);
+}
+
+void dag_cuda_free_host(void *ptr)
+{
+    if (plugin_cuda)
+        plugin_cuda->free_host(ptr);
+    else
+        free(ptr);
+}
+
+dag_status_t dag_cuda_stats(dag_cuda_stats_t *out)
+{
+    if (plugin_cuda)
+        return plugin_cuda->stats(out);
+    if (!out)
+        return DAG_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    return DAG_ERR_UNSUPPORTED;
+}
+
+void dag_cuda_stats_reset(void)
+{
+    if (plugin_cuda)
+        plugin_cuda->stats_reset();
+}
+#endif

@@ -1,0 +1,83 @@
+/* plugin.h: the boundary between the runtime core (libdagrt) and its optional layers,
+ * built as plugins so that a plain program never loads MPI or CUDA:
+ *   libdagrt_mpi.so  (runtime/comm: engine, flow, MPI transport)
+ *   libdagrt_cuda.so (runtime/cuda)
+ * The core dlopen()s a plugin at dag_init only when it is needed (plugin.c) and reads its
+ * entry table; the plugin links against libdagrt.so and uses the core's internal symbols
+ * marked DAG_INTERNAL (exported from libdagrt.so, never declared in include/). Public
+ * API functions implemented by a plugin have thin forwarding stubs in the core.
+ * Never installed. */
+#ifndef DAG_CORE_PLUGIN_H
+#define DAG_CORE_PLUGIN_H
+
+#include <stddef.h>
+
+#include "dag.h"
+#include "dag/dist.h"
+
+/* Internal symbols the plugins link against: exported from libdagrt.so. */
+#ifndef DAG_INTERNAL
+#if defined(__GNUC__)
+#define DAG_INTERNAL __attribute__((visibility("default")))
+#else
+#define DAG_INTERNAL
+#endif
+#endif
+
+#define DAG_PLUGIN_ABI 1
+
+struct tctx;
+struct runtime;
+
+/* Exported by libdagrt_mpi.so as `dagrt_comm_plugin`. */
+struct dag_comm_plugin {
+    int abi;                                  /* DAG_PLUGIN_ABI */
+    const struct runtime *core;               /* &rt as the plugin links it: must be ours */
+    int (*detect)(int *local_size);           /* launched with > 1 rank? */
+    dag_status_t (*start)(void);
+    void (*before_drain)(void);
+    void (*on_wait)(struct tctx *c);
+    void (*stop)(void);
+    dag_status_t (*dist_fetch)(const void *addr, size_t len, int rank);
+    dag_status_t (*dist_flush)(const dag_matrix_t *m);
+};
+
+/* Exported by libdagrt_cuda.so as `dagrt_cuda_plugin`. Stream is cudaStream_t. */
+struct dag_cuda_ctx;
+struct CUstream_st;
+struct dag_cuda_stats;
+struct dag_cuda_plugin {
+    int abi;
+    const struct runtime *core;
+    void (*start)(void);
+    void (*stop)(void);
+    int (*device_count)(void);
+    struct CUstream_st *(*stream)(const struct dag_cuda_ctx *ctx);
+    int (*device)(const struct dag_cuda_ctx *ctx);
+    void *(*ptr)(const struct dag_cuda_ctx *ctx, const void *host_ptr);
+    void *(*cublas)(const struct dag_cuda_ctx *ctx);
+    void *(*cusolver)(const struct dag_cuda_ctx *ctx);
+    void *(*workspace)(const struct dag_cuda_ctx *ctx, size_t bytes);
+    struct dag_cuda_ctx *(*current)(void);
+    dag_status_t (*reg)(void *ptr, size_t len);
+    dag_status_t (*unreg)(void *ptr, size_t len);
+    dag_status_t (*host_modified)(void *ptr, size_t len);
+    void *(*malloc_host)(size_t size);
+    void (*free_host)(void *ptr);
+    dag_status_t (*stats)(void *out);         /* dag_cuda_stats_t * */
+    void (*stats_reset)(void);
+};
+
+/* ---- core side (plugin.c) ---- */
+/* Loaded plugins (NULL: not loaded); set by the plugin_*_load calls under the life lock. */
+extern const struct dag_comm_plugin *plugin_comm;
+extern const struct dag_cuda_plugin *plugin_cuda;
+
+/* Loads the communication plugin if this process runs under a launcher with > 1 rank
+ * (or the program started MPI itself) and DAG_COMM is not "none". 0: not needed or not
+ * loadable (a warning says which). */
+int plugin_comm_load(void);
+/* Loads the CUDA plugin if DAG_CUDA is not 0 and libcuda.so.1 reports a device. */
+int plugin_cuda_load(void);
+
+#endif
