@@ -2,7 +2,7 @@
  * the flow interposer that infers transfers (flow.c), the communication engine and its
  * thread (engine.c) and the transport it drives (mpi.c; UCX is not written yet).
  * Never installed.
- * Only the engine's thread calls a transport, except init/fini. */
+ * Transport calls are serialised by the engine's lock (engine.c), except init/fini. */
 #ifndef DAG_COMM_H
 #define DAG_COMM_H
 
@@ -25,6 +25,7 @@ struct tile_state {
     int nholders;    /* ranks with a valid copy of the current version */
     int *holders;    /* nranks entries, allocated on first transfer; NULL: {owner} only */
     int writer;      /* holders[0] when holders is NULL */
+    int stale;       /* local only: this rank keeps the pages of an outdated copy */
 };
 
 struct coll {
@@ -47,11 +48,16 @@ struct dist_state {
     int ncolls, cap;
     int next_id;
     dag_dist_stats_t stats;
+    size_t stale_bytes;  /* local: pages of outdated copies kept resident (flow.c) */
+    size_t stale_max;    /* DAG_COMM_STALE_MB: beyond it outdated copies are given back */
 };
 
-extern struct dist_state dist;
+#ifndef DAG_INTERNAL /* core/runtime.h: exported from libdagrt.so for libdagrt_mpi.so */
+#define DAG_INTERNAL __attribute__((visibility("default")))
+#endif
+DAG_INTERNAL extern struct dist_state dist;
 
-struct coll *registry_find(const void *addr, size_t *tile);
+DAG_INTERNAL struct coll *registry_find(const void *addr, size_t *tile);
 void registry_clear(void);
 int dist_owner(const dag_dist_t *d, int mt, int nt, int layers, int i, int j, int l);
 
@@ -102,6 +108,7 @@ struct transport {
     void (*fini)(int broken);
     void (*abort)(int code);
     long tag_space;                          /* distinct tags: set by init */
+    int serialized;  /* set by init: calls from any thread are fine if never concurrent */
 };
 
 extern struct transport transport_mpi;
@@ -124,7 +131,7 @@ dag_status_t flow_interpose(struct tctx *c, dag_task_fn fn, const void *args,
 void flow_reset(void);
 void flow_sync_point(int final);             /* a top-level wait: checkpoint the flow */
 
-/* Hooks called from runtime/core (weak there, so builds without MPI link). */
+/* Called from runtime/core through the plugin's entry table (comm/entry.c, core/plugin.h). */
 int comm_detect(int *local_size);            /* launched by mpirun with > 1 rank? */
 void comm_on_wait(struct tctx *c);
 void comm_before_drain(void);

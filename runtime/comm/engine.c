@@ -4,12 +4,18 @@
  * declared dead), flow checkpoints compared along the ring (rank r checks rank r-1),
  * abort notices, and a watchdog that ends the job if the program does not stop after a
  * failure. It polls while transfers are pending and backs off to sleeping otherwise,
- * so an idle rank does not burn a core. Tasks never call the transport directly. */
+ * so an idle rank does not burn a core.
+ * Latency: the thread that runs a send/receive task posts the transfer itself and tests
+ * it once (comm_post), so an eager send completes inside its task and a receive is in
+ * flight without waking this thread first; a thread handoff costs tens of microseconds
+ * on an oversubscribed node. `prog` serialises every transport call and the transfer
+ * lists, so MPI_THREAD_SERIALIZED suffices; without it tasks hand transfers over. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "comm.h"
 #include "../core/runtime.h"
@@ -30,11 +36,14 @@ static struct {
     const struct transport *tp;
     pthread_t thread;
     int started;
+    pthread_mutex_t prog;           /* transport calls, active, deferred, wins (see top) */
+    int direct;                     /* tasks may call the transport (under prog) */
     pthread_mutex_t lock;           /* queue, ckq, sleeping */
     pthread_cond_t cond;
     struct comm_op *qhead, *qtail;  /* posted by tasks, not yet seen by the thread */
     struct ckpt_item *ckq, *ckq_tail;
     int sleeping;
+    int kick;                       /* a task left a pending transfer in `active` */
     atomic_int stop;
     atomic_int broken;              /* dag_status_t of the first failure, negated; 0: fine */
     double broken_at;
@@ -409,6 +418,7 @@ static void *engine_main(void *arg)
     (void)arg;
     long idle = 0, sleep_us = 1;
     double prev = comm_now();
+    pthread_mutex_lock(&E.prog);
     while (!atomic_load(&E.stop)) {
         int work = 0;
         double gap = comm_now() - prev;
@@ -421,6 +431,8 @@ static void *engine_main(void *arg)
         struct ckpt_item *ck = E.ckq;
         E.qhead = E.qtail = NULL;
         E.ckq = E.ckq_tail = NULL;
+        work += E.kick; /* a task left a transfer pending: poll from now on */
+        E.kick = 0;
         pthread_mutex_unlock(&E.lock);
         for (; q; work++) {
             struct comm_op *next = q->next;
@@ -457,7 +469,9 @@ static void *engine_main(void *arg)
         if (++idle == 1)
             E.idle_since = now;
         if ((E.active || E.deferred) && now - E.idle_since < E.spin_s) {
+            pthread_mutex_unlock(&E.prog); /* let a task post or complete transfers */
             sched_yield();
+            pthread_mutex_lock(&E.prog);
             continue;
         }
         /* back off: sleep until posted work arrives or the poll interval passes; the
@@ -469,20 +483,39 @@ static void *engine_main(void *arg)
         ts.tv_nsec += sleep_us * 1000;
         ts.tv_sec += ts.tv_nsec / 1000000000;
         ts.tv_nsec %= 1000000000;
+        pthread_mutex_unlock(&E.prog);
         pthread_mutex_lock(&E.lock);
-        if (!E.qhead && !E.ckq && !atomic_load(&E.stop)) {
+        if (!E.qhead && !E.ckq && !E.kick && !atomic_load(&E.stop)) {
             E.sleeping = 1;
             pthread_cond_timedwait(&E.cond, &E.lock, &ts);
             E.sleeping = 0;
         }
         pthread_mutex_unlock(&E.lock);
+        pthread_mutex_lock(&E.prog);
     }
+    pthread_mutex_unlock(&E.prog);
     return NULL;
 }
 
 void comm_post(struct comm_op *op)
 {
     op->next = NULL;
+    /* post it from this thread when the engine is not busy in the transport: an eager
+     * send completes here, a receive is in flight at once */
+    if (E.direct && pthread_mutex_trylock(&E.prog) == 0) {
+        start_op(op);
+        progress();
+        int pending = E.active || E.deferred;
+        pthread_mutex_unlock(&E.prog);
+        if (pending) { /* the engine polls it: make sure it is not in a long sleep */
+            pthread_mutex_lock(&E.lock);
+            E.kick = 1;
+            if (E.sleeping)
+                pthread_cond_signal(&E.cond);
+            pthread_mutex_unlock(&E.lock);
+        }
+        return;
+    }
     pthread_mutex_lock(&E.lock);
     if (E.qtail)
         E.qtail->next = op;
@@ -511,6 +544,7 @@ static const struct transport *pick_transport(void)
 dag_status_t comm_start(void)
 {
     pthread_mutex_init(&E.lock, NULL);
+    pthread_mutex_init(&E.prog, NULL);
     pthread_cond_init(&E.cond, NULL);
     E.tp = pick_transport();
     dag_status_t st = E.tp->init(&dist.rank, &dist.nranks);
@@ -533,6 +567,15 @@ dag_status_t comm_start(void)
     E.spin_s = (double)env_long("DAG_COMM_SPIN_US", 500, 0, 1L << 30) / 1e6;
     E.max_sleep_us = env_long("DAG_COMM_SLEEP_US", 1000, 1, 1000000);
     E.tag_space = env_long("DAG_COMM_TAG_SPACE", E.tp->tag_space, 1, E.tp->tag_space);
+    E.direct = E.tp->serialized && env_long("DAG_COMM_DIRECT", 1, 0, 1);
+    /* Ranks sharing a node with more threads (workers + this one) than cores: an idle
+     * worker that spins (DAG_SPIN_US) keeps the core from this thread and from the peer
+     * rank, which is what it waits for (a 50 us spin made a remote hop 70 us instead of
+     * 20 on 2 cores with 2 ranks). Sleep at once there unless the user asked to spin. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!getenv("DAG_SPIN_US") && ncpu > 0 &&
+        (long)dist.local_size * (rt.nthreads + 1) > ncpu)
+        rt.spin_ns = 0;
     double now = comm_now();
     for (int r = 0; r < n; r++)
         E.last_seen[r] = now;

@@ -44,6 +44,7 @@ void flow_reset(void)
     const char *b = getenv("DAG_COMM_BCAST");
     fl.tree = !(b && !strcmp(b, "p2p"));
     fl.page = sysconf(_SC_PAGESIZE);
+    dist.stale_max = (size_t)env_long("DAG_COMM_STALE_MB", 256, 0, 1L << 30) << 20;
 }
 
 static inline void mix(uint64_t v)
@@ -167,6 +168,10 @@ static dag_status_t submit_xfer(int kind, int peer, struct coll *c, size_t t,
 static dag_status_t transfer(struct coll *c, size_t t, int to, const dag_task_attr_t *user)
 {
     struct tile_state *ts = &c->tiles[t];
+    if (to == dist.rank && ts->stale) { /* the outdated pages get the new version */
+        ts->stale = 0;
+        dist.stale_bytes -= c->tile_bytes;
+    }
     if (holds(ts, to)) {
         if (to == dist.rank && to != ts->writer)
             dist.stats.cache_hits++;
@@ -194,7 +199,22 @@ static dag_status_t written(struct coll *c, size_t t, int by)
     ts->nholders = 1;
     if (ts->holders)
         ts->holders[0] = by;
+    if (me == by && ts->stale) {
+        ts->stale = 0;
+        dist.stale_bytes -= c->tile_bytes;
+    }
     if (had && me != by && me != ts->owner && c->mapped && c->tile_bytes >= (size_t)fl.page) {
+        /* Keep the pages of an outdated copy while they fit in the budget: a tile that
+         * comes back (a chain alternating between ranks, an iterative update) is then
+         * received into memory that is already committed, instead of page-faulting and
+         * zeroing every page of it again on every hop. */
+        if (!ts->stale && dist.stale_bytes + c->tile_bytes <= dist.stale_max) {
+            ts->stale = 1;
+            dist.stale_bytes += c->tile_bytes;
+            return DAG_OK;
+        }
+        if (ts->stale) /* already counted: keep it */
+            return DAG_OK;
         struct xfer x = {.buf = c->base + t * c->stride, .len = c->tile_bytes};
         dag_dep_t dep = {x.buf, x.len, DAG_INOUT};
         dag_task_attr_t a = {.label = "dag.evict"};

@@ -2,7 +2,8 @@
  * MPI_COMM_WORLD (data) and a second one (control), so neither collides with the
  * program's own MPI traffic. Messages above max_msg are split into chunks sent with the
  * same tag, which MPI's non-overtaking rule keeps in order. Errors return (never abort
- * the job) except through `abort`. Only the engine's thread calls in after init. */
+ * the job) except through `abort`. After init, calls come from the engine's thread or a
+ * task's thread, never two at once (engine.c's lock). */
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ static dag_status_t m_init(int *rank, int *nranks)
         if (provided < MPI_THREAD_SERIALIZED)
             fprintf(stderr, "dagrt: warning: MPI provides thread level %d only\n", provided);
     }
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    transport_mpi.serialized = level >= MPI_THREAD_SERIALIZED;
     if (M.data == MPI_COMM_NULL || !M.data) {
         MPI_Comm_dup(MPI_COMM_WORLD, &M.data);
         MPI_Comm_dup(MPI_COMM_WORLD, &M.ctrl);

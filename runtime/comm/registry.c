@@ -130,8 +130,11 @@ static void registry_remove(struct coll *c)
 static void coll_free(struct coll *c)
 {
     if (c->tiles)
-        for (size_t t = 0; t < c->ntiles; t++)
+        for (size_t t = 0; t < c->ntiles; t++) {
             free(c->tiles[t].holders);
+            if (c->tiles[t].stale)
+                dist.stale_bytes -= c->tile_bytes;
+        }
     free(c->tiles);
     if (c->mapped && c->base)
         munmap(c->base, c->stride * c->ntiles);
@@ -337,16 +340,4 @@ dag_status_t dag_dist_stats(dag_dist_stats_t *s)
     return DAG_OK;
 }
 
-#ifndef DAG_HAVE_COMM
-/* Built without MPI: one rank, every tile local, nothing to move. */
-dag_status_t dag_dist_fetch(const void *addr, size_t len, int rank)
-{
-    (void)len;
-    return addr && rank >= -1 && rank < 1 ? DAG_OK : DAG_ERR_INVALID;
-}
-
-dag_status_t dag_dist_flush(const dag_matrix_t *m)
-{
-    return m ? DAG_OK : DAG_ERR_INVALID;
-}
-#endif
+/* dag_dist_fetch and dag_dist_flush: core/plugin.c (forwarding to libdagrt_mpi.so). */

@@ -10,12 +10,7 @@
 #include "runtime.h"
 #include "../sched/sched.h"
 #include "../obs/obs.h"
-#ifdef DAG_HAVE_CUDA
-#include "../cuda/device.h" /* installs rt.dev when a CUDA device is present */
-#endif
-#ifdef DAG_HAVE_COMM
-#include "../comm/comm.h" /* distributed runs: started here under mpirun with > 1 rank */
-#endif
+#include "plugin.h" /* libdagrt_mpi.so under mpirun with > 1 rank; libdagrt_cuda.so with a device */
 
 struct runtime rt;
 __thread struct tctx *tls_ctx;
@@ -93,10 +88,10 @@ static dag_status_t rt_start(const dag_config_t *cfg)
 {
     int dflt = bind_default_nthreads();
     int distributed = 0, local_ranks = 1;
-#ifdef DAG_HAVE_COMM
-    distributed = comm_detect(&local_ranks);
-    dflt = dflt / local_ranks > 0 ? dflt / local_ranks : 1; /* ranks share the node's cores */
-#endif
+    if (plugin_comm_load()) {
+        distributed = plugin_comm->detect(&local_ranks);
+        dflt = dflt / local_ranks > 0 ? dflt / local_ranks : 1; /* ranks share the node's cores */
+    }
     rt.nthreads = cfg && cfg->nthreads > 0 ? cfg->nthreads
                                            : (int)env_long("DAG_NUM_THREADS", dflt, 1, 4096);
     rt.bind = cfg && cfg->bind ? cfg->bind : env_bind();
@@ -131,21 +126,18 @@ static dag_status_t rt_start(const dag_config_t *cfg)
     struct tctx *c0 = persistent_ctx(&rt.workers[0]);
     if (!c0)
         goto nomem;
-#ifdef DAG_HAVE_COMM
     if (distributed) {
-        dag_status_t cst = comm_start();
+        dag_status_t cst = plugin_comm->start();
         if (cst) {
             fprintf(stderr, "dagrt: error: cannot start the distributed layer: %s\n",
                     dag_strerror(cst));
             goto nomem;
         }
     }
-#endif
     rt.workers[0].ctx = c0;
     bind_thread(&rt.workers[0]);
-#ifdef DAG_HAVE_CUDA
-    cuda_start();
-#endif
+    if (plugin_cuda_load())
+        plugin_cuda->start(); /* installs rt.dev when a device is usable */
     atomic_store_explicit(&rt.state, RT_RUNNING, RELEASE);
     if (sched_start_workers())
         fprintf(stderr, "dagrt: warning: could only start %d worker threads\n", rt.nthreads);
@@ -216,9 +208,8 @@ dag_status_t dag_finalize(void)
         return DAG_ERR_STATE; /* from inside a task, or from a worker thread */
     }
     /* drain every thread's task flow */
-#ifdef DAG_HAVE_COMM
-    comm_before_drain();
-#endif
+    if (plugin_comm)
+        plugin_comm->before_drain();
     pthread_mutex_lock(&ctx_list_lock);
     struct tctx *list = persistent_ctxs;
     pthread_mutex_unlock(&ctx_list_lock);
@@ -236,13 +227,10 @@ dag_status_t dag_finalize(void)
         x->implicit.domain = NULL;
         zombies_collect(c, &x->implicit, 1);
     }
-#ifdef DAG_HAVE_CUDA
-    cuda_stop(); /* results back on the host, device memory released */
-#endif
-
-#ifdef DAG_HAVE_COMM
-    comm_stop(); /* every local transfer completed in the drain */
-#endif
+    if (plugin_cuda)
+        plugin_cuda->stop(); /* results back on the host, device memory released */
+    if (plugin_comm)
+        plugin_comm->stop(); /* every local transfer completed in the drain */
     obs_fini(); /* drained, workers still alive: write traces and statistics */
     atomic_store(&rt.state, RT_STOPPING);
     sched_stop_workers();

@@ -14,6 +14,9 @@
 #include "plugin.h"
 #include "runtime.h"
 
+_Static_assert(offsetof(struct dag_comm_plugin, core) == offsetof(struct dag_cuda_plugin, core),
+               "load() reads abi and core the same way from both entry tables");
+
 const struct dag_comm_plugin *plugin_comm;
 const struct dag_cuda_plugin *plugin_cuda;
 
@@ -152,12 +155,14 @@ int plugin_cuda_load(void)
     int (*cu_init)(unsigned) = (int (*)(unsigned))dlsym(cu, "cuInit");
     int (*cu_count)(int *) = (int (*)(int *))dlsym(cu, "cuDeviceGetCount");
     int n = 0;
-    if (!cu_init || !cu_count || cu_init(0) != 0 || cu_count(&n) != 0 || n <= 0) {
+    if (!cu_init || !cu_count) {
         dlclose(cu);
         return 0;
     }
+    if (cu_init(0) != 0 || cu_count(&n) != 0 || n <= 0)
+        return 0;
+    /* cu stays open: the driver was initialised and must not be unloaded */
     plugin_cuda = load("libdagrt_cuda.so", "dagrt_cuda_plugin", 1);
-    dlclose(cu); /* the plugin holds its own reference through the CUDA runtime */
     return plugin_cuda != NULL;
 }
 

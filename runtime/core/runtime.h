@@ -54,11 +54,25 @@ struct runtime {
     rt_interpose_fn interpose;    /* NULL unless running distributed */
 };
 
-extern struct runtime rt;
+/* Internal symbols the plugins (core/plugin.h: libdagrt_mpi.so, libdagrt_cuda.so) link
+ * against: exported from libdagrt.so, never declared in include/. */
+#ifndef DAG_INTERNAL
+#if defined(__GNUC__)
+#define DAG_INTERNAL __attribute__((visibility("default")))
+#else
+#define DAG_INTERNAL
+#endif
+#endif
+
+DAG_INTERNAL extern struct runtime rt;
+DAG_INTERNAL int task_detach(struct task *t, dag_event_t *ev);
+DAG_INTERNAL dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
+                                            const dag_dep_t *deps, size_t ndeps,
+                                            const dag_task_attr_t *attr);
 
 /* The calling thread's context, starting the runtime first if needed. NULL only if the
  * runtime could not start. */
-struct tctx *ctx_get(void);
+DAG_INTERNAL struct tctx *ctx_get(void);
 struct tctx *ctx_slow(void);
 extern __thread struct tctx *tls_ctx;
 
@@ -70,6 +84,6 @@ static inline struct tctx *ctx_fast(void)
     return ctx_slow();
 }
 
-long env_long(const char *name, long dflt, long lo, long hi);
+DAG_INTERNAL long env_long(const char *name, long dflt, long lo, long hi);
 
 #endif

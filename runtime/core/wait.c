@@ -6,9 +6,7 @@
 #include "deps.h"
 #include "runtime.h"
 #include "../sched/sched.h"
-#ifdef DAG_HAVE_COMM
-#include "../comm/comm.h"
-#endif
+#include "plugin.h"
 
 /* Report what the wait covered, then recycle the zombies whose failure is now known:
  * their data may be used again. */
@@ -25,10 +23,8 @@ dag_status_t dag_taskwait(void)
     struct tctx *c = ctx_fast();
     if (!c)
         return DAG_ERR_STATE;
-#ifdef DAG_HAVE_COMM
     if (unlikely(rt.interpose) && (c->cur->flags & TF_IMPLICIT))
-        comm_on_wait(c); /* a point of the replicated flow: ranks compare their flows */
-#endif
+        plugin_comm->on_wait(c); /* a point of the replicated flow: ranks compare their flows */
     task_wait_children(c, c->cur);
     if (unlikely(rt.dev) && rt.dev->on_wait)
         rt.dev->on_wait(c);

@@ -5,6 +5,8 @@
  * name the running producer and its waiting consumer; the progress line; per-rank
  * traces (%r) merged by dag-report onto one clock. Each test runs in its own process. */
 #define _GNU_SOURCE
+#include <sched.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,20 +33,37 @@ static int body_spin(void *p)
 }
 
 static long x_cell, y_cell;
+static atomic_int graph_submitted;
 
-/* A chain A -> B -> C on x_cell, and `nleaf` independent "leaf" tasks. */
+/* A: waits until the whole graph is submitted, so that A -> B and B -> C are real edges
+ * even when the submitting thread is descheduled (a task finished before its successor
+ * is submitted leaves no edge). */
+static int body_first(void *p)
+{
+    while (!atomic_load(&graph_submitted))
+        sched_yield();
+    return body_spin(p);
+}
+
+/* A chain A -> B -> C on x_cell (each spinning `us`), and `nleaf` independent "leaf"
+ * tasks spinning a hundredth of that (so that even a preempted leaf, on a loaded CI
+ * machine, stays off the critical path). */
 static void small_graph(int nleaf, long us)
 {
+    long leaf_us = us / 100 > 0 ? us / 100 : 1;
     dag_dep_t d = {&x_cell, sizeof x_cell, DAG_INOUT};
     const char *names[3] = {"A", "B", "C"};
+    atomic_store(&graph_submitted, 0);
     for (int i = 0; i < 3; i++) {
         dag_task_attr_t a = {.label = names[i], .file = "tests/obs/test_obs.c", .line = 40 + i};
-        ck_assert_int_eq(dag_submit(body_spin, &us, sizeof us, &d, 1, &a), DAG_OK);
+        ck_assert_int_eq(dag_submit(i ? body_spin : body_first, &us, sizeof us, &d, 1, &a),
+                         DAG_OK);
     }
     for (int i = 0; i < nleaf; i++) {
         dag_task_attr_t a = {.label = "leaf", .file = "tests/obs/test_obs.c", .line = 50};
-        ck_assert_int_eq(dag_submit(body_spin, &us, sizeof us, NULL, 0, &a), DAG_OK);
+        ck_assert_int_eq(dag_submit(body_spin, &leaf_us, sizeof leaf_us, NULL, 0, &a), DAG_OK);
     }
+    atomic_store(&graph_submitted, 1);
     ck_assert_int_eq(dag_taskwait(), DAG_OK);
 }
 
@@ -113,7 +132,7 @@ START_TEST(stats_summary)
     setenv("DAG_STATS", "1", 1);
     cap_begin();
     rt_start(2);
-    small_graph(6, 5000); /* chain of 3 x 5 ms: critical path >= 15 ms */
+    small_graph(6, 20000); /* chain of 3 x 20 ms: critical path >= 60 ms */
     rt_stop();
     char *out = cap_end();
     ck_assert_ptr_nonnull(out);
@@ -125,7 +144,7 @@ START_TEST(stats_summary)
     const char *cp = strstr(out, "critical path ");
     ck_assert_ptr_nonnull(cp);
     double ms = atof(cp + strlen("critical path "));
-    ck_assert_msg(ms >= 15.0 && ms < 500.0, "critical path %.3f ms", ms);
+    ck_assert_msg(ms >= 60.0 && ms < 2000.0, "critical path %.3f ms", ms);
     ck_assert_ptr_nonnull(strstr(out, "critical path ends with: A -> B -> C"));
     free(out);
 }
