@@ -143,6 +143,9 @@ int plugin_cuda_load(void)
     static int tried;
     if (plugin_cuda || tried)
         return plugin_cuda != NULL;
+#ifndef DAG_HAVE_CUDA
+    return 0; /* built without CUDA: there is no plugin to look for */
+#endif
     const char *e = getenv("DAG_CUDA");
     if (e && !strcmp(e, "0"))
         return 0;
