@@ -83,6 +83,7 @@ struct comm_op {
     long tile;
     void *treq;           /* transport state */
     int nreq;
+    int *done;            /* engine.c: set when the op completes (a poster watching it) */
 };
 
 /* Small control messages: heartbeats, flow checkpoints, abort notices, goodbyes. */

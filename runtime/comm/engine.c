@@ -52,7 +52,7 @@ static struct {
     double *last_seen;
     char *bye;
     double last_hb, hb_interval, timeout, grace;
-    double spin_s, idle_since;
+    double spin_s, idle_since, post_spin_s;
     long max_sleep_us;
     struct check *own, *pred;       /* checkpoints by index: ours and rank-1's */
     size_t nown, npred, capown, cappred;
@@ -137,6 +137,8 @@ static void seq_done(const struct comm_op *op)
 static void op_done(struct comm_op *op, int code)
 {
     dag_event_t ev = op->ev;
+    if (op->done)
+        *op->done = 1;
     free(op->treq);
     free(op);
     dag_event_fulfill(ev, code);
@@ -503,8 +505,24 @@ void comm_post(struct comm_op *op)
     /* post it from this thread when the engine is not busy in the transport: an eager
      * send completes here, a receive is in flight at once */
     if (E.direct && pthread_mutex_trylock(&E.prog) == 0) {
+        int done = 0;
+        op->done = &done;
         start_op(op);
         progress();
+        /* a receive that the flow needs next usually arrives within microseconds: poll it
+         * here briefly (yielding the core to the peer rank) rather than wake a thread */
+        if (!done && E.post_spin_s > 0) {
+            double t0 = comm_now();
+            while (!done && comm_now() - t0 < E.post_spin_s) {
+                pthread_mutex_unlock(&E.prog);
+                sched_yield();
+                pthread_mutex_lock(&E.prog);
+                if (!done)
+                    progress();
+            }
+        }
+        if (!done)
+            op->done = NULL;
         int pending = E.active || E.deferred;
         pthread_mutex_unlock(&E.prog);
         if (pending) { /* the engine polls it: make sure it is not in a long sleep */
@@ -568,6 +586,7 @@ dag_status_t comm_start(void)
     E.max_sleep_us = env_long("DAG_COMM_SLEEP_US", 1000, 1, 1000000);
     E.tag_space = env_long("DAG_COMM_TAG_SPACE", E.tp->tag_space, 1, E.tp->tag_space);
     E.direct = E.tp->serialized && env_long("DAG_COMM_DIRECT", 1, 0, 1);
+    E.post_spin_s = (double)env_long("DAG_COMM_POST_SPIN_US", 0, 0, 1000000) / 1e6;
     /* Ranks sharing a node with more threads (workers + this one) than cores: an idle
      * worker that spins (DAG_SPIN_US) keeps the core from this thread and from the peer
      * rank, which is what it waits for (a 50 us spin made a remote hop 70 us instead of
