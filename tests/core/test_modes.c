@@ -298,7 +298,6 @@ START_TEST(test_edge_cases)
     ck_assert(!rec_edge(0, 1));
     gate_open(&gate);
     dag_taskwait();
-    rec_uninstall();
     dag_dep_t bad_mode = {buf, 8, 9}, wrap = {(void *)(UINTPTR_MAX - 4), 16, DAG_IN};
     dag_dep_t bad_flag = {buf, 8, DAG_IN | 0x1000};
     ck_assert_int_eq(dag_submit(body_b, &args, sizeof args, &bad_mode, 1, NULL), DAG_ERR_INVALID);
@@ -308,6 +307,7 @@ START_TEST(test_edge_cases)
     ck_assert_int_eq(dag_submit(NULL, NULL, 0, NULL, 0, NULL), DAG_ERR_INVALID);
     ck_assert_int_eq(dag_submit(body_b, NULL, 8, NULL, 0, NULL), DAG_ERR_INVALID);
     rt_stop();
+    rec_uninstall();
 }
 END_TEST
 
