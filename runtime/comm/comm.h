@@ -84,6 +84,7 @@ struct comm_op {
     void *treq;           /* transport state */
     int nreq;
     int *done;            /* engine.c: set when the op completes (a poster watching it) */
+    uint64_t t_post;      /* CLOCK_MONOTONIC ns when posted: the message's slice in traces */
 };
 
 /* Small control messages: heartbeats, flow checkpoints, abort notices, goodbyes. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "comm.h"
+#include "../core/hooks.h"
 #include "../core/runtime.h"
 
 struct check {
@@ -137,6 +138,13 @@ static void seq_done(const struct comm_op *op)
 static void op_done(struct comm_op *op, int code)
 {
     dag_event_t ev = op->ev;
+    if (!code && rt.hooks) { /* the message as a slice with its bytes, in the peer's lane */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        hooks_transfer(NULL, op->kind == OP_RECV ? HOOK_XFER_RECV : HOOK_XFER_SEND, op->len,
+                       op->t_post, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+                       2000 + op->peer);
+    }
     if (op->done)
         *op->done = 1;
     free(op->treq);

@@ -7,6 +7,7 @@
  * flow checkpoints handed to the engine. Must stay deterministic across ranks: never
  * branch on addresses, timing or local state other than the rank. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -123,6 +124,9 @@ static int xfer_body(void *arg)
     op->line = x->line;
     op->coll = x->coll;
     op->tile = x->tile;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    op->t_post = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (dag_task_detach(&op->ev)) {
         free(op);
         return DAG_ERR_STATE;
