@@ -64,6 +64,8 @@ static void add_input(cmdline *cl, const char *path, const char *lang)
     if (lang) {
         if (!strcmp(lang, "c"))
             in.kind = IN_C;
+        else if (!strcmp(lang, "cu") || !strcmp(lang, "cuda"))
+            in.kind = IN_CUDA;
         else if (strcmp(lang, "none"))
             in.kind = IN_SOURCE;
     }
@@ -71,10 +73,16 @@ static void add_input(cmdline *cl, const char *path, const char *lang)
         in.lang = NULL;
         if (ends(path, ".c"))
             in.kind = IN_C;
+        else if (ends(path, ".cu"))
+            in.kind = IN_CUDA;
         else if (ends(path, ".i") || ends(path, ".s") || ends(path, ".S") ||
                  ends(path, ".cc") || ends(path, ".cpp") || ends(path, ".cxx") ||
                  ends(path, ".C") || ends(path, ".m") || !strcmp(path, "-"))
             in.kind = IN_SOURCE;
+    }
+    if (in.kind == IN_CUDA) {
+        in.lang = NULL; /* nvcc knows .cu */
+        cl->cuda = 1;
     }
     VEC_PUSH(cl->inputs, cl->ninputs, cl->cinputs, in);
     if (in.kind == IN_LINK)
@@ -136,6 +144,7 @@ int parse_cmdline(int argc, char **argv, cmdline *cl)
                    "  -v                      print the commands run\n\n"
                    "environment:\n"
                    "  DAGCC_CC       the underlying compiler (default: cc; e.g. mpicc)\n"
+                   "  DAGCC_NVCC     nvcc for .cu inputs (default: the CUDA toolkit's)\n"
                    "  DAGCC_INCDIR, DAGCC_LIBDIR  override where dag.h and libdagrt are\n"
                    "  DAGCC_VERBOSE  print the commands run\n\n"
                    "The directives are described in docs/pragmas.md.\n");

@@ -162,11 +162,70 @@ static int translate_input(job *j, const input *in, const char *obj, char **out)
     return 0;
 }
 
+/* nvcc for .cu inputs: DAGCC_NVCC, else the configured CUDA toolkit's, else PATH. */
+static const char *nvcc_path(void)
+{
+    const char *e = getenv("DAGCC_NVCC");
+    if (e && *e)
+        return e;
+    return access(DAGCC_NVCC_DEFAULT, X_OK) == 0 ? DAGCC_NVCC_DEFAULT : "nvcc";
+}
+
+/* The toolkit's library directory, next to its bin/nvcc. */
+static char *cuda_libdir(void)
+{
+    char *bin = path_dirname(nvcc_path());
+    char *root = path_dirname(bin);
+    char *lib = path_join(root, "lib64");
+    free(bin);
+    free(root);
+    return lib;
+}
+
+/* A .cu input goes to nvcc: preprocessor and optimisation flags as they are, other
+ * gcc options (warnings, -f, -m) through -Xcompiler, C-only ones (-std=c*) dropped. */
+static int compile_cuda(job *j, const input *in, const char *obj)
+{
+    const cmdline *cl = j->cl;
+    strvec a = {0};
+    sv_push(&a, nvcc_path());
+    sv_push(&a, cl->mode == MODE_PREPROCESS ? "-E" : "-c");
+    for (size_t i = 0; i < cl->compile.n; i++) {
+        const char *o = cl->compile.v[i];
+        if (!strncmp(o, "-std=", 5) || !strncmp(o, "-x", 2))
+            continue;
+        if (!strncmp(o, "-I", 2) || !strncmp(o, "-D", 2) || !strncmp(o, "-U", 2) ||
+            !strncmp(o, "-O", 2) || !strcmp(o, "-g") || o[0] != '-')
+            sv_push(&a, o);
+        else
+            sv_pushf(&a, "-Xcompiler=%s", o);
+    }
+    sv_pushf(&a, "-I%s", j->rt.inc);
+    sv_push(&a, in->path);
+    if (obj) {
+        sv_push(&a, "-o");
+        sv_push(&a, obj);
+    }
+    int rc = run_cmd(&a, j->verbose);
+    sv_free(&a);
+    if (rc == 127)
+        fprintf(stderr, "dagcc: error: %s: cannot run nvcc ('%s'); set DAGCC_NVCC\n", in->path,
+                nvcc_path());
+    return rc;
+}
+
 /* Compiles one input into `obj` (or, for -E without -o, to stdout). */
 static int compile_input(job *j, const input *in, const char *obj)
 {
     const cmdline *cl = j->cl;
     char *src = NULL;
+    if (in->kind == IN_CUDA) {
+        if (cl->mode == MODE_ASM) {
+            fprintf(stderr, "dagcc: error: %s: -S is not supported for CUDA inputs\n", in->path);
+            return 1;
+        }
+        return compile_cuda(j, in, obj);
+    }
     if (in->kind == IN_C) {
         int rc = translate_input(j, in, obj, &src);
         if (rc) {
@@ -237,6 +296,14 @@ static int do_link(job *j, char **objs)
     }
     sv_pushf(&a, "-L%s", j->rt.lib);
     sv_pushf(&a, "-Wl,-rpath,%s", j->rt.lib);
+    if (cl->cuda) { /* .cu objects: the CUDA runtime (and -lcublas... from the toolkit) */
+        char *lib = cuda_libdir();
+        sv_pushf(&a, "-L%s", lib);
+        sv_pushf(&a, "-Wl,-rpath,%s", lib);
+        sv_push(&a, "-lcudart");
+        sv_push(&a, "-lstdc++");
+        free(lib);
+    }
     sv_push(&a, "-Wl,--push-state,--as-needed");
     sv_push(&a, "-ldagrt");
     char *deps = xstrdup(DAGCC_DEP_LIBS);

@@ -17,7 +17,8 @@ void sv_append(strvec *s, const strvec *t);
 void sv_free(strvec *s);
 
 enum { MODE_LINK, MODE_COMPILE, MODE_ASM, MODE_PREPROCESS };
-enum { IN_C, IN_SOURCE, IN_LINK }; /* translate+compile, compile as is, give to linker */
+enum { IN_C, IN_SOURCE, IN_LINK, IN_CUDA }; /* translate+compile, compile as is, give to
+                                              linker, compile with nvcc */
 
 typedef struct input {
     const char *path;
@@ -41,6 +42,7 @@ typedef struct cmdline {
     strvec link_order;     /* IN_LINK inputs and -l/-L/-Wl items interleaved, in order */
     int info_only;         /* --help / --version answered */
     int passthrough;       /* no inputs: run the compiler with the user's arguments */
+    int cuda;              /* a .cu input: link the CUDA runtime */
 } cmdline;
 
 /* args.c: returns 0, or prints an error and returns 1. */
