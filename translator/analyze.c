@@ -35,35 +35,30 @@ static int is_task(const tr_cons *k)
 
 /* ---- canonical loops ----------------------------------------------------------------- */
 
-typedef struct kids {
-    CXCursor v[8];
-    int n;
-} kids;
-
 static enum CXChildVisitResult kids_cb(CXCursor cur, CXCursor parent, CXClientData d)
 {
     (void)parent;
-    kids *k = d;
-    if (k->n < 8)
+    tr_kids *k = d;
+    if (k->n < TR_MAXKIDS)
         k->v[k->n++] = cur;
     return CXChildVisit_Continue;
 }
 
-static kids children(CXCursor cur)
+tr_kids tr_children(CXCursor cur)
 {
-    kids k;
+    tr_kids k;
     k.n = 0;
     clang_visitChildren(cur, kids_cb, &k);
     return k;
 }
 
-static CXCursor strip(CXCursor cur)
+CXCursor tr_strip(CXCursor cur)
 {
     for (;;) {
         enum CXCursorKind k = clang_getCursorKind(cur);
         if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr)
             return cur;
-        kids ch = children(cur);
+        tr_kids ch = tr_children(cur);
         if (ch.n != 1)
             return cur;
         cur = ch.v[0];
@@ -72,7 +67,7 @@ static CXCursor strip(CXCursor cur)
 
 static int var_of_ref(tr_ctx *c, CXCursor cur)
 {
-    cur = strip(cur);
+    cur = tr_strip(cur);
     if (clang_getCursorKind(cur) != CXCursor_DeclRefExpr)
         return NONE;
     unsigned b = cursor_b(cur);
@@ -114,14 +109,14 @@ static int read_loop(tr_ctx *c, tr_cons *k, CXCursor loop)
     tr_loop *L = &k->loop;
     if (clang_getCursorKind(loop) != CXCursor_ForStmt)
         return loop_fail(c, k, "the statement is not a 'for' loop");
-    kids ch = children(loop);
+    tr_kids ch = tr_children(loop);
     if (ch.n != 4)
         return loop_fail(c, k, "init, condition and increment are all required");
     CXCursor init = ch.v[0], cond = ch.v[1], inc = ch.v[2];
     L->body = ch.v[3];
     L->var = NONE;
     if (clang_getCursorKind(init) == CXCursor_DeclStmt) {
-        kids d = children(init);
+        tr_kids d = tr_children(init);
         if (d.n != 1 || clang_getCursorKind(d.v[0]) != CXCursor_VarDecl)
             return loop_fail(c, k, "declare exactly one loop variable");
         CXCursor ini = clang_Cursor_getVarDeclInitializer(d.v[0]);
@@ -135,7 +130,7 @@ static int read_loop(tr_ctx *c, tr_cons *k, CXCursor loop)
         L->lb_b = cursor_b(ini);
         L->lb_e = cursor_e(ini);
     } else {
-        kids a = children(init);
+        tr_kids a = tr_children(init);
         char op[8];
         if (a.n == 2)
             op_between(c, cursor_e(a.v[0]), cursor_b(a.v[1]), op, sizeof op);
@@ -147,7 +142,7 @@ static int read_loop(tr_ctx *c, tr_cons *k, CXCursor loop)
     }
     if (L->var == NONE)
         return loop_fail(c, k, "the loop variable must be a local variable");
-    kids cc = children(cond);
+    tr_kids cc = tr_children(cond);
     char rel[8] = "";
     if (cc.n == 2)
         op_between(c, cursor_e(cc.v[0]), cursor_b(cc.v[1]), rel, sizeof rel);
@@ -168,7 +163,7 @@ static int read_loop(tr_ctx *c, tr_cons *k, CXCursor loop)
     L->ub_e = cursor_e(ub);
     /* increment */
     enum CXCursorKind ik = clang_getCursorKind(inc);
-    kids ic = children(inc);
+    tr_kids ic = tr_children(inc);
     L->st_b = L->st_e = 0;
     if (ik == CXCursor_UnaryOperator && ic.n == 1 && var_of_ref(c, ic.v[0]) == L->var) {
         unsigned b = cursor_b(inc), e = cursor_e(inc);
@@ -190,8 +185,8 @@ static int read_loop(tr_ctx *c, tr_cons *k, CXCursor loop)
             L->st_b = cursor_b(ic.v[1]);
             L->st_e = cursor_e(ic.v[1]);
         } else if (strcmp(op, "=") == 0) {
-            CXCursor rhs2 = strip(ic.v[1]);
-            kids r = children(rhs2);
+            CXCursor rhs2 = tr_strip(ic.v[1]);
+            tr_kids r = tr_children(rhs2);
             char op2[8] = "";
             if (r.n == 2)
                 op_between(c, cursor_e(r.v[0]), cursor_b(r.v[1]), op2, sizeof op2);
@@ -318,7 +313,7 @@ static void omp_idioms(tr_ctx *c)
                 CXCursor s = c->probes[k->pragma].stmt;
                 unsigned start = k->stmt_b;
                 if (clang_getCursorKind(s) == CXCursor_CompoundStmt) {
-                    kids ch = children(s);
+                    tr_kids ch = tr_children(s);
                     start = ch.n == 1 ? cursor_b(ch.v[0]) : 0;
                 }
                 if (j < c->ncons && c->cons[j].p2b == start && start &&

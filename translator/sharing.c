@@ -37,41 +37,6 @@ static size_t first_ref(const tr_ctx *c, unsigned b)
     return lo;
 }
 
-typedef struct kid1 {
-    CXCursor v[4];
-    int n;
-} kid1;
-
-static enum CXChildVisitResult kid_cb(CXCursor cur, CXCursor parent, CXClientData d)
-{
-    (void)parent;
-    kid1 *k = d;
-    if (k->n < 4)
-        k->v[k->n++] = cur;
-    return CXChildVisit_Continue;
-}
-
-static kid1 kids_of(CXCursor cur)
-{
-    kid1 k;
-    k.n = 0;
-    clang_visitChildren(cur, kid_cb, &k);
-    return k;
-}
-
-static CXCursor strip(CXCursor cur)
-{
-    for (;;) {
-        enum CXCursorKind k = clang_getCursorKind(cur);
-        if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr)
-            return cur;
-        kid1 ch = kids_of(cur);
-        if (ch.n != 1)
-            return cur;
-        cur = ch.v[0];
-    }
-}
-
 static int is_array_type(CXType t)
 {
     t = clang_getCanonicalType(t);
@@ -83,7 +48,7 @@ static int is_array_type(CXType t)
  * an array), or NONE when the item reaches its storage through a pointer. */
 static int root_var(tr_ctx *c, CXCursor cur, int section_base)
 {
-    cur = strip(cur);
+    cur = tr_strip(cur);
     enum CXCursorKind k = clang_getCursorKind(cur);
     if (k == CXCursor_DeclRefExpr) {
         if (section_base && !is_array_type(clang_getCursorType(cur)))
@@ -92,15 +57,15 @@ static int root_var(tr_ctx *c, CXCursor cur, int section_base)
         /* a parameter declared as an array is a pointer: the data is not its storage */
         return r == NONE || c->vars[c->refs[r].var].decay ? NONE : c->refs[r].var;
     }
-    kid1 ch = kids_of(cur);
+    tr_kids ch = tr_children(cur);
     if (k == CXCursor_ArraySubscriptExpr && ch.n == 2) {
-        CXCursor base = strip(ch.v[0]);
+        CXCursor base = tr_strip(ch.v[0]);
         if (!is_array_type(clang_getCursorType(base)))
             return NONE;
         return root_var(c, base, 0);
     }
     if (k == CXCursor_MemberRefExpr && ch.n == 1) {
-        CXType bt = clang_getCanonicalType(clang_getCursorType(strip(ch.v[0])));
+        CXType bt = clang_getCanonicalType(clang_getCursorType(tr_strip(ch.v[0])));
         if (bt.kind == CXType_Pointer)
             return NONE;
         return root_var(c, ch.v[0], 0);
@@ -114,7 +79,7 @@ static int list_var(tr_ctx *c, tr_pragma *p, const pr_item *it)
     tr_piece *pc = piece_of(p, it->text);
     if (!pc || !pc->has_cur)
         return NONE;
-    CXCursor cur = strip(pc->cur);
+    CXCursor cur = tr_strip(pc->cur);
     if (clang_getCursorKind(cur) != CXCursor_DeclRefExpr)
         goto not_var;
     int r = ref_at(c, cursor_b(cur));

@@ -11,6 +11,16 @@
 #include "translate.h"
 #include "util.h"
 
+/* The direct children of a cursor (the first TR_MAXKIDS), and a cursor with implicit
+ * casts and parentheses removed: shared by the analyses (analyze.c). */
+#define TR_MAXKIDS 8
+typedef struct tr_kids {
+    CXCursor v[TR_MAXKIDS];
+    int n;
+} tr_kids;
+tr_kids tr_children(CXCursor cur);
+CXCursor tr_strip(CXCursor cur);
+
 #define NONE (-1)
 
 /* A piece of a pragma's text copied into the pass-2 buffer (an expression to probe). */
