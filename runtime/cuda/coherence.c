@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "../core/hooks.h"
 
 /* ---- the region table --------------------------------------------------------------- */
 
@@ -190,8 +191,10 @@ struct cev *co_writeback(struct region *r)
     stream_wait(dv->d2h, c->ready);
     stream_wait(dv->d2h, c->rd);
     stream_wait(dv->d2h, r->host_ready);
+    struct cev *ta = xtrace_begin(d, dv->d2h);
     cudaError_t err = cudaMemcpyAsync(r->addr, c->blk->ptr, r->len, cudaMemcpyDeviceToHost,
                                       dv->d2h);
+    xtrace_end(ta, d, dv->d2h, HOOK_XFER_D2H, r->len);
     if (err != cudaSuccess)
         cu_warn("device-to-host copy", err);
     struct cev *e = cev_record(d, dv->d2h);
@@ -220,17 +223,22 @@ static void fetch(struct region *r, int dev, struct evlist *w)
     for (int i = 0; i < w->n; i++)
         stream_wait(dv->h2d, w->v[i]);
     cudaError_t err;
+    struct cev *ta = NULL;
     if (src >= 0) {
         struct copy *s = &r->c[src];
         stream_wait(dv->h2d, s->ready);
         stream_wait(dv->h2d, s->rd);
+        ta = xtrace_begin(dev, dv->h2d);
         err = cudaMemcpyPeerAsync(c->blk->ptr, dev, s->blk->ptr, src, r->len, dv->h2d);
+        xtrace_end(ta, dev, dv->h2d, HOOK_XFER_D2D, r->len);
         cu.stats.p2p_bytes += r->len;
         cu.stats.p2p_copies++;
     } else {
         co_host_pin(r);
         stream_wait(dv->h2d, r->host_ready);
+        ta = xtrace_begin(dev, dv->h2d);
         err = cudaMemcpyAsync(c->blk->ptr, r->addr, r->len, cudaMemcpyHostToDevice, dv->h2d);
+        xtrace_end(ta, dev, dv->h2d, HOOK_XFER_H2D, r->len);
         cu.stats.h2d_bytes += r->len;
         cu.stats.h2d_copies++;
     }

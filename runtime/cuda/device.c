@@ -290,6 +290,7 @@ void cuda_stop(void)
     pthread_cond_signal(&cu.cv);
     pthread_mutex_unlock(&cu.lock);
     pthread_join(cu.progress, NULL);
+    xtrace_poll(1); /* the copies not reported yet, before the trace is written */
     rt.dev = NULL;
 
     pthread_mutex_lock(&cu.lock);

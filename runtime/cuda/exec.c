@@ -335,7 +335,7 @@ void job_launch_pending(int dev)
  * Returns bit 0: something is in flight; bit 1: something completed. */
 int job_complete_ready(void)
 {
-    int seen = 0;
+    int seen = xtrace_poll(0); /* copies traced while tracing is on */
     for (int d = 0; d < cu.ndev; d++) {
         struct device *dv = &cu.dev[d];
         for (int s = 0; s < dv->nall; s++) {

@@ -212,6 +212,10 @@ void co_written_dev(struct region *r, int dev, struct cev *done);
 void co_acquire_host(void *addr, size_t len, unsigned mode, struct evlist *w);
 /* The program wrote the host bytes itself (dag_cuda_host_modified). */
 void co_host_written(void *addr, size_t len);
+/* xtrace.c: copies as trace slices while tracing is on */
+struct cev *xtrace_begin(int dev, cudaStream_t s);                          /* [co] */
+void xtrace_end(struct cev *a, int dev, cudaStream_t s, int kind, size_t bytes); /* [co] */
+int xtrace_poll(int wait);                                                  /* takes cu.lock */
 struct cev *co_writeback(struct region *r);      /* returns a new ref to host_ready, or NULL */
 void co_drop_copy(struct region *r, int dev);    /* invalidate + release the buffer */
 void region_forget(struct region *r);            /* drop every copy, unpin, remove */

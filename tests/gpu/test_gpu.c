@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <dag.h>
 #include <dag/cuda.h>
@@ -125,6 +126,38 @@ START_TEST(test_cpu_gpu_cpu_chain)
     ck_assert_uint_eq(s.cpu_tasks, 4); /* the first ran before any CUDA task: unseen */
     free(x);
     stop();
+}
+END_TEST
+
+/* With DAG_TRACE on, host<->device copies appear as transfer slices with their bytes on
+ * the copy-engine lanes (1000 + device * 32 + 30 / 31). */
+START_TEST(test_copies_traced)
+{
+    char path[] = "/tmp/dag_gpu_traceXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    setenv("DAG_TRACE", path, 1);
+    start(2, NULL);
+    enum { N = 8192 };
+    uint32_t *x = calloc(N, sizeof *x);
+    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK); /* brings x home: one copy each way */
+    ck_assert_uint_eq(x[N - 1], 1);
+    stop();
+    unsetenv("DAG_TRACE");
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    unlink(path);
+    ck_assert_ptr_nonnull(strstr(buf, "\"name\":\"H2D 32768 B\""));
+    ck_assert_ptr_nonnull(strstr(buf, "\"name\":\"D2H 32768 B\""));
+    ck_assert_ptr_nonnull(strstr(buf, "\"tid\":1030"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"tid\":1031"));
+    free(x);
 }
 END_TEST
 
@@ -484,6 +517,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_gpu_task_result_on_host);
     tcase_add_test(tc, test_transfers_only_when_needed);
     tcase_add_test(tc, test_cpu_gpu_cpu_chain);
+    tcase_add_test(tc, test_copies_traced);
     tcase_add_test(tc, test_forced_placement);
     tcase_add_test(tc, test_device_body_launches);
     tcase_add_test(tc, test_failure_reaches_waiter);
