@@ -51,3 +51,18 @@ endif()
 dag_resolve_option(DAG_WITH_UCX _ucx_found DAG_HAVE_UCX)
 
 message(STATUS "dagcc: CUDA=${DAG_HAVE_CUDA} MPI=${DAG_HAVE_MPI} UCX=${DAG_HAVE_UCX}")
+
+# For folders that mix C and CUDA sources: nvcc takes host-compiler warnings only through
+# -Xcompiler (its own -Werror needs an argument), so rewrite the folder's inherited
+# options for CUDA sources.
+macro(dag_cuda_safe_options)
+  get_directory_property(_dag_opts COMPILE_OPTIONS)
+  set(_dag_cuda_safe "")
+  foreach(_o ${_dag_opts})
+    list(APPEND _dag_cuda_safe "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=${_o}>"
+                               "$<$<NOT:$<COMPILE_LANGUAGE:CUDA>>:${_o}>")
+  endforeach()
+  set_directory_properties(PROPERTIES COMPILE_OPTIONS "${_dag_cuda_safe}")
+endmacro()
+# sm_90: the H100 and H200 of the GPU machines
+set(DAG_TEST_CUDA_ARCHS 90 CACHE STRING "CUDA architectures of the GPU tests and benchmarks")

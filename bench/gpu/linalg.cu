@@ -19,14 +19,7 @@
 #include <dag.h>
 #include <dag/cuda.h>
 
-#define CK(x)                                                                              \
-    do {                                                                                   \
-        cudaError_t e_ = (x);                                                              \
-        if (e_ != cudaSuccess) {                                                           \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));   \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
+#include "bench_cuda.h"
 
 static double now_s()
 {

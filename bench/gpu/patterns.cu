@@ -16,16 +16,7 @@
 #include <dag.h>
 #include <dag/cuda.h>
 
-__global__ void spin(float *x, size_t n, int iters)
-{
-    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    if (i >= n)
-        return;
-    float v = x[i];
-    for (int k = 0; k < iters; k++)
-        v = v * 0.999f + 0.5f;
-    x[i] = v;
-}
+#include "bench_cuda.h"
 
 __global__ void empty() {}
 
@@ -52,7 +43,7 @@ static int k_cuda(void *a, dag_cuda_ctx *ctx)
     }
     float *d = (float *)dag_cuda_ptr(ctx, k->x);
     size_t n = std::min<size_t>(k->n, 1 << 16); // the kernel's size, not the data's
-    spin<<<(unsigned)((n + 255) / 256), 256, 0, dag_cuda_stream(ctx)>>>(d, n, k->iters);
+    spin_kernel<<<(unsigned)((n + 255) / 256), 256, 0, dag_cuda_stream(ctx)>>>(d, n, k->iters);
     return cudaGetLastError() == cudaSuccess ? 0 : 1;
 }
 

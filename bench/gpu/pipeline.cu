@@ -14,25 +14,7 @@
 #include <dag.h>
 #include <dag/cuda.h>
 
-#define CK(x)                                                                              \
-    do {                                                                                   \
-        cudaError_t e_ = (x);                                                              \
-        if (e_ != cudaSuccess) {                                                           \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));   \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
-
-__global__ void work(float *x, size_t n, int iters)
-{
-    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    if (i >= n)
-        return;
-    float v = x[i];
-    for (int k = 0; k < iters; k++)
-        v = v * 0.999f + 0.5f;
-    x[i] = v;
-}
+#include "bench_cuda.h"
 
 static double now_ms()
 {
@@ -46,7 +28,7 @@ static int g_iters; // kernel length
 
 static void launch(float *d, cudaStream_t s)
 {
-    work<<<(unsigned)((g_n + 255) / 256), 256, 0, s>>>(d, g_n, g_iters);
+    spin_kernel<<<(unsigned)((g_n + 255) / 256), 256, 0, s>>>(d, g_n, g_iters);
 }
 
 static double by_hand(float *host, float *dev, int chunks, int nstreams)

@@ -214,14 +214,10 @@ static void check_dump(const char *out)
     ck_assert_ptr_nonnull(strstr(out, "waits for running 'blocker'"));
 }
 
-START_TEST(watchdog_dump)
+/* Waits (up to 3 s) until a dump shows the blocked task running, then opens its gate,
+ * drains and stops the runtime; returns everything captured. */
+static char *await_dump_and_release(void)
 {
-    clear_env();
-    setenv("DAG_WATCHDOG", "0.3", 1);
-    atomic_store(&hang_gate.open, 0);
-    cap_begin();
-    rt_start(2);
-    submit_hang();
     char *out = NULL;
     for (int i = 0; i < 60; i++) { /* up to 3 s */
         usleep(50000);
@@ -235,6 +231,18 @@ START_TEST(watchdog_dump)
     rt_stop();
     free(out);
     out = cap_end();
+    return out;
+}
+
+START_TEST(watchdog_dump)
+{
+    clear_env();
+    setenv("DAG_WATCHDOG", "0.3", 1);
+    atomic_store(&hang_gate.open, 0);
+    cap_begin();
+    rt_start(2);
+    submit_hang();
+    char *out = await_dump_and_release();
     ck_assert_ptr_nonnull(strstr(out, "DAG_WATCHDOG: no task finished"));
     check_dump(out);
     free(out);
@@ -251,19 +259,7 @@ START_TEST(sigusr1_dump)
     submit_hang();
     usleep(100000); /* let a worker start the blocker */
     raise(SIGUSR1);
-    char *out = NULL;
-    for (int i = 0; i < 60; i++) {
-        usleep(50000);
-        free(out);
-        out = cap_peek();
-        if (out && strstr(out, "dagrt: 1 running"))
-            break;
-    }
-    gate_open(&hang_gate);
-    ck_assert_int_eq(dag_taskwait(), DAG_OK);
-    rt_stop();
-    free(out);
-    out = cap_end();
+    char *out = await_dump_and_release();
     ck_assert_ptr_nonnull(strstr(out, "hang diagnosis (SIGUSR1)"));
     check_dump(out);
     free(out);
