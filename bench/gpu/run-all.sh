@@ -13,8 +13,10 @@ jobs=$(nproc)
 t0=$(date +%s)
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WITH_CUDA=ON \
   -DDAG_BUILD_SAMPLES=OFF >"$out/build.log" 2>&1 &&
-  cmake --build "$BUILD" -j"$jobs" --target test_gpu dag_core_tests bench_gpu_pipeline \
-    bench_gpu_patterns bench_gpu_linalg >>"$out/build.log" 2>&1 ||
+  cmake --build "$BUILD" -j"$jobs" --target test_gpu dag_core_tests_so bench_gpu_pipeline \
+    bench_gpu_patterns bench_gpu_linalg \
+    $(command -v mpirun >/dev/null && echo bench_gpu_stage_mpi bench_mpi dagrt_mpi) \
+    >>"$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log"; exit 1; }
 echo "built in $(($(date +%s) - t0)) s"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/device.txt"
@@ -50,7 +52,16 @@ if [ "$ngpu" -ge 2 ]; then
   run cholesky-${ngpu}gpu $b/bench_gpu_linalg chol $C $CB noref
 fi
 DAG_TRACE=$out/pipeline-trace.json run pipeline-trace $b/bench_gpu_pipeline 16 16 0.63 1
+if [ -x $b/bench_gpu_stage_mpi ]; then # issue 5: GPU tiles between ranks; MPI latency
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  for st in 1 0; do
+    run stage-mpi-$st mpirun -np 2 -x DAG_COMM_STAGE=$st $b/bench_gpu_stage_mpi 8 64
+  done
+  for i in 1 2 3; do
+    run mpi-latency mpirun -np 2 -x DAG_CUDA=0 $BUILD/bench/mpi/bench_mpi latency
+  done
+fi
 
 echo
 echo "== summary ($(cat "$out/device.txt" | head -1), $(($(date +%s) - t0)) s)"
-grep -E "^(== |  dag|  hand|  lib|  runtime|  indep|  chain|  fork|  random|  latency|DGEMM|Cholesky|pipeline|   \()" "$out/bench.log"
+grep -E "^(== |  dag|  hand|  lib|  runtime|  indep|  chain|  fork|  random|  latency|DGEMM|Cholesky|pipeline|staging|latency|bandwidth|   \()" "$out/bench.log"

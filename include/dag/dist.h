@@ -85,6 +85,8 @@ typedef struct dag_dist_stats {
     unsigned long long sends, recvs;  /* inferred transfers this rank took part in */
     unsigned long long bytes_sent, bytes_recv;
     unsigned long long cache_hits;    /* reads served by a cached copy (no transfer) */
+    unsigned long long staged_sends;  /* sends of data dirty on a GPU, brought home in
+                                         pieces each sent as it landed */
 } dag_dist_stats_t;
 DAG_API dag_status_t dag_dist_stats(dag_dist_stats_t *stats);
 

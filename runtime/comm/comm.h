@@ -1,6 +1,6 @@
 /* comm.h: the distributed layer's internal interfaces: the data registry (registry.c),
  * the flow interposer that infers transfers (flow.c), the communication engine and its
- * thread (engine.c) and the transport it drives (mpi.c; UCX is not written yet).
+ * thread (engine.c) and the transports it drives (mpi.c, rma.c, ucx.c).
  * Never installed.
  * Transport calls are serialised by the engine's lock (engine.c), except init/fini. */
 #ifndef DAG_COMM_H
@@ -65,6 +65,10 @@ int dist_owner(const dag_dist_t *d, int mt, int nt, int layers, int i, int j, in
 
 enum { OP_SEND = 1, OP_RECV = 2 };
 
+/* DAG_COMM_MAX_MSG's default: messages are split in pieces of this size, the unit in
+ * which data dirty on a GPU is brought home and sent (pipelined). */
+#define COMM_MAX_MSG_DEFAULT (8L << 20)
+
 /* One inferred transfer on this rank, owned by the engine from comm_post() until it
  * fulfils `ev`. */
 struct comm_op {
@@ -83,6 +87,11 @@ struct comm_op {
     long tile;
     void *treq;           /* transport state */
     int nreq;
+    int nposted;          /* mpi.c: chunks posted so far */
+    void *stage;          /* a send of data dirty on a device: rt.dev->home_* handle */
+    size_t ready;         /* bytes from buf a send may read now (== len unless staged);
+                           * the engine raises it before start/test, a transport posts
+                           * only chunks below it (or waits for len) */
     int *done;            /* engine.c: set when the op completes (a poster watching it) */
     uint64_t t_post;      /* CLOCK_MONOTONIC ns when posted: the message's slice in traces */
 };
@@ -110,10 +119,14 @@ struct transport {
     void (*fini)(int broken);
     void (*abort)(int code);
     long tag_space;                          /* distinct tags: set by init */
+    size_t chunk;    /* set by init: a message is split in pieces of this size (staging) */
+    int staged_ok;   /* start/test honour comm_op.ready (post only bytes below it) */
     int serialized;  /* set by init: calls from any thread are fine if never concurrent */
 };
 
 extern struct transport transport_mpi;
+extern struct transport transport_rma;   /* rma.c: MPI one-sided (DAG_COMM=rma) */
+extern struct transport transport_ucx;   /* ucx.c: UCP (DAG_COMM=ucx), DAG_HAVE_UCX only */
 
 /* ---- engine (engine.c) ---- */
 dag_status_t comm_start(void);               /* from dag_init under mpirun */
@@ -124,6 +137,7 @@ void comm_checkpoint(uint64_t count, uint64_t hash, int final, const char *label
 int comm_broken(void);                       /* non-zero once a failure was detected */
 uint64_t comm_seq(int peer, int send);       /* next sequence number of the pair (flow lock) */
 int comm_tag_of(uint64_t seq);
+size_t comm_stage_chunk(void);               /* piece size for staged sends; 0: no staging */
 double comm_now(void);
 
 /* ---- flow (flow.c) ---- */

@@ -45,6 +45,8 @@ static struct {
     struct ckpt_item *ckq, *ckq_tail;
     int sleeping;
     int kick;                       /* a task left a pending transfer in `active` */
+    atomic_int npending;            /* ops in active + deferred (read without prog) */
+    _Atomic uint64_t worker_poll;   /* ns (comm_now) when an idle worker last polled */
     atomic_int stop;
     atomic_int broken;              /* dag_status_t of the first failure, negated; 0: fine */
     double broken_at;
@@ -62,6 +64,7 @@ static struct {
     struct seqwin *wins;            /* the thread's: 2 per peer */
     long tag_space;
     int mpi_ok;
+    int stage;                      /* DAG_COMM_STAGE and the transport supports it */
 } E;
 
 double comm_now(void)
@@ -69,6 +72,22 @@ double comm_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* An idle worker polled the transport within the last WORKER_POLL_NS: the engine's thread
+ * leaves the polling to it (and is not woken for new transfers). */
+#define WORKER_POLL_NS 200000u
+static int workers_polling(void)
+{
+    return mono_ns() - atomic_load_explicit(&E.worker_poll, memory_order_relaxed) <
+           WORKER_POLL_NS;
 }
 
 int comm_broken(void)
@@ -85,6 +104,11 @@ uint64_t comm_seq(int peer, int send)
 int comm_tag_of(uint64_t seq)
 {
     return (int)(seq % (uint64_t)E.tag_space);
+}
+
+size_t comm_stage_chunk(void)
+{
+    return E.stage ? E.tp->chunk : 0;
 }
 
 /* Which sequence numbers of one (peer, direction) have completed: everything below
@@ -135,9 +159,13 @@ static void seq_done(const struct comm_op *op)
 
 /* ---- failures ----------------------------------------------------------------------- */
 
+static __thread struct task **tls_imm; /* comm_poll: where a released successor goes */
+
 static void op_done(struct comm_op *op, int code)
 {
     dag_event_t ev = op->ev;
+    if (op->stage && rt.dev && rt.dev->home_end)
+        rt.dev->home_end(op->stage);
     if (!code && rt.hooks) { /* the message as a slice with its bytes, in the peer's lane */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -149,7 +177,10 @@ static void op_done(struct comm_op *op, int code)
         *op->done = 1;
     free(op->treq);
     free(op);
-    dag_event_fulfill(ev, code);
+    if (tls_imm && !*tls_imm) /* an idle worker polls: it runs the successor itself */
+        task_fulfill(ev, code, tls_imm);
+    else
+        dag_event_fulfill(ev, code);
 }
 
 static void describe(const struct comm_op *op, char *buf, size_t n)
@@ -188,6 +219,7 @@ static void fail_all(int code, int peer)
 {
     struct comm_op *lists[3] = {E.active, E.deferred, NULL};
     E.active = E.deferred = NULL;
+    atomic_store(&E.npending, 0);
     pthread_mutex_lock(&E.lock);
     lists[2] = E.qhead;
     E.qhead = E.qtail = NULL;
@@ -358,6 +390,18 @@ static void heartbeats(double now)
 
 /* ---- transfers ---------------------------------------------------------------------- */
 
+/* A staged send: how much of its data is home from the device by now. -1: a copy failed. */
+static int stage_update(struct comm_op *op)
+{
+    if (!op->stage || op->ready >= op->len)
+        return 0;
+    long long r = rt.dev->home_poll(op->stage);
+    if (r < 0)
+        return -1;
+    op->ready = (size_t)r;
+    return 0;
+}
+
 static void start_op(struct comm_op *op)
 {
     if (atomic_load(&E.broken)) {
@@ -370,9 +414,10 @@ static void start_op(struct comm_op *op)
         while (*p)
             p = &(*p)->next;
         *p = op;
+        atomic_fetch_add(&E.npending, 1);
         return;
     }
-    if (E.tp->start(op)) {
+    if (stage_update(op) || E.tp->start(op)) {
         char d[512];
         describe(op, d, sizeof d);
         fprintf(stderr, "dagrt[rank %d]: error: the transport refused a transfer: %s\n",
@@ -383,6 +428,7 @@ static void start_op(struct comm_op *op)
     }
     op->next = E.active;
     E.active = op;
+    atomic_fetch_add(&E.npending, 1);
 }
 
 static int progress(void)
@@ -391,12 +437,13 @@ static int progress(void)
     struct comm_op **p = &E.active;
     while (*p) {
         struct comm_op *op = *p;
-        int r = E.tp->test(op);
+        int r = stage_update(op) ? -1 : E.tp->test(op);
         if (r == 0) {
             p = &op->next;
             continue;
         }
         *p = op->next;
+        atomic_fetch_sub(&E.npending, 1);
         n++;
         if (r < 0) {
             char d[512];
@@ -416,6 +463,7 @@ static int progress(void)
         E.deferred = NULL;
         while (d) {
             struct comm_op *next = d->next;
+            atomic_fetch_sub(&E.npending, 1); /* start_op counts it again */
             start_op(d);
             d = next;
         }
@@ -478,7 +526,8 @@ static void *engine_main(void *arg)
          * the core to anyone runnable on it; then back off */
         if (++idle == 1)
             E.idle_since = now;
-        if ((E.active || E.deferred) && now - E.idle_since < E.spin_s) {
+        int delegated = workers_polling(); /* an idle worker drives the transfers */
+        if ((E.active || E.deferred) && !delegated && now - E.idle_since < E.spin_s) {
             pthread_mutex_unlock(&E.prog); /* let a task post or complete transfers */
             sched_yield();
             pthread_mutex_lock(&E.prog);
@@ -487,6 +536,8 @@ static void *engine_main(void *arg)
         /* back off: sleep until posted work arrives or the poll interval passes; the
          * interval grows while nothing happens, and stays short while transfers wait */
         long cap = E.active || E.deferred ? E.max_sleep_us / 8 + 1 : E.max_sleep_us;
+        if (delegated && cap < (long)(WORKER_POLL_NS / 1000)) /* a worker may stop polling */
+            cap = WORKER_POLL_NS / 1000;                       /* at any time: look again */
         sleep_us = sleep_us * 2 > cap ? cap : sleep_us * 2;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -536,7 +587,7 @@ void comm_post(struct comm_op *op)
         if (pending) { /* the engine polls it: make sure it is not in a long sleep */
             pthread_mutex_lock(&E.lock);
             E.kick = 1;
-            if (E.sleeping)
+            if (E.sleeping && !workers_polling()) /* else an idle worker will poll it */
                 pthread_cond_signal(&E.cond);
             pthread_mutex_unlock(&E.lock);
         }
@@ -553,17 +604,43 @@ void comm_post(struct comm_op *op)
     pthread_mutex_unlock(&E.lock);
 }
 
+/* rt.poll: an idle worker drives progress (sched.c idle_poll). -1: nothing in flight. */
+static int comm_poll(struct task **imm)
+{
+    if (atomic_load_explicit(&E.npending, memory_order_relaxed) == 0)
+        return -1;
+    if (pthread_mutex_trylock(&E.prog)) /* the engine, a task or another worker is in the */
+        return workers_polling() ? -1 : 0; /* transport; one idle poller is enough */
+    atomic_store_explicit(&E.worker_poll, mono_ns(), memory_order_relaxed);
+    tls_imm = imm;
+    int n = progress();
+    tls_imm = NULL;
+    pthread_mutex_unlock(&E.prog);
+    return n;
+}
+
 /* ---- start and stop ----------------------------------------------------------------- */
 
+/* DAG_COMM: mpi (two-sided, default), rma (MPI one-sided: windows and MPI_Put, rma.c),
+ * ucx (UCP tag matching, ucx.c; when built with UCX). */
 static const struct transport *pick_transport(void)
 {
     const char *s = getenv("DAG_COMM");
-    if (s && !strcmp(s, "ucx")) {
-        fprintf(stderr, "dagrt: warning: the UCX transport is not implemented yet; using mpi\n");
+    if (!s || !*s || !strcmp(s, "mpi"))
         return &transport_mpi;
+    if (!strcmp(s, "rma") || !strcmp(s, "mpi-rma"))
+        return &transport_rma;
+    if (!strcmp(s, "ucx")) {
+#ifdef DAG_HAVE_UCX
+        return &transport_ucx;
+#else
+        fprintf(stderr, "dagrt: warning: this build has no UCX transport (DAG_WITH_UCX); "
+                "using mpi\n");
+        return &transport_mpi;
+#endif
     }
-    if (s && *s && strcmp(s, "mpi"))
-        fprintf(stderr, "dagrt: warning: DAG_COMM=%s is not available; using mpi\n", s);
+    fprintf(stderr, "dagrt: warning: DAG_COMM=%s is not a transport (mpi, rma, ucx, none); "
+            "using mpi\n", s);
     return &transport_mpi;
 }
 
@@ -595,6 +672,9 @@ dag_status_t comm_start(void)
     E.tag_space = env_long("DAG_COMM_TAG_SPACE", E.tp->tag_space, 1, E.tp->tag_space);
     E.direct = E.tp->serialized && env_long("DAG_COMM_DIRECT", 1, 0, 1);
     E.post_spin_s = (double)env_long("DAG_COMM_POST_SPIN_US", 0, 0, 1000000) / 1e6;
+    /* sends of data dirty on a GPU: home in pieces of the transport's message size, each
+     * sent as it lands (0: the send waits until the whole tile is home) */
+    E.stage = E.tp->staged_ok && E.tp->chunk && env_long("DAG_COMM_STAGE", 1, 0, 1);
     /* Ranks sharing a node with more threads (workers + this one) than cores: an idle
      * worker that spins (DAG_SPIN_US) keeps the core from this thread and from the peer
      * rank, which is what it waits for (a 50 us spin made a remote hop 70 us instead of
@@ -615,6 +695,12 @@ dag_status_t comm_start(void)
     E.started = 1;
     dist.active = 1;
     rt.interpose = flow_interpose;
+    /* idle workers poll transfers for DAG_COMM_POLL_US after the last progress, then sleep
+     * and leave them to the engine's thread; 0: only the engine's thread polls */
+    rt.poll_ns = env_long("DAG_COMM_POLL_US", 1000, 0, 1L << 30) * 1000;
+    rt.poll_yield = ncpu > 0 && dist.local_size > ncpu;
+    if (rt.poll_ns > 0 && E.tp->serialized)
+        atomic_store(&rt.poll, comm_poll);
     return DAG_OK;
 }
 
@@ -638,6 +724,7 @@ void comm_stop(void)
     if (!E.started)
         return;
     rt.interpose = NULL;
+    atomic_store(&rt.poll, NULL);
     dist.active = 0;
     struct ctrl_msg bye = {.type = CTRL_BYE};
     int broken = comm_broken();

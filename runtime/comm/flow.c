@@ -124,6 +124,13 @@ static int xfer_body(void *arg)
     op->line = x->line;
     op->coll = x->coll;
     op->tile = x->tile;
+    op->ready = op->len;
+    /* data dirty on a GPU: copied home in pieces, each sent as soon as it lands */
+    if (op->kind == OP_SEND && rt.dev && rt.dev->home_begin && comm_stage_chunk() &&
+        (op->stage = rt.dev->home_begin(op->buf, op->len, comm_stage_chunk()))) {
+        op->ready = 0;
+        __atomic_fetch_add(&dist.stats.staged_sends, 1, __ATOMIC_RELAXED);
+    }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     op->t_post = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -157,7 +164,9 @@ static dag_status_t submit_xfer(int kind, int peer, struct coll *c, size_t t,
     x.tag = comm_tag_of(x.seq);
     dag_dep_t dep = {x.buf, x.len, kind == OP_SEND ? DAG_IN : DAG_OUT};
     dag_task_attr_t a = {.label = kind == OP_SEND ? "dag.send" : "dag.recv",
-                         .priority = XFER_PRIORITY, .flags = DAG_TASK_DETACHABLE};
+                         .priority = XFER_PRIORITY,
+                         .flags = DAG_TASK_DETACHABLE |
+                                  (kind == OP_SEND && comm_stage_chunk() ? DAG_TASK_STAGES : 0)};
     if (kind == OP_SEND) {
         dist.stats.sends++;
         dist.stats.bytes_sent += x.len;

@@ -18,7 +18,6 @@
 
 static struct {
     MPI_Comm data, ctrl;
-    int we_init;
     size_t chunk;
     MPI_Request rreq;               /* the pre-posted control receive */
     struct ctrl_msg rbuf;
@@ -34,7 +33,9 @@ static void finalize_at_exit(void)
         MPI_Finalize();
 }
 
-static dag_status_t m_init(int *rank, int *nranks)
+/* Starts MPI unless the program did (then it is the program's to finalize). Shared with
+ * the UCX transport (ucx.c), which bootstraps through MPI. */
+dag_status_t comm_mpi_boot(void)
 {
     int inited = 0, fin = 0;
     MPI_Finalized(&fin);
@@ -45,11 +46,18 @@ static dag_status_t m_init(int *rank, int *nranks)
         int provided;
         if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
             return DAG_ERR_COMM;
-        M.we_init = 1;
         atexit(finalize_at_exit); /* runs after the runtime's drain (registered later) */
         if (provided < MPI_THREAD_SERIALIZED)
             fprintf(stderr, "dagrt: warning: MPI provides thread level %d only\n", provided);
     }
+    return DAG_OK;
+}
+
+static dag_status_t m_init(int *rank, int *nranks)
+{
+    dag_status_t st = comm_mpi_boot();
+    if (st)
+        return st;
     int level = MPI_THREAD_SINGLE;
     MPI_Query_thread(&level);
     transport_mpi.serialized = level >= MPI_THREAD_SERIALIZED;
@@ -66,7 +74,9 @@ static dag_status_t m_init(int *rank, int *nranks)
     MPI_Comm_size(M.data, nranks);
     /* well below INT_MAX: one chunk is copied inside one progress call, and the engine
      * cannot exchange heartbeats meanwhile */
-    M.chunk = (size_t)env_long("DAG_COMM_MAX_MSG", 64L << 20, 1, INT_MAX);
+    M.chunk = (size_t)env_long("DAG_COMM_MAX_MSG", COMM_MAX_MSG_DEFAULT, 1, INT_MAX);
+    transport_mpi.chunk = M.chunk;
+    transport_mpi.staged_ok = 1;
     for (int i = 0; i < CTRL_SLOTS; i++)
         M.sreq[i] = MPI_REQUEST_NULL;
     M.rreq = MPI_REQUEST_NULL;
@@ -77,35 +87,47 @@ static dag_status_t m_init(int *rank, int *nranks)
     return DAG_OK;
 }
 
+/* Posts the chunks whose bytes may be read (op->ready: a staged send's data arrives
+ * from a device piece by piece); the rest are posted by later tests. */
+static int post_chunks(struct comm_op *op)
+{
+    MPI_Request *r = op->treq;
+    for (; op->nposted < op->nreq; op->nposted++) {
+        size_t k = (size_t)op->nposted, off = k * M.chunk;
+        int len = (int)(op->len - off < M.chunk ? op->len - off : M.chunk);
+        if (op->kind == OP_SEND && off + (size_t)len > op->ready)
+            return 0;
+        int rc = op->kind == OP_SEND
+                     ? MPI_Isend(op->buf + off, len, MPI_BYTE, op->peer, op->tag, M.data, &r[k])
+                     : MPI_Irecv(op->buf + off, len, MPI_BYTE, op->peer, op->tag, M.data, &r[k]);
+        if (rc != MPI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
 static int m_start(struct comm_op *op)
 {
     size_t n = op->len ? (op->len + M.chunk - 1) / M.chunk : 1;
     MPI_Request *r = malloc(n * sizeof *r);
     if (!r)
         return -1;
+    for (size_t k = 0; k < n; k++)
+        r[k] = MPI_REQUEST_NULL;
     op->treq = r;
     op->nreq = (int)n;
-    for (size_t k = 0; k < n; k++) {
-        size_t off = k * M.chunk;
-        int len = (int)(op->len - off < M.chunk ? op->len - off : M.chunk);
-        int rc = op->kind == OP_SEND
-                     ? MPI_Isend(op->buf + off, len, MPI_BYTE, op->peer, op->tag, M.data, &r[k])
-                     : MPI_Irecv(op->buf + off, len, MPI_BYTE, op->peer, op->tag, M.data, &r[k]);
-        if (rc != MPI_SUCCESS) {
-            for (size_t j = k; j < n; j++)
-                r[j] = MPI_REQUEST_NULL;
-            return -1;
-        }
-    }
-    return 0;
+    op->nposted = 0;
+    return post_chunks(op);
 }
 
 static int m_test(struct comm_op *op)
 {
     int flag = 0;
-    if (MPI_Testall(op->nreq, op->treq, &flag, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+    if (op->nposted < op->nreq && post_chunks(op))
         return -1;
-    return flag ? 1 : 0;
+    if (MPI_Testall(op->nposted, op->treq, &flag, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        return -1;
+    return flag && op->nposted == op->nreq ? 1 : 0;
 }
 
 static void m_cancel(struct comm_op *op)

@@ -11,6 +11,11 @@
 
 enum { RT_OFF = 0, RT_RUNNING = 1, RT_STOPPING = 2 };
 
+/* dag_task_attr_t.flags bit for the runtime's own layers (not public): the task's body
+ * makes its inputs current on the host itself, through rt.dev->home_*, so the device
+ * layer neither defers it nor waits for copies before its body runs. */
+#define DAG_TASK_STAGES 0x40000000u
+
 struct rt_hooks; /* trace/observability callbacks, see core/hooks.h */
 
 /* The device seam (runtime/cuda/): when installed, every task passes through on_submit
@@ -23,6 +28,18 @@ struct rt_hooks; /* trace/observability callbacks, see core/hooks.h */
 struct rt_device_ops {
     dag_status_t (*on_submit)(struct tctx *c, struct task *t, const dag_dep_t *deps,
                               size_t ndeps);
+    /* Before the body of a ready task (its mutexes held): non-zero when it cannot run
+     * yet (its inputs are still being copied back to the host); the layer then calls
+     * task_resume() when it may, and the task runs without a second prepare. May be NULL. */
+    int (*prepare)(struct tctx *c, struct task *t);
+    /* Staging for the layers' own transfer tasks (DAG_TASK_STAGES, e.g. a distributed send
+     * of data that may be dirty on a device): home_begin starts copying [addr, addr+len)
+     * to the host in pieces of `chunk` bytes and returns a handle, or NULL when the host
+     * bytes are current; home_poll returns how many bytes from addr are home by now (-1:
+     * a copy failed); home_end releases the handle. May be NULL. */
+    void *(*home_begin)(void *addr, size_t len, size_t chunk);
+    long long (*home_poll)(void *h);
+    void (*home_end)(void *h);
     int (*exec)(struct tctx *c, struct task *t);
     void (*on_wait)(struct tctx *c);
 };
@@ -52,6 +69,13 @@ struct runtime {
     const struct rt_hooks *hooks; /* NULL unless tracing or statistics are on */
     const struct rt_device_ops *dev; /* NULL unless a device layer is active */
     rt_interpose_fn interpose;    /* NULL unless running distributed */
+    /* Progress hook of the distributed layer: an idle thread calls it before sleeping.
+     * Returns -1 when nothing is in flight (sleep), 0 when transfers are pending but none
+     * completed, > 0 when it completed some (their successors may now be ready; one of
+     * them may come back in *imm, for this thread to run without waking another). */
+    int (*_Atomic poll)(struct task **imm); /* *imm: a released task to run next */
+    long poll_ns;                 /* how long an idle thread polls without progress */
+    int poll_yield;               /* poll with sched_yield (more ranks than cores) */
 };
 
 /* Internal symbols the plugins (core/plugin.h: libdagrt_mpi.so, libdagrt_cuda.so) link
@@ -66,6 +90,10 @@ struct runtime {
 
 DAG_INTERNAL extern struct runtime rt;
 DAG_INTERNAL int task_detach(struct task *t, dag_event_t *ev);
+DAG_INTERNAL void task_resume(struct task *t); /* requeue a task deferred by dev->prepare */
+/* dag_event_fulfill, handing back the released successor the caller should run next
+ * (*imm, or NULL) instead of queueing it. */
+DAG_INTERNAL dag_status_t task_fulfill(dag_event_t ev, int code, struct task **imm);
 DAG_INTERNAL dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
                                             const dag_dep_t *deps, size_t ndeps,
                                             const dag_task_attr_t *attr);

@@ -67,6 +67,7 @@ static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, cons
     t->mtx = t->mtx_inline;
     t->id = c->next_id++;
     t->ext = NULL;
+    t->prepared = 0;
     fill_attr(t, attr);
     if (likely(size <= TASK_ARGS_INLINE)) {
         t->args = t->argbuf;
@@ -278,6 +279,11 @@ static struct task *execute_body(struct tctx *c, struct task *t)
 {
     struct failure *cause = atomic_load_explicit(&t->cause, ACQUIRE);
     int rc = 0;
+    if (unlikely(rt.dev) && !cause && !t->prepared && rt.dev->prepare) {
+        t->prepared = 1; /* before the layer may hand it to another thread */
+        if (rt.dev->prepare(c, t))
+            return NULL; /* the device layer calls task_resume() once it may run */
+    }
     if (likely(!cause))
         rc = run_body(c, t);
     else
@@ -316,9 +322,10 @@ dag_status_t dag_task_detach(dag_event_t *ev)
     return task_detach(c->cur, ev);
 }
 
-dag_status_t dag_event_fulfill(dag_event_t ev, int code)
+dag_status_t task_fulfill(dag_event_t ev, int code, struct task **imm)
 {
     struct task *t = ev.task;
+    *imm = NULL;
     if (!t || task_seq(t) != ev.seq || (atomic_load_explicit(&t->state, ACQUIRE) & TS_DONE) ||
         atomic_load_explicit(&t->detach, ACQUIRE) < 1 ||
         atomic_exchange_explicit(&t->fulfilled, 1, ACQ_REL)) /* once per event */
@@ -331,17 +338,30 @@ dag_status_t dag_event_fulfill(dag_event_t ev, int code)
     if (!c)
         return DAG_ERR_STATE;
     int rc = t->detach_rc ? t->detach_rc : atomic_load_explicit(&t->event_rc, RELAXED);
-    struct task *imm = task_finish(c, t, rc, NULL);
-    if (imm)
-        sched_push(c, imm);
+    *imm = task_finish(c, t, rc, NULL);
     return DAG_OK;
+}
+
+dag_status_t dag_event_fulfill(dag_event_t ev, int code)
+{
+    struct task *imm;
+    dag_status_t st = task_fulfill(ev, code, &imm);
+    if (imm)
+        sched_push(ctx_get(), imm);
+    return st;
 }
 
 struct task *task_execute(struct tctx *c, struct task *t)
 {
-    if (unlikely(t->nmtx) && !mutexes_acquire(c, t, 1))
+    /* a resumed task (t->prepared) holds its mutexes since its first execution */
+    if (unlikely(t->nmtx) && !t->prepared && !mutexes_acquire(c, t, 1))
         return NULL; /* parked on a busy mutex: its owner will push it again */
     return execute_body(c, t);
+}
+
+void task_resume(struct task *t)
+{
+    sched_push(tls_ctx && tls_ctx->gen == rt.gen ? tls_ctx : NULL, t);
 }
 
 /* ---- waiting helpers --------------------------------------------------------------- */
@@ -485,6 +505,8 @@ dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_siz
         flags |= TF_UNDEFERRED;
     if ((aflags & DAG_TASK_FINAL) || (c->cur->flags & TF_FINAL))
         flags |= TF_FINAL;
+    if (unlikely(aflags & DAG_TASK_STAGES))
+        flags |= TF_STAGES;
     if (unlikely(aflags & DAG_TASK_DETACHABLE) ||
         (unlikely(rt.dev) && attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA))) {
         /* completes on an event: never inline (also under a final parent) */

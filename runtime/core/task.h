@@ -30,7 +30,8 @@ enum {
     TF_IMPLICIT = 1u << 3,   /* a thread's implicit task: never completes */
     TF_EXT_ARGS = 1u << 4,   /* args were malloc'ed (too large for argbuf) */
     TF_EXT_MTX = 1u << 5,    /* mtx was malloc'ed (more than MTX_INLINE mutexes) */
-    TF_DETACHABLE = 1u << 6  /* completion may wait for an event: see `detach` */
+    TF_DETACHABLE = 1u << 6, /* completion may wait for an event: see `detach` */
+    TF_STAGES = 1u << 7      /* DAG_TASK_STAGES: the body brings its inputs home itself */
 };
 
 /* task.counts packs two counters so that a child that finishes with no live children
@@ -84,6 +85,7 @@ struct task {
     const char *file;
     int line, col;
     int device, node;
+    int prepared;               /* rt.dev->prepare deferred it once: it may run now */
     dag_cuda_fn cuda;
     void *ext;                  /* reserved for the device and communication layers */
     atomic_int detach;          /* TF_DETACHABLE: 1 for the body + 1 for an unfulfilled event */

@@ -172,9 +172,11 @@ void co_host_pin(struct region *r)
 
 /* ---- transfers ---------------------------------------------------------------------- */
 
-/* Device-to-host copy of r from a valid device copy; r becomes valid on the host once the
- * returned event (a new reference) completes. */
-struct cev *co_writeback(struct region *r)
+/* Device-to-host copy of r from a valid device copy, in pieces of `chunk` bytes when
+ * `ev` is given (ev[k] gets a reference to the event of piece k: a reader can use each
+ * piece as it lands); r becomes valid on the host once the returned event (a new
+ * reference) completes. */
+static struct cev *writeback_in(struct region *r, size_t chunk, struct cev **ev)
 {
     if (r->host_valid)
         return cev_ref(r->host_ready);
@@ -192,18 +194,147 @@ struct cev *co_writeback(struct region *r)
     stream_wait(dv->d2h, c->rd);
     stream_wait(dv->d2h, r->host_ready);
     struct cev *ta = xtrace_begin(d, dv->d2h);
-    cudaError_t err = cudaMemcpyAsync(r->addr, c->blk->ptr, r->len, cudaMemcpyDeviceToHost,
-                                      dv->d2h);
+    struct cev *e = NULL;
+    if (!ev)
+        chunk = r->len;
+    for (size_t off = 0, k = 0; off < r->len || !off; off += chunk, k++) {
+        size_t n = r->len - off < chunk ? r->len - off : chunk;
+        cudaError_t err = cudaMemcpyAsync((char *)r->addr + off, (char *)c->blk->ptr + off, n,
+                                          cudaMemcpyDeviceToHost, dv->d2h);
+        if (err != cudaSuccess)
+            cu_warn("device-to-host copy", err);
+        if (ev) {
+            cev_put(e);
+            e = cev_record(d, dv->d2h);
+            ev[k] = cev_ref(e);
+        }
+        if (!r->len)
+            break;
+    }
     xtrace_end(ta, d, dv->d2h, HOOK_XFER_D2H, r->len);
-    if (err != cudaSuccess)
-        cu_warn("device-to-host copy", err);
-    struct cev *e = cev_record(d, dv->d2h);
+    if (!ev)
+        e = cev_record(d, dv->d2h);
     set_ev(&c->rd, cev_ref(e));
     set_ev(&r->host_ready, cev_ref(e));
     r->host_valid = 1;
     cu.stats.d2h_bytes += r->len;
     cu.stats.d2h_copies++;
     return e;
+}
+
+struct cev *co_writeback(struct region *r)
+{
+    return writeback_in(r, 0, NULL);
+}
+
+/* ---- staging for the layers' transfer tasks (rt.dev->home_*) ------------------------ */
+
+/* What a distributed send of [addr, addr+len) waits for before its bytes may leave:
+ * per piece, the copy bringing it home (the exact region dirty on a device is copied
+ * back in pieces, so the first ones can be sent while the rest still cross PCIe), and
+ * copies of other overlapping regions that every piece waits for. */
+struct home {
+    size_t len, chunk, npieces, done; /* done: pieces known to be home, a prefix */
+    int all_done;
+    struct evlist all;
+    struct cev *ev[];
+};
+
+static struct home *home_new(struct home *h, size_t len, size_t chunk)
+{
+    if (h)
+        return h;
+    size_t n = len ? (len + chunk - 1) / chunk : 1;
+    h = calloc(1, sizeof *h + n * sizeof h->ev[0]);
+    if (!h)
+        abort(); /* as evlist_add: no memory for bookkeeping under the lock */
+    h->len = len;
+    h->chunk = chunk;
+    h->npieces = n;
+    return h;
+}
+
+void *co_home_begin(void *addr, size_t len, size_t chunk)
+{
+    if (!atomic_load_explicit(&cu.nregions, RELAXED) || !chunk)
+        return NULL;
+    struct home *h = NULL;
+    pthread_mutex_lock(&cu.lock);
+    struct region *o;
+    FOR_OVERLAPS(addr, len, o)
+    {
+        struct cev *e = NULL;
+        if (!o->host_valid) {
+            if (o->addr == addr && o->len == len && len > chunk) {
+                h = home_new(h, len, chunk);
+                cev_put(writeback_in(o, chunk, h->ev));
+                continue;
+            }
+            e = co_writeback(o);
+        } else if (o->host_ready && cudaEventQuery(o->host_ready->e) == cudaErrorNotReady) {
+            e = cev_ref(o->host_ready);
+        }
+        cudaGetLastError();
+        if (e) {
+            h = home_new(h, len, chunk);
+            evlist_add(&h->all, e);
+        }
+    }
+    pthread_mutex_unlock(&cu.lock);
+    return h;
+}
+
+static int ev_state(struct cev *e) /* 1 complete, 0 running, -1 failed */
+{
+    if (!e)
+        return 1;
+    cudaError_t err = cudaEventQuery(e->e);
+    if (err == cudaErrorNotReady)
+        return 0;
+    if (err != cudaSuccess) {
+        cu_warn("a copy to the host for a transfer", err);
+        return -1;
+    }
+    return 1;
+}
+
+/* Any thread, without the lock: the events stay referenced until co_home_end. */
+long long co_home_poll(void *hp)
+{
+    struct home *h = hp;
+    if (!h->all_done) {
+        for (int i = 0; i < h->all.n; i++) {
+            int st = ev_state(h->all.v[i]);
+            if (st <= 0)
+                return st;
+        }
+        h->all_done = 1;
+    }
+    while (h->done < h->npieces) {
+        int st = ev_state(h->ev[h->done]);
+        if (st < 0)
+            return -1;
+        if (!st)
+            break;
+        h->done++;
+    }
+    size_t bytes = h->done * h->chunk;
+    return (long long)(bytes < h->len ? bytes : h->len);
+}
+
+void co_home_end(void *hp)
+{
+    struct home *h = hp;
+    if (!h)
+        return;
+    pthread_mutex_lock(&cu.lock);
+    for (int i = 0; i < h->all.n; i++)
+        cev_put(h->all.v[i]);
+    for (size_t k = 0; k < h->npieces; k++)
+        cev_put(h->ev[k]);
+    pthread_mutex_unlock(&cu.lock);
+    free(h->all.v);
+    free(h);
 }
 
 /* Fill copy c of r on dev from the host or a peer; c is allocated and invalid. */

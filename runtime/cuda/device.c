@@ -107,6 +107,8 @@ static void *progress_main(void *arg)
     unsigned idle = 0;
     for (;;) {
         int seen = job_complete_ready();
+        if (atomic_load_explicit(&cu.nhostwait, ACQUIRE))
+            seen |= job_hostwait_poll();
         if (atomic_load_explicit(&cu.npending, ACQUIRE)) {
             pthread_mutex_lock(&cu.lock);
             for (int d = 0; d < cu.ndev; d++)

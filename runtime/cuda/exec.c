@@ -3,8 +3,8 @@
  * either makes its data current on the host and runs the CPU body, or launches it on a
  * stream of a device and detaches: the progress thread (device.c) sees the stream pass
  * the job's `done` event and fulfils the task's event. A worker never waits for a
- * kernel; it waits only for the device-to-host copies of a CPU task's inputs, whose
- * producers have completed already. on_wait makes results visible on the host.
+ * kernel, nor for a copy: a CPU task whose inputs are dirty on a device is deferred by
+ * prepare until their copies back complete. on_wait makes results visible on the host.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +92,45 @@ static void job_finish(struct job *j, int rc)
 
 /* ---- on_submit ---------------------------------------------------------------------- */
 
+static int jdep_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct jdep *)a)->addr;
+    uintptr_t y = (uintptr_t)((const struct jdep *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+/* Dependencies of one task that overlap each other become one region covering them all,
+ * written if any of them is: a kernel then sees one device buffer for those bytes, so a
+ * write through one pointer is seen through the others (two separate copies would
+ * diverge). Bytes the task only reads are then treated as written: their device copy is
+ * current after the task, and writing them back rewrites the same values. Returns the
+ * new count; dag_cuda_ptr() finds any address inside the merged region. */
+static size_t merge_overlaps(struct jdep *d, size_t n)
+{
+    if (n < 2)
+        return n;
+    for (size_t i = 1; i < n; i++)
+        if ((uintptr_t)d[i].addr < (uintptr_t)d[i - 1].addr) {
+            qsort(d, n, sizeof *d, jdep_cmp); /* the order of a job's deps is free */
+            break;
+        }
+    size_t out = 0;
+    for (size_t i = 1; i < n; i++) {
+        struct jdep *cur = &d[out];
+        uintptr_t end = (uintptr_t)cur->addr + cur->len;
+        if ((uintptr_t)d[i].addr < end) {
+            uintptr_t e2 = (uintptr_t)d[i].addr + d[i].len;
+            if (e2 > end)
+                cur->len = e2 - (uintptr_t)cur->addr;
+            if (mode_writes(cur->mode) || mode_writes(d[i].mode))
+                cur->mode = DAG_INOUT;
+        } else {
+            d[++out] = d[i];
+        }
+    }
+    return out + 1;
+}
+
 static dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
                                  size_t ndeps)
 {
@@ -124,7 +163,7 @@ static dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t
         j->deps[n].dptr = NULL;
         n++;
     }
-    j->ndeps = n;
+    j->ndeps = merge_overlaps(j->deps, n);
     j->snext = l->head;
     l->head = j;
     if (++l->n >= l->next_sweep)
@@ -138,7 +177,7 @@ static dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t
 static int exec_cpu(struct job *j)
 {
     struct task *t = j->t;
-    if (j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED)) {
+    if (!j->host_acquired && j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED)) {
         struct evlist w = {0};
         pthread_mutex_lock(&cu.lock);
         for (size_t i = 0; i < j->ndeps; i++)
@@ -384,6 +423,99 @@ int job_complete_ready(void)
     return seen;
 }
 
+/* ---- prepare: CPU tasks never wait for the GPU on a worker ---------------------------- */
+
+/* Keep the copies back that are still running; put the others. [co] */
+static int keep_pending(struct cev **v, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        cudaError_t e = cudaEventQuery(v[i]->e);
+        if (e == cudaErrorNotReady) {
+            v[k++] = v[i];
+            continue;
+        }
+        if (e != cudaSuccess)
+            cu_warn("a copy back to the host", e);
+        cudaGetLastError();
+        cev_put(v[i]);
+    }
+    return k;
+}
+
+/* rt.dev->prepare: place the task; if it runs on the CPU and its inputs are dirty on a
+ * device, start their copies back and defer it: the progress thread resumes it when the
+ * copies are done (job_hostwait_poll), so no worker blocks on PCIe meanwhile. */
+static int cu_prepare(struct tctx *c, struct task *t)
+{
+    (void)c;
+    struct job *j = t->ext;
+    if (!j)
+        return 0;
+    pthread_mutex_lock(&cu.lock);
+    j->place = pm_place(j);
+    j->placed = 1;
+    if (t->flags & TF_STAGES)
+        j->host_acquired = 1; /* its body brings its inputs home itself (home_begin) */
+    if (j->place >= 0 || !j->cpu_ok || !j->ndeps || !cu.nsorted || j->host_acquired) {
+        pthread_mutex_unlock(&cu.lock);
+        return 0;
+    }
+    struct evlist w = {0};
+    for (size_t i = 0; i < j->ndeps; i++)
+        co_acquire_host(j->deps[i].addr, j->deps[i].len, j->deps[i].mode, &w);
+    j->host_acquired = 1;
+    w.n = keep_pending(w.v, w.n);
+    if (!w.n) {
+        pthread_mutex_unlock(&cu.lock);
+        free(w.v);
+        return 0;
+    }
+    j->hw = w.v;
+    j->nhw = w.n;
+    j->hwnext = cu.hw_head;
+    cu.hw_head = j;
+    atomic_fetch_add_explicit(&cu.nhostwait, 1, RELEASE);
+    atomic_fetch_add_explicit(&cu.njobs, 1, RELEASE); /* keeps the progress thread polling */
+    cu.stats.deferred_cpu++;
+    if (cu.sleeping)
+        pthread_cond_signal(&cu.cv);
+    pthread_mutex_unlock(&cu.lock);
+    return 1;
+}
+
+/* Progress thread: resume the deferred CPU tasks whose copies back are done. Returns the
+ * bits of job_complete_ready. */
+int job_hostwait_poll(void)
+{
+    struct job *ready = NULL;
+    pthread_mutex_lock(&cu.lock);
+    for (struct job **pp = &cu.hw_head; *pp;) {
+        struct job *j = *pp;
+        j->nhw = keep_pending(j->hw, j->nhw);
+        if (j->nhw) {
+            pp = &j->hwnext;
+            continue;
+        }
+        free(j->hw);
+        j->hw = NULL;
+        *pp = j->hwnext;
+        j->hwnext = ready;
+        ready = j;
+    }
+    pthread_mutex_unlock(&cu.lock);
+    int seen = 1;
+    while (ready) {
+        struct job *j = ready;
+        ready = j->hwnext;
+        atomic_fetch_sub_explicit(&cu.nhostwait, 1, RELEASE);
+        atomic_fetch_sub_explicit(&cu.njobs, 1, RELEASE);
+        task_resume(j->t);
+        seen |= 2;
+    }
+    return seen;
+}
+
 /* ---- exec --------------------------------------------------------------------------- */
 
 static int cu_exec(struct tctx *c, struct task *t)
@@ -392,9 +524,12 @@ static int cu_exec(struct tctx *c, struct task *t)
     struct job *j = t->ext;
     if (!j)
         return t->fn(t->args); /* inline and stack tasks, tasks before any CUDA task */
-    pthread_mutex_lock(&cu.lock);
-    int d = pm_place(j);
-    pthread_mutex_unlock(&cu.lock);
+    int d = j->place;
+    if (!j->placed) { /* run without prepare (undeferred tasks) */
+        pthread_mutex_lock(&cu.lock);
+        d = pm_place(j);
+        pthread_mutex_unlock(&cu.lock);
+    }
     if (d < 0 || task_detach(t, &j->ev) != DAG_OK) {
         if (!j->cpu_ok) {
             atomic_store_explicit(&j->finished, 1, RELEASE);
@@ -453,6 +588,10 @@ static void cu_on_wait(struct tctx *c)
 
 const struct rt_device_ops cu_ops = {
     .on_submit = cu_on_submit,
+    .prepare = cu_prepare,
+    .home_begin = co_home_begin,
+    .home_poll = co_home_poll,
+    .home_end = co_home_end,
     .exec = cu_exec,
     .on_wait = cu_on_wait,
 };

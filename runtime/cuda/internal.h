@@ -125,6 +125,11 @@ struct job {
     double predicted;              /* ns, added to the device's exp_end */
     int serial;                    /* a long kernel: stream 0 (exec.c grab_stream) */
     struct dag_cuda_ctx ctx;
+    int placed, place;             /* prepare chose: -1 the CPU, else a device */
+    int host_acquired;             /* prepare made the host copies current (or is) */
+    struct cev **hw;               /* copies back the CPU body waits for [co] */
+    int nhw;
+    struct job *hwnext;            /* cu.hw_head list [co] */
     size_t ndeps;
     struct jdep deps[];
 };
@@ -144,6 +149,8 @@ struct cu_state {
     atomic_int seen_gpu;           /* a task with a CUDA variant was ever submitted */
     atomic_int njobs;              /* placed on a device and not finished */
     atomic_int npending;           /* of them, waiting in a pending list */
+    struct job *hw_head;           /* [co] CPU tasks deferred until copies back complete */
+    atomic_int nhostwait;          /* entries of hw_head (counted in njobs too) */
     /* regions [co] */
     struct region **hash;
     size_t hmask;
@@ -217,6 +224,11 @@ struct cev *xtrace_begin(int dev, cudaStream_t s);                          /* [
 void xtrace_end(struct cev *a, int dev, cudaStream_t s, int kind, size_t bytes); /* [co] */
 int xtrace_poll(int wait);                                                  /* takes cu.lock */
 struct cev *co_writeback(struct region *r);      /* returns a new ref to host_ready, or NULL */
+/* rt.dev->home_*: bring [addr, addr+len) home in pieces for a transfer task; they take
+ * cu.lock themselves (poll takes none) */
+void *co_home_begin(void *addr, size_t len, size_t chunk);
+long long co_home_poll(void *h);
+void co_home_end(void *h);
 void co_drop_copy(struct region *r, int dev);    /* invalidate + release the buffer */
 void region_forget(struct region *r);            /* drop every copy, unpin, remove */
 size_t co_missing_bytes(void *addr, size_t len, int dev); /* for placement */
@@ -232,6 +244,7 @@ struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* exec.c */
 extern const struct rt_device_ops cu_ops;
 void job_launch_pending(int dev);                /* progress thread [co] */
 int job_complete_ready(void);                    /* progress thread; returns work seen */
+int job_hostwait_poll(void);                     /* progress thread: resume CPU tasks */
 void jobs_sweep_all(void);
 
 /* perfmodel.c [co] */

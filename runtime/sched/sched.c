@@ -14,6 +14,7 @@
  *    runs tasks meanwhile, exactly like an idle worker.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,9 +118,44 @@ static inline int should_stop(int (*done)(void *), void *arg)
     return done ? done(arg) : atomic_load_explicit(&rt.stop, ACQUIRE);
 }
 
-/* Nothing to run: spin a little, then sleep until a push or a notification. */
+/* Transfers in flight (distributed runs): drive their progress from this idle thread
+ * rather than sleep and leave it to the engine's thread, so a message that arrives
+ * releases its successor on this core at once (no thread handoff, no futex wake). Polls
+ * until work appears, or for rt.poll_ns after the last progress. Returns 1 when the
+ * caller should look for work again. */
+static int idle_poll(struct tctx *c, int (*done)(void *), void *arg)
+{
+    int (*poll)(struct task **) = atomic_load_explicit(&rt.poll, ACQUIRE);
+    if (!poll)
+        return 0;
+    uint64_t t0 = now_ns();
+    for (unsigned i = 1;; i++) {
+        struct task *imm = NULL;
+        int r = poll(&imm);
+        if (imm) { /* ours to run next: queue it without waking a sleeper */
+            if (imm->priority != 0 || !c->w || deque_push(&c->w->dq, imm))
+                sched_push(c, imm);
+            return 1;
+        }
+        if (r < 0)
+            return 0;
+        if (r > 0 || work_available() || should_stop(done, arg))
+            return 1;
+        if ((i & 15) == 0 && now_ns() - t0 > (uint64_t)rt.poll_ns)
+            return 0;
+        if (rt.poll_yield)
+            sched_yield(); /* more ranks than cores: the peer we wait for needs this one */
+        else
+            cpu_relax();   /* as MPI's own blocking calls do: a yield costs a microsecond */
+    }
+}
+
+/* Nothing to run: drive transfers, spin a little, then sleep until a push or a
+ * notification. */
 static void idle(struct tctx *c, int (*done)(void *), void *arg)
 {
+    if (unlikely(atomic_load_explicit(&rt.poll, RELAXED) != NULL) && idle_poll(c, done, arg))
+        return;
     if (rt.spin_ns > 0) {
         uint64_t t0 = now_ns();
         for (unsigned i = 1;; i++) {

@@ -7,12 +7,17 @@
 #include <stdlib.h>
 
 #include "../../runtime/core/hooks.h"
+#include "../../runtime/core/runtime.h"
 
 void rt_start(int nthreads)
 {
     dag_config_t cfg = {.nthreads = nthreads, .bind = DAG_BIND_NONE};
     ck_assert_int_eq(dag_init(&cfg), DAG_OK);
     ck_assert_int_eq(dag_num_threads(), nthreads);
+    /* tests/gpu/run.sh: the suite must run through the CUDA layer (the plugin loaded) */
+    const char *dev = getenv("DAG_TEST_EXPECT_DEVICE");
+    if (dev && atoi(dev))
+        ck_assert_msg(rt.dev != NULL, "DAG_TEST_EXPECT_DEVICE: no device layer installed");
 }
 
 void rt_stop(void)

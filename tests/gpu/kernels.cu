@@ -14,7 +14,7 @@ __global__ void k_add(uint32_t *x, size_t n, uint32_t v)
 __global__ void k_mix(uint32_t *out, const uint32_t *in, size_t nout, size_t nin, uint32_t c)
 {
     size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    if (k < nout)
+    if (k < nout && !(out + k >= in && out + k < in + nin))
         out[k] = out[k] * 3u + in[k % nin] + c;
 }
 
@@ -57,7 +57,8 @@ extern "C" int cpu_mix(void *args)
 {
     struct mix_args *a = (struct mix_args *)args;
     for (size_t k = 0; k < a->nout; k++)
-        a->out[k] = a->out[k] * 3u + a->in[k % a->nin] + a->c;
+        if (!(a->out + k >= a->in && a->out + k < a->in + a->nin))
+            a->out[k] = a->out[k] * 3u + a->in[k % a->nin] + a->c;
     return 0;
 }
 

@@ -22,7 +22,10 @@ struct add_args {
 int cuda_add(void *args, struct dag_cuda_ctx *ctx);
 int cpu_add(void *args);
 
-/* out[k] = out[k] * 3 + in[k % nin] + c for k < nout (in and out disjoint) */
+/* out[k] = out[k] * 3 + in[k % nin] + c for k < nout, except where out[k] lies inside
+ * in[0 .. nin): in and out may overlap (the task's dependencies then overlap), and the
+ * result stays deterministic because nothing the task reads is written. On a GPU both
+ * pointers must then point into one device buffer for the skip to see the alias. */
 struct mix_args {
     uint32_t *out;
     const uint32_t *in;

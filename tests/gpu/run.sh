@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: the GPU suite in one command, on a machine with a CUDA device: configures and
-# builds what it needs (in $BUILD, default build-gpu), then runs tests/gpu (Check) and the
-# runtime core suite with the CUDA layer installed. Check may come from .device (see
-# ../shared/gpu/README.md: pack.sh). Exit status: 0 only if everything passed.
+# builds what it needs (in $BUILD, default build-gpu), then runs tests/gpu (Check), the
+# distributed GPU test under mpirun, and the runtime core suites linked against
+# libdagrt.so (coreso), which loads the CUDA plugin: every task passes the CUDA layer.
+# Check may come from .device (see ../shared/gpu/README.md: pack.sh). Exit status: 0 only if everything passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
@@ -12,12 +13,22 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WITH_CUDA=ON \
     -DDAG_BUILD_SAMPLES=OFF >/dev/null || exit 1
 fi
-cmake --build "$build" -j"$jobs" --target test_gpu dag_core_tests >/dev/null || {
+mpi_targets=""
+command -v mpirun >/dev/null && mpi_targets="test_gpu_mpi dagrt_mpi"
+cmake --build "$build" -j"$jobs" --target test_gpu dag_core_tests_so $mpi_targets >/dev/null || {
   cmake --build "$build" -j1 --target test_gpu 2>&1 | tail -30; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 rc=0
 echo "== tests/gpu"
 DAG_TEST_SEEDS=${DAG_TEST_SEEDS:-200} "$build/tests/gpu/test_gpu" || rc=1
+if [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  for st in 1 0; do # staged sends from the GPU, and whole-tile copies first
+    echo "== tests/gpu/test_gpu_mpi (2 ranks, DAG_COMM_STAGE=$st)"
+    mpirun --oversubscribe -np 2 -x DAG_COMM_STAGE=$st "$build/tests/gpu/test_gpu_mpi" || rc=1
+    mpirun --oversubscribe -np 3 -x DAG_COMM_STAGE=$st "$build/tests/gpu/test_gpu_mpi" 24 2 || rc=1
+  done
+fi
 echo "== tests/core with the CUDA layer installed"
-ctest --test-dir "$build" -L core -j"$jobs" --timeout 600 --output-on-failure || rc=1
+DAG_TEST_EXPECT_DEVICE=1 ctest --test-dir "$build" -L coreso -j"$jobs" --timeout 600 --output-on-failure || rc=1
 exit $rc

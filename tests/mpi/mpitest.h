@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <dag.h>
 #include <dag/dist.h>
@@ -28,6 +29,18 @@
             exit(1);                                                                      \
         }                                                                                 \
     } while (0)
+
+/* DAG_COMM=ucx must not fall back to MPI silently: the UCX transport sets
+ * DAG_COMM_ACTIVE=ucx once it started (runtime/comm/ucx.c). Call after dag_nranks(). */
+static inline void check_transport(void)
+{
+    const char *want = getenv("DAG_COMM"), *got = getenv("DAG_COMM_ACTIVE");
+    if (want && !strcmp(want, "ucx") && dag_nranks() > 1 && !(got && !strcmp(got, "ucx"))) {
+        fprintf(stderr, "rank %d: DAG_COMM=ucx but the UCX transport did not start\n",
+                dag_rank());
+        exit(1);
+    }
+}
 
 static inline uint64_t rng_next(uint64_t *s)
 {

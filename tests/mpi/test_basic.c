@@ -88,6 +88,7 @@ int main(void)
 {
     int me = dag_rank(), n = dag_nranks();
     CHECK(me >= 0 && me < n);
+    check_transport();
     distributions(n);
 
     /* a chain that hops: tile i (cyclic, on rank i mod n) = 3 * tile i-1 + 1 */

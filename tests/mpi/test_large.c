@@ -28,6 +28,7 @@ static int check(void *a)
 int main(void)
 {
     int n = dag_nranks();
+    check_transport();
     dag_matrix_t *m;
     dag_dist_t d = {.kind = DAG_DIST_OWNER, .owner = 0};
     CHECK_OK(dag_matrix_create(&m, 1, 1, BYTES, &d));

@@ -141,6 +141,7 @@ int main(int argc, char **argv)
     int ntasks = argc > 2 ? atoi(argv[2]) : 200;
     uint64_t first = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
     int n = dag_nranks(), bad = 0;
+    check_transport();
     for (int s = 0; s < seeds; s++)
         bad += run_seed(first + (uint64_t)s, ntasks, n);
     dag_dist_stats_t st;
