@@ -2,7 +2,9 @@
  *   latency   a task on rank 0 -> a dependent task on rank 1, per hop, against half an
  *             MPI ping-pong round trip (8 B), and the same as bandwidth at 4 MiB
  *   cholesky  the panel broadcasts of a tiled Cholesky (dummy kernels) on all ranks:
- *             run it with DAG_COMM_BCAST=tree and =p2p to compare
+ *             run it with DAG_COMM_BCAST=tree and =p2p (and DAG_COMM=rma) to compare;
+ *             args: tiles per side, tile side, process grid PxQ (default: near-square;
+ *             1xN, column-cyclic, makes every panel tile read by all ranks)
  *   compute   compute-bound tasks with the engine running, against the same kernel in
  *             a plain loop: the communication thread's cost
  * Usage: mpirun -np 2 bench_mpi [latency|cholesky|compute|all] */
@@ -146,10 +148,12 @@ static int kernel(void *p)
     return 0;
 }
 
-static void cholesky(int me, int nt, int nb)
+static void cholesky(int me, int nt, int nb, const char *grid)
 {
     dag_matrix_t *A;
     dag_dist_t d = {.kind = DAG_DIST_2D};
+    if (grid && sscanf(grid, "%dx%d", &d.p, &d.q) != 2)
+        d.p = d.q = 0;
     dag_matrix_create(&A, nt, nt, (size_t)nb * nb * sizeof(double), &d);
     size_t tb = (size_t)nb * nb * sizeof(double);
     dag_taskwait();
@@ -179,12 +183,15 @@ static void cholesky(int me, int nt, int nb)
     dag_dist_stats(&s);
     unsigned long long sends = s.sends, msum;
     MPI_Reduce(&sends, &msum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
-    unsigned long long smax;
+    unsigned long long smax, hits = s.cache_hits, hsum;
     MPI_Reduce(&sends, &smax, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
-    const char *mode = getenv("DAG_COMM_BCAST");
+    MPI_Reduce(&hits, &hsum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+    const char *mode = getenv("DAG_COMM_BCAST"), *tr = getenv("DAG_COMM");
     if (me == 0)
-        printf("cholesky flow %dx%d tiles of %d^2 doubles, bcast=%s: %.3f s, %llu messages "
-               "(busiest rank sent %llu)\n", nt, nt, nb, mode ? mode : "tree", tmax, msum, smax);
+        printf("cholesky flow %dx%d tiles of %d^2 doubles, grid %s, comm=%s bcast=%s: %.3f s, "
+               "%llu messages (busiest rank sent %llu), %llu cache hits\n", nt, nt, nb,
+               grid ? grid : "auto", tr ? tr : "mpi", mode ? mode : "tree", tmax, msum, smax,
+               hsum);
     dag_matrix_destroy(A);
 }
 
@@ -243,7 +250,8 @@ int main(int argc, char **argv)
     if (!strcmp(what, "latency") || !strcmp(what, "all"))
         latency(me);
     if (!strcmp(what, "cholesky") || !strcmp(what, "all"))
-        cholesky(me, argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 64);
+        cholesky(me, argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 64,
+                 argc > 4 ? argv[4] : NULL);
     if (!strcmp(what, "compute") || !strcmp(what, "all"))
         compute(me, n);
     return 0;

@@ -23,12 +23,13 @@ measure() { # transport index
     if [ "$1" = ucx ] && printf '%s\n' "$out" | grep -q "no UCX transport"; then
         echo "run-transports: this build has no UCX transport" >&2; exit 1
     fi
-    printf '%s\n' "$out" | sed -n \
-        -e 's/.*raw MPI one-way \([0-9.]*\) us.*/raw_mpi_8B_us \1/p' \
-        -e 's/.*task->task hop \([0-9.]*\) us.*/hop_8B_us \1/p' \
-        -e 's/^bandwidth 4 MiB: raw MPI \([0-9.]*\) GB\/s.*/raw_mpi_4MiB_GBs \1/p' \
-        -e 's/^bandwidth 4 MiB:.*dagrt \([0-9.]*\) GB\/s.*/dagrt_4MiB_GBs \1/p' \
-        -e 's/.*plain loop \([0-9.]*\) s.*/compute_plain_s \1/p' \
+    # h/g: every pattern sees the original line
+    printf '%s\n' "$out" | sed -n -e h \
+        -e 's/.*raw MPI one-way \([0-9.]*\) us.*/raw_mpi_8B_us \1/p' -e g \
+        -e 's/.*task->task hop \([0-9.]*\) us.*/hop_8B_us \1/p' -e g \
+        -e 's/^bandwidth 4 MiB: raw MPI \([0-9.]*\) GB\/s.*/raw_mpi_4MiB_GBs \1/p' -e g \
+        -e 's/^bandwidth 4 MiB:.*dagrt \([0-9.]*\) GB\/s.*/dagrt_4MiB_GBs \1/p' -e g \
+        -e 's/.*plain loop \([0-9.]*\) s.*/compute_plain_s \1/p' -e g \
         -e 's/.*dagrt with engine \([0-9.]*\) s.*/compute_dagrt_s \1/p' > "$tmp/$1.$2"
 }
 

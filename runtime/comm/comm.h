@@ -125,6 +125,7 @@ struct transport {
 };
 
 extern struct transport transport_mpi;
+dag_status_t comm_mpi_boot(void);        /* mpi.c: starts MPI unless the program did */
 extern struct transport transport_rma;   /* rma.c: MPI one-sided (DAG_COMM=rma) */
 extern struct transport transport_ucx;   /* ucx.c: UCP (DAG_COMM=ucx), DAG_HAVE_UCX only */
 

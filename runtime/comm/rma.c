@@ -174,7 +174,9 @@ static dag_status_t r_init(int *rank, int *nranks)
         return st;
     transport_rma.serialized = transport_mpi.serialized;
     transport_rma.tag_space = transport_mpi.tag_space;
-    R.chunk = (size_t)env_long("DAG_COMM_MAX_MSG", 64L << 20, 1, INT_MAX);
+    R.chunk = transport_mpi.chunk; /* DAG_COMM_MAX_MSG */
+    transport_rma.chunk = R.chunk;
+    transport_rma.staged_ok = 1;
     R.cache_max = (int)env_long("DAG_COMM_RMA_CACHE", 64, 0, 1 << 20);
     if (*nranks < 2)
         return DAG_OK;
@@ -231,7 +233,8 @@ static void release(struct comm_op *op)
 static int two_sided_start(struct comm_op *op, struct rma_op *s)
 {
     s->two = (struct comm_op){.kind = op->kind, .peer = op->peer, .tag = op->tag,
-                              .seq = op->seq, .buf = op->buf, .len = op->len};
+                              .seq = op->seq, .buf = op->buf, .len = op->len,
+                              .ready = op->ready};
     s->state = S_TWO_SIDED;
     return transport_mpi.start(&s->two);
 }
@@ -290,12 +293,14 @@ static int r_start(struct comm_op *op)
     return rc;
 }
 
-/* Put what is left of the buffer (up to PUT_BUDGET bytes per call) and flush it. */
+/* Put what may be read of the buffer (op->ready: a staged send's bytes come home from a
+ * device piece by piece), up to PUT_BUDGET bytes per call, and flush it. */
 static int put_some(struct comm_op *op, struct rma_op *s)
 {
     size_t budget = PUT_BUDGET > R.chunk ? PUT_BUDGET : R.chunk, sent = 0;
-    while (s->off < op->len && sent < budget) {
-        size_t n = op->len - s->off < R.chunk ? op->len - s->off : R.chunk;
+    size_t end = op->ready < op->len ? op->ready : op->len;
+    while (s->off < end && sent < budget) {
+        size_t n = end - s->off < R.chunk ? end - s->off : R.chunk;
         MPI_Aint disp = MPI_Aint_add((MPI_Aint)s->msg.addr, (MPI_Aint)s->off);
         if (MPI_Put(op->buf + s->off, (int)n, MPI_BYTE, op->peer, disp, (int)n, MPI_BYTE,
                     R.win) != MPI_SUCCESS)
@@ -340,6 +345,7 @@ static int send_test(struct comm_op *op, struct rma_op *s)
             return -1;
         return flag;
     case S_TWO_SIDED:
+        s->two.ready = op->ready;
         return transport_mpi.test(&s->two);
     }
     return -1;

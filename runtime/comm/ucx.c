@@ -29,7 +29,6 @@
 #include "comm.h"
 #include "../core/runtime.h"
 
-dag_status_t comm_mpi_boot(void); /* mpi.c: starts MPI unless the program did */
 
 /* tag bits: 63 control, 62..32 source rank, 31..0 the engine's tag (or CTRL_TAG) */
 #define TAG_CTRL ((uint64_t)1 << 63)
@@ -263,8 +262,11 @@ static int connect_all(ucp_address_t *addr, size_t len)
             .err_mode = (ucp_err_handling_mode_t)peer_mode(mode, local),
             .err_handler = {.cb = ep_failed, .arg = (void *)(intptr_t)r},
         };
-        /* a peer on this node without UCX's error handling: watch its process instead */
-        U.lpid[r] = local && ep.err_mode == UCP_ERR_HANDLING_MODE_NONE ? (pid_t)info[r].pid : 0;
+        /* a peer on this node without UCX's error handling: watch its process instead
+         * (if this process can see it: it is alive now, another pid namespace is not) */
+        pid_t pid = (pid_t)info[r].pid;
+        U.lpid[r] = local && ep.err_mode == UCP_ERR_HANDLING_MODE_NONE && kill(pid, 0) == 0
+                        ? pid : 0;
         ucs_status_t s = ucp_ep_create(U.worker, &ep, &U.eps[r]);
         if (s != UCS_OK) {
             fprintf(stderr, "dagrt[rank %d]: error: ucp_ep_create to rank %d: %s\n", U.rank,
@@ -301,7 +303,9 @@ static dag_status_t u_init(int *rank, int *nranks)
     U.nranks = *nranks;
     transport_ucx.serialized = 1;
     transport_ucx.tag_space = 1L << 31; /* the engine's tags fit the low 32 tag bits */
-    U.chunk = (size_t)env_long("DAG_COMM_MAX_MSG", 64L << 20, 1, INT_MAX);
+    U.chunk = (size_t)env_long("DAG_COMM_MAX_MSG", COMM_MAX_MSG_DEFAULT, 1, INT_MAX);
+    transport_ucx.chunk = U.chunk;
+    transport_ucx.staged_ok = 1; /* u_start/u_test post only chunks below op->ready */
     if (U.nranks < 2)
         return DAG_OK; /* no engine runs (and fini is not called) */
     U.eps = calloc((size_t)U.nranks, sizeof *U.eps);
@@ -337,6 +341,8 @@ static dag_status_t u_init(int *rank, int *nranks)
 static void close_all(int force)
 {
     void **reqs = calloc((size_t)U.nranks, sizeof *reqs);
+    if (!reqs)
+        force = 1; /* nothing to wait with: drop what is pending */
     for (int r = 0; r < U.nranks; r++) {
         if (!U.eps || !U.eps[r])
             continue;
@@ -348,11 +354,8 @@ static void close_all(int force)
         if (q && !UCS_PTR_IS_ERR(q)) {
             if (reqs)
                 reqs[r] = q;
-            else /* no memory to track it: wait for this one now */
-                while (ucp_request_check_status(q) == UCS_INPROGRESS)
-                    ucp_worker_progress(U.worker);
-            if (!reqs)
-                ucp_request_free(q);
+            else
+                ucp_request_free(q); /* the worker's destruction reclaims it */
         }
     }
     if (!reqs)
@@ -414,6 +417,33 @@ static void u_abort(int code)
 
 /* ---- transfers ---------------------------------------------------------------------- */
 
+/* Posts the chunks whose bytes may be read (op->ready: a staged send's data arrives from
+ * a device piece by piece); later tests post the rest. */
+static int post_chunks(struct comm_op *op)
+{
+    void **r = op->treq;
+    ucp_request_param_t p = {.op_attr_mask = 0}; /* contiguous bytes, no callback */
+    for (; op->nposted < op->nreq; op->nposted++) {
+        size_t k = (size_t)op->nposted, off = k * U.chunk;
+        size_t len = op->len - off < U.chunk ? op->len - off : U.chunk;
+        if (op->kind == OP_SEND && off + len > op->ready)
+            return 0;
+        void *q = op->kind == OP_SEND
+                      ? ucp_tag_send_nbx(U.eps[op->peer], op->buf + off, len,
+                                         data_tag(U.rank, op->tag), &p)
+                      : ucp_tag_recv_nbx(U.worker, op->buf + off, len,
+                                         data_tag(op->peer, op->tag), ~(uint64_t)0, &p);
+        if (UCS_PTR_IS_ERR(q)) {
+            fprintf(stderr, "dagrt[rank %d]: error: UCX %s of %zu bytes: %s\n", U.rank,
+                    op->kind == OP_SEND ? "send" : "receive", len,
+                    ucs_status_string(UCS_PTR_STATUS(q)));
+            return -1;
+        }
+        r[k] = q; /* NULL: completed at once */
+    }
+    return 0;
+}
+
 static int u_start(struct comm_op *op)
 {
     if (op->peer < 0 || op->peer >= U.nranks || !U.eps[op->peer] ||
@@ -429,23 +459,10 @@ static int u_start(struct comm_op *op)
         return -1;
     op->treq = r;
     op->nreq = (int)n;
-    ucp_request_param_t p = {.op_attr_mask = 0}; /* contiguous bytes, no callback */
-    for (size_t k = 0; k < n; k++) {
-        size_t off = k * U.chunk;
-        size_t len = op->len - off < U.chunk ? op->len - off : U.chunk;
-        void *q = op->kind == OP_SEND
-                      ? ucp_tag_send_nbx(U.eps[op->peer], op->buf + off, len,
-                                         data_tag(U.rank, op->tag), &p)
-                      : ucp_tag_recv_nbx(U.worker, op->buf + off, len,
-                                         data_tag(op->peer, op->tag), ~(uint64_t)0, &p);
-        if (UCS_PTR_IS_ERR(q)) {
-            fprintf(stderr, "dagrt[rank %d]: error: UCX %s of %zu bytes: %s\n", U.rank,
-                    op->kind == OP_SEND ? "send" : "receive", len,
-                    ucs_status_string(UCS_PTR_STATUS(q)));
-            drop(r, (int)k);
-            return -1;
-        }
-        r[k] = q; /* NULL: completed at once */
+    op->nposted = 0;
+    if (post_chunks(op)) {
+        drop(r, op->nposted);
+        return -1;
     }
     return 0;
 }
@@ -453,7 +470,8 @@ static int u_start(struct comm_op *op)
 static int u_test(struct comm_op *op)
 {
     void **r = op->treq;
-    int pending = 0, failed = 0;
+    int failed = op->nposted < op->nreq && post_chunks(op);
+    int pending = op->nposted < op->nreq;
     progress();
     for (int k = 0; k < op->nreq; k++) {
         if (!r[k])
