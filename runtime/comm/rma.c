@@ -18,9 +18,9 @@
  * error path keeps its region lock), so this file never attaches past that limit (read
  * through MPI_T; init raises it to 4096 when it starts MPI): a receive that finds every
  * attachment busy, or whose attach fails, says so in READY and goes two-sided through
- * mpi.c. Initialisation,
- * control messages and abort are mpi.c's. Every state change happens in start()/test();
- * the only blocking call is the flush of puts already issued. Errors return. */
+ * mpi.c. Initialisation, control messages and abort are mpi.c's. Every state change
+ * happens in start()/test(); the only blocking call is the flush of puts already
+ * issued. Errors return. */
 #include <limits.h>
 #include <mpi.h>
 #include <stdint.h>
@@ -200,6 +200,7 @@ static dag_status_t r_init(int *rank, int *nranks)
         return DAG_ERR_COMM;
     }
     R.have_win = 1;
+    setenv("DAG_COMM_ACTIVE", "rma", 1); /* tests check that this transport runs */
     R.clock = 0;
     R.nattached = 0;
     R.max_attached = max_attach();
@@ -210,7 +211,7 @@ static dag_status_t r_init(int *rank, int *nranks)
     return DAG_OK;
 }
 
-/* Drop what a op holds: requests still posted, the attachment, a fallback transfer. */
+/* Drop what an op holds: requests still posted, the attachment, a fallback transfer. */
 static void release(struct comm_op *op)
 {
     struct rma_op *s = op->treq;

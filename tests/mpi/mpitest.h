@@ -30,14 +30,16 @@
         }                                                                                 \
     } while (0)
 
-/* DAG_COMM=ucx must not fall back to MPI silently: the UCX transport sets
- * DAG_COMM_ACTIVE=ucx once it started (runtime/comm/ucx.c). Call after dag_nranks(). */
+/* DAG_COMM=ucx or rma must not fall back to MPI silently: those transports set
+ * DAG_COMM_ACTIVE to their name once they started (runtime/comm/ucx.c, rma.c). Call
+ * after dag_nranks(). */
 static inline void check_transport(void)
 {
     const char *want = getenv("DAG_COMM"), *got = getenv("DAG_COMM_ACTIVE");
-    if (want && !strcmp(want, "ucx") && dag_nranks() > 1 && !(got && !strcmp(got, "ucx"))) {
-        fprintf(stderr, "rank %d: DAG_COMM=ucx but the UCX transport did not start\n",
-                dag_rank());
+    if (want && (!strcmp(want, "ucx") || !strcmp(want, "rma")) && dag_nranks() > 1 &&
+        !(got && !strcmp(got, want))) {
+        fprintf(stderr, "rank %d: DAG_COMM=%s but that transport did not start\n",
+                dag_rank(), want);
         exit(1);
     }
 }
