@@ -46,7 +46,9 @@ static struct {
     int sleeping;
     int kick;                       /* a task left a pending transfer in `active` */
     atomic_int npending;            /* ops in active + deferred (read without prog) */
-    _Atomic uint64_t worker_poll;   /* ns (comm_now) when an idle worker last polled */
+    _Atomic uint64_t worker_poll;   /* ns (mono_ns) when an idle worker last polled */
+    void *_Atomic poller;           /* the worker that polls (its token), stale after
+                                       WORKER_POLL_NS without a poll */
     atomic_int stop;
     atomic_int broken;              /* dag_status_t of the first failure, negated; 0: fine */
     double broken_at;
@@ -535,24 +537,36 @@ static void *engine_main(void *arg)
         }
         /* back off: sleep until posted work arrives or the poll interval passes; the
          * interval grows while nothing happens, and stays short while transfers wait */
-        long cap = E.active || E.deferred ? E.max_sleep_us / 8 + 1 : E.max_sleep_us;
-        if (delegated && cap < (long)(WORKER_POLL_NS / 1000)) /* a worker may stop polling */
-            cap = WORKER_POLL_NS / 1000;                       /* at any time: look again */
+        /* while a worker polls, a wake-up here would only preempt it (on a full node the
+         * hop then waits for the scheduler): sleep long; a poller that gives up wakes us */
+        long cap = (E.active || E.deferred) && !delegated ? E.max_sleep_us / 8 + 1
+                                                           : E.max_sleep_us;
         sleep_us = sleep_us * 2 > cap ? cap : sleep_us * 2;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += sleep_us * 1000;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
         pthread_mutex_unlock(&E.prog);
-        pthread_mutex_lock(&E.lock);
-        if (!E.qhead && !E.ckq && !E.kick && !atomic_load(&E.stop)) {
-            E.sleeping = 1;
-            pthread_cond_timedwait(&E.cond, &E.lock, &ts);
-            E.sleeping = 0;
+        for (;;) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += sleep_us * 1000;
+            ts.tv_sec += ts.tv_nsec / 1000000000;
+            ts.tv_nsec %= 1000000000;
+            pthread_mutex_lock(&E.lock);
+            if (!E.qhead && !E.ckq && !E.kick && !atomic_load(&E.stop)) {
+                E.sleeping = 1;
+                pthread_cond_timedwait(&E.cond, &E.lock, &ts);
+                E.sleeping = 0;
+            }
+            int urgent = E.qhead || E.ckq || atomic_load(&E.stop);
+            pthread_mutex_unlock(&E.lock);
+            if (pthread_mutex_trylock(&E.prog) == 0)
+                break;
+            /* a polling worker is in the transport: blocking here would cost it a futex
+             * wake at its next unlock; come back later unless something waits for us */
+            if (urgent || !workers_polling()) {
+                pthread_mutex_lock(&E.prog);
+                break;
+            }
+            sleep_us = E.max_sleep_us;
         }
-        pthread_mutex_unlock(&E.lock);
-        pthread_mutex_lock(&E.prog);
     }
     pthread_mutex_unlock(&E.prog);
     return NULL;
@@ -607,11 +621,32 @@ void comm_post(struct comm_op *op)
 /* rt.poll: an idle worker drives progress (sched.c idle_poll). -1: nothing in flight. */
 static int comm_poll(struct task **imm)
 {
+    static __thread char me; /* this thread's token */
+    if (!imm) { /* the poller stops: another idle worker may take over */
+        if (atomic_load_explicit(&E.poller, memory_order_relaxed) == &me)
+            atomic_store_explicit(&E.poller, NULL, memory_order_relaxed);
+        return 0;
+    }
+    if (imm == RT_POLL_GIVE_UP) { /* it sleeps: the engine's thread takes over */
+        atomic_store_explicit(&E.worker_poll, 0, memory_order_relaxed);
+        comm_poll(NULL);
+        pthread_mutex_lock(&E.lock);
+        if (E.sleeping)
+            pthread_cond_signal(&E.cond);
+        pthread_mutex_unlock(&E.lock);
+        return 0;
+    }
     if (atomic_load_explicit(&E.npending, memory_order_relaxed) == 0)
         return -1;
-    if (pthread_mutex_trylock(&E.prog)) /* the engine, a task or another worker is in the */
-        return workers_polling() ? -1 : 0; /* transport; one idle poller is enough */
+    void *owner = atomic_load_explicit(&E.poller, memory_order_relaxed);
+    if (owner != &me) { /* one idle poller is enough: the others sleep */
+        if (owner && workers_polling())
+            return -1;
+        atomic_store_explicit(&E.poller, (void *)&me, memory_order_relaxed);
+    }
     atomic_store_explicit(&E.worker_poll, mono_ns(), memory_order_relaxed);
+    if (pthread_mutex_trylock(&E.prog))
+        return 0; /* the engine's thread or a task is in the transport: poll again */
     tls_imm = imm;
     int n = progress();
     tls_imm = NULL;

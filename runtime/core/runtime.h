@@ -44,6 +44,8 @@ struct rt_device_ops {
     void (*on_wait)(struct tctx *c);
 };
 
+#define RT_POLL_GIVE_UP ((struct task **)1)
+
 /* The distribution seam (runtime/comm/): sees every task submitted by a thread's
  * implicit task (the replicated top-level flow) and calls task_submit_local() for those
  * this process runs, adding communication tasks as needed. */
@@ -72,7 +74,9 @@ struct runtime {
     /* Progress hook of the distributed layer: an idle thread calls it before sleeping.
      * Returns -1 when nothing is in flight (sleep), 0 when transfers are pending but none
      * completed, > 0 when it completed some (their successors may now be ready; one of
-     * them may come back in *imm, for this thread to run without waking another). */
+     * them may come back in *imm, for this thread to run without waking another).
+     * The thread ends a polling spell with poll(NULL) when it found work, or with
+     * poll(RT_POLL_GIVE_UP) when it is going to sleep. */
     int (*_Atomic poll)(struct task **imm); /* *imm: a released task to run next */
     long poll_ns;                 /* how long an idle thread polls without progress */
     int poll_yield;               /* poll with sched_yield (more ranks than cores) */

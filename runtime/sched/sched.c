@@ -135,14 +135,19 @@ static int idle_poll(struct tctx *c, int (*done)(void *), void *arg)
         if (imm) { /* ours to run next: queue it without waking a sleeper */
             if (imm->priority != 0 || !c->w || deque_push(&c->w->dq, imm))
                 sched_push(c, imm);
+            poll(NULL);
             return 1;
         }
         if (r < 0)
             return 0;
-        if (r > 0 || work_available() || should_stop(done, arg))
+        if (r > 0 || work_available() || should_stop(done, arg)) {
+            poll(NULL);
             return 1;
-        if ((i & 15) == 0 && now_ns() - t0 > (uint64_t)rt.poll_ns)
+        }
+        if ((i & 15) == 0 && now_ns() - t0 > (uint64_t)rt.poll_ns) {
+            poll(RT_POLL_GIVE_UP);
             return 0;
+        }
         if (rt.poll_yield)
             sched_yield(); /* more ranks than cores: the peer we wait for needs this one */
         else
