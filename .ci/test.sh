@@ -24,7 +24,7 @@ if [ "${DAG_CI_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake --build build-asan -j"$jobs"
   step "ASan+UBSan tests"
   DAG_TEST_SEEDS=150 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -L 'core|translator|obs'
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -L '^(core|translator|obs)$'
 
   step "TSan build"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WERROR=ON \
@@ -33,6 +33,6 @@ if [ "${DAG_CI_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake --build build-tsan -j"$jobs" --target dag_core_tests
   step "TSan tests"
   DAG_TEST_SEEDS=60 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp" \
-    ctest --test-dir build-tsan -j"$jobs" --output-on-failure --timeout 900 -L core
+    ctest --test-dir build-tsan -j"$jobs" --output-on-failure --timeout 900 -L '^core$'
 fi
 step "all tests passed"

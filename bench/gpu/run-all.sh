@@ -59,9 +59,14 @@ if [ -x $b/bench_gpu_stage_mpi ]; then # issue 5: GPU tiles between ranks; MPI l
   done
   for i in 1 2 3; do
     run mpi-latency mpirun -np 2 -x DAG_CUDA=0 $BUILD/bench/mpi/bench_mpi latency
+    run mpi-latency-1thread mpirun -np 2 -x DAG_CUDA=0 -x DAG_NUM_THREADS=1 \
+      $BUILD/bench/mpi/bench_mpi latency
+    run mpi-latency-rma mpirun -np 2 -x DAG_CUDA=0 -x DAG_COMM=rma \
+      $BUILD/bench/mpi/bench_mpi latency
   done
+  MPIRUN_ARGS="-x DAG_CUDA=0" run mpi-bcast sh bench/mpi/run-bcast.sh $BUILD 3
 fi
 
 echo
 echo "== summary ($(cat "$out/device.txt" | head -1), $(($(date +%s) - t0)) s)"
-grep -E "^(== |  dag|  hand|  lib|  runtime|  indep|  chain|  fork|  random|  latency|DGEMM|Cholesky|pipeline|staging|latency|bandwidth|   \()" "$out/bench.log"
+grep -E "^(== |  dag|  hand|  lib|  runtime|  indep|  chain|  fork|  random|  latency|DGEMM|Cholesky|pipeline|staging|latency|bandwidth|p2p|tree|rma|cholesky|   \()" "$out/bench.log"
