@@ -14,14 +14,7 @@
 #include <dag/cuda.h>
 #include <dag/dist.h>
 
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c)) {                                                                       \
-            fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", dag_rank(), __FILE__,   \
-                    __LINE__, #c);                                                        \
-            exit(1);                                                                      \
-        }                                                                                 \
-    } while (0)
+#include "../mpi/mpitest.h" /* CHECK */
 
 struct fill { unsigned char *p; size_t n; int v; };
 
@@ -79,7 +72,11 @@ int main(int argc, char **argv)
     double mib = argc > 1 ? atof(argv[1]) : 20.3; /* not a multiple of the 8 MiB piece */
     int rounds = argc > 2 ? atoi(argv[2]) : 3;
     CHECK(dag_init(NULL) == DAG_OK);
-    if (dag_cuda_device_count() < 1) {
+    /* DAG_TEST_CPU_ONLY=1: the same flow with CPU bodies (checks the test without a GPU) */
+    const char *cpu_only = getenv("DAG_TEST_CPU_ONLY");
+    int gpu = !(cpu_only && atoi(cpu_only));
+    int where = gpu ? DAG_DEVICE_CUDA : DAG_DEVICE_CPU;
+    if (gpu && dag_cuda_device_count() < 1) {
         fprintf(stderr, "test_gpu_mpi: no CUDA device: skipped\n");
         dag_finalize();
         return 77;
@@ -98,7 +95,7 @@ int main(int argc, char **argv)
             unsigned char *a = dag_tile(A, r, 0);
             struct fill f = {a, bytes, 17 + 13 * round + r};
             dag_dep_t d = {a, bytes, DAG_OUT};
-            dag_task_attr_t at = {.label = "fill", .cuda = fill_cuda, .device = DAG_DEVICE_CUDA};
+            dag_task_attr_t at = {.label = "fill", .cuda = fill_cuda, .device = where};
             CHECK(dag_submit(fill_cpu, &f, sizeof f, &d, 1, &at) == DAG_OK);
         }
         for (int r = 0; r < n; r++) { /* rank r+1 checks tile r on its CPU ... */
@@ -113,7 +110,7 @@ int main(int argc, char **argv)
             unsigned char *c = dag_tile(C, dst, 0);
             struct copy cp = {a, c, bytes};
             dag_dep_t e[2] = {{(void *)a, bytes, DAG_IN}, {c, bytes, DAG_OUT}};
-            dag_task_attr_t ct = {.label = "copy", .cuda = copy_cuda, .device = DAG_DEVICE_CUDA};
+            dag_task_attr_t ct = {.label = "copy", .cuda = copy_cuda, .device = where};
             CHECK(dag_submit(copy_cpu, &cp, sizeof cp, e, 2, &ct) == DAG_OK);
         }
         for (int r = 0; r < n; r++) /* every rank calls the same: the flow is replicated */
@@ -137,7 +134,7 @@ int main(int argc, char **argv)
     const char *stage = getenv("DAG_COMM_STAGE");
     int staging = !stage || atoi(stage) != 0;
     const char *comm = getenv("DAG_COMM");
-    if (!comm || !strcmp(comm, "mpi"))
+    if (gpu && (!comm || !strcmp(comm, "mpi")))
         CHECK(staging ? st.staged_sends >= (unsigned long long)rounds : st.staged_sends == 0);
     printf("rank %d: %d rounds of %.1f MiB tiles: %llu sends (%llu staged from the GPU), "
            "%llu receives: ok\n", me, rounds, mib, st.sends, st.staged_sends, st.recvs);
