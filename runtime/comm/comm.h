@@ -1,6 +1,7 @@
 /* comm.h: the distributed layer's internal interfaces: the data registry (registry.c),
  * the flow interposer that infers transfers (flow.c), the communication engine and its
- * thread (engine.c) and the transports it drives (mpi.c, rma.c, ucx.c).
+ * thread (engine.c) with its tag windows (tags.c), and the transports it drives (mpi.c,
+ * rma.c, ucx.c).
  * Never installed.
  * Transport calls are serialised by the engine's lock (engine.c), except init/fini. */
 #ifndef DAG_COMM_H
@@ -128,6 +129,17 @@ extern struct transport transport_mpi;
 dag_status_t comm_mpi_boot(void);        /* mpi.c: starts MPI unless the program did */
 extern struct transport transport_rma;   /* rma.c: MPI one-sided (DAG_COMM=rma) */
 extern struct transport transport_ucx;   /* ucx.c: UCP (DAG_COMM=ucx), DAG_HAVE_UCX only */
+
+/* ---- tag windows (tags.c) ---- */
+/* Which sequence numbers of one (peer, direction) have completed: everything below
+ * `low`, and done[] (a ring of cap entries starting at low) above it. */
+struct seqwin {
+    uint64_t low;
+    uint8_t *done;
+    size_t cap; /* power of two */
+};
+int seqwin_may_start(const struct seqwin *w, uint64_t seq, long tag_space);
+void seqwin_done(struct seqwin *w, uint64_t seq);
 
 /* ---- engine (engine.c) ---- */
 dag_status_t comm_start(void);               /* from dag_init under mpirun */

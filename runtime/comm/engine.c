@@ -113,50 +113,19 @@ size_t comm_stage_chunk(void)
     return E.stage ? E.tp->chunk : 0;
 }
 
-/* Which sequence numbers of one (peer, direction) have completed: everything below
- * `low`, and done[] (a ring of cap entries starting at low) above it. */
-struct seqwin {
-    uint64_t low;
-    uint8_t *done;
-    size_t cap; /* power of two */
-};
-
 static struct seqwin *win_of(const struct comm_op *op)
 {
     return &E.wins[2 * op->peer + (op->kind == OP_SEND)];
 }
 
-/* Tags wrap after tag_space transfers of one pair. Transfer k may start only once every
- * transfer up to k - tag_space has completed, on both sides: then no two transfers with
- * one tag are ever in flight together, so a receive cannot match the wrong message. The
- * flow order guarantees progress (a transfer never waits for a later one). */
 static int seq_may_start(const struct comm_op *op)
 {
-    return op->seq < win_of(op)->low + (uint64_t)E.tag_space;
+    return seqwin_may_start(win_of(op), op->seq, E.tag_space);
 }
 
 static void seq_done(const struct comm_op *op)
 {
-    struct seqwin *w = win_of(op);
-    uint64_t i = op->seq - w->low;
-    if (i >= w->cap) {
-        size_t cap = w->cap ? w->cap : 64;
-        while (cap <= i)
-            cap *= 2;
-        uint8_t *d = calloc(cap, 1);
-        if (!d)
-            return; /* the window stays shut: transfers stall, the heartbeat still runs */
-        for (size_t k = 0; k < w->cap; k++)
-            d[(w->low + k) & (cap - 1)] = w->done[(w->low + k) & (w->cap - 1)];
-        free(w->done);
-        w->done = d;
-        w->cap = cap;
-    }
-    w->done[op->seq & (w->cap - 1)] = 1;
-    while (w->done[w->low & (w->cap - 1)]) {
-        w->done[w->low & (w->cap - 1)] = 0;
-        w->low++;
-    }
+    seqwin_done(win_of(op), op->seq);
 }
 
 /* ---- failures ----------------------------------------------------------------------- */
