@@ -151,6 +151,7 @@ int comm_broken(void);                       /* non-zero once a failure was dete
 uint64_t comm_seq(int peer, int send);       /* next sequence number of the pair (flow lock) */
 int comm_tag_of(uint64_t seq);
 size_t comm_stage_chunk(void);               /* piece size for staged sends; 0: no staging */
+void *comm_stage_begin(void *buf, size_t len); /* a staged send's handle, or NULL */
 double comm_now(void);
 
 /* ---- flow (flow.c) ---- */

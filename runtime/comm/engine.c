@@ -67,6 +67,7 @@ static struct {
     long tag_space;
     int mpi_ok;
     int stage;                      /* DAG_COMM_STAGE and the transport supports it */
+    int fake_stage;                 /* DAG_COMM_TEST_STAGE: every send staged (tests) */
 } E;
 
 double comm_now(void)
@@ -113,6 +114,46 @@ size_t comm_stage_chunk(void)
     return E.stage ? E.tp->chunk : 0;
 }
 
+/* Staged sends: the device layer brings the data home piece by piece (rt.dev->home_*).
+ * DAG_COMM_TEST_STAGE=1 (tests) stages every send with a stand-in whose pieces land one
+ * per poll, so the transports' partial posting runs on machines without a GPU. */
+struct fake_stage {
+    size_t len, chunk, done;
+};
+
+void *comm_stage_begin(void *buf, size_t len)
+{
+    size_t chunk = comm_stage_chunk();
+    if (!chunk)
+        return NULL;
+    if (E.fake_stage) {
+        struct fake_stage *f = calloc(1, sizeof *f);
+        if (f) {
+            f->len = len;
+            f->chunk = chunk;
+        }
+        return f;
+    }
+    return rt.dev && rt.dev->home_begin ? rt.dev->home_begin(buf, len, chunk) : NULL;
+}
+
+static long long stage_poll(void *h)
+{
+    if (!E.fake_stage)
+        return rt.dev->home_poll(h);
+    struct fake_stage *f = h;
+    f->done = f->len - f->done > f->chunk ? f->done + f->chunk : f->len;
+    return (long long)f->done;
+}
+
+static void stage_end(void *h)
+{
+    if (E.fake_stage)
+        free(h);
+    else if (rt.dev && rt.dev->home_end)
+        rt.dev->home_end(h);
+}
+
 static struct seqwin *win_of(const struct comm_op *op)
 {
     return &E.wins[2 * op->peer + (op->kind == OP_SEND)];
@@ -135,8 +176,8 @@ static __thread struct task **tls_imm; /* comm_poll: where a released successor 
 static void op_done(struct comm_op *op, int code)
 {
     dag_event_t ev = op->ev;
-    if (op->stage && rt.dev && rt.dev->home_end)
-        rt.dev->home_end(op->stage);
+    if (op->stage)
+        stage_end(op->stage);
     if (!code && rt.hooks) { /* the message as a slice with its bytes, in the peer's lane */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -366,7 +407,7 @@ static int stage_update(struct comm_op *op)
 {
     if (!op->stage || op->ready >= op->len)
         return 0;
-    long long r = rt.dev->home_poll(op->stage);
+    long long r = stage_poll(op->stage);
     if (r < 0)
         return -1;
     op->ready = (size_t)r;
@@ -679,6 +720,7 @@ dag_status_t comm_start(void)
     /* sends of data dirty on a GPU: home in pieces of the transport's message size, each
      * sent as it lands (0: the send waits until the whole tile is home) */
     E.stage = E.tp->staged_ok && E.tp->chunk && env_long("DAG_COMM_STAGE", 1, 0, 1);
+    E.fake_stage = E.stage && env_long("DAG_COMM_TEST_STAGE", 0, 0, 1);
     /* Ranks sharing a node with more threads (workers + this one) than cores: an idle
      * worker that spins (DAG_SPIN_US) keeps the core from this thread and from the peer
      * rank, which is what it waits for (a 50 us spin made a remote hop 70 us instead of

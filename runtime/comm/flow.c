@@ -126,8 +126,7 @@ static int xfer_body(void *arg)
     op->tile = x->tile;
     op->ready = op->len;
     /* data dirty on a GPU: copied home in pieces, each sent as soon as it lands */
-    if (op->kind == OP_SEND && rt.dev && rt.dev->home_begin && comm_stage_chunk() &&
-        (op->stage = rt.dev->home_begin(op->buf, op->len, comm_stage_chunk()))) {
+    if (op->kind == OP_SEND && (op->stage = comm_stage_begin(op->buf, op->len))) {
         op->ready = 0;
         __atomic_fetch_add(&dist.stats.staged_sends, 1, __ATOMIC_RELAXED);
     }
