@@ -608,10 +608,12 @@ void comm_post(struct comm_op *op)
             op->done = NULL;
         int pending = E.active || E.deferred;
         pthread_mutex_unlock(&E.prog);
-        if (pending) { /* the engine polls it: make sure it is not in a long sleep */
+        /* the engine polls it: make sure it is not in a long sleep, unless an idle
+         * worker polls (it will see the transfer) */
+        if (pending && !workers_polling()) {
             pthread_mutex_lock(&E.lock);
             E.kick = 1;
-            if (E.sleeping && !workers_polling()) /* else an idle worker will poll it */
+            if (E.sleeping)
                 pthread_cond_signal(&E.cond);
             pthread_mutex_unlock(&E.lock);
         }
@@ -648,13 +650,16 @@ static int comm_poll(struct task **imm)
     }
     if (atomic_load_explicit(&E.npending, memory_order_relaxed) == 0)
         return -1;
+    static __thread unsigned polls;
     void *owner = atomic_load_explicit(&E.poller, memory_order_relaxed);
     if (owner != &me) { /* one idle poller is enough: the others sleep */
         if (owner && workers_polling())
             return -1;
         atomic_store_explicit(&E.poller, (void *)&me, memory_order_relaxed);
+        polls = 0;
     }
-    atomic_store_explicit(&E.worker_poll, mono_ns(), memory_order_relaxed);
+    if ((polls++ & 31) == 0) /* a clock read per poll would slow every poll down */
+        atomic_store_explicit(&E.worker_poll, mono_ns(), memory_order_relaxed);
     if (pthread_mutex_trylock(&E.prog))
         return 0; /* the engine's thread or a task is in the transport: poll again */
     tls_imm = imm;
