@@ -227,7 +227,13 @@ void task_make_ready(struct tctx *c, struct task *t, struct task **imm)
         ec_notify(&rt.ec, 1); /* its submitter is waiting in sched_wait */
         return;
     }
-    if (imm && !*imm && t->priority == 0) {
+    /* the immediate successor: an ordinary task, or a prioritised one while no other
+     * prioritised task is queued (it would be taken first anyway; sched_run re-checks
+     * before running it). Transfer tasks of the distributed layer take this path: a
+     * send right behind its producer, a receive right behind the previous send. */
+    if (imm && !*imm &&
+        (t->priority == 0 ||
+         (t->priority > 0 && atomic_load_explicit(&sq.n_positive, RELAXED) == 0))) {
         *imm = t;
         return;
     }
