@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "dag.h"
 #include "dag/dist.h"
@@ -86,7 +87,7 @@ struct comm_op {
     int line;
     int coll;
     long tile;
-    void *treq;           /* transport state */
+    void *treq;           /* transport state: malloc'ed, or tspace (comm_treq_free) */
     int nreq;
     int nposted;          /* mpi.c: chunks posted so far */
     void *stage;          /* a send of data dirty on a device: rt.dev->home_* handle */
@@ -95,7 +96,15 @@ struct comm_op {
                            * only chunks below it (or waits for len) */
     int *done;            /* engine.c: set when the op completes (a poster watching it) */
     uint64_t t_post;      /* CLOCK_MONOTONIC ns when posted: the message's slice in traces */
+    _Alignas(16) char tspace[32]; /* a transport's requests when they fit (no malloc) */
 };
+
+static inline void comm_treq_free(struct comm_op *op)
+{
+    if (op->treq != (void *)op->tspace)
+        free(op->treq);
+    op->treq = NULL;
+}
 
 /* Small control messages: heartbeats, flow checkpoints, abort notices, goodbyes. */
 enum { CTRL_HEARTBEAT = 1, CTRL_CHECK = 2, CTRL_ABORT = 3, CTRL_BYE = 4 };

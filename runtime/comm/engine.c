@@ -187,7 +187,7 @@ static void op_done(struct comm_op *op, int code)
     }
     if (op->done)
         *op->done = 1;
-    free(op->treq);
+    comm_treq_free(op);
     free(op);
     if (tls_imm && !*tls_imm) /* an idle worker polls: it runs the successor itself */
         task_fulfill(ev, code, tls_imm);

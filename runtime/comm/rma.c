@@ -225,8 +225,7 @@ static void release(struct comm_op *op)
     detach(s, op->buf);
     if (s->two.treq) {
         transport_mpi.cancel(&s->two);
-        free(s->two.treq);
-        s->two.treq = NULL;
+        comm_treq_free(&s->two);
     }
 }
 
