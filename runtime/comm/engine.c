@@ -648,8 +648,11 @@ static int comm_poll(struct task **imm)
         pthread_mutex_unlock(&E.lock);
         return 0;
     }
-    if (atomic_load_explicit(&E.npending, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&E.npending, memory_order_relaxed) == 0) {
+        if (atomic_load_explicit(&E.poller, memory_order_relaxed) == &me)
+            atomic_store_explicit(&E.poller, NULL, memory_order_relaxed);
         return -1;
+    }
     static __thread unsigned polls;
     void *owner = atomic_load_explicit(&E.poller, memory_order_relaxed);
     if (owner != &me) { /* one idle poller is enough: the others sleep */
