@@ -570,8 +570,9 @@ static void *engine_main(void *arg)
             if (pthread_mutex_trylock(&E.prog) == 0)
                 break;
             /* a polling worker is in the transport: blocking here would cost it a futex
-             * wake at its next unlock; come back later unless something waits for us */
-            if (urgent || !workers_polling()) {
+             * wake at its next unlock; come back later unless something waits for us or
+             * the heartbeats would soon be late */
+            if (urgent || !workers_polling() || comm_now() - prev > E.hb_interval / 4) {
                 pthread_mutex_lock(&E.prog);
                 break;
             }
