@@ -99,6 +99,12 @@ struct comm_op {
     _Alignas(16) char tspace[32]; /* a transport's requests when they fit (no malloc) */
 };
 
+/* Room for a transport's per-op requests: tspace when they fit, else malloc (NULL). */
+static inline void *comm_treq_alloc(struct comm_op *op, size_t bytes)
+{
+    return bytes <= sizeof op->tspace ? (void *)op->tspace : malloc(bytes);
+}
+
 static inline void comm_treq_free(struct comm_op *op)
 {
     if (op->treq != (void *)op->tspace)
@@ -162,6 +168,7 @@ int comm_tag_of(uint64_t seq);
 size_t comm_stage_chunk(void);               /* piece size for staged sends; 0: no staging */
 void *comm_stage_begin(void *buf, size_t len); /* a staged send's handle, or NULL */
 double comm_now(void);
+uint64_t comm_now_ns(void);                  /* CLOCK_MONOTONIC in ns */
 
 /* ---- flow (flow.c) ---- */
 dag_status_t flow_interpose(struct tctx *c, dag_task_fn fn, const void *args,

@@ -77,7 +77,7 @@ double comm_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t mono_ns(void)
+uint64_t comm_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -89,7 +89,7 @@ static uint64_t mono_ns(void)
 #define WORKER_POLL_NS 200000u
 static int workers_polling(void)
 {
-    return mono_ns() - atomic_load_explicit(&E.worker_poll, memory_order_relaxed) <
+    return comm_now_ns() - atomic_load_explicit(&E.worker_poll, memory_order_relaxed) <
            WORKER_POLL_NS;
 }
 
@@ -178,13 +178,9 @@ static void op_done(struct comm_op *op, int code)
     dag_event_t ev = op->ev;
     if (op->stage)
         stage_end(op->stage);
-    if (!code && rt.hooks) { /* the message as a slice with its bytes, in the peer's lane */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (!code && rt.hooks) /* the message as a slice with its bytes, in the peer's lane */
         hooks_transfer(NULL, op->kind == OP_RECV ? HOOK_XFER_RECV : HOOK_XFER_SEND, op->len,
-                       op->t_post, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
-                       2000 + op->peer);
-    }
+                       op->t_post, comm_now_ns(), 2000 + op->peer);
     if (op->done)
         *op->done = 1;
     comm_treq_free(op);
@@ -546,9 +542,9 @@ static void *engine_main(void *arg)
             continue;
         }
         /* back off: sleep until posted work arrives or the poll interval passes; the
-         * interval grows while nothing happens, and stays short while transfers wait */
-        /* while a worker polls, a wake-up here would only preempt it (on a full node the
-         * hop then waits for the scheduler): sleep long; a poller that gives up wakes us */
+         * interval grows while nothing happens, and stays short while transfers wait,
+         * unless a worker polls them: a wake-up here would only preempt it (on a full
+         * node the hop then waits for the scheduler), and a poller that gives up wakes us */
         long cap = (E.active || E.deferred) && !delegated ? E.max_sleep_us / 8 + 1
                                                            : E.max_sleep_us;
         sleep_us = sleep_us * 2 > cap ? cap : sleep_us * 2;
@@ -631,18 +627,25 @@ void comm_post(struct comm_op *op)
     pthread_mutex_unlock(&E.lock);
 }
 
+static __thread char poll_token; /* its address tells the polling worker (E.poller) */
+
+/* This thread stops polling: another idle worker may take over. */
+static void poller_release(void)
+{
+    if (atomic_load_explicit(&E.poller, memory_order_relaxed) == &poll_token)
+        atomic_store_explicit(&E.poller, NULL, memory_order_relaxed);
+}
+
 /* rt.poll: an idle worker drives progress (sched.c idle_poll). -1: nothing in flight. */
 static int comm_poll(struct task **imm)
 {
-    static __thread char me; /* this thread's token */
-    if (!imm) { /* the poller stops: another idle worker may take over */
-        if (atomic_load_explicit(&E.poller, memory_order_relaxed) == &me)
-            atomic_store_explicit(&E.poller, NULL, memory_order_relaxed);
+    if (!imm) {
+        poller_release();
         return 0;
     }
     if (imm == RT_POLL_GIVE_UP) { /* it sleeps: the engine's thread takes over */
         atomic_store_explicit(&E.worker_poll, 0, memory_order_relaxed);
-        comm_poll(NULL);
+        poller_release();
         pthread_mutex_lock(&E.lock);
         if (E.sleeping)
             pthread_cond_signal(&E.cond);
@@ -650,20 +653,19 @@ static int comm_poll(struct task **imm)
         return 0;
     }
     if (atomic_load_explicit(&E.npending, memory_order_relaxed) == 0) {
-        if (atomic_load_explicit(&E.poller, memory_order_relaxed) == &me)
-            atomic_store_explicit(&E.poller, NULL, memory_order_relaxed);
+        poller_release();
         return -1;
     }
     static __thread unsigned polls;
     void *owner = atomic_load_explicit(&E.poller, memory_order_relaxed);
-    if (owner != &me) { /* one idle poller is enough: the others sleep */
+    if (owner != &poll_token) { /* one idle poller is enough: the others sleep */
         if (owner && workers_polling())
             return -1;
-        atomic_store_explicit(&E.poller, (void *)&me, memory_order_relaxed);
+        atomic_store_explicit(&E.poller, (void *)&poll_token, memory_order_relaxed);
         polls = 0;
     }
     if ((polls++ & 31) == 0) /* a clock read per poll would slow every poll down */
-        atomic_store_explicit(&E.worker_poll, mono_ns(), memory_order_relaxed);
+        atomic_store_explicit(&E.worker_poll, comm_now_ns(), memory_order_relaxed);
     if (pthread_mutex_trylock(&E.prog))
         return 0; /* the engine's thread or a task is in the transport: poll again */
     tls_imm = imm;

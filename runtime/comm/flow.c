@@ -7,7 +7,6 @@
  * flow checkpoints handed to the engine. Must stay deterministic across ranks: never
  * branch on addresses, timing or local state other than the rank. */
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -130,11 +129,8 @@ static int xfer_body(void *arg)
         op->ready = 0;
         __atomic_fetch_add(&dist.stats.staged_sends, 1, __ATOMIC_RELAXED);
     }
-    if (rt.hooks) { /* the message's slice in traces starts here */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        op->t_post = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    if (rt.hooks) /* the message's slice in traces starts here */
+        op->t_post = comm_now_ns();
     if (dag_task_detach(&op->ev)) {
         free(op);
         return DAG_ERR_STATE;

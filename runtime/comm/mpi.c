@@ -109,8 +109,7 @@ static int post_chunks(struct comm_op *op)
 static int m_start(struct comm_op *op)
 {
     size_t n = op->len ? (op->len + M.chunk - 1) / M.chunk : 1;
-    MPI_Request *r = n * sizeof *r <= sizeof op->tspace ? (MPI_Request *)(void *)op->tspace
-                                                         : malloc(n * sizeof *r);
+    MPI_Request *r = comm_treq_alloc(op, n * sizeof *r);
     if (!r)
         return -1;
     for (size_t k = 0; k < n; k++)

@@ -454,8 +454,7 @@ static int u_start(struct comm_op *op)
     size_t n = op->len ? (op->len + U.chunk - 1) / U.chunk : 1;
     if (n > INT_MAX)
         return -1;
-    void **r = n * sizeof *r <= sizeof op->tspace ? (void **)(void *)op->tspace
-                                                   : malloc(n * sizeof *r);
+    void **r = comm_treq_alloc(op, n * sizeof *r);
     if (!r)
         return -1;
     for (size_t k = 0; k < n; k++)
