@@ -194,26 +194,21 @@ static struct cev *writeback_in(struct region *r, size_t chunk, struct cev **ev)
     stream_wait(dv->d2h, c->rd);
     stream_wait(dv->d2h, r->host_ready);
     struct cev *ta = xtrace_begin(d, dv->d2h);
+    size_t step = ev && chunk ? chunk : r->len;
+    size_t pieces = ev && r->len > step ? (r->len + step - 1) / step : 1;
     struct cev *e = NULL;
-    if (!ev)
-        chunk = r->len;
-    for (size_t off = 0, k = 0; off < r->len || !off; off += chunk, k++) {
-        size_t n = r->len - off < chunk ? r->len - off : chunk;
+    for (size_t k = 0; k < pieces; k++) {
+        size_t off = k * step, n = r->len - off < step ? r->len - off : step;
         cudaError_t err = cudaMemcpyAsync((char *)r->addr + off, (char *)c->blk->ptr + off, n,
                                           cudaMemcpyDeviceToHost, dv->d2h);
         if (err != cudaSuccess)
             cu_warn("device-to-host copy", err);
-        if (ev) {
-            cev_put(e);
-            e = cev_record(d, dv->d2h);
+        cev_put(e);
+        e = cev_record(d, dv->d2h);
+        if (ev)
             ev[k] = cev_ref(e);
-        }
-        if (!r->len)
-            break;
     }
     xtrace_end(ta, d, dv->d2h, HOOK_XFER_D2H, r->len);
-    if (!ev)
-        e = cev_record(d, dv->d2h);
     set_ev(&c->rd, cev_ref(e));
     set_ev(&r->host_ready, cev_ref(e));
     r->host_valid = 1;
@@ -284,34 +279,20 @@ void *co_home_begin(void *addr, size_t len, size_t chunk)
     return h;
 }
 
-static int ev_state(struct cev *e) /* 1 complete, 0 running, -1 failed */
-{
-    if (!e)
-        return 1;
-    cudaError_t err = cudaEventQuery(e->e);
-    if (err == cudaErrorNotReady)
-        return 0;
-    if (err != cudaSuccess) {
-        cu_warn("a copy to the host for a transfer", err);
-        return -1;
-    }
-    return 1;
-}
-
 /* Any thread, without the lock: the events stay referenced until co_home_end. */
 long long co_home_poll(void *hp)
 {
     struct home *h = hp;
     if (!h->all_done) {
         for (int i = 0; i < h->all.n; i++) {
-            int st = ev_state(h->all.v[i]);
+            int st = cev_state(h->all.v[i], "a copy to the host for a transfer");
             if (st <= 0)
                 return st;
         }
         h->all_done = 1;
     }
     while (h->done < h->npieces) {
-        int st = ev_state(h->ev[h->done]);
+        int st = cev_state(h->ev[h->done], "a copy to the host for a transfer");
         if (st < 0)
             return -1;
         if (!st)

@@ -71,6 +71,21 @@ struct cev *cev_record(int dev, cudaStream_t s)
     return e;
 }
 
+int cev_state(struct cev *e, const char *what)
+{
+    if (!e)
+        return 1;
+    cudaError_t err = cudaEventQuery(e->e);
+    if (err == cudaErrorNotReady)
+        return 0;
+    if (err != cudaSuccess) {
+        cu_warn(what, err);
+        cudaGetLastError();
+        return -1;
+    }
+    return 1;
+}
+
 void stream_wait(cudaStream_t s, struct cev *e)
 {
     if (e)

@@ -425,20 +425,15 @@ int job_complete_ready(void)
 
 /* ---- prepare: CPU tasks never wait for the GPU on a worker ---------------------------- */
 
-/* Keep the copies back that are still running; put the others. [co] */
+/* Keep the copies back that are still running; put the others (a failed one warns). [co] */
 static int keep_pending(struct cev **v, int n)
 {
     int k = 0;
     for (int i = 0; i < n; i++) {
-        cudaError_t e = cudaEventQuery(v[i]->e);
-        if (e == cudaErrorNotReady) {
+        if (cev_state(v[i], "a copy back to the host") == 0)
             v[k++] = v[i];
-            continue;
-        }
-        if (e != cudaSuccess)
-            cu_warn("a copy back to the host", e);
-        cudaGetLastError();
-        cev_put(v[i]);
+        else
+            cev_put(v[i]);
     }
     return k;
 }
@@ -454,7 +449,6 @@ static int cu_prepare(struct tctx *c, struct task *t)
         return 0;
     pthread_mutex_lock(&cu.lock);
     j->place = pm_place(j);
-    j->placed = 1;
     if (t->flags & TF_STAGES)
         j->host_acquired = 1; /* its body brings its inputs home itself (home_begin) */
     if (j->place >= 0 || !j->cpu_ok || !j->ndeps || !cu.nsorted || j->host_acquired) {
@@ -525,7 +519,7 @@ static int cu_exec(struct tctx *c, struct task *t)
     if (!j)
         return t->fn(t->args); /* inline and stack tasks, tasks before any CUDA task */
     int d = j->place;
-    if (!j->placed) { /* run without prepare (undeferred tasks) */
+    if (!t->prepared) { /* run without prepare (undeferred tasks) */
         pthread_mutex_lock(&cu.lock);
         d = pm_place(j);
         pthread_mutex_unlock(&cu.lock);

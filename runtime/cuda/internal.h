@@ -125,7 +125,7 @@ struct job {
     double predicted;              /* ns, added to the device's exp_end */
     int serial;                    /* a long kernel: stream 0 (exec.c grab_stream) */
     struct dag_cuda_ctx ctx;
-    int placed, place;             /* prepare chose: -1 the CPU, else a device */
+    int place;                     /* prepare chose (t->prepared): -1 the CPU, else a device */
     int host_acquired;             /* prepare made the host copies current (or is) */
     struct cev **hw;               /* copies back the CPU body waits for [co] */
     int nhw;
@@ -191,6 +191,8 @@ struct cev *cev_get(int dev, int timing);   /* refs = 1, not recorded [co] */
 struct cev *cev_ref(struct cev *e);         /* [co] */
 void cev_put(struct cev *e);                /* [co]; NULL is fine */
 struct cev *cev_record(int dev, cudaStream_t s); /* [co] */
+/* Without the lock: 1 complete (or NULL), 0 still running, -1 failed (warns `what`). */
+int cev_state(struct cev *e, const char *what);
 void stream_wait(cudaStream_t s, struct cev *e);
 void cu_warn(const char *what, cudaError_t err);
 
