@@ -440,10 +440,24 @@ void *co_acquire_dev(struct region *r, int dev, unsigned mode, cudaStream_t s)
     return c->blk->ptr;
 }
 
+/* After the kernel writing r on dev was enqueued (done: its event). Between acquire and
+ * here cu.lock was dropped, and a task that does not conflict with the writer may have
+ * touched r meanwhile: one using bytes of r outside the writer's own write set, which
+ * happens when the writer's dependencies were merged into r (exec.c merge_overlaps). A
+ * reader may have written r back, a writer of an overlapping region may also have
+ * invalidated this copy. Both predate the kernel: the copy here is the one current copy
+ * again, and a copy back may still be reading the buffer (c->rd), which the next writer
+ * must wait for. */
 void co_written_dev(struct region *r, int dev, struct cev *done)
 {
     struct copy *c = &r->c[dev];
     set_ev(&c->ready, cev_ref(done));
+    if (r->host_valid || !c->valid) {
+        r->host_valid = 0;
+        c->valid = 1;
+        invalidate_others(r, dev);
+        return;
+    }
     set_ev(&c->rd, NULL); /* the kernel waited for it */
 }
 

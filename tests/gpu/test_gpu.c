@@ -292,6 +292,101 @@ START_TEST(test_own_overlaps)
 }
 END_TEST
 
+/* A GPU task's merged dependencies (inout [0,512) and in [256,1024): one region of 1024
+ * elements, written) overlap what a concurrent task reads, [768,1024): the two do not
+ * conflict, so the other may run while the GPU task is being launched and bring the
+ * region home from the device before the kernel has run (a CPU reader of [768,1024)), or
+ * also take the region's device copy away (a GPU task whose own merged dependencies,
+ * inout [1024,1536) and in [768,1280), overlap it). Neither may make the kernel's result
+ * lost. The first task's launch function waits until the other has started. */
+static atomic_int window_open, other_started;
+static int slow_cuda_mix(void *a, struct dag_cuda_ctx *ctx)
+{
+    atomic_store(&window_open, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&other_started); i++)
+        usleep(1000);
+    usleep(20000); /* the other's copy back is enqueued meanwhile */
+    return cuda_mix(a, ctx);
+}
+
+static int cuda_mix_started(void *a, struct dag_cuda_ctx *ctx)
+{
+    int rc = cuda_mix(a, ctx);
+    atomic_store(&other_started, 1);
+    return rc;
+}
+
+struct sum_args {
+    const uint32_t *x;
+    size_t n;
+    uint64_t *out;
+};
+static int cpu_sum(void *a)
+{
+    struct sum_args *s = a;
+    atomic_store(&other_started, 1);
+    uint64_t v = 0;
+    for (size_t i = 0; i < s->n; i++)
+        v += s->x[i];
+    *s->out = v;
+    return 0;
+}
+
+START_TEST(test_merged_write_window)
+{
+    for (int round = 0; round < 4; round++) {
+        int gpu_other = round / 2;
+        setenv("DAG_CUDA_WRITEBACK", round % 2 ? "lazy" : "eager", 1);
+        start(2, NULL);
+        enum { N = 2048 };
+        uint32_t *x = malloc(N * sizeof *x), ref[N];
+        for (size_t i = 0; i < N; i++)
+            x[i] = ref[i] = (uint32_t)(i * 2654435761u + (uint32_t)round);
+        uint64_t want = 0, got = 0;
+        for (size_t i = 768; i < 1024; i++)
+            want += ref[i];
+        /* a GPU task first, so that the others get jobs */
+        submit_add(x + 1600, 1, 0, DAG_DEVICE_CUDA, cuda_add);
+        ck_assert_int_eq(dag_taskwait(), DAG_OK);
+        atomic_store(&window_open, 0);
+        atomic_store(&other_started, 0);
+        struct mix_args m = {x, x + 256, 512, 768, 7};
+        dag_dep_t d[2] = {{x, 512 * 4, DAG_INOUT}, {x + 256, 768 * 4, DAG_IN}};
+        dag_task_attr_t at = {.label = "mix", .cuda = slow_cuda_mix, .device = DAG_DEVICE_CUDA};
+        ck_assert_int_eq(dag_submit(cpu_mix, &m, sizeof m, d, 2, &at), DAG_OK);
+        while (!atomic_load(&window_open))
+            usleep(100);
+        struct sum_args sa = {x + 768, 256, &got};
+        struct mix_args m2 = {x + 1024, x + 768, 512, 512, 9};
+        if (gpu_other) {
+            dag_dep_t d2[2] = {{x + 1024, 512 * 4, DAG_INOUT}, {x + 768, 512 * 4, DAG_IN}};
+            dag_task_attr_t a2 = {.label = "mix2", .cuda = cuda_mix_started,
+                                  .device = DAG_DEVICE_CUDA};
+            ck_assert_int_eq(dag_submit(cpu_mix, &m2, sizeof m2, d2, 2, &a2), DAG_OK);
+        } else {
+            dag_dep_t ds[2] = {{x + 768, 256 * 4, DAG_IN}, {&got, sizeof got, DAG_OUT}};
+            dag_task_attr_t as = {.label = "sum", .device = DAG_DEVICE_CPU};
+            ck_assert_int_eq(dag_submit(cpu_sum, &sa, sizeof sa, ds, 2, &as), DAG_OK);
+        }
+        ck_assert_int_eq(dag_taskwait(), DAG_OK);
+        ck_assert_int_eq(atomic_load(&other_started), 1);
+        struct mix_args r = {ref, ref + 256, 512, 768, 7};
+        cpu_mix(&r);
+        if (gpu_other) {
+            struct mix_args r2 = {ref + 1024, ref + 768, 512, 512, 9};
+            cpu_mix(&r2);
+        } else {
+            ck_assert_uint_eq(got, want);
+        }
+        for (size_t i = 0; i < N; i++)
+            ck_assert_msg(x[i] == ref[i], "round %d: x[%zu] = %u, expected %u", round, i, x[i],
+                          ref[i]);
+        free(x);
+        stop();
+    }
+}
+END_TEST
+
 /* A CPU task whose input is dirty on the GPU does not wait for the copy back on its
  * worker: it is deferred until the copy completes, and the worker runs other tasks
  * meanwhile (here: the independent CPU tasks submitted after it). */
@@ -520,8 +615,21 @@ static void pick(uint64_t *s, size_t n, size_t *o, size_t *len)
     *len = b * g;
 }
 
+/* Knobs to narrow a failure down (DAG_TEST_*): THREADS, WRITEBACK override the per-seed
+ * choice; OWN=disjoint keeps a task's two ranges apart; HOST_WRITES=0 drops the host's
+ * writes between waits; FORCE=0 drops the forced placements; KEEP_GOING=1 runs every seed
+ * and reports how many differ. */
+static int knob(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : dflt;
+}
+
 static int run_program(uint64_t seed, int ntasks)
 {
+    const char *own = getenv("DAG_TEST_OWN");
+    int disjoint = own && !strcmp(own, "disjoint"), host_writes = knob("DAG_TEST_HOST_WRITES", 1),
+        force = knob("DAG_TEST_FORCE", 1);
     enum { N = 4096 };
     static uint32_t x[N], ref[N];
     uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
@@ -531,10 +639,14 @@ static int run_program(uint64_t seed, int ntasks)
         size_t oo, on, io, in;
         pick(&s, N, &oo, &on);
         pick(&s, N, &io, &in); /* a task's own two ranges may overlap, nest or repeat */
+        for (int t = 0; disjoint && t < 100 && io < oo + on && oo < io + in; t++)
+            pick(&s, N, &io, &in);
+        if (disjoint && io < oo + on && oo < io + in)
+            continue;
         struct mix_args m = {x + oo, x + io, on, in, (uint32_t)k};
         dag_dep_t d[2] = {{x + oo, on * 4, DAG_INOUT}, {x + io, in * 4, DAG_IN}};
         dag_task_attr_t at = {.label = "mix", .cuda = cuda_mix};
-        if (rnd(&s) % 8 == 0)
+        if (rnd(&s) % 8 == 0 && force)
             at.device = rnd(&s) % 2 ? DAG_DEVICE_CPU : DAG_DEVICE_CUDA;
         if (dag_submit(cpu_mix, &m, sizeof m, d, 2, &at) != DAG_OK)
             return -1;
@@ -544,8 +656,8 @@ static int run_program(uint64_t seed, int ntasks)
             if (dag_taskwait() != DAG_OK)
                 return -1;
             size_t i = rnd(&s) % N; /* the host writes between waits */
-            x[i] += 1;
-            ref[i] += 1;
+            x[i] += (uint32_t)host_writes;
+            ref[i] += (uint32_t)host_writes;
         }
     }
     if (dag_taskwait() != DAG_OK)
@@ -563,21 +675,29 @@ START_TEST(test_random_placements)
 {
     const char *e = getenv("DAG_TEST_SEEDS");
     int seeds = e ? atoi(e) : 60;
+    const char *f = getenv("DAG_TEST_SEED_FIRST"); /* to rerun one seed: FIRST=k SEEDS=1 */
+    int first = f ? atoi(f) : 1;
+    const char *wb = getenv("DAG_TEST_WRITEBACK");
+    int keep_going = knob("DAG_TEST_KEEP_GOING", 0), differ = 0;
     unsigned long long gpu = 0, cpu = 0;
-    for (int seed = 1; seed <= seeds; seed++) {
+    for (int seed = first; seed < first + seeds; seed++) {
         char buf[32];
         snprintf(buf, sizeof buf, "%d", seed);
         setenv("DAG_SCHED_SEED", buf, 1);
-        setenv("DAG_CUDA_WRITEBACK", seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
-        start(1 + seed % 4, "random");
-        ck_assert_msg(run_program((uint64_t)seed, 150) == 0, "seed %d differs", seed);
+        setenv("DAG_CUDA_WRITEBACK",
+               wb ? wb : seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
+        start(knob("DAG_TEST_THREADS", 1 + seed % 4), "random");
+        int rc = run_program((uint64_t)seed, 150);
+        differ += rc != 0;
+        ck_assert_msg(rc == 0 || keep_going, "seed %d differs", seed);
         dag_cuda_stats_t s = stats();
         gpu += s.gpu_tasks;
         cpu += s.cpu_tasks;
         stop();
     }
-    fprintf(stderr, "random placements: %d programs, %llu GPU and %llu CPU tasks\n", seeds, gpu,
-            cpu);
+    fprintf(stderr, "random placements: %d programs (%d differ), %llu GPU and %llu CPU tasks\n",
+            seeds, differ, gpu, cpu);
+    ck_assert_int_eq(differ, 0);
     ck_assert_uint_gt(gpu, 0);
     ck_assert_uint_gt(cpu, 0);
 }
@@ -603,8 +723,16 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_cublas_tiles);
     tcase_add_test(tc, test_dmda_both_variants);
     tcase_add_test(tc, test_multi_gpu);
-    tcase_add_test(tc, test_random_placements);
     suite_add_tcase(s, tc);
+    /* separate cases, so that one can be run alone (CK_RUN_CASE=races, =random) */
+    TCase *races = tcase_create("races");
+    tcase_set_timeout(races, 600);
+    tcase_add_test(races, test_merged_write_window);
+    suite_add_tcase(s, races);
+    TCase *rnd = tcase_create("random");
+    tcase_set_timeout(rnd, 600);
+    tcase_add_test(rnd, test_random_placements);
+    suite_add_tcase(s, rnd);
     return s;
 }
 
