@@ -26,6 +26,16 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* a failed call ends the run (every rank) with its status: a timing of failed tasks
+ * would read as a fast one */
+static void ok(dag_status_t rc, const char *what)
+{
+    if (rc == DAG_OK)
+        return;
+    fprintf(stderr, "bench_mpi[rank %d]: %s: %s\n", dag_rank(), what, dag_strerror(rc));
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
 /* one-way time of a raw MPI ping-pong between ranks 0 and 1 */
 static double raw_pingpong(size_t bytes, int iters)
 {
@@ -75,7 +85,7 @@ static double dag_hops(size_t bytes, int hops, double *with_submit)
 {
     dag_matrix_t *m;
     dag_dist_t d = {.kind = DAG_DIST_OWNER, .owner = 0};
-    dag_matrix_create(&m, 1, 1, bytes, &d);
+    ok(dag_matrix_create(&m, 1, 1, bytes, &d), "dag_matrix_create");
     void *t = dag_tile(m, 0, 0);
     dag_dep_t dep = {t, bytes, DAG_INOUT};
     int me;
@@ -83,26 +93,26 @@ static double dag_hops(size_t bytes, int hops, double *with_submit)
     double best = 1e30, best_all = 1e30;
     for (int rep = 0; rep < 6; rep++) {
         int gated = rep % 2 == 0;
-        dag_taskwait();
+        ok(dag_taskwait(), "dag_taskwait");
         MPI_Barrier(MPI_COMM_WORLD);
         double t0 = now();
         dag_event_t gate = {0};
         if (gated) {
             dag_task_attr_t g = {.label = "gate", .flags = DAG_TASK_ON_NODE | DAG_TASK_DETACHABLE,
                                  .node = 0, .event = &gate};
-            dag_submit(nop, NULL, 0, &dep, 1, &g);
+            ok(dag_submit(nop, NULL, 0, &dep, 1, &g), "dag_submit");
         }
         for (int i = 0; i < hops; i++) {
             dag_task_attr_t a = {.label = "hop", .flags = DAG_TASK_ON_NODE, .node = i % 2};
-            dag_submit(bump, &t, sizeof t, &dep, 1, &a);
+            ok(dag_submit(bump, &t, sizeof t, &dep, 1, &a), "dag_submit");
         }
         if (gated) {
             MPI_Barrier(MPI_COMM_WORLD); /* every rank has submitted the chain */
             t0 = now();
             if (me == 0)
-                dag_event_fulfill(gate, 0);
+                ok(dag_event_fulfill(gate, 0), "dag_event_fulfill");
         }
-        dag_taskwait();
+        ok(dag_taskwait(), "dag_taskwait");
         /* the last hop's rank finishes last: take its time */
         double tt = (now() - t0) / hops;
         MPI_Bcast(&tt, 1, MPI_DOUBLE, (hops - 1) % 2, MPI_COMM_WORLD);
@@ -154,29 +164,29 @@ static void cholesky(int me, int nt, int nb, const char *grid)
     dag_dist_t d = {.kind = DAG_DIST_2D};
     if (grid && sscanf(grid, "%dx%d", &d.p, &d.q) != 2)
         d.p = d.q = 0;
-    dag_matrix_create(&A, nt, nt, (size_t)nb * nb * sizeof(double), &d);
+    ok(dag_matrix_create(&A, nt, nt, (size_t)nb * nb * sizeof(double), &d), "dag_matrix_create");
     size_t tb = (size_t)nb * nb * sizeof(double);
-    dag_taskwait();
+    ok(dag_taskwait(), "dag_taskwait");
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = now();
     for (int k = 0; k < nt; k++) {
         struct kargs p = {dag_tile(A, k, k), NULL, NULL, nb};
         dag_dep_t dp = {p.out, tb, DAG_INOUT};
-        dag_submit(kernel, &p, sizeof p, &dp, 1, NULL);
+        ok(dag_submit(kernel, &p, sizeof p, &dp, 1, NULL), "dag_submit");
         for (int i = k + 1; i < nt; i++) {
             struct kargs t = {dag_tile(A, i, k), dag_tile(A, k, k), NULL, nb};
             dag_dep_t dt[2] = {{t.out, tb, DAG_INOUT}, {(void *)t.a, tb, DAG_IN}};
-            dag_submit(kernel, &t, sizeof t, dt, 2, NULL);
+            ok(dag_submit(kernel, &t, sizeof t, dt, 2, NULL), "dag_submit");
         }
         for (int j = k + 1; j < nt; j++)
             for (int i = j; i < nt; i++) {
                 struct kargs g = {dag_tile(A, i, j), dag_tile(A, i, k), dag_tile(A, j, k), nb};
                 dag_dep_t dg[3] = {{g.out, tb, DAG_INOUT}, {(void *)g.a, tb, DAG_IN},
                                    {(void *)g.b, tb, DAG_IN}};
-                dag_submit(kernel, &g, sizeof g, dg, 3, NULL);
+                ok(dag_submit(kernel, &g, sizeof g, dg, 3, NULL), "dag_submit");
             }
     }
-    dag_taskwait();
+    ok(dag_taskwait(), "dag_taskwait");
     double t = now() - t0, tmax;
     MPI_Reduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     dag_dist_stats_t s;
@@ -220,15 +230,15 @@ static void compute(int me, int nranks)
      * runs beside them (heartbeats, polling) */
     dag_matrix_t *m;
     dag_dist_t d = {.kind = DAG_DIST_CYCLIC};
-    dag_matrix_create(&m, ntasks * nranks, 1, 64, &d);
-    dag_taskwait();
+    ok(dag_matrix_create(&m, ntasks * nranks, 1, 64, &d), "dag_matrix_create");
+    ok(dag_taskwait(), "dag_taskwait");
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = now();
     for (int i = 0; i < ntasks * nranks; i++) {
         dag_dep_t dep = {dag_tile(m, i, 0), 64, DAG_INOUT};
-        dag_submit(spin, &iters, sizeof iters, &dep, 1, NULL);
+        ok(dag_submit(spin, &iters, sizeof iters, &dep, 1, NULL), "dag_submit");
     }
-    dag_taskwait();
+    ok(dag_taskwait(), "dag_taskwait");
     double dag = now() - t0;
     double r[2] = {raw, dag}, s[2];
     MPI_Reduce(r, s, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
