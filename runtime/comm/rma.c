@@ -190,8 +190,10 @@ static dag_status_t r_init(int *rank, int *nranks)
         MPI_Comm_set_errhandler(R.wcomm, MPI_ERRORS_RETURN);
     }
     if (MPI_Win_create_dynamic(MPI_INFO_NULL, R.wcomm, &R.win) != MPI_SUCCESS) {
-        fprintf(stderr, "dagrt[rank %d]: error: MPI_Win_create_dynamic failed: no "
-                "one-sided support (try DAG_COMM=mpi)\n", *rank);
+        fprintf(stderr, "dagrt[rank %d]: error: MPI_Win_create_dynamic failed: this MPI "
+                "has no one-sided support for dynamic windows here (Open MPI's osc rdma needs "
+                "a BTL with RDMA, e.g. vader with CMA; OMPI_MCA_osc=ucx may work), use "
+                "DAG_COMM=mpi\n", *rank);
         return DAG_ERR_COMM;
     }
     MPI_Win_set_errhandler(R.win, MPI_ERRORS_RETURN);

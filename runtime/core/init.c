@@ -17,6 +17,7 @@ __thread struct tctx *tls_ctx;
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atexit_done;
+static atomic_int implicit_failed; /* ctx_slow's dag_init failed: see there */
 
 /* Contexts of threads that are not worker threads (the thread that started the runtime
  * included) persist for the life of the process, because their threads' tls_ctx keeps
@@ -88,6 +89,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
 {
     int dflt = bind_default_nthreads();
     int distributed = 0, local_ranks = 1;
+    dag_status_t fail = DAG_ERR_NOMEM;
     if (plugin_comm_load()) {
         distributed = plugin_comm->detect(&local_ranks);
         dflt = dflt / local_ranks > 0 ? dflt / local_ranks : 1; /* ranks share the node's cores */
@@ -131,6 +133,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
         if (cst) {
             fprintf(stderr, "dagrt: error: cannot start the distributed layer: %s\n",
                     dag_strerror(cst));
+            fail = cst;
             goto nomem;
         }
     }
@@ -150,7 +153,7 @@ nomem:
     sched_fini();
     free(rt.workers);
     rt.workers = NULL;
-    return DAG_ERR_NOMEM;
+    return fail;
 }
 
 static void drain_at_exit(void);
@@ -158,6 +161,7 @@ static void drain_at_exit(void);
 dag_status_t dag_init(const dag_config_t *config)
 {
     pthread_mutex_lock(&life_lock);
+    atomic_store(&implicit_failed, 0);
     dag_status_t st = DAG_ERR_STATE;
     if (atomic_load(&rt.state) == RT_OFF) {
         st = rt_start(config);
@@ -173,7 +177,12 @@ dag_status_t dag_init(const dag_config_t *config)
 struct tctx *ctx_slow(void)
 {
     if (atomic_load_explicit(&rt.state, ACQUIRE) != RT_RUNNING) {
-        dag_init(NULL);
+        /* an implicit start that failed (its error printed) is not retried by every
+         * later call: an explicit dag_init() may try again */
+        if (atomic_load_explicit(&implicit_failed, RELAXED))
+            return NULL;
+        if (dag_init(NULL) != DAG_OK && atomic_load(&rt.state) != RT_RUNNING)
+            atomic_store_explicit(&implicit_failed, 1, RELAXED);
         if (atomic_load_explicit(&rt.state, ACQUIRE) != RT_RUNNING)
             return NULL;
     }
