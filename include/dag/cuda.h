@@ -80,6 +80,7 @@ typedef struct dag_cuda_stats {
     unsigned long long gpu_tasks, cpu_tasks; /* tasks with a CUDA variant, by where they ran */
     unsigned long long tasks_on[DAG_CUDA_MAX_STAT_DEVICES];
     unsigned long long deferred_cpu; /* CPU tasks that waited (off their worker) for copies back */
+    unsigned long long host_registers; /* host ranges page-locked (cudaHostRegister) for copies */
 } dag_cuda_stats_t;
 
 DAG_API dag_status_t dag_cuda_stats(dag_cuda_stats_t *out);

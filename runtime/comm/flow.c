@@ -145,8 +145,11 @@ static int evict_body(void *arg)
     const struct xfer *x = arg;
     uintptr_t a = ((uintptr_t)x->buf + (uintptr_t)fl.page - 1) & ~((uintptr_t)fl.page - 1);
     uintptr_t e = ((uintptr_t)x->buf + x->len) & ~((uintptr_t)fl.page - 1);
-    if (e > a)
+    if (e > a) {
+        if (rt.dev && rt.dev->host_release) /* no page-locked registration may survive */
+            rt.dev->host_release(x->buf, x->len, 0);
         madvise((void *)a, e - a, MADV_DONTNEED);
+    }
     return 0;
 }
 

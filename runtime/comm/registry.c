@@ -136,8 +136,11 @@ static void coll_free(struct coll *c)
                 dist.stale_bytes -= c->tile_bytes;
         }
     free(c->tiles);
-    if (c->mapped && c->base)
+    if (c->mapped && c->base) {
+        if (rt.dev && rt.dev->host_release)
+            rt.dev->host_release(c->base, c->stride * c->ntiles, 1);
         munmap(c->base, c->stride * c->ntiles);
+    }
     free(c);
 }
 
@@ -225,6 +228,8 @@ dag_status_t dag_matrix_create(dag_matrix_t **m, int mt, int nt, size_t tile_byt
         return DAG_ERR_NOMEM;
     }
     c->base = p;
+    if (rt.dev && rt.dev->host_keep) /* the device layer may keep tiles page-locked */
+        rt.dev->host_keep(p, c->stride * c->ntiles);
     st = coll_tiles(c);
     pthread_mutex_lock(&dist.lock);
     if (!st)

@@ -40,6 +40,12 @@ struct rt_device_ops {
     void *(*home_begin)(void *addr, size_t len, size_t chunk);
     long long (*home_poll)(void *h);
     void (*home_end)(void *h);
+    /* Host memory the runtime owns (distributed tiles): the layer may keep it page-locked
+     * across waits. host_release: the pages of [base, base+len) are about to be dropped
+     * (madvise) or, when `gone`, unmapped (base, len as given to host_keep): no
+     * registration may outlive them. Both may be NULL. */
+    void (*host_keep)(void *base, size_t len);
+    void (*host_release)(void *base, size_t len, int gone);
     int (*exec)(struct tctx *c, struct task *t);
     void (*on_wait)(struct tctx *c);
 };

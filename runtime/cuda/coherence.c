@@ -153,23 +153,6 @@ static void set_ev(struct cev **slot, struct cev *e)
 
 /* ---- host memory -------------------------------------------------------------------- */
 
-void co_host_pin(struct region *r)
-{
-    if (r->host_pin)
-        return;
-    struct cudaPointerAttributes a;
-    if (cudaPointerGetAttributes(&a, r->addr) == cudaSuccess && a.type == cudaMemoryTypeHost) {
-        r->host_pin = 1;
-        return;
-    }
-    cudaGetLastError();
-    r->host_pin = -1;
-    if (r->len >= cu.pin_min && r->len >= 4096 &&
-        cudaHostRegister(r->addr, r->len, cudaHostRegisterPortable) == cudaSuccess)
-        r->host_pin = 2;
-    cudaGetLastError(); /* overlapping an earlier registration: stay pageable */
-}
-
 /* ---- transfers ---------------------------------------------------------------------- */
 
 /* Device-to-host copy of r from a valid device copy, in pieces of `chunk` bytes when
@@ -525,9 +508,7 @@ void region_forget(struct region *r)
     for (int d = 0; d < cu.ndev; d++)
         co_drop_copy(r, d);
     set_ev(&r->host_ready, NULL);
-    if (r->host_pin == 2)
-        cudaHostUnregister(r->addr);
-    cudaGetLastError();
+    co_host_unpin(r);
     region_unlink(r);
     free(r);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device.h"
 #include "internal.h"
@@ -231,6 +232,9 @@ void cuda_start(void)
     cu.writeback = env_choice("DAG_CUDA_WRITEBACK", wbs, 3, WB_AUTO);
     cu.inflight_per_stream = (int)env_long("DAG_CUDA_INFLIGHT", 8, 1, 1 << 20);
     cu.pin_min = (size_t)env_long("DAG_CUDA_PIN_MIN", 1 << 20, 0, 1L << 62);
+    long phys_mb = sysconf(_SC_PHYS_PAGES) / 1024 * (sysconf(_SC_PAGESIZE) / 1024);
+    cu.pin_keep = (size_t)env_long("DAG_CUDA_PIN_KEEP_MB", phys_mb > 0 ? phys_mb / 4 : 0, 0,
+                                   1L << 40) << 20;
     cu.serial_ns = 1e3 * (double)env_long("DAG_CUDA_SERIAL_US", 500, 0, 1L << 40);
     cu.urgent = (int)env_long("DAG_CUDA_URGENT", 1, 0, 1);
     cu.rng = (uint64_t)env_long("DAG_SCHED_SEED", 12345, 0, 1L << 62) * 2654435761u + 1;
@@ -313,6 +317,7 @@ void cuda_stop(void)
     pthread_mutex_lock(&cu.lock);
     while (cu.nsorted)
         region_forget(cu.sorted[cu.nsorted - 1]);
+    co_host_pins_fini();
     for (int d = 0; d < cu.ndev; d++) {
         struct device *dv = &cu.dev[d];
         cudaSetDevice(d);

@@ -586,6 +586,8 @@ const struct rt_device_ops cu_ops = {
     .home_begin = co_home_begin,
     .home_poll = co_home_poll,
     .home_end = co_home_end,
+    .host_keep = co_host_keep,
+    .host_release = co_host_release,
     .exec = cu_exec,
     .on_wait = cu_on_wait,
 };

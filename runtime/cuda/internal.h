@@ -55,8 +55,10 @@ struct copy {
  * partial overlaps with other regions are found through the sorted array. [co]
  * Invariant: a byte's current value is in the dirty copy (valid on one device only,
  * host_valid == 0) of the region that covers it, if there is one, else on the host. At
- * most one region covering a byte is dirty; every use flushes overlapping dirty regions
- * first, and a write invalidates the device copies of overlapping regions. */
+ * most one region covering a byte is dirty, except bytes that none of their writers
+ * changes (a task's merged dependencies: exec.c merge_overlaps), where the dirty copies
+ * agree; every use flushes overlapping dirty regions first, and a write invalidates the
+ * device copies of overlapping regions. */
 struct region {
     void *addr;
     size_t len;
@@ -64,7 +66,8 @@ struct region {
     int host_valid;
     struct cev *host_ready;        /* pending device-to-host copy into host memory */
     int registered;                /* dag_cuda_register: survives top-level waits */
-    int host_pin;                  /* 0 unknown, 1 page-locked already, 2 we registered, -1 pageable */
+    int host_pin;                  /* 0 unknown, 1 page-locked already, 2 we registered, 3 we
+                                      registered and keep (hostpin.c), -1 pageable */
     int nvalid_dev;
     struct copy c[];               /* cu.ndev entries */
 };
@@ -143,6 +146,7 @@ struct cu_state {
     struct device dev[CU_MAXDEV];
     int policy, writeback, inflight_per_stream;
     size_t pin_min;
+    size_t pin_keep;               /* bytes of registrations kept across waits (hostpin.c) */
     double serial_ns;              /* kernels expected to run longer go to stream 0 */
     int urgent;                    /* long prioritised kernels take the urgent stream */
     uint64_t rng;                  /* [co] DAG_SCHED=random */
@@ -234,7 +238,12 @@ void co_home_end(void *h);
 void co_drop_copy(struct region *r, int dev);    /* invalidate + release the buffer */
 void region_forget(struct region *r);            /* drop every copy, unpin, remove */
 size_t co_missing_bytes(void *addr, size_t len, int dev); /* for placement */
+/* hostpin.c [co] (keep/release take the lock) */
 void co_host_pin(struct region *r);
+void co_host_unpin(struct region *r);
+void co_host_keep(void *base, size_t len);
+void co_host_release(void *base, size_t len, int gone);
+void co_host_pins_fini(void);
 int region_pinned(const struct region *r);
 void co_sync_events(struct cev **ev, int n);     /* outside the lock; puts the refs */
 

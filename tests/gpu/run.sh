@@ -28,6 +28,10 @@ if [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
     mpirun --oversubscribe -np 2 -x DAG_COMM_STAGE=$st "$build/tests/gpu/test_gpu_mpi" || rc=1
     mpirun --oversubscribe -np 3 -x DAG_COMM_STAGE=$st "$build/tests/gpu/test_gpu_mpi" 24 2 || rc=1
   done
+  # outdated copies give their pages back at once: page-locked tiles must be unlocked first
+  echo "== tests/gpu/test_gpu_mpi (2 ranks, DAG_COMM_STALE_MB=0; DAG_CUDA_PIN_KEEP_MB=0)"
+  mpirun --oversubscribe -np 2 -x DAG_COMM_STALE_MB=0 "$build/tests/gpu/test_gpu_mpi" 20.3 4 || rc=1
+  mpirun --oversubscribe -np 2 -x DAG_CUDA_PIN_KEEP_MB=0 "$build/tests/gpu/test_gpu_mpi" || rc=1
 fi
 echo "== tests/core with the CUDA layer installed"
 DAG_TEST_EXPECT_DEVICE=1 ctest --test-dir "$build" -L coreso -j"$jobs" --timeout 600 --output-on-failure || rc=1

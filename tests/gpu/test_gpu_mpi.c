@@ -90,7 +90,13 @@ int main(int argc, char **argv)
     CHECK(dag_matrix_create(&A, n, 1, bytes, &cyc) == DAG_OK);
     CHECK(dag_matrix_create(&C, n, 1, bytes, &cyc) == DAG_OK);
     CHECK(dag_matrix_create(&R, n, 1, sizeof(uint64_t), &cyc) == DAG_OK);
+    unsigned long long regs_first = 0; /* host ranges page-locked in the first round */
     for (int round = 0; round < rounds; round++) {
+        if (round == 1 && gpu) {
+            dag_cuda_stats_t cs;
+            CHECK(dag_cuda_stats(&cs) == DAG_OK);
+            regs_first = cs.host_registers;
+        }
         for (int r = 0; r < n; r++) { /* the owner fills its tile on the GPU */
             unsigned char *a = dag_tile(A, r, 0);
             struct fill f = {a, bytes, 17 + 13 * round + r};
@@ -136,8 +142,24 @@ int main(int argc, char **argv)
     const char *comm = getenv("DAG_COMM");
     if (gpu && (!comm || !strcmp(comm, "mpi")))
         CHECK(staging ? st.staged_sends >= (unsigned long long)rounds : st.staged_sends == 0);
+    /* the tiles are the runtime's: page-locked once, kept across the rounds' waits (unless
+     * outdated copies give their pages back, DAG_COMM_STALE_MB=0, or keeping is off) */
+    unsigned long long regs = 0;
+    if (gpu) {
+        dag_cuda_stats_t cs;
+        CHECK(dag_cuda_stats(&cs) == DAG_OK);
+        regs = cs.host_registers;
+        const char *keep = getenv("DAG_CUDA_PIN_KEEP_MB"), *stale = getenv("DAG_COMM_STALE_MB");
+        if (rounds > 1 && (!keep || atoi(keep) > 0) && (!stale || atoi(stale) > 0)) {
+            if (regs != regs_first)
+                fprintf(stderr, "rank %d: %llu host registrations after round 1, %llu at the "
+                        "end\n", me, regs_first, regs);
+            CHECK(regs == regs_first);
+        }
+    }
     printf("rank %d: %d rounds of %.1f MiB tiles: %llu sends (%llu staged from the GPU), "
-           "%llu receives: ok\n", me, rounds, mib, st.sends, st.staged_sends, st.recvs);
+           "%llu receives, %llu host registrations: ok\n", me, rounds, mib, st.sends,
+           st.staged_sends, st.recvs, regs);
     dag_matrix_destroy(A);
     dag_matrix_destroy(C);
     dag_matrix_destroy(R);
