@@ -7,7 +7,8 @@
  *             1xN, column-cyclic, makes every panel tile read by all ranks)
  *   compute   compute-bound tasks with the engine running, against the same kernel in
  *             a plain loop: the communication thread's cost
- * Usage: mpirun -np 2 bench_mpi [latency|cholesky|compute|all] */
+ *   hop       the 8 B latency part alone, with longer chains (for profiling)
+ * Usage: mpirun -np 2 bench_mpi [latency|cholesky|compute|all|hop] */
 #include <math.h>
 #include <mpi.h>
 #include <stdint.h>
@@ -259,6 +260,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(what, "latency") || !strcmp(what, "all"))
         latency(me);
+    if (!strcmp(what, "hop")) { /* the 8 B part alone (for profiling) */
+        double sub, raw = raw_pingpong(8, 20000), hop = dag_hops(8, 100000, &sub);
+        if (me == 0)
+            printf("hop 8 B: raw %.2f us, dagrt %.2f us, %.2fx\n", raw * 1e6, hop * 1e6,
+                   hop / raw);
+    }
     if (!strcmp(what, "cholesky") || !strcmp(what, "all"))
         cholesky(me, argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 64,
                  argc > 4 ? argv[4] : NULL);

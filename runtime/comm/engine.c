@@ -171,7 +171,7 @@ static void seq_done(const struct comm_op *op)
 
 /* ---- failures ----------------------------------------------------------------------- */
 
-static __thread struct task **tls_imm; /* comm_poll: where a released successor goes */
+static RT_TLS struct task **tls_imm; /* comm_poll: where a released successor goes */
 
 static void op_done(struct comm_op *op, int code)
 {
@@ -627,7 +627,7 @@ void comm_post(struct comm_op *op)
     pthread_mutex_unlock(&E.lock);
 }
 
-static __thread char poll_token; /* its address tells the polling worker (E.poller) */
+static RT_TLS char poll_token; /* its address tells the polling worker (E.poller) */
 
 /* This thread stops polling: another idle worker may take over. */
 static void poller_release(void)
@@ -656,7 +656,7 @@ static int comm_poll(struct task **imm)
         poller_release();
         return -1;
     }
-    static __thread unsigned polls;
+    static RT_TLS unsigned polls;
     void *owner = atomic_load_explicit(&E.poller, memory_order_relaxed);
     if (owner != &poll_token) { /* one idle poller is enough: the others sleep */
         if (owner && workers_polling())

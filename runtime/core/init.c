@@ -13,7 +13,7 @@
 #include "plugin.h" /* libdagrt_mpi.so under mpirun with > 1 rank; libdagrt_cuda.so with a device */
 
 struct runtime rt;
-__thread struct tctx *tls_ctx;
+RT_TLS struct tctx *tls_ctx;
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atexit_done;

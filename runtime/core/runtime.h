@@ -112,7 +112,11 @@ DAG_INTERNAL dag_status_t task_submit_local(dag_task_fn fn, const void *args, si
  * runtime could not start. */
 DAG_INTERNAL struct tctx *ctx_get(void);
 struct tctx *ctx_slow(void);
-extern __thread struct tctx *tls_ctx;
+/* Thread-local state of the runtime and its plugins: initial-exec, so an access is one
+ * load from the thread pointer instead of a __tls_get_addr call (the library and its
+ * plugins are small users of the static TLS block that glibc keeps for this). */
+#define RT_TLS __thread __attribute__((tls_model("initial-exec")))
+extern RT_TLS struct tctx *tls_ctx;
 
 static inline struct tctx *ctx_fast(void)
 {

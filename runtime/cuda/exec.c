@@ -14,7 +14,7 @@
 
 #define LANE_DEVICE 1000 /* obs/obs.h OBS_LANE_DEVICE: + device * 32 + stream */
 
-static __thread struct dag_cuda_ctx *tls_cur;
+static RT_TLS struct dag_cuda_ctx *tls_cur;
 
 /* ---- job lists: one per submitting thread ------------------------------------------- */
 
@@ -27,7 +27,7 @@ struct jlist {
     struct jlist *all;
 };
 
-static __thread struct jlist *tls_jobs;
+static RT_TLS struct jlist *tls_jobs;
 static pthread_mutex_t jl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct jlist *jl_all;
 
