@@ -312,9 +312,9 @@ int main(int argc, char **argv)
         printf("  dag / library: %.2fx of on-device speed, %.2fx incl. copies; max rel. diff %.2e %s\n",
                lib_dev / t, lib_all / t, err, err < 1e-9 ? "OK" : "MISMATCH");
     }
-    printf("  runtime: %.1f GiB in, %.1f GiB out, %.1f GiB peer, %llu evictions (%llu written back), %llu cudaMalloc\n",
+    printf("  runtime: %.1f GiB in, %.1f GiB out, %.1f GiB peer, %llu evictions (%llu written back), %llu cudaMalloc, %llu early write-backs\n",
            st.h2d_bytes / 1073741824.0, st.d2h_bytes / 1073741824.0, st.p2p_bytes / 1073741824.0,
-           st.evictions, st.writebacks, st.device_allocs);
+           st.evictions, st.writebacks, st.device_allocs, st.early_writebacks);
     if (ndev > 1) {
         printf("  tasks per device:");
         for (int d = 0; d < ndev && d < DAG_CUDA_MAX_STAT_DEVICES; d++)

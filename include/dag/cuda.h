@@ -81,6 +81,7 @@ typedef struct dag_cuda_stats {
     unsigned long long tasks_on[DAG_CUDA_MAX_STAT_DEVICES];
     unsigned long long deferred_cpu; /* CPU tasks that waited (off their worker) for copies back */
     unsigned long long host_registers; /* host ranges page-locked (cudaHostRegister) for copies */
+    unsigned long long early_writebacks; /* results sent home once their last known writer ended */
 } dag_cuda_stats_t;
 
 DAG_API dag_status_t dag_cuda_stats(dag_cuda_stats_t *out);

@@ -318,6 +318,7 @@ void cuda_stop(void)
     while (cu.nsorted)
         region_forget(cu.sorted[cu.nsorted - 1]);
     co_host_pins_fini();
+    wr_fini();
     for (int d = 0; d < cu.ndev; d++) {
         struct device *dv = &cu.dev[d];
         cudaSetDevice(d);

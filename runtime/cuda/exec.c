@@ -164,12 +164,31 @@ static dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t
         n++;
     }
     j->ndeps = merge_overlaps(j->deps, n);
+    if (cu.writeback == WB_AUTO) /* the write-back hint (writers.c) */
+        j->counted = wr_add(j->deps, j->ndeps);
     j->snext = l->head;
     l->head = j;
     if (++l->n >= l->next_sweep)
         sweep(l, 0);
     t->ext = j;
     return DAG_OK;
+}
+
+/* j's writes are done (or will never be). Under auto, a region whose last known writer
+ * j was goes home now if it is dirty on a device: the copy engine is otherwise idle
+ * until the final wait (writers.c). cu.lock held when j ran on a device (deps' r set). */
+static void writers_done(struct job *j)
+{
+    if (!j->counted)
+        return;
+    j->counted = 0;
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct jdep *p = &j->deps[i];
+        if (mode_writes(p->mode) && wr_done(p->addr, p->len) && p->r && !p->r->host_valid) {
+            cev_put(co_writeback(p->r));
+            cu.stats.early_writebacks++;
+        }
+    }
 }
 
 /* ---- CPU execution ------------------------------------------------------------------ */
@@ -188,6 +207,7 @@ static int exec_cpu(struct job *j)
     }
     uint64_t t0 = cu_now();
     int rc = t->fn(t->args);
+    writers_done(j); /* no device copy was acquired (deps' r unset): no cu.lock needed */
     if (t->cuda) {
         double ns = (double)(cu_now() - t0);
         pthread_mutex_lock(&cu.lock);
@@ -364,6 +384,7 @@ void job_launch_pending(int dev)
                 dv->pend_tail = j;
             return;
         }
+        writers_done(j);
         pthread_mutex_unlock(&cu.lock);
         job_finish(j, rc == 1 ? DAG_ERR_NOMEM : rc); /* needs more than the whole device */
         pthread_mutex_lock(&cu.lock);
@@ -402,6 +423,7 @@ int job_complete_ready(void)
                 dv->inflight--;
                 for (size_t i = 0; i < j->ndeps; i++)
                     j->deps[i].r->c[d].pins--;
+                writers_done(j);
                 if (timed && !j->rc && err == cudaSuccess)
                     pm_record(j->key, 1, ms * 1e6);
                 if (!dv->inflight && !dv->pend_head)
@@ -540,6 +562,8 @@ static int cu_exec(struct tctx *c, struct task *t)
         rc = launch(j);
     if (rc == 1)
         pend(dv, j);
+    if (rc < 0)
+        writers_done(j);
     pthread_mutex_unlock(&cu.lock);
     if (rc < 0)
         job_finish(j, rc);

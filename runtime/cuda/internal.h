@@ -129,6 +129,7 @@ struct job {
     int serial;                    /* a long kernel: stream 0 (exec.c grab_stream) */
     struct dag_cuda_ctx ctx;
     int place;                     /* prepare chose (t->prepared): -1 the CPU, else a device */
+    int counted;                   /* its writes are in writers.c's counts [co] */
     int host_acquired;             /* prepare made the host copies current (or is) */
     struct cev **hw;               /* copies back the CPU body waits for [co] */
     int nhw;
@@ -238,6 +239,12 @@ void co_home_end(void *h);
 void co_drop_copy(struct region *r, int dev);    /* invalidate + release the buffer */
 void region_forget(struct region *r);            /* drop every copy, unpin, remove */
 size_t co_missing_bytes(void *addr, size_t len, int dev); /* for placement */
+/* writers.c: submitted, unfinished writers per exact range (a write-back hint); its
+ * own lock. wr_add counts d's written ranges (non-zero: some were counted). */
+int wr_add(const struct jdep *d, size_t n);
+int wr_done(void *addr, size_t len); /* 1: that was the last one */
+void wr_fini(void);
+
 /* hostpin.c [co] (keep/release take the lock) */
 void co_host_pin(struct region *r);
 void co_host_unpin(struct region *r);
