@@ -71,6 +71,9 @@ int main(int argc, char **argv)
 {
     double mib = argc > 1 ? atof(argv[1]) : 20.3; /* not a multiple of the 8 MiB piece */
     int rounds = argc > 2 ? atoi(argv[2]) : 3;
+    /* results stay on the GPU until a send needs them, so that every round's sends are
+     * staged (auto may write a tile back early, once its last submitted writer is done) */
+    setenv("DAG_CUDA_WRITEBACK", "lazy", 0);
     CHECK(dag_init(NULL) == DAG_OK);
     /* DAG_TEST_CPU_ONLY=1: the same flow with CPU bodies (checks the test without a GPU) */
     const char *cpu_only = getenv("DAG_TEST_CPU_ONLY");
