@@ -13,13 +13,6 @@
 
 /* ---- the region table --------------------------------------------------------------- */
 
-static size_t hash_of(const void *addr, size_t len, size_t mask)
-{
-    uint64_t h = ((uint64_t)(uintptr_t)addr >> 3) * 0x9e3779b97f4a7c15ull;
-    h ^= (uint64_t)len * 0xc2b2ae3d27d4eb4full;
-    return (size_t)(h ^ (h >> 29)) & mask;
-}
-
 static int before(const struct region *a, const void *addr, size_t len)
 {
     return (uintptr_t)a->addr < (uintptr_t)addr ||
@@ -49,7 +42,7 @@ static int grow_hash(void)
     for (size_t i = 0; i <= cu.hmask; i++) {
         for (struct region *r = cu.hash[i], *next; r; r = next) {
             next = r->hnext;
-            size_t k = hash_of(r->addr, r->len, mask);
+            size_t k = range_hash(r->addr, r->len, mask);
             r->hnext = h[k];
             h[k] = r;
         }
@@ -62,7 +55,7 @@ static int grow_hash(void)
 
 struct region *region_get(void *addr, size_t len, int create)
 {
-    size_t k = hash_of(addr, len, cu.hmask);
+    size_t k = range_hash(addr, len, cu.hmask);
     for (struct region *r = cu.hash[k]; r; r = r->hnext)
         if (r->addr == addr && r->len == len)
             return r;
@@ -84,7 +77,7 @@ struct region *region_get(void *addr, size_t len, int create)
     r->addr = addr;
     r->len = len;
     r->host_valid = 1;
-    k = hash_of(addr, len, cu.hmask);
+    k = range_hash(addr, len, cu.hmask);
     r->hnext = cu.hash[k];
     cu.hash[k] = r;
     size_t at = lower_bound(addr, len);
@@ -99,7 +92,7 @@ struct region *region_get(void *addr, size_t len, int create)
 
 static void region_unlink(struct region *r)
 {
-    struct region **pp = &cu.hash[hash_of(r->addr, r->len, cu.hmask)];
+    struct region **pp = &cu.hash[range_hash(r->addr, r->len, cu.hmask)];
     while (*pp != r)
         pp = &(*pp)->hnext;
     *pp = r->hnext;

@@ -179,6 +179,15 @@ static inline uint64_t cu_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Bucket of the byte range [addr, addr+len) in a table of mask + 1 buckets (the region
+ * table, coherence.c; the writer counts, writers.c). */
+static inline size_t range_hash(const void *addr, size_t len, size_t mask)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)addr >> 3) * 0x9e3779b97f4a7c15ull;
+    h ^= (uint64_t)len * 0xc2b2ae3d27d4eb4full;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
 /* `out` fetches too: OpenMP's out orders like inout and does not promise that the body
  * overwrites every byte, so skipping the fetch could write garbage back. */
 static inline int mode_reads(unsigned m)

@@ -28,12 +28,6 @@ static struct {
     struct wr *free;
 } W = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static size_t wr_hash(const void *addr, size_t len, size_t mask)
-{
-    uint64_t h = ((uint64_t)(uintptr_t)addr >> 3) * 0x9e3779b97f4a7c15ull ^ (uint64_t)len;
-    return (size_t)(h ^ (h >> 31)) & mask;
-}
-
 static int wr_grow(void)
 {
     size_t mask = W.b ? W.mask * 2 + 1 : 255;
@@ -43,7 +37,7 @@ static int wr_grow(void)
     for (size_t i = 0; W.b && i <= W.mask; i++)
         for (struct wr *e = W.b[i], *next; e; e = next) {
             next = e->next;
-            size_t k = wr_hash(e->addr, e->len, mask);
+            size_t k = range_hash(e->addr, e->len, mask);
             e->next = b[k];
             b[k] = e;
         }
@@ -57,7 +51,7 @@ static int add_locked(void *addr, size_t len)
 {
     if ((!W.b || W.n > W.mask) && wr_grow())
         return 0; /* no memory: no hint for this range */
-    size_t k = wr_hash(addr, len, W.mask);
+    size_t k = range_hash(addr, len, W.mask);
     for (struct wr *e = W.b[k]; e; e = e->next)
         if (e->addr == addr && e->len == len) {
             e->n++;
@@ -89,7 +83,7 @@ static int done_locked(void *addr, size_t len)
 {
     if (!W.b)
         return 0;
-    for (struct wr **pp = &W.b[wr_hash(addr, len, W.mask)]; *pp; pp = &(*pp)->next) {
+    for (struct wr **pp = &W.b[range_hash(addr, len, W.mask)]; *pp; pp = &(*pp)->next) {
         struct wr *e = *pp;
         if (e->addr != addr || e->len != len)
             continue;
