@@ -35,7 +35,7 @@ run() { # name, command...
 }
 if [ "${QUICK:-0}" = 1 ]; then G=8192 GB=1024 C=8192 CB=1024; else G=16384 GB=2048 C=16384 CB=1024; fi
 run pipeline $b/bench_gpu_pipeline 16 16 0.63 15
-DAG_CUDA_STREAMS=8 run pipeline-8streams $b/bench_gpu_pipeline 16 16 0.63 15
+DAG_CUDA_STREAMS=4 run pipeline-4streams $b/bench_gpu_pipeline 16 16 0.63 15
 run patterns $b/bench_gpu_patterns 4000
 run dgemm $b/bench_gpu_linalg gemm $G $GB
 run cholesky $b/bench_gpu_linalg chol $C $CB
