@@ -425,6 +425,50 @@ START_TEST(test_cpu_reader_deferred)
 }
 END_TEST
 
+/* Under auto write-back, a result goes home once the last submitted writer of its range
+ * is done, before the final wait, although later GPU tasks still read it on the device
+ * (they do not make it wait for the host). A gate task holds the flow back until it is all
+ * submitted. x: written by 3 GPU tasks, then read by 2; the copy goes home once. */
+static atomic_int gate_open;
+static int gate_wait(void *a)
+{
+    (void)a;
+    while (!atomic_load(&gate_open))
+        usleep(200);
+    return 0;
+}
+
+START_TEST(test_early_writeback)
+{
+    setenv("DAG_CUDA_WRITEBACK", "auto", 1);
+    start(2, NULL);
+    enum { N = 1 << 20 };
+    uint32_t *x = calloc(N, sizeof *x), *y = calloc(N, sizeof *y);
+    atomic_store(&gate_open, 0);
+    dag_dep_t g = {x, N * sizeof *x, DAG_INOUT};
+    dag_task_attr_t ga = {.label = "gate", .device = DAG_DEVICE_CPU};
+    ck_assert_int_eq(dag_submit(gate_wait, NULL, 0, &g, 1, &ga), DAG_OK);
+    for (int k = 0; k < 3; k++)
+        submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    for (int k = 0; k < 2; k++) { /* y += x, twice, on the GPU */
+        struct mix_args m = {y, x, N, N, 0};
+        dag_dep_t d[2] = {{y, N * sizeof *y, DAG_INOUT}, {x, N * sizeof *x, DAG_IN}};
+        dag_task_attr_t at = {.label = "mix", .cuda = cuda_mix, .device = DAG_DEVICE_CUDA};
+        ck_assert_int_eq(dag_submit(cpu_mix, &m, sizeof m, d, 2, &at), DAG_OK);
+    }
+    atomic_store(&gate_open, 1);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    dag_cuda_stats_t s = stats();
+    ck_assert_uint_ge(s.early_writebacks, 1); /* x, after the third add */
+    ck_assert_uint_eq(x[0], 3);
+    ck_assert_uint_eq(x[N - 1], 3);
+    ck_assert_uint_eq(y[N - 1], 3 * 3 + 3); /* (0 * 3 + 3) * 3 + 3 */
+    free(x);
+    free(y);
+    stop();
+}
+END_TEST
+
 /* Registered memory keeps its device copy across waits until the host says otherwise. */
 START_TEST(test_registered_memory)
 {
@@ -718,6 +762,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_partial_overlaps);
     tcase_add_test(tc, test_own_overlaps);
     tcase_add_test(tc, test_cpu_reader_deferred);
+    tcase_add_test(tc, test_early_writeback);
     tcase_add_test(tc, test_registered_memory);
     tcase_add_test(tc, test_out_of_core);
     tcase_add_test(tc, test_cublas_tiles);
