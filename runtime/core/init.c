@@ -89,7 +89,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
 {
     int dflt = bind_default_nthreads();
     int distributed = 0, local_ranks = 1;
-    dag_status_t fail = DAG_ERR_NOMEM;
+    dag_status_t err = DAG_ERR_NOMEM; /* what a failed start returns */
     if (plugin_comm_load()) {
         distributed = plugin_comm->detect(&local_ranks);
         dflt = dflt / local_ranks > 0 ? dflt / local_ranks : 1; /* ranks share the node's cores */
@@ -117,24 +117,24 @@ static dag_status_t rt_start(const dag_config_t *cfg)
     if (!rt.workers)
         return DAG_ERR_NOMEM;
     if (sched_init())
-        goto nomem;
+        goto fail;
     for (int i = 1; i < rt.nthreads; i++) {
         struct tctx *c = calloc(1, sizeof *c);
         if (!c)
-            goto nomem;
+            goto fail;
         rt.workers[i].ctx = c;
         ctx_reset(c, &rt.workers[i], (unsigned)i);
     }
     struct tctx *c0 = persistent_ctx(&rt.workers[0]);
     if (!c0)
-        goto nomem;
+        goto fail;
     if (distributed) {
         dag_status_t cst = plugin_comm->start();
         if (cst) {
             fprintf(stderr, "dagrt: error: cannot start the distributed layer: %s\n",
                     dag_strerror(cst));
-            fail = cst;
-            goto nomem;
+            err = cst;
+            goto fail;
         }
     }
     rt.workers[0].ctx = c0;
@@ -147,13 +147,13 @@ static dag_status_t rt_start(const dag_config_t *cfg)
     obs_init(); /* DAG_TRACE, DAG_STATS, ...: installs rt.hooks if asked */
     return DAG_OK;
 
-nomem:
+fail:
     for (int i = 1; i < rt.nthreads; i++)
         free(rt.workers[i].ctx);
     sched_fini();
     free(rt.workers);
     rt.workers = NULL;
-    return fail;
+    return err;
 }
 
 static void drain_at_exit(void);

@@ -85,7 +85,8 @@ struct task {
     const char *file;
     int line, col;
     int device, node;
-    int prepared;               /* rt.dev->prepare deferred it once: it may run now */
+    int prepared;               /* rt.dev->prepare has seen it (and may have deferred it
+                                   once): it runs without a second prepare */
     dag_cuda_fn cuda;
     void *ext;                  /* reserved for the device and communication layers */
     atomic_int detach;          /* TF_DETACHABLE: 1 for the body + 1 for an unfulfilled event */

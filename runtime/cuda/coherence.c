@@ -242,10 +242,10 @@ void *co_home_begin(void *addr, size_t len, size_t chunk)
                 continue;
             }
             e = co_writeback(o);
-        } else if (o->host_ready && cudaEventQuery(o->host_ready->e) == cudaErrorNotReady) {
+        } else if (o->host_ready &&
+                   cev_state(o->host_ready, "a copy to the host for a transfer") == 0) {
             e = cev_ref(o->host_ready);
         }
-        cudaGetLastError();
         if (e) {
             h = home_new(h, len, chunk);
             evlist_add(&h->all, e);

@@ -193,14 +193,22 @@ static void writers_done(struct job *j)
 
 /* ---- CPU execution ------------------------------------------------------------------ */
 
+/* j runs on the CPU: its inputs come home (the copies' events join w), the device copies
+ * of what it writes are dropped. [co] */
+static void acquire_host(struct job *j, struct evlist *w)
+{
+    for (size_t i = 0; i < j->ndeps; i++)
+        co_acquire_host(j->deps[i].addr, j->deps[i].len, j->deps[i].mode, w);
+    j->host_acquired = 1;
+}
+
 static int exec_cpu(struct job *j)
 {
     struct task *t = j->t;
     if (!j->host_acquired && j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED)) {
         struct evlist w = {0};
         pthread_mutex_lock(&cu.lock);
-        for (size_t i = 0; i < j->ndeps; i++)
-            co_acquire_host(j->deps[i].addr, j->deps[i].len, j->deps[i].mode, &w);
+        acquire_host(j, &w);
         pthread_mutex_unlock(&cu.lock);
         co_sync_events(w.v, w.n);
         free(w.v);
@@ -478,9 +486,7 @@ static int cu_prepare(struct tctx *c, struct task *t)
         return 0;
     }
     struct evlist w = {0};
-    for (size_t i = 0; i < j->ndeps; i++)
-        co_acquire_host(j->deps[i].addr, j->deps[i].len, j->deps[i].mode, &w);
-    j->host_acquired = 1;
+    acquire_host(j, &w);
     w.n = keep_pending(w.v, w.n);
     if (!w.n) {
         pthread_mutex_unlock(&cu.lock);
