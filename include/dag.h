@@ -127,6 +127,11 @@ typedef struct dag_task_attr {
     dag_cuda_fn cuda;  /* CUDA implementation, or NULL */
     dag_event_t *event; /* with DAG_TASK_DETACHABLE: receives the task's completion event
                            at submission (the body need not call dag_task_detach) */
+    int retries;        /* retry(n): re-run a failed body (error return or crash) up to n
+                           more times, each time on the inputs it started with */
+    const dag_dep_t *checkpoint; /* checkpoint(list): outputs persisted once the task is
+                                    done (DAG_CHECKPOINT_DIR); read during dag_submit only */
+    size_t ncheckpoint;
 } dag_task_attr_t;
 
 /* Submit a task as a child of the calling task (or of the thread's implicit task).
@@ -151,6 +156,11 @@ DAG_API dag_status_t dag_taskwait_deps(const dag_dep_t *deps, size_t ndeps);
  * descendants. Groups nest; begin and end must pair within one task. */
 DAG_API dag_status_t dag_taskgroup_begin(void);
 DAG_API dag_status_t dag_taskgroup_end(void);
+
+/* Checkpoint/restart: persist [addr, addr+len) whenever a task that writes it completes
+ * (at most every DAG_CHECKPOINT_EVERY seconds); under DAG_RESTART=1 tasks whose outputs
+ * the last good checkpoint covers are skipped and the data is restored. */
+DAG_API dag_status_t dag_checkpoint_register(void *addr, size_t len);
 
 /* Non-zero inside a final task (OpenMP omp_in_final). */
 DAG_API int dag_in_final(void);
