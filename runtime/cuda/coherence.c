@@ -175,12 +175,13 @@ static struct cev *writeback_in(struct region *r, size_t chunk, struct cev **ev)
     struct cev *e = NULL;
     for (size_t k = 0; k < pieces; k++) {
         size_t off = k * step, n = r->len - off < step ? r->len - off : step;
-        cudaError_t err = cudaMemcpyAsync((char *)r->addr + off, (char *)c->blk->ptr + off, n,
-                                          cudaMemcpyDeviceToHost, dv->d2h);
+        cudaError_t err = host_copy((char *)c->blk->ptr + off, (char *)r->addr + off, n, 0,
+                                    dv->d2h);
         if (err != cudaSuccess)
             cu_warn("device-to-host copy", err);
         cev_put(e);
         e = cev_record(d, dv->d2h);
+        host_copy_done((char *)r->addr + off, n, e);
         if (ev)
             ev[k] = cev_ref(e);
     }
@@ -325,7 +326,7 @@ static void fetch(struct region *r, int dev, struct evlist *w)
         co_host_pin(r);
         stream_wait(dv->h2d, r->host_ready);
         ta = xtrace_begin(dev, dv->h2d);
-        err = cudaMemcpyAsync(c->blk->ptr, r->addr, r->len, cudaMemcpyHostToDevice, dv->h2d);
+        err = host_copy(c->blk->ptr, r->addr, r->len, 1, dv->h2d);
         xtrace_end(ta, dev, dv->h2d, HOOK_XFER_H2D, r->len);
         cu.stats.h2d_bytes += r->len;
         cu.stats.h2d_copies++;
@@ -335,6 +336,8 @@ static void fetch(struct region *r, int dev, struct evlist *w)
     struct cev *e = cev_record(dev, dv->h2d);
     if (src >= 0)
         set_ev(&r->c[src].rd, cev_ref(e)); /* the source is read until e */
+    else
+        host_copy_done(r->addr, r->len, e);
     set_ev(&c->ready, e);
     set_ev(&c->rd, NULL);
     c->valid = 1;

@@ -66,7 +66,8 @@ struct region {
     int host_valid;
     struct cev *host_ready;        /* pending device-to-host copy into host memory */
     int registered;                /* dag_cuda_register: survives top-level waits */
-    int host_pin;                  /* 0 unknown, 1 page-locked already, 2 we registered, 3 we
+    int host_pin;                  /* 0 unknown, 1 page-locked already (the program's, or
+                                      overlapping our registrations), 2 we registered, 3 we
                                       registered and keep (hostpin.c), -1 pageable */
     int nvalid_dev;
     struct copy c[];               /* cu.ndev entries */
@@ -260,6 +261,11 @@ void co_host_unpin(struct region *r);
 void co_host_keep(void *base, size_t len);
 void co_host_release(void *base, size_t len, int gone);
 void co_host_pins_fini(void);
+/* Enqueue a copy of len bytes between host and device memory on s (to_dev: host to
+ * device), cut where the host bytes enter or leave a registration; returns the first
+ * error. host_copy_done tells the registrations met which event ends the copy. */
+cudaError_t host_copy(void *dev, void *host, size_t len, int to_dev, cudaStream_t s);
+void host_copy_done(const void *host, size_t len, struct cev *e);
 int region_pinned(const struct region *r);
 void co_sync_events(struct cev **ev, int n);     /* outside the lock; puts the refs */
 
