@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +140,18 @@ dag_status_t dag_dist_flush(const dag_matrix_t *m)
 
 /* ---- CUDA (runtime/cuda) ---- */
 
-int plugin_cuda_load(void)
+/* DAG_CUDA: "0" never, "init" at dag_init, else (default) at the first task that can
+ * use a GPU (plugin_cuda_want). */
+static int cuda_mode(void)
+{
+    const char *e = getenv("DAG_CUDA");
+    if (e && !strcmp(e, "0"))
+        return 0;
+    return e && !strcmp(e, "init") ? 2 : 1;
+}
+
+/* dlopen()s the plugin if the driver reports a device; once per process. */
+static int cuda_load(void)
 {
     static int tried;
     if (plugin_cuda || tried)
@@ -146,9 +159,6 @@ int plugin_cuda_load(void)
 #ifndef DAG_HAVE_CUDA
     return 0; /* built without CUDA: there is no plugin to look for */
 #endif
-    const char *e = getenv("DAG_CUDA");
-    if (e && !strcmp(e, "0"))
-        return 0;
     tried = 1;
     /* a device exists? Asked of the driver alone, which is small and absent on
      * machines without a GPU; the CUDA runtime and libraries come with the plugin. */
@@ -169,16 +179,51 @@ int plugin_cuda_load(void)
     return plugin_cuda != NULL;
 }
 
+/* The runtime generation (rt.gen + 1) in which the CUDA layer was started, or found
+ * unusable: it is decided once per dag_init .. dag_finalize. */
+static _Atomic unsigned cuda_decided;
+static pthread_mutex_t cuda_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int plugin_cuda_load(void)
+{
+    if (cuda_mode() != 2)
+        return 0; /* started on demand: a CPU-only program never pays for the GPU */
+    atomic_store_explicit(&cuda_decided, rt.gen + 1, RELEASE);
+    return cuda_load();
+}
+
+void plugin_cuda_want(void)
+{
+    if (atomic_load_explicit(&cuda_decided, ACQUIRE) == rt.gen + 1)
+        return;
+    pthread_mutex_lock(&cuda_lock);
+    if (atomic_load_explicit(&cuda_decided, RELAXED) != rt.gen + 1 &&
+        atomic_load_explicit(&rt.state, ACQUIRE) == RT_RUNNING) {
+        if (cuda_mode() && cuda_load())
+            plugin_cuda->start(); /* installs rt.dev when a device is usable */
+        atomic_store_explicit(&cuda_decided, rt.gen + 1, RELEASE);
+    }
+    pthread_mutex_unlock(&cuda_lock);
+}
+
 #ifdef DAG_HAVE_CUDA
 /* The CUDA API without the plugin (no device, DAG_CUDA=0, static libdagrt.a): what the
  * CUDA layer answers when no device is active. */
 #include "dag/cuda.h"
 
-int dag_cuda_device_count(void)
+/* The calls that mean the program wants the GPU start the layer (plugin_cuda_want);
+ * the others answer "nothing on a device" until it runs. */
+static int want(void)
 {
     if (!ctx_get())
         return 0;
-    return plugin_cuda ? plugin_cuda->device_count() : 0;
+    plugin_cuda_want();
+    return plugin_cuda != NULL;
+}
+
+int dag_cuda_device_count(void)
+{
+    return want() ? plugin_cuda->device_count() : 0;
 }
 
 cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *ctx)
@@ -218,7 +263,7 @@ struct dag_cuda_ctx *dag_cuda_current(void)
 
 dag_status_t dag_cuda_register(void *ptr, size_t len)
 {
-    if (plugin_cuda)
+    if (ptr && len && want())
         return plugin_cuda->reg(ptr, len);
     return ptr && len ? DAG_OK : DAG_ERR_INVALID;
 }
@@ -239,7 +284,7 @@ dag_status_t dag_cuda_host_modified(void *ptr, size_t len)
 
 void *dag_cuda_malloc_host(size_t size)
 {
-    if (plugin_cuda)
+    if (want())
         return plugin_cuda->malloc_host(size);
     return malloc(size ? size : 1);
 }

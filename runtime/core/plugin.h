@@ -77,7 +77,12 @@ extern const struct dag_cuda_plugin *plugin_cuda;
  * (or the program started MPI itself) and DAG_COMM is not "none". 0: not needed or not
  * loadable (a warning says which). */
 int plugin_comm_load(void);
-/* Loads the CUDA plugin if DAG_CUDA is not 0 and libcuda.so.1 reports a device. */
+/* At dag_init: loads the CUDA plugin (the caller starts it) only with DAG_CUDA=init and
+ * a device that libcuda.so.1 reports. Otherwise the layer starts on demand: */
 int plugin_cuda_load(void);
+/* Starts the CUDA layer, at most once per dag_init, unless DAG_CUDA=0 or there is no
+ * device: called when the first task that can use a GPU (a CUDA variant or
+ * DAG_DEVICE_CUDA) is submitted, and by the dag_cuda_* calls that want one. Any thread. */
+void plugin_cuda_want(void);
 
 #endif

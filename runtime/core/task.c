@@ -12,6 +12,7 @@
 
 #include "deps.h"
 #include "hooks.h"
+#include "plugin.h"
 #include "runtime.h"
 #include "../sched/queues.h"
 #include "../sched/sched.h"
@@ -498,6 +499,8 @@ dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_siz
     struct tctx *c = ctx_fast();
     if (unlikely(!c))
         return DAG_ERR_STATE;
+    if (unlikely(attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA)) && !rt.dev)
+        plugin_cuda_want(); /* the CUDA layer starts with the first task that may use it */
     if (unlikely(!fn || (args_size && !args)))
         return DAG_ERR_INVALID;
     if (ndeps) {

@@ -278,7 +278,8 @@ void cuda_start(void)
         return;
     }
     cudaSetDevice(current);
-    rt.dev = &cu_ops;
+    /* last: a worker that sees rt.dev sees the layer ready (it may start while tasks run) */
+    __atomic_store_n(&rt.dev, &cu_ops, __ATOMIC_RELEASE);
 }
 
 void cuda_stop(void)

@@ -15,12 +15,15 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 mpi_targets=""
 command -v mpirun >/dev/null && mpi_targets="test_gpu_mpi dagrt_mpi"
-cmake --build "$build" -j"$jobs" --target test_gpu dag_core_tests_so $mpi_targets >/dev/null || {
+cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy dag_core_tests_so $mpi_targets >/dev/null || {
   cmake --build "$build" -j1 --target test_gpu 2>&1 | tail -30; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 rc=0
 echo "== tests/gpu"
-DAG_TEST_SEEDS=${DAG_TEST_SEEDS:-200} "$build/tests/gpu/test_gpu" || rc=1
+DAG_TEST_SEEDS=${DAG_TEST_SEEDS:-200} DAG_TEST_BIG_SEEDS=${DAG_TEST_BIG_SEEDS:-24} \
+  "$build/tests/gpu/test_gpu" || rc=1
+echo "== tests/gpu/test_gpu_lazy (a CPU-only program does not start the CUDA layer)"
+"$build/tests/gpu/test_gpu_lazy" || rc=1
 if [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   for st in 1 0; do # staged sends from the GPU, and whole-tile copies first
@@ -34,5 +37,6 @@ if [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
   mpirun --oversubscribe -np 2 -x DAG_CUDA_PIN_KEEP_MB=0 "$build/tests/gpu/test_gpu_mpi" || rc=1
 fi
 echo "== tests/core with the CUDA layer installed"
-DAG_TEST_EXPECT_DEVICE=1 ctest --test-dir "$build" -L coreso -j"$jobs" --timeout 600 --output-on-failure || rc=1
+# DAG_CUDA=init: the layer starts at dag_init, not at a first GPU task these suites lack
+DAG_CUDA=init DAG_TEST_EXPECT_DEVICE=1 ctest --test-dir "$build" -L coreso -j"$jobs" --timeout 600 --output-on-failure || rc=1
 exit $rc
