@@ -13,7 +13,7 @@ static const char *const with_arg[] = {
     "-o", "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-iquote", "-idirafter",
     "-isysroot", "-x", "-MF", "-MT", "-MQ", "-L", "-l", "-Xlinker", "-Xassembler",
     "-Xpreprocessor", "-T", "-u", "-z", "-aux-info", "--param", "-iprefix",
-    "-iwithprefix", "-iwithprefixbefore", "-e", NULL};
+    "-iwithprefix", "-iwithprefixbefore", "-e", "-Xnvcc", NULL};
 
 static int needs_arg(const char *a)
 {
@@ -128,6 +128,14 @@ int parse_cmdline(int argc, char **argv, cmdline *cl)
             cl->keep_dir = a + 18;
         } else if (!strcmp(a, "--dagcc-dry-run")) {
             cl->dry_run = 1;
+        } else if (!strcmp(a, "-Xnvcc")) {
+            sv_push(&cl->nvcc, val);
+        } else if (starts(a, "-Xnvcc=")) {
+            if (!a[7]) {
+                fprintf(stderr, "dagcc: error: missing argument to '-Xnvcc='\n");
+                return 1;
+            }
+            sv_push(&cl->nvcc, a + 7);
         } else if (!strcmp(a, "--help")) {
             cl->info_only = 1;
             printf("usage: dagcc [options] file...\n\n"
@@ -140,11 +148,19 @@ int parse_cmdline(int argc, char **argv, cmdline *cl)
                    "                          programs run on the dagcc runtime\n"
                    "  --keep-translated[=DIR] keep the translated C (NAME.dagcc.c) next to the\n"
                    "                          output, or in DIR\n"
+                   "  -Xnvcc OPT, -Xnvcc=OPT  pass OPT to nvcc when compiling .cu inputs\n"
+                   "                          (e.g. -Xnvcc=-arch=sm_90 -Xnvcc=-fmad=false); .cu\n"
+                   "                          inputs are built for the GPUs nvidia-smi reports\n"
+                   "                          unless OPT chooses an architecture\n"
+                   "  --dagcc-dry-run         print the commands instead of running them\n"
+                   "                          (C inputs are still translated)\n"
                    "  --version               print versions and exit\n"
                    "  -v                      print the commands run\n\n"
                    "environment:\n"
                    "  DAGCC_CC       the underlying compiler (default: cc; e.g. mpicc)\n"
-                   "  DAGCC_NVCC     nvcc for .cu inputs (default: the CUDA toolkit's)\n"
+                   "  DAGCC_NVCC     nvcc for .cu inputs (default: the CUDA toolkit's); its\n"
+                   "                 toolkit's include directory is searched last (-idirafter)\n"
+                   "                 so that C files can include <dag/cuda.h>\n"
                    "  DAGCC_INCDIR, DAGCC_LIBDIR  override where dag.h and libdagrt are\n"
                    "  DAGCC_VERBOSE  print the commands run\n\n"
                    "The directives are described in docs/pragmas.md.\n");
@@ -203,6 +219,7 @@ void free_cmdline(cmdline *cl)
     sv_free(&cl->compile);
     sv_free(&cl->link);
     sv_free(&cl->clang);
+    sv_free(&cl->nvcc);
     sv_free(&cl->link_order);
     free(cl->inputs);
 }

@@ -91,6 +91,7 @@ typedef struct job {
     paths rt;
     char *tmpdir;
     int verbose;
+    char *cuda_inc; /* the CUDA toolkit's headers, or NULL */
 } job;
 
 static const char *tmp_dir(job *j)
@@ -111,6 +112,10 @@ static int translate_input(job *j, const input *in, const char *obj, char **out)
     strvec args = {0};
     sv_append(&args, &cl->clang);
     sv_pushf(&args, "-I%s", j->rt.inc);
+    if (j->cuda_inc) {
+        sv_push(&args, "-idirafter");
+        sv_push(&args, j->cuda_inc);
+    }
     if (cl->omp)
         sv_push(&args, "-D_OPENMP=201511");
     opt.clang_args = (const char *const *)args.v;
@@ -171,15 +176,121 @@ static const char *nvcc_path(void)
     return access(DAGCC_NVCC_DEFAULT, X_OK) == 0 ? DAGCC_NVCC_DEFAULT : "nvcc";
 }
 
-/* The toolkit's library directory, next to its bin/nvcc. */
+static int exists(const char *dir, const char *name)
+{
+    char *p = path_join(dir, name);
+    int ok = access(p, F_OK) == 0;
+    free(p);
+    return ok;
+}
+
+/* The CUDA toolkit's root (ROOT/bin/nvcc), or NULL when there is no nvcc. */
+static char *cuda_root(void)
+{
+    const char *nvcc = nvcc_path();
+    char *found = NULL;
+    if (strchr(nvcc, '/')) {
+        found = access(nvcc, X_OK) == 0 ? realpath(nvcc, NULL) : NULL;
+    } else { /* look it up on PATH */
+        const char *path = getenv("PATH");
+        char *dirs = xstrdup(path ? path : "");
+        for (char *d = strtok(dirs, ":"); d && !found; d = strtok(NULL, ":")) {
+            char *p = path_join(d, nvcc);
+            if (access(p, X_OK) == 0)
+                found = realpath(p, NULL);
+            free(p);
+        }
+        free(dirs);
+    }
+    if (!found)
+        return NULL;
+    char *bin = path_dirname(found);
+    char *root = path_dirname(bin);
+    free(bin);
+    free(found);
+    return root;
+}
+
+/* The toolkit's headers (for C files that include <dag/cuda.h>), or NULL. */
+static char *cuda_incdir(void)
+{
+    char *root = cuda_root();
+    char *inc = root ? path_join(root, "include") : NULL;
+    free(root);
+    if (inc && !exists(inc, "cuda_runtime_api.h")) {
+        free(inc);
+        inc = NULL;
+    }
+    return inc;
+}
+
+/* The toolkit's library directory, where libcudart.so is (NULL if it is not found). */
 static char *cuda_libdir(void)
 {
-    char *bin = path_dirname(nvcc_path());
-    char *root = path_dirname(bin);
-    char *lib = path_join(root, "lib64");
-    free(bin);
+    static const char *const sub[] = {"lib64", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu",
+                                      "lib", "targets/x86_64-linux/lib", NULL};
+    char *root = cuda_root();
+    char *lib = NULL;
+    for (int i = 0; root && sub[i] && !lib; i++) {
+        lib = path_join(root, sub[i]);
+        if (!exists(lib, "libcudart.so")) {
+            free(lib);
+            lib = NULL;
+        }
+    }
     free(root);
     return lib;
+}
+
+/* Did the user choose the GPU architecture (-Xnvcc=-arch=..., -gencode, -code)? */
+static int arch_chosen(const strvec *nvcc)
+{
+    static const char *const p[] = {"-arch", "--gpu-architecture", "-gencode",
+                                    "--generate-code", "-code", "--gpu-code", NULL};
+    for (size_t i = 0; i < nvcc->n; i++)
+        for (int k = 0; p[k]; k++)
+            if (!strncmp(nvcc->v[i], p[k], strlen(p[k])))
+                return 1;
+    return 0;
+}
+
+/* Code for the GPUs of this machine, as nvidia-smi reports their compute capability:
+ * -arch=sm_XY for one kind, one -gencode per kind otherwise; nothing (nvcc's default)
+ * without nvidia-smi or a GPU. Asked once per dagcc run. */
+static void push_gpu_arch(strvec *a)
+{
+    static int asked, n;
+    static int cap[8];
+    if (!asked) {
+        asked = 1;
+        FILE *f = popen("nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null", "r");
+        char line[64];
+        while (f && fgets(line, sizeof line, f)) {
+            int major = 0, minor = 0, dup = 0;
+            if (sscanf(line, "%d.%d", &major, &minor) != 2 || major <= 0 || minor < 0 || minor > 9)
+                continue;
+            int c = major * 10 + minor;
+            for (int i = 0; i < n; i++)
+                dup |= cap[i] == c;
+            if (!dup && n < 8)
+                cap[n++] = c;
+        }
+        if (f && pclose(f) != 0)
+            n = 0; /* nvidia-smi failed: whatever it printed is not a list of GPUs */
+    }
+    if (n == 1)
+        sv_pushf(a, "-arch=sm_%d", cap[0]);
+    for (int i = 0; n > 1 && i < n; i++)
+        sv_pushf(a, "-gencode=arch=compute_%d,code=sm_%d", cap[i], cap[i]);
+}
+
+static int run(const job *j, const strvec *a)
+{
+    if (j->cl->dry_run) {
+        print_cmd(a);
+        return 0;
+    }
+    return run_cmd(a, j->verbose);
 }
 
 /* A .cu input goes to nvcc: preprocessor and optimisation flags as they are, other
@@ -201,12 +312,15 @@ static int compile_cuda(job *j, const input *in, const char *obj)
             sv_pushf(&a, "-Xcompiler=%s", o);
     }
     sv_pushf(&a, "-I%s", j->rt.inc);
+    if (!arch_chosen(&cl->nvcc))
+        push_gpu_arch(&a);
+    sv_append(&a, &cl->nvcc);
     sv_push(&a, in->path);
     if (obj) {
         sv_push(&a, "-o");
         sv_push(&a, obj);
     }
-    int rc = run_cmd(&a, j->verbose);
+    int rc = run(j, &a);
     sv_free(&a);
     if (rc == 127)
         fprintf(stderr, "dagcc: error: %s: cannot run nvcc ('%s'); set DAGCC_NVCC\n", in->path,
@@ -247,6 +361,10 @@ static int compile_input(job *j, const input *in, const char *obj)
         free(dir);
     }
     sv_pushf(&a, "-I%s", j->rt.inc);
+    if (j->cuda_inc) { /* <dag/cuda.h> needs <cuda_runtime_api.h>; searched last */
+        sv_push(&a, "-idirafter");
+        sv_push(&a, j->cuda_inc);
+    }
     if (in->lang)
         sv_pushf(&a, "-x%s", in->lang);
     else if (translated)
@@ -256,9 +374,9 @@ static int compile_input(job *j, const input *in, const char *obj)
         sv_push(&a, "-o");
         sv_push(&a, obj);
     }
-    int rc = run_cmd(&a, j->verbose);
+    int rc = run(j, &a);
     sv_free(&a);
-    if (rc == 0 && translated && cl->md && obj) {
+    if (rc == 0 && translated && cl->md && obj && !cl->dry_run) {
         char *def = NULL;
         if (!cl->mf) {
             const char *dot = strrchr(path_base(obj), '.');
@@ -296,14 +414,20 @@ static int do_link(job *j, char **objs)
     }
     sv_pushf(&a, "-L%s", j->rt.lib);
     sv_pushf(&a, "-Wl,-rpath,%s", j->rt.lib);
-    if (cl->cuda) { /* .cu objects: the CUDA runtime (and -lcublas... from the toolkit) */
-        char *lib = cuda_libdir();
+    char *lib = cuda_libdir();
+    if (lib) { /* -lcublas... from the toolkit */
         sv_pushf(&a, "-L%s", lib);
         sv_pushf(&a, "-Wl,-rpath,%s", lib);
+    }
+    if (cl->cuda) { /* .cu objects: the CUDA runtime */
         sv_push(&a, "-lcudart");
         sv_push(&a, "-lstdc++");
-        free(lib);
+    } else if (lib) { /* C files may call the CUDA runtime (dag/cuda.h): if they do */
+        sv_push(&a, "-Wl,--push-state,--as-needed");
+        sv_push(&a, "-lcudart");
+        sv_push(&a, "-Wl,--pop-state");
     }
+    free(lib);
     sv_push(&a, "-Wl,--push-state,--as-needed");
     sv_push(&a, "-ldagrt");
     char *deps = xstrdup(DAGCC_DEP_LIBS);
@@ -311,7 +435,7 @@ static int do_link(job *j, char **objs)
         sv_push(&a, t);
     free(deps);
     sv_push(&a, "-Wl,--pop-state");
-    int rc = run_cmd(&a, j->verbose);
+    int rc = run(j, &a);
     sv_free(&a);
     return rc;
 }
@@ -368,6 +492,7 @@ int main(int argc, char **argv)
         free_cmdline(&cl);
         return 1;
     }
+    j.cuda_inc = cuda_incdir();
     char **objs = xcalloc(cl.ninputs + 1, sizeof *objs);
     for (size_t i = 0; i < cl.ninputs && rc == 0; i++) {
         const input *in = &cl.inputs[i];
@@ -402,6 +527,7 @@ int main(int argc, char **argv)
         remove_temp_dir(j.tmpdir);
         free(j.tmpdir);
     }
+    free(j.cuda_inc);
     free_cmdline(&cl);
     return rc;
 }

@@ -37,6 +37,7 @@ typedef struct cmdline {
     strvec compile;        /* options for compiling (preprocessor flags included) */
     strvec link;           /* options for linking, in order (objects are inputs) */
     strvec clang;          /* options for libclang: -I -D -U -std -include ... */
+    strvec nvcc;           /* -Xnvcc OPT / -Xnvcc=OPT: options for nvcc (.cu inputs) */
     input *inputs;         /* in command-line order; link-only items included */
     size_t ninputs, cinputs;
     strvec link_order;     /* IN_LINK inputs and -l/-L/-Wl items interleaved, in order */
@@ -51,6 +52,7 @@ void free_cmdline(cmdline *cl);
 
 /* run.c */
 int run_cmd(const strvec *argv, int verbose); /* exit status, or 127 if not started */
+void print_cmd(const strvec *argv);           /* on stderr, quoted like a shell */
 char *make_temp_dir(void);                     /* caller frees; NULL on failure */
 void remove_temp_dir(const char *dir);
 char *path_join(const char *dir, const char *name);

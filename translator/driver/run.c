@@ -51,7 +51,7 @@ void sv_free(strvec *s)
     s->n = s->cap = 0;
 }
 
-static void print_cmd(const strvec *a)
+void print_cmd(const strvec *a)
 {
     for (size_t i = 0; i < a->n; i++) {
         const char *s = a->v[i];
