@@ -8,11 +8,12 @@ cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/bench/gpu/out}
 mkdir -p "$out"
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
+source tests/gpu/clang-env.sh # the translator, when libclang came along
 export BUILD=${BUILD:-build-gpu} NCCL_NVLS_ENABLE=0
 jobs=$(nproc)
 t0=$(date +%s)
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WITH_CUDA=ON \
-  -DDAG_BUILD_SAMPLES=OFF >"$out/build.log" 2>&1 &&
+  -DDAG_BUILD_SAMPLES=OFF $DAG_CLANG_CMAKE >"$out/build.log" 2>&1 &&
   cmake --build "$BUILD" -j"$jobs" --target test_gpu dag_core_tests_so bench_gpu_pipeline \
     bench_gpu_patterns bench_gpu_linalg \
     $(command -v mpirun >/dev/null && echo bench_gpu_stage_mpi bench_mpi dagrt_mpi) \

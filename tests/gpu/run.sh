@@ -2,21 +2,26 @@
 # run.sh: the GPU suite in one command, on a machine with a CUDA device: configures and
 # builds what it needs (in $BUILD, default build-gpu), then runs tests/gpu (Check), the
 # distributed GPU test under mpirun, and the runtime core suites linked against
-# libdagrt.so (coreso), which loads the CUDA plugin: every task passes the CUDA layer.
+# libdagrt.so (coreso), which loads the CUDA plugin: every task passes the CUDA layer;
+# with libclang brought along (tests/gpu/clang-env.sh) also the translator, and pragma
+# programs on the GPU built by dagcc (tests/gpu/pragma).
 # Check may come from .device (see ../shared/gpu/README.md: pack.sh). Exit status: 0 only if everything passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
+source tests/gpu/clang-env.sh # the translator, when libclang came along
 build=${BUILD:-build-gpu}
 jobs=$(nproc)
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WITH_CUDA=ON \
-    -DDAG_BUILD_SAMPLES=OFF >/dev/null || exit 1
+    -DDAG_BUILD_SAMPLES=OFF $DAG_CLANG_CMAKE >/dev/null || exit 1
 fi
-mpi_targets=""
+mpi_targets="" tr_targets=""
 command -v mpirun >/dev/null && mpi_targets="test_gpu_mpi dagrt_mpi"
-cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy dag_core_tests_so $mpi_targets >/dev/null || {
-  cmake --build "$build" -j1 --target test_gpu 2>&1 | tail -30; exit 1; }
+grep -q "^DAGCC_LIBCLANG:.*=/" "$build/CMakeCache.txt" && tr_targets="dagcc dagcc-translate"
+cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy dag_core_tests_so $mpi_targets \
+    $tr_targets >/dev/null || {
+  cmake --build "$build" -j1 --target test_gpu test_gpu_lazy $tr_targets 2>&1 | tail -30; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 rc=0
 echo "== tests/gpu"
@@ -35,6 +40,14 @@ if [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
   echo "== tests/gpu/test_gpu_mpi (2 ranks, DAG_COMM_STALE_MB=0; DAG_CUDA_PIN_KEEP_MB=0)"
   mpirun --oversubscribe -np 2 -x DAG_COMM_STALE_MB=0 "$build/tests/gpu/test_gpu_mpi" 20.3 4 || rc=1
   mpirun --oversubscribe -np 2 -x DAG_CUDA_PIN_KEEP_MB=0 "$build/tests/gpu/test_gpu_mpi" || rc=1
+fi
+if [ -n "$tr_targets" ]; then
+  echo "== pragma programs on the GPU, built by dagcc (variant(cuda:) + .cu, device(cuda))"
+  ctest --test-dir "$build" -R "gpu.pragma|driver_cuda|translator.e2e.cuda|translator.driver_cuda" \
+    --output-on-failure || rc=1
+else
+  echo "== pragma programs: SKIPPED (no libclang: bring it in .device, see clang-env.sh)"
+  rc=1
 fi
 echo "== tests/core with the CUDA layer installed"
 # DAG_CUDA=init: the layer starts at dag_init, not at a first GPU task these suites lack
