@@ -572,8 +572,8 @@ int ck_submit(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size
         }
     }
     /* a potential cut before this task */
-    if (ck.index >= ck.next_cut && !ck.restarting) {
-        if (ck.index > 0 && ck.first_uncovered < 0 && ck.n)
+    if (ck.index >= ck.next_cut) { /* the same places in a restarted run */
+        if (ck.index > 0 && ck.first_uncovered < 0 && ck.n && !ck.restarting)
             place_cut();
         long per = ck.per_cut > 0 ? ck.per_cut : (long)(2 * ck.n > 32 ? 2 * ck.n : 32);
         ck.next_cut = ck.index + (uint64_t)per;
