@@ -13,8 +13,9 @@
  * it runs once the range's last writer before S is done and before its next writer
  * starts, so it sees exactly the version of the cut. The first snapshot task of a cut
  * to run decides whether the cut is written: when DAG_CHECKPOINT_EVERY seconds have
- * passed since the last written one and no other is being written (in distributed runs
- * every cut is written: the ranks must write the same cuts). Snapshot tasks of a written
+ * passed since the last written one and no other is being written (in distributed runs:
+ * when the wall clock entered a new period of DAG_CHECKPOINT_EVERY seconds, so that the
+ * ranks mostly write the same cuts without talking). Snapshot tasks of a written
  * cut pwrite their range into the cut's temporary file; once all are done, a writer
  * thread commits the file (file.c). The flow goes on meanwhile.
  *
@@ -68,6 +69,7 @@ static struct {
     pthread_mutex_t lock;         /* hash growth, decisions, the writer queue */
     pthread_cond_t cond;
     double last_active;
+    double last_q;                /* distributed: wall-clock period of the last one */
     int busy;
     struct ck_epoch *queue, **qtail;
     pthread_t writer;
@@ -230,11 +232,16 @@ static int decide(struct ck_epoch *ep)
     if (!ep->decided) {
         ep->decided = 1;
         double now = ck_now();
-        if (dist.active || (!ck.busy && now - ck.last_active >= ck.every)) {
+        /* distributed: periods of the wall clock, so that ranks (which share no clock
+         * state) mostly pick the same cuts; restart takes the newest they all have */
+        double q = ck.every > 0 ? (double)(long long)(ck_wall() / ck.every) : 0;
+        if (dist.active ? ck.every == 0 || q > ck.last_q
+                        : !ck.busy && now - ck.last_active >= ck.every) {
             ep->active = !ck_file_open(ep, ck.dir, ck.rank);
             if (ep->active) {
                 ck.busy++;
                 ck.last_active = now;
+                ck.last_q = q;
                 ep->t0 = now;
             }
         }
@@ -682,6 +689,7 @@ dag_status_t ck_start(void)
     ck.queue = NULL;
     ck.qtail = &ck.queue;
     ck.last_active = ck_now();
+    ck.last_q = ck.every > 0 ? (double)(long long)(ck_wall() / ck.every) : 0;
     ck.started = ck.restarting = 0;
     ck.sticky = DAG_OK;
     ck.written = ck.skipped = 0;

@@ -58,7 +58,8 @@ struct ck_image {
 };
 
 uint64_t ck_sum(const void *p, size_t n, uint64_t seed);
-double ck_now(void);
+double ck_now(void);  /* CLOCK_MONOTONIC seconds */
+double ck_wall(void); /* CLOCK_REALTIME seconds */
 
 /* file.c */
 void ck_path(char *buf, size_t size, const char *dir, int rank, uint64_t cut, int tmp);

@@ -61,6 +61,13 @@ double ck_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double ck_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void ck_path(char *buf, size_t size, const char *dir, int rank, uint64_t cut, int tmp)
 {
     snprintf(buf, size, "%s/ckpt.r%d.%012" PRIu64 ".%s", dir, rank, cut, tmp ? "tmp" : "dag");
