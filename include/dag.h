@@ -176,6 +176,9 @@ typedef struct dag_error {
     int line;
     int col;
     unsigned long ncancelled; /* dependent tasks that were skipped because of it */
+    int signal;              /* SIGSEGV, SIGFPE or SIGBUS when the body crashed (code is
+                                then 128 + signal), else 0 */
+    int attempts;            /* times the body ran (retry(n): up to n + 1) */
 } dag_error_t;
 
 /* The first failure reported to the calling thread by its most recent wait. Returns
@@ -183,7 +186,8 @@ typedef struct dag_error {
 DAG_API dag_status_t dag_last_error(dag_error_t *err);
 
 /* Format a failure as "file:line: task 'label' failed with code N (M dependent tasks
- * cancelled)" into buf; returns buf. */
+ * cancelled)" into buf ("crashed with SIGSEGV" for a crash, "after K attempts" when it
+ * was retried); returns buf. */
 DAG_API char *dag_error_format(const dag_error_t *err, char *buf, size_t size);
 
 /* ---------------------------------------------------------------------------------------

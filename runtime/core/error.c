@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ft.h"
 #include "runtime.h"
 
 struct failure {
@@ -73,6 +74,12 @@ struct failure *failure_new(const struct task *t, int code)
     f->e.file = t->file;
     f->e.line = t->line;
     f->e.col = t->col;
+    f->e.attempts = 1;
+    if (t->ft) { /* core/retry.c: a crash, or retries */
+        f->e.signal = t->ft->signo;
+        if (t->ft->attempts > 1)
+            f->e.attempts = t->ft->attempts;
+    }
     atomic_init(&f->refs, 1);
     return f;
 }
@@ -151,9 +158,16 @@ char *dag_error_format(const dag_error_t *err, char *buf, size_t size)
         snprintf(where, sizeof where, "%s:%d: ", err->file, err->line);
     else if (err->file)
         snprintf(where, sizeof where, "%s: ", err->file);
-    if (err->status == DAG_ERR_TASK_FAILED)
-        snprintf(buf, size, "%stask '%s' failed with code %d (%lu dependent task%s cancelled)",
-                 where, err->label ? err->label : "task", err->code, err->ncancelled,
+    char tries[48] = "";
+    if (err->attempts > 1)
+        snprintf(tries, sizeof tries, " after %d attempts", err->attempts);
+    if (err->status == DAG_ERR_TASK_FAILED && err->signal)
+        snprintf(buf, size, "%stask '%s' crashed with %s%s (%lu dependent task%s cancelled)",
+                 where, err->label ? err->label : "task", ft_signame(err->signal), tries,
+                 err->ncancelled, err->ncancelled == 1 ? "" : "s");
+    else if (err->status == DAG_ERR_TASK_FAILED)
+        snprintf(buf, size, "%stask '%s' failed with code %d%s (%lu dependent task%s cancelled)",
+                 where, err->label ? err->label : "task", err->code, tries, err->ncancelled,
                  err->ncancelled == 1 ? "" : "s");
     else
         snprintf(buf, size, "%stask '%s': %s", where, err->label ? err->label : "task",

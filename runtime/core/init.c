@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "deps.h"
+#include "ft.h"
 #include "runtime.h"
 #include "../sched/sched.h"
 #include "../obs/obs.h"
@@ -138,6 +139,13 @@ static dag_status_t rt_start(const dag_config_t *cfg)
         }
     }
     rt.workers[0].ctx = c0;
+    if ((err = ft_start()) || (err = ck_start())) { /* fault tolerance: core/retry.c, ckpt/ */
+        ft_stop();
+        if (distributed)
+            plugin_comm->stop();
+        goto fail;
+    }
+    err = DAG_ERR_NOMEM;
     bind_thread(&rt.workers[0]);
     if (plugin_cuda_load())
         plugin_cuda->start(); /* installs rt.dev when a device is usable */
@@ -236,6 +244,7 @@ dag_status_t dag_finalize(void)
         x->implicit.domain = NULL;
         zombies_collect(c, &x->implicit, 1);
     }
+    ck_stop(); /* the checkpoint writer finishes */
     if (plugin_cuda)
         plugin_cuda->stop(); /* results back on the host, device memory released */
     if (plugin_comm)
@@ -243,6 +252,7 @@ dag_status_t dag_finalize(void)
     obs_fini(); /* drained, workers still alive: write traces and statistics */
     atomic_store(&rt.state, RT_STOPPING);
     sched_stop_workers();
+    ft_stop();
     bind_restore(&rt.workers[0]);
     for (int i = 1; i < rt.nthreads; i++)
         free(rt.workers[i].ctx);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "deps.h"
+#include "ft.h"
 #include "hooks.h"
 #include "plugin.h"
 #include "runtime.h"
@@ -43,7 +44,8 @@ static inline void fill_attr(struct task *t, const dag_task_attr_t *a)
 
 /* Common initialisation of pool and stack descriptors. Never touches `lock` or `state`. */
 static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, const void *args,
-                            size_t size, const dag_task_attr_t *attr, uint32_t flags)
+                            size_t size, const dag_task_attr_t *attr, uint32_t flags,
+                            struct ft_task *ft)
 {
     t->next = NULL;
     t->fn = fn;
@@ -69,6 +71,7 @@ static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, cons
     t->id = c->next_id++;
     t->ext = NULL;
     t->prepared = 0;
+    t->ft = ft;
     fill_attr(t, attr);
     if (likely(size <= TASK_ARGS_INLINE)) {
         t->args = t->argbuf;
@@ -127,6 +130,10 @@ static void task_release(struct tctx *c, struct task *t, uint64_t dec)
         failure_unref(atomic_load_explicit(&t->cause, RELAXED));
         if (unlikely(t->flags & TF_EXT_ARGS))
             free(t->args);
+        if (unlikely(t->ft)) {
+            ft_free(t->ft);
+            t->ft = NULL;
+        }
         if (unlikely(atomic_load_explicit(&t->zombies, RELAXED)))
             zombies_collect(c, t, 1);
         if (unlikely(atomic_load_explicit(&t->zombie, RELAXED)))
@@ -262,6 +269,30 @@ static int close_groups(struct tctx *c, struct task *t, int rc)
     return rc ? rc : DAG_ERR_STATE;
 }
 
+int task_attempt(struct tctx *c, struct task *t)
+{
+    int rc = unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args);
+    if (unlikely(c->group != t->group))
+        rc = close_groups(c, t, rc);
+    return rc;
+}
+
+void task_attempt_reset(struct tctx *c, struct task *t, int full)
+{
+    if (c->group != t->group)
+        close_groups(c, t, 1);
+    if (!full)
+        return;
+    task_wait_children(c, t);
+    failure_unref(atomic_exchange_explicit(&t->fail, NULL, ACQ_REL));
+    if (atomic_load_explicit(&t->zombies, RELAXED))
+        zombies_collect(c, t, 1);
+    if (t->domain) {
+        domain_destroy(c, t->domain);
+        t->domain = NULL;
+    }
+}
+
 static inline int run_body(struct tctx *c, struct task *t)
 {
     struct task *saved = c->cur;
@@ -269,9 +300,8 @@ static inline int run_body(struct tctx *c, struct task *t)
     c->cur = t;
     c->group = t->group;
     hooks_start(c, t);
-    int rc = unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args);
-    if (unlikely(c->group != t->group))
-        rc = close_groups(c, t, rc);
+    /* crash protection, retries and fault injection: core/retry.c */
+    int rc = unlikely(t->ft || ft_guard_all) ? ft_run(c, t) : task_attempt(c, t);
     hooks_end(c, t, rc);
     c->cur = saved;
     c->group = saved_group;
@@ -295,6 +325,8 @@ static struct task *execute_body(struct tctx *c, struct task *t)
         rc = run_body(c, t);
     else
         hooks_end(c, t, DAG_ERR_CANCELLED);
+    if (unlikely(t->ft))
+        ft_done(c, t, rc, cause != NULL);
     if (unlikely(t->flags & TF_DETACHABLE)) {
         /* the body's share of `detach`; an unfulfilled event keeps the task incomplete */
         t->detach_rc = rc;
@@ -416,12 +448,14 @@ static int mutexes_taken(void *arg)
  * throttle. Waits for the task's own children before returning (they point at it). */
 static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args, size_t size,
                                const dag_task_attr_t *attr, uint32_t flags,
-                               const dag_dep_t *deps, size_t ndeps)
+                               const dag_dep_t *deps, size_t ndeps, struct ft_task *ft)
 {
     struct task t;
     atomic_init(&t.state, 0);
-    if (init_task(c, &t, fn, args, size, attr, flags | TF_STACK))
+    if (init_task(c, &t, fn, args, size, attr, flags | TF_STACK, ft)) {
+        ft_free(ft);
         return DAG_ERR_NOMEM;
+    }
     int rc = run_body(c, &t);
     /* no child was ever created (the common case): nobody else can touch t.counts */
     if (atomic_load_explicit(&t.counts, ACQUIRE) != C_REF &&
@@ -446,6 +480,10 @@ static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args,
     }
     if (t.flags & TF_EXT_ARGS)
         free(t.args);
+    if (unlikely(t.ft)) {
+        ft_done(c, &t, rc, 0);
+        ft_free(t.ft);
+    }
     return DAG_OK;
 }
 
@@ -485,6 +523,13 @@ static inline int eager_ok(struct tctx *c, const dag_task_attr_t *attr)
 dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
+    if (unlikely(ck_flow)) { /* checkpoint/restart sees the top-level flow: ckpt/ckpt.c */
+        struct tctx *c = ctx_fast();
+        dag_status_t st;
+        if (c && (c->cur->flags & TF_IMPLICIT) &&
+            ck_submit(c, fn, args, args_size, deps, ndeps, attr, &st))
+            return st;
+    }
     if (unlikely(rt.interpose)) {
         struct tctx *c = ctx_fast();
         if (c && (c->cur->flags & TF_IMPLICIT))
@@ -510,6 +555,10 @@ dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_siz
     }
     uint32_t aflags = attr ? attr->flags : 0;
     uint32_t flags = 0;
+    struct ft_task *ft = NULL; /* retry(n), snapshot tasks, fault injection: core/retry.c */
+    if (unlikely(attr && (attr->retries > 0 || (aflags & DAG_TASK_SNAPSHOT))) ||
+        unlikely(ft_wanted_all))
+        ft = ft_new(attr, deps, ndeps);
     if (aflags & DAG_TASK_UNDEFERRED)
         flags |= TF_UNDEFERRED;
     if ((aflags & DAG_TASK_FINAL) || (c->cur->flags & TF_FINAL))
@@ -519,29 +568,34 @@ dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_siz
     if (unlikely(aflags & DAG_TASK_DETACHABLE) ||
         (unlikely(rt.dev) && attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA))) {
         /* completes on an event: never inline (also under a final parent) */
-        if (aflags & DAG_TASK_UNDEFERRED)
+        if (aflags & DAG_TASK_UNDEFERRED) {
+            ft_free(ft);
             return DAG_ERR_INVALID;
+        }
         flags |= TF_DETACHABLE;
         goto deferred;
     }
 
     if (unlikely(c->cur->flags & TF_FINAL))
-        return run_inline(c, fn, args, args_size, attr, TF_FINAL, NULL, 0); /* included task */
+        return run_inline(c, fn, args, args_size, attr, TF_FINAL, NULL, 0, ft); /* included task */
     if (rt.nthreads == 1 && !rt.dev && eager_ok(c, attr))
-        return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps);
+        return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps, ft);
     if (ndeps == 0) {
         if (flags & TF_UNDEFERRED)
-            return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0);
+            return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0, ft);
         if (c->w && deque_size(&c->w->dq) > rt.throttle && (!attr || attr->priority == 0))
-            return run_inline(c, fn, args, args_size, attr, flags, NULL, 0);
+            return run_inline(c, fn, args, args_size, attr, flags, NULL, 0, ft);
     }
 
 deferred:;
     struct task *t = task_alloc(c);
-    if (unlikely(!t))
+    if (unlikely(!t)) {
+        ft_free(ft);
         return DAG_ERR_NOMEM;
+    }
     struct task *parent = c->cur;
-    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags))) {
+    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags, ft))) {
+        ft_free(ft);
         pool_put(&rt.task_pool, &c->task_cache, t);
         return DAG_ERR_NOMEM;
     }
@@ -552,6 +606,7 @@ deferred:;
                                   RELEASE);
             if (t->flags & TF_EXT_ARGS)
                 free(t->args);
+            ft_free(t->ft);
             pool_put(&rt.task_pool, &c->task_cache, t);
             return st;
         }
@@ -567,6 +622,7 @@ deferred:;
                                   RELEASE);
             if (t->flags & TF_EXT_ARGS)
                 free(t->args);
+            ft_free(t->ft);
             pool_put(&rt.task_pool, &c->task_cache, t);
             return st;
         }

@@ -17,6 +17,7 @@ struct taskgroup;
 struct mutexobj;
 struct failure;
 struct worker;
+struct ft_task;
 
 #define TASK_ARGS_INLINE 96
 #define SUCC_INLINE 4
@@ -89,6 +90,7 @@ struct task {
                                    once): it runs without a second prepare */
     dag_cuda_fn cuda;
     void *ext;                  /* reserved for the device and communication layers */
+    struct ft_task *ft;         /* retry, crash and snapshot state (core/ft.h), or NULL */
     atomic_int detach;          /* TF_DETACHABLE: 1 for the body + 1 for an unfulfilled event */
     int detach_rc;              /* the body's return code, kept until the event completes it */
     atomic_int event_rc;        /* code given to dag_event_fulfill */

@@ -1,0 +1,67 @@
+/* ft.h: the fault-tolerance layer's internal interface (docs/fault-tolerance.md):
+ *   core/retry.c   crash protection of task bodies (SIGSEGV, SIGFPE, SIGBUS), retry(n) with
+ *                  pre-task copies of the ranges a task writes, fault injection;
+ *   ckpt/ckpt.c    checkpoint/restart of the top-level task flow (snapshot tasks, restart
+ *                  skipping); ckpt/file.c the checkpoint files (atomic writes, checksums).
+ * A task that needs any of this carries a `struct ft_task` (task.ft); every other task
+ * pays one pointer test. */
+#ifndef DAG_CORE_FT_H
+#define DAG_CORE_FT_H
+
+#include "runtime.h"
+
+/* dag_task_attr_t.flags bit for the runtime's own snapshot tasks (ckpt/ckpt.c). */
+#define DAG_TASK_SNAPSHOT 0x20000000u
+
+struct ft_range {
+    char *addr;
+    size_t len;
+    void *save; /* the pre-task copy while the task may still be retried */
+};
+
+struct ck_epoch;
+
+struct ft_task {
+    int retries;           /* re-runs allowed after the first attempt */
+    int attempts;          /* attempts made so far */
+    int signo;             /* the signal that ended the last attempt, or 0 */
+    int snapshot;          /* a snapshot task of ckpt/ckpt.c */
+    uint32_t nw;           /* ranges the task writes (out, inout, sets) */
+    struct ft_range *w;
+    struct ft_range w_inline[2];
+};
+
+/* retry.c */
+extern int ft_wanted_all; /* DAG_FAULT_INJECT: every task gets a record */
+dag_status_t ft_start(void);            /* at dag_init: signal handlers, injection */
+void ft_stop(void);                     /* at dag_finalize */
+/* The record of a new task, when attr asks for retries or a snapshot (or faults are
+ * injected): NULL otherwise or without memory (the task then runs without retries). */
+struct ft_task *ft_new(const dag_task_attr_t *attr, const dag_dep_t *deps, size_t ndeps);
+void ft_free(struct ft_task *f);
+/* Runs the body of t (t->ft set, or crash protection on) with its attempts; returns the
+ * code of the last attempt. */
+int ft_run(struct tctx *c, struct task *t);
+extern int ft_guard_all; /* DAG_CATCH_SIGNALS (default on): protect every body */
+/* After the body (rc) or the cancellation (cause) of a task with a record. */
+void ft_done(struct tctx *c, struct task *t, int rc, int cancelled);
+
+const char *ft_signame(int sig);
+
+/* task.c: one attempt of t's body, closing taskgroups it left open; and undoing what a
+ * failed attempt left behind (its children, its dependency records) before a retry. */
+int task_attempt(struct tctx *c, struct task *t);
+void task_attempt_reset(struct tctx *c, struct task *t, int full);
+
+/* ckpt/ckpt.c */
+extern int ck_flow; /* checkpointing or restart is on: dag_submit calls ck_submit first */
+dag_status_t ck_start(void);
+void ck_stop(void);
+/* The top-level task flow of the checkpointing thread: returns 1 when the task was
+ * handled here (skipped on restart: *st is its status), 0 to submit it normally. */
+int ck_submit(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size,
+              const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr,
+              dag_status_t *st);
+void ck_snapshot_done(void *args, int ok);
+
+#endif
