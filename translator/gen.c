@@ -589,7 +589,7 @@ void gen_hoist(tr_ctx *c, int ci)
             sb_puts(&b, "    ");
             var_decl(&b, &c->vars[k->loop.var], "__dagcc_lb", 0);
             sb_puts(&b, ";\n    long long __dagcc_st;\n"
-                        "    unsigned long long __dagcc_first, __dagcc_last;\n");
+                        "    dag_loop_range_t __dagcc_range;\n");
         }
         sb_puts(&b, "};\n");
     }
@@ -606,8 +606,8 @@ void gen_hoist(tr_ctx *c, int ci)
         const f_var *lv = &c->vars[k->loop.var];
         sb_puts(&b, "    ");
         var_decl(&b, lv, lv->name, 0);
-        sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_first; "
-                      "__dagcc_k < __dagcc_a->__dagcc_last; __dagcc_k++) {\n"
+        sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_range.first; "
+                      "__dagcc_k < __dagcc_a->__dagcc_range.last; __dagcc_k++) {\n"
                       "        %s = __dagcc_a->__dagcc_lb + (long long)__dagcc_k * "
                       "__dagcc_a->__dagcc_st;\n", lv->name);
     }
@@ -621,9 +621,8 @@ void gen_hoist(tr_ctx *c, int ci)
         strbuf where = {0};
         unsigned dl;
         gen_loc(c, &where, k->p2b, NULL, &dl);
-        if (p->dir.family == PR_OMP)
-            sb_printf(&b, "    __dagcc_omp_event_attach((uintptr_t)%s, %s, %u);\n",
-                      sb_str(&nm), sb_str(&where), dl);
+        if (p->dir.family == PR_OMP) /* the event exists from submission on */
+            sb_printf(&b, "    (void)%s;\n", sb_str(&nm));
         else
             sb_printf(&b, "    __dagcc_check(dag_task_detach(&%s), \"detach\", %s, %u);\n",
                       sb_str(&nm), sb_str(&where), dl);
@@ -701,8 +700,14 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         /* OpenMP: the original handle names the new event from the task's creation on */
         strbuf nm = {0};
         ref_name(c, &nm, ctx, k->detach - 1);
-        w_genf(w, "%s%s = (__typeof__(%s))__dagcc_omp_event_new();\n", sb_str(&ind4),
-               sb_str(&nm), sb_str(&nm));
+        strbuf where = {0};
+        unsigned dl;
+        gen_loc(c, &where, k->p2b, NULL, &dl);
+        w_genf(w, "%sdag_event_t *__dagcc_evh;\n%s__dagcc_check(dag_event_handle_new("
+                  "&__dagcc_evh), \"detach\", %s, %u);\n%s%s = (__typeof__(%s))(uintptr_t)"
+                  "__dagcc_evh;\n", sb_str(&ind4), sb_str(&ind4), sb_str(&where), dl,
+               sb_str(&ind4), sb_str(&nm), sb_str(&nm));
+        sb_free(&where);
         sb_free(&nm);
     } else if (k->detach && c->vars[k->detach - 1].storage != ST_GLOBAL) {
         /* the task sets its own copy: keep -Wunused quiet about the original */
@@ -717,6 +722,8 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     func_label(c, k, &lab);
     w_gen(w, sb_str(&ind4));
     gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
+    if (k->detach && p->dir.family == PR_OMP)
+        w_genf(w, "%s__dagcc_t.event = __dagcc_evh;\n", sb_str(&ind4));
     int nfields = 0;
     for (unsigned i = 0; i < k->ncaps; i++)
         nfields += is_field(&k->caps[i]);
@@ -733,10 +740,6 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     tr_loop *L = &k->loop;
     const f_var *lv = &c->vars[L->var];
     strbuf b = {0};
-    const char *fl;
-    unsigned line;
-    gen_loc(c, &b, k->p2b, &fl, &line);
-    char *where = sb_take(&b);
     var_decl(&b, lv, "__dagcc_lb", 0);
     w_genf(w, "%s    %s = (", ind, sb_str(&b));
     sb_free(&b);
@@ -753,67 +756,53 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         render(c, w, L->st_b, L->st_e, ctx, 0);
         w_gen(w, ")");
     }
-    w_genf(w, ";\n%s    unsigned long long __dagcc_n = ", ind);
-    const char *rel = L->rel;
-    if (!strcmp(rel, "<"))
-        w_gen(w, "__dagcc_lb < __dagcc_ub ? (unsigned long long)((__dagcc_ub - __dagcc_lb) + "
-                 "(__dagcc_st - 1)) / (unsigned long long)__dagcc_st : 0");
-    else if (!strcmp(rel, "<="))
-        w_gen(w, "__dagcc_lb <= __dagcc_ub ? (unsigned long long)(__dagcc_ub - __dagcc_lb) / "
-                 "(unsigned long long)__dagcc_st + 1 : 0");
-    else if (!strcmp(rel, ">"))
-        w_gen(w, "__dagcc_lb > __dagcc_ub ? (unsigned long long)((__dagcc_lb - __dagcc_ub) + "
-                 "(-__dagcc_st - 1)) / (unsigned long long)(-__dagcc_st) : 0");
-    else if (!strcmp(rel, ">="))
-        w_gen(w, "__dagcc_lb >= __dagcc_ub ? (unsigned long long)(__dagcc_lb - __dagcc_ub) / "
-                 "(unsigned long long)(-__dagcc_st) + 1 : 0");
-    else
-        w_gen(w, "__dagcc_st > 0 ? (unsigned long long)(__dagcc_ub - __dagcc_lb) : "
-                 "(unsigned long long)(__dagcc_lb - __dagcc_ub)");
-    const pr_clause *gs = pr_find(&p->dir, PC_GRAINSIZE), *nt = pr_find(&p->dir, PC_NUM_TASKS);
-    int strict = (gs && gs->value) || (nt && nt->value);
-    w_genf(w, ";\n%s    unsigned long long __dagcc_g = ", ind);
-    if (gs || nt)
-        piece_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
-    else
-        w_gen(w, "4ull * (unsigned long long)dag_num_threads()");
-    w_genf(w, ";\n%s    if (__dagcc_g < 1)\n%s        __dagcc_g = 1;\n", ind, ind);
-    if (gs && strict)
-        w_genf(w, "%s    unsigned long long __dagcc_nt = (__dagcc_n + __dagcc_g - 1) / "
-                  "__dagcc_g;\n", ind);
-    else if (gs)
-        w_genf(w, "%s    unsigned long long __dagcc_nt = __dagcc_n / __dagcc_g ? __dagcc_n / "
-                  "__dagcc_g : (__dagcc_n > 0);\n", ind);
-    else
-        w_genf(w, "%s    unsigned long long __dagcc_nt = __dagcc_g < __dagcc_n ? __dagcc_g : "
-                  "__dagcc_n;\n", ind);
-    int group = !pr_find(&p->dir, PC_NOGROUP);
-    if (group)
-        w_genf(w, "%s    __dagcc_check(dag_taskgroup_begin(), \"taskloop\", %s, %u);\n", ind,
-               where, line);
+    w_gen(w, ";\n");
     args_init(c, w, k, ctx, ind, 1);
     strbuf ind4 = {0}, lab = {0};
     sb_printf(&ind4, "%s    ", ind);
     func_label(c, k, &lab);
     w_gen(w, sb_str(&ind4));
     gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
-    w_genf(w, "%s    for (unsigned long long __dagcc_k = 0, __dagcc_first = 0; __dagcc_k < "
-              "__dagcc_nt; __dagcc_k++) {\n", ind);
-    if (gs && strict)
-        w_genf(w, "%s        unsigned long long __dagcc_cnt = __dagcc_n - __dagcc_first < "
-                  "__dagcc_g ? __dagcc_n - __dagcc_first : __dagcc_g;\n", ind);
+    /* the iteration space, chunking and implicit taskgroup: dag_taskloop (runtime) */
+    static const char *const rels[][2] = {{"<", "DAG_LOOP_LT"}, {"<=", "DAG_LOOP_LE"},
+                                          {">", "DAG_LOOP_GT"}, {">=", "DAG_LOOP_GE"},
+                                          {"!=", "DAG_LOOP_NE"}};
+    const char *rel = "DAG_LOOP_NE";
+    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++)
+        if (!strcmp(L->rel, rels[i][0]))
+            rel = rels[i][1];
+    int ptr = clang_getCanonicalType(lv->type).kind == CXType_Pointer;
+    const pr_clause *gs = pr_find(&p->dir, PC_GRAINSIZE), *nt = pr_find(&p->dir, PC_NUM_TASKS);
+    if (ptr)
+        /* a pointer: iterations counted from 0 in elements */
+        w_genf(w, "%s    dag_taskloop_t __dagcc_l = {0, (unsigned long long)(__dagcc_ub - "
+                  "__dagcc_lb), __dagcc_st, %s, DAG_TASKLOOP_SIGNED", ind, rel);
     else
-        w_genf(w, "%s        unsigned long long __dagcc_cnt = __dagcc_n / __dagcc_nt + "
-                  "(__dagcc_k < __dagcc_n %% __dagcc_nt);\n", ind);
-    w_genf(w, "%s        __dagcc_a.__dagcc_first = __dagcc_first;\n"
-              "%s        __dagcc_a.__dagcc_last = __dagcc_first += __dagcc_cnt;\n", ind, ind);
-    strbuf ind8 = {0};
-    sb_printf(&ind8, "%s        ", ind);
-    submit_call(c, w, k, 1, 0, sb_str(&ind8));
-    w_genf(w, "%s    }\n", ind);
-    if (group)
-        w_genf(w, "%s    __dagcc_check(dag_taskgroup_end(), \"taskloop\", %s, %u);\n", ind,
-               where, line);
+        w_genf(w, "%s    dag_taskloop_t __dagcc_l = {(unsigned long long)__dagcc_lb, "
+                  "(unsigned long long)__dagcc_ub, __dagcc_st, %s,\n%s        "
+                  "((__typeof__(__dagcc_lb))-1 < 1 ? DAG_TASKLOOP_SIGNED : 0u)",
+               ind, rel, ind);
+    if (gs)
+        w_gen(w, gs->value ? " | DAG_TASKLOOP_GRAINSIZE | DAG_TASKLOOP_STRICT"
+                           : " | DAG_TASKLOOP_GRAINSIZE");
+    else if (nt)
+        w_gen(w, " | DAG_TASKLOOP_NUM_TASKS");
+    if (pr_find(&p->dir, PC_NOGROUP))
+        w_gen(w, " | DAG_TASKLOOP_NOGROUP");
+    w_gen(w, ", ");
+    if (gs || nt) {
+        w_gen(w, "(unsigned long long)(");
+        piece_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
+        w_gen(w, ")");
+    } else {
+        w_gen(w, "0");
+    }
+    w_genf(w, ",\n%s        __builtin_offsetof(struct __dagcc_args_%d, __dagcc_range), ", ind,
+           k->id);
+    w_gen(w, "NULL, 0};\n");
+    w_genf(w, "%s    __dagcc_check(dag_taskloop(__dagcc_task_%d, &__dagcc_a, sizeof __dagcc_a, "
+              "&__dagcc_l, &__dagcc_t), \"taskloop\", __dagcc_t.file, __dagcc_t.line);\n",
+           ind, k->id);
     if (!(lv->decl_b >= k->stmt_b && lv->decl_b < k->stmt_e)) {
         /* the loop variable is private to the tasks; keep -Wunused quiet about it */
         strbuf nm = {0};
@@ -824,9 +813,7 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         sb_free(&nm);
     }
     w_genf(w, "%s}", ind);
-    free(where);
     sb_free(&ind4);
-    sb_free(&ind8);
     sb_free(&lab);
 }
 
