@@ -127,324 +127,6 @@ void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *
         *line = l;
 }
 
-static void piece_expr(tr_ctx *c, writer *w, tr_pragma *p, pr_span s, int ctx)
-{
-    tr_piece *pc = piece_of(p, s);
-    w_gen(w, "(");
-    if (pc)
-        render_piece(c, w, pc, ctx);
-    w_gen(w, ")");
-}
-
-static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                       int last)
-{
-    for (unsigned d = 0; d < it->ndims; d++) {
-        const pr_dim *dm = &it->dims[d];
-        w_gen(w, "[");
-        int has_lo = dm->lo.e > dm->lo.b;
-        if (has_lo)
-            piece_expr(c, w, p, dm->lo, ctx);
-        else
-            w_gen(w, "0");
-        if (last && dm->is_section) {
-            w_gen(w, " + ");
-            if (dm->len.e > dm->len.b) {
-                piece_expr(c, w, p, dm->len, ctx);
-            } else {
-                /* to the end of the array dimension */
-                w_gen(w, "(sizeof((");
-                piece_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z < d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") / sizeof((");
-                piece_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z <= d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") - ");
-                if (has_lo)
-                    piece_expr(c, w, p, dm->lo, ctx);
-                else
-                    w_gen(w, "0");
-                w_gen(w, ")");
-            }
-            w_gen(w, " - 1");
-        }
-        w_gen(w, "]");
-    }
-}
-
-static int check_open_length(tr_ctx *c, tr_pragma *p, const pr_item *it)
-{
-    for (unsigned d = 0; d < it->ndims; d++) {
-        if (!it->dims[d].is_section || it->dims[d].len.e > it->dims[d].len.b)
-            continue;
-        tr_piece *pc = piece_of(p, it->base);
-        CXType t = pc && pc->has_cur ? clang_getCanonicalType(clang_getCursorType(pc->cur))
-                                     : (CXType){CXType_Invalid, {0, 0}};
-        for (unsigned z = 0; z < d && t.kind == CXType_ConstantArray; z++)
-            t = clang_getCanonicalType(clang_getArrayElementType(t));
-        if (t.kind != CXType_ConstantArray) {
-            tr_diag_pragma(c, DIAG_ERROR, p, it->text,
-                           "the length of an array section can be left out only for an "
-                           "array of known size; write '[lower:length]'");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* A multi-dimensional section whose rows get one dependence each (dag pragmas only):
- * two or more dimensions from the first section on. */
-static int per_row(const tr_pragma *p, const pr_item *it)
-{
-    return p->dir.family == PR_DAG && it->ndims >= 2 && it->dims[0].is_section;
-}
-
-/* The number of elements dimension d of item it covers: the length, the rest of the
- * dimension for `[lo:]`, 1 for a plain subscript. */
-static void dim_len(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsigned d,
-                    int ctx)
-{
-    const pr_dim *dm = &it->dims[d];
-    if (!dm->is_section) {
-        w_gen(w, "1");
-        return;
-    }
-    w_gen(w, "(size_t)");
-    if (dm->len.e > dm->len.b) {
-        piece_expr(c, w, p, dm->len, ctx);
-        return;
-    }
-    w_gen(w, "(sizeof((");
-    piece_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") / sizeof((");
-    piece_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z <= d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") - ");
-    if (dm->lo.e > dm->lo.b)
-        piece_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
-    w_gen(w, ")");
-}
-
-static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
-{
-    if (dm->lo.e > dm->lo.b)
-        piece_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
-}
-
-/* The hull of item it (from its first to its last element) as `addr, len`. */
-static void hull(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx)
-{
-    piece_expr(c, w, p, it->base, ctx);
-    subscripts(c, w, p, it, ctx, 0);
-    w_gen(w, ", (");
-    for (unsigned d = 0; d < it->ndims; d++) {
-        if (!it->dims[d].is_section || it->dims[d].len.e == it->dims[d].len.b)
-            continue;
-        piece_expr(c, w, p, it->dims[d].len, ctx);
-        w_gen(w, " > 0 && ");
-    }
-    w_gen(w, "1) ? (size_t)((const char *)(&");
-    piece_expr(c, w, p, it->base, ctx);
-    subscripts(c, w, p, it, ctx, 1);
-    w_gen(w, " + 1) - (const char *)&");
-    piece_expr(c, w, p, it->base, ctx);
-    subscripts(c, w, p, it, ctx, 0);
-    w_gen(w, ") : 0");
-}
-
-/* Is the base of item it, subscripted d times (1 <= d), still an array? Only then are the
- * rows of a section parts of one object, and its hull a valid conservative range. */
-static int rows_in_one_array(tr_pragma *p, const pr_item *it)
-{
-    tr_piece *pc = piece_of(p, it->base);
-    if (!pc || !pc->has_cur)
-        return 0;
-    CXType t = clang_getCanonicalType(clang_getCursorType(pc->cur));
-    for (unsigned d = 0; d < it->ndims; d++) {
-        if (d > 0 && t.kind != CXType_ConstantArray && t.kind != CXType_VariableArray &&
-            t.kind != CXType_IncompleteArray && t.kind != CXType_DependentSizedArray)
-            return 0;
-        t = clang_getCanonicalType(t.kind == CXType_Pointer ? clang_getPointeeType(t)
-                                                            : clang_getArrayElementType(t));
-    }
-    return 1;
-}
-
-/* Declarations for per-row item number id: its dimension lengths __dagcc_<id>_n<d>, and
- * __dagcc_<id>_rows, the number of dependences it adds: one per row of the last dimension
- * (rows of a non-contiguous section are disjoint byte ranges, so tasks on disjoint column
- * blocks do not conflict), or 1 (its hull) when the section is contiguous anyway or has
- * more than DAGCC_MAX_ROWS rows. Rows reached through pointers (`double **p`) have no
- * hull: they always get one dependence each. */
-#define DAGCC_MAX_ROWS 64
-static void rows_decl(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                      const char *ind, int id)
-{
-    unsigned n = it->ndims, L = n - 1;
-    for (unsigned d = 0; d < n; d++) {
-        w_genf(w, "%ssize_t __dagcc_%d_n%u = ", ind, id, d);
-        dim_len(c, w, p, it, d, ctx);
-        w_gen(w, ";\n");
-    }
-    w_genf(w, "%ssize_t __dagcc_%d_rows = __dagcc_%d_n0", ind, id, id);
-    for (unsigned d = 1; d < L; d++)
-        w_genf(w, " * __dagcc_%d_n%u", id, d);
-    w_gen(w, ";\n");
-    if (!rows_in_one_array(p, it))
-        return;
-    /* contiguous (every dimension after the first covered whole) or too many rows */
-    w_genf(w, "%sif (__dagcc_%d_rows > %d || (1", ind, id, DAGCC_MAX_ROWS);
-    for (unsigned d = 1; d < n; d++) {
-        w_genf(w, " &&\n%s    __dagcc_%d_n%u * sizeof((", ind, id, d);
-        piece_expr(c, w, p, it->base, ctx);
-        w_gen(w, ")");
-        for (unsigned z = 0; z <= d; z++)
-            w_gen(w, "[0]");
-        w_gen(w, ") == sizeof((");
-        piece_expr(c, w, p, it->base, ctx);
-        w_gen(w, ")");
-        for (unsigned z = 0; z < d; z++)
-            w_gen(w, "[0]");
-        w_gen(w, ")");
-    }
-    w_genf(w, "))\n%s    __dagcc_%d_rows = 1;\n", ind, id);
-}
-
-static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                      const char *ind, int id, const char *mode)
-{
-    unsigned n = it->ndims, L = n - 1;
-    int one = rows_in_one_array(p, it);
-    strbuf in = {0};
-    sb_printf(&in, "%s", ind);
-    if (one) {
-        w_genf(w, "%sif (__dagcc_%d_rows == 1) {\n%s    __dagcc_d[__dagcc_nd++] = (dag_dep_t){"
-                  "(void *)(uintptr_t)&", ind, id, ind);
-        hull(c, w, p, it, ctx);
-        w_genf(w, ", %s};\n%s} else {\n", mode, ind);
-        sb_puts(&in, "    ");
-    }
-    for (unsigned d = 0; d < L; d++) {
-        w_genf(w, "%sfor (size_t __dagcc_i%u = 0; __dagcc_i%u < __dagcc_%d_n%u; __dagcc_i%u++)\n",
-               sb_str(&in), d, d, id, d, d);
-        sb_puts(&in, "    ");
-    }
-    w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&", sb_str(&in));
-    piece_expr(c, w, p, it->base, ctx);
-    for (unsigned d = 0; d < n; d++) {
-        w_gen(w, "[");
-        dim_lo(c, w, p, &it->dims[d], ctx);
-        if (d < L)
-            w_genf(w, " + __dagcc_i%u", d);
-        w_gen(w, "]");
-    }
-    w_genf(w, ", __dagcc_%d_n%u * sizeof((", id, L);
-    piece_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < n; z++)
-        w_gen(w, "[0]");
-    w_genf(w, "), %s};\n", mode);
-    if (one)
-        w_genf(w, "%s}\n", ind);
-    sb_free(&in);
-}
-
-void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps)
-{
-    static const char *const modes[] = {"", "DAG_IN", "DAG_OUT", "DAG_INOUT",
-                                        "DAG_MUTEXINOUTSET", "DAG_INOUTSET"};
-    int n = 0, rows = 0;
-    for (unsigned q = 0; q < p->dir.nclauses; q++)
-        if (p->dir.clauses[q].kind == PC_DEPEND) {
-            n += (int)p->dir.clauses[q].nitems;
-            for (unsigned j = 0; j < p->dir.clauses[q].nitems; j++)
-                rows += per_row(p, &p->dir.clauses[q].items[j]);
-        }
-    *ndeps = rows ? -1 : n; /* -1: the count is in __dagcc_nd */
-    if (!n)
-        return;
-    if (rows) {
-        /* per-row items first: their counts size the array */
-        int id = 0;
-        for (unsigned q = 0; q < p->dir.nclauses; q++) {
-            const pr_clause *cl = &p->dir.clauses[q];
-            for (unsigned j = 0; cl->kind == PC_DEPEND && j < cl->nitems; j++)
-                if (per_row(p, &cl->items[j])) /* (open lengths: checked below) */
-                    rows_decl(c, w, p, &cl->items[j], ctx, indent, id++);
-        }
-        w_genf(w, "%sdag_dep_t __dagcc_d[%d", indent, n - rows + 1); /* never 0 */
-        for (int r = 0; r < id; r++)
-            w_genf(w, " + __dagcc_%d_rows", r);
-        w_genf(w, "];\n%ssize_t __dagcc_nd = 0;\n", indent);
-    } else {
-        w_genf(w, "%sdag_dep_t __dagcc_d[%d] = {\n", indent, n);
-    }
-    int id = 0;
-    for (unsigned q = 0; q < p->dir.nclauses; q++) {
-        const pr_clause *cl = &p->dir.clauses[q];
-        if (cl->kind != PC_DEPEND)
-            continue;
-        char mode[64];
-        snprintf(mode, sizeof mode, "%s%s", modes[cl->value],
-                 p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
-        for (unsigned j = 0; j < cl->nitems; j++) {
-            const pr_item *it = &cl->items[j];
-            if (it->ndims && check_open_length(c, p, it))
-                continue;
-            if (per_row(p, it)) {
-                rows_fill(c, w, p, it, ctx, indent, id++, mode);
-                continue;
-            }
-            if (rows)
-                w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&",
-                       indent);
-            else
-                w_genf(w, "%s    {(void *)(uintptr_t)&", indent);
-            if (!it->ndims) {
-                piece_expr(c, w, p, it->text, ctx);
-                w_gen(w, ", sizeof");
-                piece_expr(c, w, p, it->text, ctx);
-            } else if (it->ndims == 1 && it->dims[0].is_section &&
-                       it->dims[0].len.e > it->dims[0].len.b) {
-                piece_expr(c, w, p, it->base, ctx);
-                subscripts(c, w, p, it, ctx, 0);
-                w_gen(w, ", (size_t)");
-                piece_expr(c, w, p, it->dims[0].len, ctx);
-                w_gen(w, " * sizeof(");
-                piece_expr(c, w, p, it->base, ctx);
-                w_gen(w, "[0])");
-            } else {
-                hull(c, w, p, it, ctx); /* the contiguous range covering the section */
-            }
-            w_genf(w, rows ? ", %s};\n" : ", %s},\n", mode);
-        }
-    }
-    if (!rows)
-        w_genf(w, "%s};\n", indent);
-}
-
-/* The dependence count argument for a gen_deps result. */
-const char *dep_count(int nd, char *buf, size_t size)
-{
-    if (nd < 0)
-        return "__dagcc_nd";
-    snprintf(buf, size, "%d", nd);
-    return buf;
-}
-
 void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
               unsigned p2off)
 {
@@ -464,7 +146,7 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
     sb_free(&b);
     if ((cl = pr_find(&p->dir, PC_PRIORITY))) {
         w_gen(w, ", .priority = ");
-        piece_expr(c, w, p, cl->expr, ctx);
+        render_expr(c, w, p, cl->expr, ctx);
     }
     const pr_clause *cif = pr_find(&p->dir, PC_IF), *cfin = pr_find(&p->dir, PC_FINAL);
     const pr_clause *cnode = pr_find(&p->dir, PC_NODE);
@@ -474,13 +156,13 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
         int first = 1;
         if (cif) {
             w_gen(w, "(");
-            piece_expr(c, w, p, cif->expr, ctx);
+            render_expr(c, w, p, cif->expr, ctx);
             w_gen(w, " ? 0u : DAG_TASK_UNDEFERRED)");
             first = 0;
         }
         if (cfin) {
             w_gen(w, first ? "(" : " | (");
-            piece_expr(c, w, p, cfin->expr, ctx);
+            render_expr(c, w, p, cfin->expr, ctx);
             w_gen(w, " ? DAG_TASK_FINAL : 0u)");
             first = 0;
         }
@@ -497,7 +179,7 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
                                                            : "DAG_DEVICE_ANY");
     if (cnode) {
         w_gen(w, ", .node = ");
-        piece_expr(c, w, p, cnode->expr, ctx);
+        render_expr(c, w, p, cnode->expr, ctx);
     }
     if (pr_find(&p->dir, PC_VARIANT) && p->fname)
         w_genf(w, ", .cuda = __dagcc_fcuda_%s", p->fname);
@@ -792,7 +474,7 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     w_gen(w, ", ");
     if (gs || nt) {
         w_gen(w, "(unsigned long long)(");
-        piece_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
+        render_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
         w_gen(w, ")");
     } else {
         w_gen(w, "0");

@@ -5,17 +5,6 @@
 
 #include "tr.h"
 
-int ftask_of(const tr_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->npragmas; i++) {
-        const tr_pragma *p = &c->pragmas[i];
-        if (p->translate && !p->status && p->file_scope && p->fname &&
-            strcmp(p->fname, name) == 0)
-            return (int)i;
-    }
-    return NONE;
-}
-
 static void param_decl(strbuf *b, const tr_param *pa)
 {
     if (strpbrk(pa->type, "(["))
