@@ -127,13 +127,16 @@ void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *
         *line = l;
 }
 
-void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
-              unsigned p2off)
+void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+              const char *label, unsigned p2off)
 {
     strbuf b = {0};
     unsigned line;
+    int nck = 0;
+    char nb[16];
+    gen_checkpoints(c, w, p, ctx, indent, &nck);
     const pr_clause *cl = pr_find(&p->dir, PC_LABEL);
-    w_gen(w, "dag_task_attr_t __dagcc_t = {.label = ");
+    w_genf(w, "%sdag_task_attr_t __dagcc_t = {.label = ", indent);
     if (cl)
         w_genf(w, "%.*s", (int)(cl->expr.e - cl->expr.b), p->text + cl->expr.b);
     else
@@ -183,6 +186,25 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
     }
     if (pr_find(&p->dir, PC_VARIANT) && p->fname)
         w_genf(w, ", .cuda = __dagcc_fcuda_%s", p->fname);
+    if ((cl = pr_find(&p->dir, PC_RETRY))) {
+        tr_piece *pc = piece_of(p, cl->expr);
+        if (pc && pc->has_cur) {
+            /* a constant count is checked here; the runtime rejects a negative one */
+            CXEvalResult ev = clang_Cursor_Evaluate(pc->cur);
+            if (ev && clang_EvalResult_getKind(ev) == CXEval_Int &&
+                clang_EvalResult_getAsLongLong(ev) < 0)
+                tr_diag_pragma(c, DIAG_ERROR, p, cl->expr,
+                               "the count of 'retry' must not be negative (it is %lld)",
+                               clang_EvalResult_getAsLongLong(ev));
+            if (ev)
+                clang_EvalResult_dispose(ev);
+        }
+        w_gen(w, ", .retries = ");
+        render_expr(c, w, p, cl->expr, ctx);
+    }
+    if (nck)
+        w_genf(w, ", .checkpoint = __dagcc_ck, .ncheckpoint = %s",
+               nck < 0 ? "__dagcc_ck_nd" : (snprintf(nb, sizeof nb, "%d", nck), nb));
     w_gen(w, "};\n");
 }
 
@@ -402,8 +424,7 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     int ndeps = 0;
     gen_deps(c, w, p, ctx, sb_str(&ind4), &ndeps);
     func_label(c, k, &lab);
-    w_gen(w, sb_str(&ind4));
-    gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
+    gen_attr(c, w, p, ctx, sb_str(&ind4), sb_str(&lab), k->p2b);
     if (k->detach && p->dir.family == PR_OMP)
         w_genf(w, "%s__dagcc_t.event = __dagcc_evh;\n", sb_str(&ind4));
     int nfields = 0;
@@ -443,8 +464,7 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     strbuf ind4 = {0}, lab = {0};
     sb_printf(&ind4, "%s    ", ind);
     func_label(c, k, &lab);
-    w_gen(w, sb_str(&ind4));
-    gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
+    gen_attr(c, w, p, ctx, sb_str(&ind4), sb_str(&lab), k->p2b);
     /* the iteration space, chunking and implicit taskgroup: dag_taskloop (runtime) */
     static const char *const rels[][2] = {{"<", "DAG_LOOP_LT"}, {"<=", "DAG_LOOP_LE"},
                                           {">", "DAG_LOOP_GT"}, {">=", "DAG_LOOP_GE"},

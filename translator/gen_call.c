@@ -91,7 +91,7 @@ void gen_call(tr_ctx *c, writer *w, int ci, int ctx)
     writer tmp;
     memset(&tmp, 0, sizeof tmp);
     gen_deps(c, &tmp, p, NONE, "", &nd);
-    gen_attr(c, &tmp, p, NONE, p->fname, k->b);
+    gen_attr(c, &tmp, p, NONE, "", p->fname, k->b);
     c->subst = saved;
     for (char *s = tmp.b.s; s && *s; s++)
         if (*s == '\n')

@@ -160,26 +160,32 @@ static int rows_in_one_array(tr_pragma *p, const pr_item *it)
  * blocks do not conflict), or 1 (its hull) when the section is contiguous anyway or has
  * more than DAGCC_MAX_ROWS rows. Rows reached through pointers (`double **p`) have no
  * hull: they always get one dependence each. */
+/* The names of one generated dependence array: per-row counts <pfx>_<id>_rows, the
+ * array, and its run-time count. */
+typedef struct dep_names {
+    const char *pfx, *arr, *cnt;
+} dep_names;
+
 #define DAGCC_MAX_ROWS 64
 static void rows_decl(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                      const char *ind, int id)
+                      const char *ind, const dep_names *nm, int id)
 {
     unsigned n = it->ndims, L = n - 1;
     for (unsigned d = 0; d < n; d++) {
-        w_genf(w, "%ssize_t __dagcc_%d_n%u = ", ind, id, d);
+        w_genf(w, "%ssize_t %s_%d_n%u = ", ind, nm->pfx, id, d);
         dim_len(c, w, p, it, d, ctx);
         w_gen(w, ";\n");
     }
-    w_genf(w, "%ssize_t __dagcc_%d_rows = __dagcc_%d_n0", ind, id, id);
+    w_genf(w, "%ssize_t %s_%d_rows = %s_%d_n0", ind, nm->pfx, id, nm->pfx, id);
     for (unsigned d = 1; d < L; d++)
-        w_genf(w, " * __dagcc_%d_n%u", id, d);
+        w_genf(w, " * %s_%d_n%u", nm->pfx, id, d);
     w_gen(w, ";\n");
     if (!rows_in_one_array(p, it))
         return;
     /* contiguous (every dimension after the first covered whole) or too many rows */
-    w_genf(w, "%sif (__dagcc_%d_rows > %d || (1", ind, id, DAGCC_MAX_ROWS);
+    w_genf(w, "%sif (%s_%d_rows > %d || (1", ind, nm->pfx, id, DAGCC_MAX_ROWS);
     for (unsigned d = 1; d < n; d++) {
-        w_genf(w, " &&\n%s    __dagcc_%d_n%u * sizeof((", ind, id, d);
+        w_genf(w, " &&\n%s    %s_%d_n%u * sizeof((", ind, nm->pfx, id, d);
         render_expr(c, w, p, it->base, ctx);
         w_gen(w, ")");
         for (unsigned z = 0; z <= d; z++)
@@ -191,29 +197,30 @@ static void rows_decl(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int
             w_gen(w, "[0]");
         w_gen(w, ")");
     }
-    w_genf(w, "))\n%s    __dagcc_%d_rows = 1;\n", ind, id);
+    w_genf(w, "))\n%s    %s_%d_rows = 1;\n", ind, nm->pfx, id);
 }
 
 static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                      const char *ind, int id, const char *mode)
+                      const char *ind, const dep_names *nm, int id, const char *mode)
 {
     unsigned n = it->ndims, L = n - 1;
     int one = rows_in_one_array(p, it);
     strbuf in = {0};
     sb_printf(&in, "%s", ind);
     if (one) {
-        w_genf(w, "%sif (__dagcc_%d_rows == 1) {\n%s    __dagcc_d[__dagcc_nd++] = (dag_dep_t){"
-                  "(void *)(uintptr_t)&", ind, id, ind);
+        w_genf(w, "%sif (%s_%d_rows == 1) {\n%s    %s[%s++] = (dag_dep_t){"
+                  "(void *)(uintptr_t)&", ind, nm->pfx, id, ind, nm->arr, nm->cnt);
         hull(c, w, p, it, ctx);
         w_genf(w, ", %s};\n%s} else {\n", mode, ind);
         sb_puts(&in, "    ");
     }
     for (unsigned d = 0; d < L; d++) {
-        w_genf(w, "%sfor (size_t __dagcc_i%u = 0; __dagcc_i%u < __dagcc_%d_n%u; __dagcc_i%u++)\n",
-               sb_str(&in), d, d, id, d, d);
+        w_genf(w, "%sfor (size_t __dagcc_i%u = 0; __dagcc_i%u < %s_%d_n%u; __dagcc_i%u++)\n",
+               sb_str(&in), d, d, nm->pfx, id, d, d);
         sb_puts(&in, "    ");
     }
-    w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&", sb_str(&in));
+    w_genf(w, "%s%s[%s++] = (dag_dep_t){(void *)(uintptr_t)&", sb_str(&in), nm->arr,
+           nm->cnt);
     render_expr(c, w, p, it->base, ctx);
     for (unsigned d = 0; d < n; d++) {
         w_gen(w, "[");
@@ -222,7 +229,7 @@ static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int
             w_genf(w, " + __dagcc_i%u", d);
         w_gen(w, "]");
     }
-    w_genf(w, ", __dagcc_%d_n%u * sizeof((", id, L);
+    w_genf(w, ", %s_%d_n%u * sizeof((", nm->pfx, id, L);
     render_expr(c, w, p, it->base, ctx);
     w_gen(w, ")");
     for (unsigned z = 0; z < n; z++)
@@ -233,18 +240,30 @@ static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int
     sb_free(&in);
 }
 
-void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps)
+/* Is item it the special list item omp_all_memory? */
+static int all_memory(const tr_pragma *p, const pr_item *it)
+{
+    return !it->ndims && it->text.e - it->text.b == 14 &&
+           memcmp(p->text + it->text.b, "omp_all_memory", 14) == 0;
+}
+
+/* One array of dependences, named by nm, from the clauses of kind `kind` (depend, or
+ * checkpoint with every item DAG_OUT). Items: whole objects, sections (their hull or one
+ * per row), dependence objects (`depend(depobj: o)`) and omp_all_memory (a range over
+ * the whole address space, which overlaps every other dependence). */
+static void gen_dep_array(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+                          int *ndeps, pr_clause_kind kind, const dep_names *nm)
 {
     static const char *const modes[] = {"", "DAG_IN", "DAG_OUT", "DAG_INOUT",
-                                        "DAG_MUTEXINOUTSET", "DAG_INOUTSET"};
+                                        "DAG_MUTEXINOUTSET", "DAG_INOUTSET", ""};
     int n = 0, rows = 0;
     for (unsigned q = 0; q < p->dir.nclauses; q++)
-        if (p->dir.clauses[q].kind == PC_DEPEND) {
+        if (p->dir.clauses[q].kind == kind) {
             n += (int)p->dir.clauses[q].nitems;
             for (unsigned j = 0; j < p->dir.clauses[q].nitems; j++)
                 rows += per_row(p, &p->dir.clauses[q].items[j]);
         }
-    *ndeps = rows ? -1 : n; /* -1: the count is in __dagcc_nd */
+    *ndeps = rows ? -1 : n; /* -1: the count is in nm->cnt */
     if (!n)
         return;
     if (rows) {
@@ -252,38 +271,50 @@ void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, i
         int id = 0;
         for (unsigned q = 0; q < p->dir.nclauses; q++) {
             const pr_clause *cl = &p->dir.clauses[q];
-            for (unsigned j = 0; cl->kind == PC_DEPEND && j < cl->nitems; j++)
+            for (unsigned j = 0; cl->kind == kind && j < cl->nitems; j++)
                 if (per_row(p, &cl->items[j])) /* (open lengths: checked below) */
-                    rows_decl(c, w, p, &cl->items[j], ctx, indent, id++);
+                    rows_decl(c, w, p, &cl->items[j], ctx, indent, nm, id++);
         }
-        w_genf(w, "%sdag_dep_t __dagcc_d[%d", indent, n - rows + 1); /* never 0 */
+        w_genf(w, "%sdag_dep_t %s[%d", indent, nm->arr, n - rows + 1); /* never 0 */
         for (int r = 0; r < id; r++)
-            w_genf(w, " + __dagcc_%d_rows", r);
-        w_genf(w, "];\n%ssize_t __dagcc_nd = 0;\n", indent);
+            w_genf(w, " + %s_%d_rows", nm->pfx, r);
+        w_genf(w, "];\n%ssize_t %s = 0;\n", indent, nm->cnt);
     } else {
-        w_genf(w, "%sdag_dep_t __dagcc_d[%d] = {\n", indent, n);
+        w_genf(w, "%sdag_dep_t %s[%d] = {\n", indent, nm->arr, n);
     }
     int id = 0;
     for (unsigned q = 0; q < p->dir.nclauses; q++) {
         const pr_clause *cl = &p->dir.clauses[q];
-        if (cl->kind != PC_DEPEND)
+        if (cl->kind != kind)
             continue;
+        int depobj = kind == PC_DEPEND && cl->value == DM_DEPOBJ;
         char mode[64];
-        snprintf(mode, sizeof mode, "%s%s", modes[cl->value],
+        snprintf(mode, sizeof mode, "%s%s", kind == PC_DEPEND ? modes[cl->value] : "DAG_OUT",
                  p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
         for (unsigned j = 0; j < cl->nitems; j++) {
             const pr_item *it = &cl->items[j];
             if (it->ndims && check_open_length(c, p, it))
                 continue;
             if (per_row(p, it)) {
-                rows_fill(c, w, p, it, ctx, indent, id++, mode);
+                rows_fill(c, w, p, it, ctx, indent, nm, id++, mode);
                 continue;
             }
             if (rows)
-                w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&",
-                       indent);
+                w_genf(w, "%s%s[%s++] = ", indent, nm->arr, nm->cnt);
             else
-                w_genf(w, "%s    {(void *)(uintptr_t)&", indent);
+                w_genf(w, "%s    ", indent);
+            if (depobj) {
+                w_gen(w, "dag_depobj_dep(*(dag_depobj_t *)(void *)&");
+                render_expr(c, w, p, it->text, ctx);
+                w_gen(w, rows ? ");\n" : "),\n");
+                continue;
+            }
+            if (all_memory(p, it)) {
+                w_genf(w, "%s(void *)1, (size_t)-2, %s}%s\n", rows ? "(dag_dep_t){" : "{",
+                       kind == PC_DEPEND ? modes[cl->value] : "DAG_OUT", rows ? ";" : ",");
+                continue;
+            }
+            w_gen(w, rows ? "(dag_dep_t){(void *)(uintptr_t)&" : "{(void *)(uintptr_t)&");
             if (!it->ndims) {
                 render_expr(c, w, p, it->text, ctx);
                 w_gen(w, ", sizeof");
@@ -305,6 +336,20 @@ void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, i
     }
     if (!rows)
         w_genf(w, "%s};\n", indent);
+}
+
+static const dep_names depend_names = {"__dagcc", "__dagcc_d", "__dagcc_nd"};
+static const dep_names checkpoint_names = {"__dagcc_ck", "__dagcc_ck", "__dagcc_ck_nd"};
+
+void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps)
+{
+    gen_dep_array(c, w, p, ctx, indent, ndeps, PC_DEPEND, &depend_names);
+}
+
+void gen_checkpoints(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+                     int *nck)
+{
+    gen_dep_array(c, w, p, ctx, indent, nck, PC_CHECKPOINT, &checkpoint_names);
 }
 
 /* The dependence count argument for a gen_deps result. */

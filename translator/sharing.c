@@ -249,7 +249,7 @@ static void explicit_clauses(sharing *s)
     }
 }
 
-/* 2. depend items naming a local's own storage share it (dagcc rule) */
+/* 2. depend (and checkpoint) items naming a local's own storage share it (dagcc rule) */
 static void depend_roots(sharing *s)
 {
     if (s->omp)
@@ -257,7 +257,7 @@ static void depend_roots(sharing *s)
     tr_pragma *p = s->p;
     for (unsigned q = 0; q < p->dir.nclauses; q++) {
         const pr_clause *cl = &p->dir.clauses[q];
-        if (cl->kind != PC_DEPEND)
+        if (cl->kind != PC_DEPEND && cl->kind != PC_CHECKPOINT)
             continue;
         for (unsigned j = 0; j < cl->nitems; j++) {
             const pr_item *it = &cl->items[j];

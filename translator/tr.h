@@ -302,8 +302,13 @@ void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *
  * __dagcc_nd (per-row multi-dimensional sections); dep_count() spells it. */
 void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps);
 const char *dep_count(int nd, char *buf, size_t size);
-void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
-              unsigned p2off);
+/* The checkpoint(list) array __dagcc_ck (every item DAG_OUT); *nck as *ndeps, the
+ * run-time count in __dagcc_ck_nd. */
+void gen_checkpoints(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+                     int *nck);
+/* The task attributes __dagcc_t (after the checkpoint array they name, if any). */
+void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+              const char *label, unsigned p2off);
 /* gen_call.c: function tasks, prototypes, prelude */
 void gen_call(tr_ctx *c, writer *w, int call, int ctx);
 char *gen_wrapper(tr_ctx *c, int pragma);
