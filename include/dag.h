@@ -223,6 +223,122 @@ DAG_API int dag_num_threads(void);
 /* Index of the calling worker in [0, dag_num_threads()), or -1 for other threads. */
 DAG_API int dag_worker_id(void);
 
+
+/* ---------------------------------------------------------------------------------------
+ * Taskloops, task reductions, event handles and dependence objects (OpenMP 5 tasking;
+ * the dagcc translator calls these; runtime/core/taskloop.c, reduce.c, handles.c).
+ * ------------------------------------------------------------------------------------- */
+
+/* Task reductions. A reduction names an original variable; each participating task gets
+ * a private copy (initialised by `init`, or to the operator's identity), and the copies
+ * are combined into the original when the taskgroup that declared the reduction ends.
+ * Built-in operators work on arithmetic types (`type`, DAG_RED_TYPE_OF(x) names it);
+ * DAG_RED_USER calls `combine(out, in)` (out = out op in) and `init(priv, orig)` (NULL:
+ * zero bytes), as an OpenMP `declare reduction` does. */
+typedef enum dag_red_op {
+    DAG_RED_SUM = 1, DAG_RED_PROD, DAG_RED_MIN, DAG_RED_MAX, DAG_RED_BAND, DAG_RED_BOR,
+    DAG_RED_BXOR, DAG_RED_LAND, DAG_RED_LOR, DAG_RED_USER
+} dag_red_op_t;
+
+typedef enum dag_red_type {
+    DAG_RED_BOOL = 1, DAG_RED_CHAR, DAG_RED_SCHAR, DAG_RED_UCHAR, DAG_RED_SHORT,
+    DAG_RED_USHORT, DAG_RED_INT, DAG_RED_UINT, DAG_RED_LONG, DAG_RED_ULONG, DAG_RED_LLONG,
+    DAG_RED_ULLONG, DAG_RED_FLOAT, DAG_RED_DOUBLE, DAG_RED_LDOUBLE
+} dag_red_type_t;
+
+/* The dag_red_type_t of expression x (0 for other types). */
+#define DAG_RED_TYPE_OF(x)                                                                \
+    _Generic((x), _Bool: DAG_RED_BOOL, char: DAG_RED_CHAR, signed char: DAG_RED_SCHAR,    \
+             unsigned char: DAG_RED_UCHAR, short: DAG_RED_SHORT,                          \
+             unsigned short: DAG_RED_USHORT, int: DAG_RED_INT, unsigned: DAG_RED_UINT,    \
+             long: DAG_RED_LONG, unsigned long: DAG_RED_ULONG, long long: DAG_RED_LLONG,  \
+             unsigned long long: DAG_RED_ULLONG, float: DAG_RED_FLOAT,                    \
+             double: DAG_RED_DOUBLE, long double: DAG_RED_LDOUBLE, default: 0)
+
+typedef struct dag_reduction {
+    void *orig;  /* the original variable */
+    size_t size; /* its size in bytes */
+    int op;      /* dag_red_op_t */
+    int type;    /* dag_red_type_t, for built-in operators */
+    void (*combine)(void *out, const void *in); /* DAG_RED_USER */
+    void (*init)(void *priv, const void *orig); /* DAG_RED_USER; NULL: zero bytes */
+    size_t args_offset; /* dag_taskloop: where in each chunk's argument block the runtime
+                           stores the pointer to the chunk's private copy */
+} dag_reduction_t;
+
+typedef struct dag_redgroup dag_redgroup_t;
+
+/* `taskgroup task_reduction(...)`: begins a taskgroup that declares reductions r[0..n)
+ * (read during the call only). dag_reduction_end() ends the taskgroup (as
+ * dag_taskgroup_end) and then combines every private copy into its original. */
+DAG_API dag_status_t dag_reduction_begin(const dag_reduction_t *r, size_t n,
+                                         dag_redgroup_t **group);
+DAG_API dag_status_t dag_reduction_end(dag_redgroup_t *group);
+
+/* `task in_reduction(x)`: a new private copy of `orig` for one task, registered with the
+ * innermost active reduction group that declared `orig`. DAG_ERR_INVALID if none did. */
+DAG_API dag_status_t dag_reduction_private(void *orig, void **priv);
+
+/* Taskloops (libomp's __kmpc_taskloop). The loop runs var = lb, lb + step, ... while
+ * `var rel ub`; dag_taskloop splits its iterations into chunks and submits one task per
+ * chunk, each with its own copy of the argument block in which the dag_loop_range_t at
+ * `range_offset` holds the chunk: iterations k in [first, last), var = lb + k * step. */
+#define DAG_LOOP_LT 1 /* var <  ub */
+#define DAG_LOOP_LE 2 /* var <= ub */
+#define DAG_LOOP_GT 3 /* var >  ub */
+#define DAG_LOOP_GE 4 /* var >= ub */
+#define DAG_LOOP_NE 5 /* var != ub (the step must reach ub exactly) */
+
+#define DAG_TASKLOOP_GRAINSIZE 0x1u /* `value` is the grainsize (iterations per task) */
+#define DAG_TASKLOOP_NUM_TASKS 0x2u /* `value` is the number of tasks */
+#define DAG_TASKLOOP_STRICT 0x4u    /* with GRAINSIZE: exactly `value` per task but the last */
+#define DAG_TASKLOOP_NOGROUP 0x8u   /* no implicit taskgroup around the chunks */
+#define DAG_TASKLOOP_SIGNED 0x10u   /* lb and ub hold values of a signed type */
+
+typedef struct dag_loop_range {
+    unsigned long long first, last;
+} dag_loop_range_t;
+
+typedef struct dag_taskloop {
+    unsigned long long lb, ub; /* the bounds converted to unsigned long long */
+    long long step;            /* non-zero; its sign must agree with rel */
+    int rel;                   /* DAG_LOOP_* */
+    unsigned flags;            /* DAG_TASKLOOP_* */
+    unsigned long long value;  /* grainsize or number of tasks (0 counts as 1); neither
+                                  flag: 4 x dag_num_threads() tasks */
+    size_t range_offset;       /* offset of a dag_loop_range_t in the argument block */
+    const dag_reduction_t *red; /* reduction(...): a private copy per chunk, combined
+                                   when the loop's taskgroup ends (not with NOGROUP) */
+    size_t nred;
+} dag_taskloop_t;
+
+/* The number of iterations of a loop (0 if it runs none). */
+DAG_API unsigned long long dag_loop_count(const dag_taskloop_t *loop);
+
+/* Runs the loop as tasks; `attr` (may be NULL) applies to every chunk task. Returns once
+ * every chunk has completed (without NOGROUP), or once they are submitted. */
+DAG_API dag_status_t dag_taskloop(dag_task_fn fn, const void *args, size_t args_size,
+                                  const dag_taskloop_t *loop, const dag_task_attr_t *attr);
+
+/* Event handles (OpenMP omp_event_handle_t): a heap-held dag_event_t that names a
+ * detachable task's completion event from its creation on. Pass it as
+ * dag_task_attr_t.event with DAG_TASK_DETACHABLE; dag_event_handle_fulfill() fulfils
+ * the event and frees the handle (exactly once per handle). */
+DAG_API dag_status_t dag_event_handle_new(dag_event_t **handle);
+DAG_API dag_status_t dag_event_handle_fulfill(dag_event_t *handle, int code);
+
+/* Dependence objects (OpenMP omp_depobj / `depend(depobj: o)`): a pointer-sized handle
+ * holding one dependence. */
+typedef struct dag_depobj_rec *dag_depobj_t;
+DAG_API dag_status_t dag_depobj_init(dag_depobj_t *obj, const dag_dep_t *dep);
+DAG_API dag_status_t dag_depobj_update(dag_depobj_t obj, unsigned mode);
+DAG_API dag_status_t dag_depobj_destroy(dag_depobj_t *obj);
+/* The dependence o holds (a zero-length one, matching nothing, if o is NULL). */
+DAG_API dag_dep_t dag_depobj_dep(dag_depobj_t obj);
+
+/* The calling thread offers to run other ready tasks (OpenMP taskyield). */
+DAG_API dag_status_t dag_taskyield(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,10 +7,6 @@
 
 #include "tr.h"
 
-void compute_sharing(tr_ctx *c, int ci);       /* sharing.c */
-void check_lifetimes(tr_ctx *c);               /* sharing.c */
-int ftask_of(const tr_ctx *c, const char *name); /* gen.c */
-
 static void add_edit(tr_ctx *c, unsigned b, unsigned e, int kind, int idx, char *text,
                      int order)
 {
@@ -35,52 +31,13 @@ static int is_task(const tr_cons *k)
 
 /* ---- canonical loops ----------------------------------------------------------------- */
 
-static enum CXChildVisitResult kids_cb(CXCursor cur, CXCursor parent, CXClientData d)
-{
-    (void)parent;
-    tr_kids *k = d;
-    if (k->n < TR_MAXKIDS)
-        k->v[k->n++] = cur;
-    return CXChildVisit_Continue;
-}
-
-tr_kids tr_children(CXCursor cur)
-{
-    tr_kids k;
-    k.n = 0;
-    clang_visitChildren(cur, kids_cb, &k);
-    return k;
-}
-
-CXCursor tr_strip(CXCursor cur)
-{
-    for (;;) {
-        enum CXCursorKind k = clang_getCursorKind(cur);
-        if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr)
-            return cur;
-        tr_kids ch = tr_children(cur);
-        if (ch.n != 1)
-            return cur;
-        cur = ch.v[0];
-    }
-}
-
 static int var_of_ref(tr_ctx *c, CXCursor cur)
 {
     cur = tr_strip(cur);
     if (clang_getCursorKind(cur) != CXCursor_DeclRefExpr)
         return NONE;
-    unsigned b = cursor_b(cur);
-    /* refs are sorted by offset */
-    size_t lo = 0, hi = c->nrefs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->refs[mid].b < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->nrefs && c->refs[lo].b == b ? c->refs[lo].var : NONE;
+    int r = ref_at(c, cursor_b(cur));
+    return r == NONE ? NONE : c->refs[r].var;
 }
 
 /* The operator text between two operands, trimmed. */
@@ -551,7 +508,8 @@ static void call_edits(tr_ctx *c)
                 add_edit(c, k->callee_b, k->callee_e, E_TEXT, 0, xstrdup(omp_api[a][1]), 0);
     }
     /* -fopenmp: every omp_fulfill_event of the file (calls and function pointers) takes
-     * the handles made by `detach` (gen_prelude) */
+     * the runtime event handles made by `detach` (gen.c, through the prelude's
+     * __dagcc_omp_fulfill_event, gen_call.c) */
     for (size_t i = 0; i < c->nfulfills; i++) {
         add_edit(c, c->fulfills[i][0], c->fulfills[i][1], E_TEXT, 0,
                  xstrdup("__dagcc_omp_fulfill_event"), 0);

@@ -233,3 +233,15 @@ void context_pass1(tr_ctx *c)
     }
     free(t.v);
 }
+
+/* The function-task pragma that declares function `name`, or NONE. */
+int ftask_of(const tr_ctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->npragmas; i++) {
+        const tr_pragma *p = &c->pragmas[i];
+        if (p->translate && !p->status && p->file_scope && p->fname &&
+            strcmp(p->fname, name) == 0)
+            return (int)i;
+    }
+    return NONE;
+}

@@ -1,6 +1,7 @@
 /* facts.c: one walk over the pass-2 AST of the main file, recording what analysis and
  * emission need: functions, local variables and every reference to them, calls, jumps,
  * the statements wrapped by pragma probes, and the cursors of clause expressions. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,84 +31,6 @@ typedef struct walk {
     unsigned (*piece_ref)[2];
     size_t npieces;
 } walk;
-
-unsigned cursor_b(CXCursor cur)
-{
-    unsigned off = 0;
-    clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(cur)), NULL, NULL,
-                               NULL, &off);
-    return off;
-}
-
-unsigned cursor_e(CXCursor cur)
-{
-    unsigned off = 0;
-    clang_getExpansionLocation(clang_getRangeEnd(clang_getCursorExtent(cur)), NULL, NULL,
-                               NULL, &off);
-    return off;
-}
-
-static enum CXChildVisitResult last_child_cb(CXCursor cur, CXCursor parent, CXClientData d)
-{
-    (void)parent;
-    *(CXCursor *)d = cur;
-    return CXChildVisit_Continue;
-}
-
-static CXCursor last_child(CXCursor cur)
-{
-    CXCursor last = clang_getNullCursor();
-    clang_visitChildren(cur, last_child_cb, &last);
-    return last;
-}
-
-static unsigned skip_blank(const tr_ctx *c, unsigned i)
-{
-    const char *s = c->p2.s;
-    unsigned n = (unsigned)c->p2.n;
-    for (;;) {
-        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-            i++;
-        if (i + 1 < n && s[i] == '\\' && (s[i + 1] == '\n' || s[i + 1] == '\r'))
-            i += 2;
-        else if (i + 1 < n && s[i] == '/' && s[i + 1] == '*') {
-            const char *end = strstr(s + i + 2, "*/");
-            i = end ? (unsigned)(end - s) + 2 : n;
-        } else if (i + 1 < n && s[i] == '/' && s[i + 1] == '/') {
-            while (i < n && s[i] != '\n')
-                i++;
-        } else {
-            return i;
-        }
-    }
-}
-
-unsigned stmt_end_with_semi(tr_ctx *c, CXCursor stmt)
-{
-    switch (clang_getCursorKind(stmt)) {
-    case CXCursor_CompoundStmt:
-    case CXCursor_NullStmt:
-    case CXCursor_DeclStmt:
-        return cursor_e(stmt);
-    case CXCursor_IfStmt:
-    case CXCursor_ForStmt:
-    case CXCursor_WhileStmt:
-    case CXCursor_SwitchStmt:
-    case CXCursor_LabelStmt:
-    case CXCursor_CaseStmt:
-    case CXCursor_DefaultStmt: {
-        CXCursor last = last_child(stmt);
-        if (!clang_Cursor_isNull(last))
-            return stmt_end_with_semi(c, last);
-        return cursor_e(stmt);
-    }
-    default: {
-        unsigned e = cursor_e(stmt);
-        unsigned j = skip_blank(c, e);
-        return j < c->p2.n && c->p2.s[j] == ';' ? j + 1 : e;
-    }
-    }
-}
 
 static unsigned hash_key(unsigned k)
 {
@@ -231,6 +154,17 @@ static void add_var(walk *w, CXCursor cur, int storage)
     map_put(w, v.key, (int)c->nvars - 1);
 }
 
+size_t ref_first(const tr_ctx *c, unsigned b)
+{
+    return lower_bound_u(c->refs, c->nrefs, sizeof *c->refs, offsetof(f_ref, b), b);
+}
+
+int ref_at(const tr_ctx *c, unsigned b)
+{
+    size_t i = ref_first(c, b);
+    return i < c->nrefs && c->refs[i].b == b ? (int)i : NONE;
+}
+
 static int find_probe(const walk *w, unsigned off)
 {
     size_t lo = 0, hi = w->nprobe_at;
@@ -249,14 +183,7 @@ static int find_probe(const walk *w, unsigned off)
 
 static void match_piece(walk *w, CXCursor cur, unsigned b, unsigned e)
 {
-    size_t lo = 0, hi = w->npieces;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (w->piece_b[mid] < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = lower_bound_u(w->piece_b, w->npieces, sizeof *w->piece_b, 0, b);
     for (; lo < w->npieces && w->piece_b[lo] == b; lo++) {
         tr_piece *pc = &w->c->pragmas[w->piece_ref[lo][0]].pieces[w->piece_ref[lo][1]];
         if (pc->p2e == e && !pc->has_cur) {
@@ -335,7 +262,7 @@ static int stmt_context(walk *w, const frame *p, unsigned idx, CXCursor cur)
         return idx == 0;
     case CXCursor_ForStmt:
     case CXCursor_CaseStmt:
-        return clang_equalCursors(last_child(p->cur), cur);
+        return clang_equalCursors(tr_last_child(p->cur), cur);
     default:
         (void)w;
         return 0;
@@ -387,10 +314,10 @@ static void on_jump(walk *w, CXCursor cur, enum CXCursorKind kind, unsigned b, u
     j.semi_e = stmt_end_with_semi(c, cur);
     if (kind == CXCursor_ReturnStmt) {
         j.kind = J_RETURN;
-        j.has_value = !clang_Cursor_isNull(last_child(cur));
+        j.has_value = !clang_Cursor_isNull(tr_last_child(cur));
     } else if (kind == CXCursor_GotoStmt) {
         j.kind = J_GOTO;
-        CXCursor lr = last_child(cur);
+        CXCursor lr = tr_last_child(cur);
         CXCursor lab = clang_getCursorReferenced(lr);
         j.target_b = clang_Cursor_isNull(lab) ? 0 : cursor_b(lab);
     } else {

@@ -127,331 +127,16 @@ void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *
         *line = l;
 }
 
-static void piece_expr(tr_ctx *c, writer *w, tr_pragma *p, pr_span s, int ctx)
-{
-    tr_piece *pc = piece_of(p, s);
-    w_gen(w, "(");
-    if (pc)
-        render_piece(c, w, pc, ctx);
-    w_gen(w, ")");
-}
-
-static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                       int last)
-{
-    for (unsigned d = 0; d < it->ndims; d++) {
-        const pr_dim *dm = &it->dims[d];
-        w_gen(w, "[");
-        int has_lo = dm->lo.e > dm->lo.b;
-        if (has_lo)
-            piece_expr(c, w, p, dm->lo, ctx);
-        else
-            w_gen(w, "0");
-        if (last && dm->is_section) {
-            w_gen(w, " + ");
-            if (dm->len.e > dm->len.b) {
-                piece_expr(c, w, p, dm->len, ctx);
-            } else {
-                /* to the end of the array dimension */
-                w_gen(w, "(sizeof((");
-                piece_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z < d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") / sizeof((");
-                piece_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z <= d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") - ");
-                if (has_lo)
-                    piece_expr(c, w, p, dm->lo, ctx);
-                else
-                    w_gen(w, "0");
-                w_gen(w, ")");
-            }
-            w_gen(w, " - 1");
-        }
-        w_gen(w, "]");
-    }
-}
-
-static int check_open_length(tr_ctx *c, tr_pragma *p, const pr_item *it)
-{
-    for (unsigned d = 0; d < it->ndims; d++) {
-        if (!it->dims[d].is_section || it->dims[d].len.e > it->dims[d].len.b)
-            continue;
-        tr_piece *pc = piece_of(p, it->base);
-        CXType t = pc && pc->has_cur ? clang_getCanonicalType(clang_getCursorType(pc->cur))
-                                     : (CXType){CXType_Invalid, {0, 0}};
-        for (unsigned z = 0; z < d && t.kind == CXType_ConstantArray; z++)
-            t = clang_getCanonicalType(clang_getArrayElementType(t));
-        if (t.kind != CXType_ConstantArray) {
-            tr_diag_pragma(c, DIAG_ERROR, p, it->text,
-                           "the length of an array section can be left out only for an "
-                           "array of known size; write '[lower:length]'");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* A multi-dimensional section whose rows get one dependence each (dag pragmas only):
- * two or more dimensions from the first section on. */
-static int per_row(const tr_pragma *p, const pr_item *it)
-{
-    return p->dir.family == PR_DAG && it->ndims >= 2 && it->dims[0].is_section;
-}
-
-/* The number of elements dimension d of item it covers: the length, the rest of the
- * dimension for `[lo:]`, 1 for a plain subscript. */
-static void dim_len(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsigned d,
-                    int ctx)
-{
-    const pr_dim *dm = &it->dims[d];
-    if (!dm->is_section) {
-        w_gen(w, "1");
-        return;
-    }
-    w_gen(w, "(size_t)");
-    if (dm->len.e > dm->len.b) {
-        piece_expr(c, w, p, dm->len, ctx);
-        return;
-    }
-    w_gen(w, "(sizeof((");
-    piece_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") / sizeof((");
-    piece_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z <= d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") - ");
-    if (dm->lo.e > dm->lo.b)
-        piece_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
-    w_gen(w, ")");
-}
-
-static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
-{
-    if (dm->lo.e > dm->lo.b)
-        piece_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
-}
-
-/* The hull of item it (from its first to its last element) as `addr, len`. */
-static void hull(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx)
-{
-    piece_expr(c, w, p, it->base, ctx);
-    subscripts(c, w, p, it, ctx, 0);
-    w_gen(w, ", (");
-    for (unsigned d = 0; d < it->ndims; d++) {
-        if (!it->dims[d].is_section || it->dims[d].len.e == it->dims[d].len.b)
-            continue;
-        piece_expr(c, w, p, it->dims[d].len, ctx);
-        w_gen(w, " > 0 && ");
-    }
-    w_gen(w, "1) ? (size_t)((const char *)(&");
-    piece_expr(c, w, p, it->base, ctx);
-    subscripts(c, w, p, it, ctx, 1);
-    w_gen(w, " + 1) - (const char *)&");
-    piece_expr(c, w, p, it->base, ctx);
-    subscripts(c, w, p, it, ctx, 0);
-    w_gen(w, ") : 0");
-}
-
-/* Is the base of item it, subscripted d times (1 <= d), still an array? Only then are the
- * rows of a section parts of one object, and its hull a valid conservative range. */
-static int rows_in_one_array(tr_pragma *p, const pr_item *it)
-{
-    tr_piece *pc = piece_of(p, it->base);
-    if (!pc || !pc->has_cur)
-        return 0;
-    CXType t = clang_getCanonicalType(clang_getCursorType(pc->cur));
-    for (unsigned d = 0; d < it->ndims; d++) {
-        if (d > 0 && t.kind != CXType_ConstantArray && t.kind != CXType_VariableArray &&
-            t.kind != CXType_IncompleteArray && t.kind != CXType_DependentSizedArray)
-            return 0;
-        t = clang_getCanonicalType(t.kind == CXType_Pointer ? clang_getPointeeType(t)
-                                                            : clang_getArrayElementType(t));
-    }
-    return 1;
-}
-
-/* Declarations for per-row item number id: its dimension lengths __dagcc_<id>_n<d>, and
- * __dagcc_<id>_rows, the number of dependences it adds: one per row of the last dimension
- * (rows of a non-contiguous section are disjoint byte ranges, so tasks on disjoint column
- * blocks do not conflict), or 1 (its hull) when the section is contiguous anyway or has
- * more than DAGCC_MAX_ROWS rows. Rows reached through pointers (`double **p`) have no
- * hull: they always get one dependence each. */
-#define DAGCC_MAX_ROWS 64
-static void rows_decl(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                      const char *ind, int id)
-{
-    unsigned n = it->ndims, L = n - 1;
-    for (unsigned d = 0; d < n; d++) {
-        w_genf(w, "%ssize_t __dagcc_%d_n%u = ", ind, id, d);
-        dim_len(c, w, p, it, d, ctx);
-        w_gen(w, ";\n");
-    }
-    w_genf(w, "%ssize_t __dagcc_%d_rows = __dagcc_%d_n0", ind, id, id);
-    for (unsigned d = 1; d < L; d++)
-        w_genf(w, " * __dagcc_%d_n%u", id, d);
-    w_gen(w, ";\n");
-    if (!rows_in_one_array(p, it))
-        return;
-    /* contiguous (every dimension after the first covered whole) or too many rows */
-    w_genf(w, "%sif (__dagcc_%d_rows > %d || (1", ind, id, DAGCC_MAX_ROWS);
-    for (unsigned d = 1; d < n; d++) {
-        w_genf(w, " &&\n%s    __dagcc_%d_n%u * sizeof((", ind, id, d);
-        piece_expr(c, w, p, it->base, ctx);
-        w_gen(w, ")");
-        for (unsigned z = 0; z <= d; z++)
-            w_gen(w, "[0]");
-        w_gen(w, ") == sizeof((");
-        piece_expr(c, w, p, it->base, ctx);
-        w_gen(w, ")");
-        for (unsigned z = 0; z < d; z++)
-            w_gen(w, "[0]");
-        w_gen(w, ")");
-    }
-    w_genf(w, "))\n%s    __dagcc_%d_rows = 1;\n", ind, id);
-}
-
-static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
-                      const char *ind, int id, const char *mode)
-{
-    unsigned n = it->ndims, L = n - 1;
-    int one = rows_in_one_array(p, it);
-    strbuf in = {0};
-    sb_printf(&in, "%s", ind);
-    if (one) {
-        w_genf(w, "%sif (__dagcc_%d_rows == 1) {\n%s    __dagcc_d[__dagcc_nd++] = (dag_dep_t){"
-                  "(void *)(uintptr_t)&", ind, id, ind);
-        hull(c, w, p, it, ctx);
-        w_genf(w, ", %s};\n%s} else {\n", mode, ind);
-        sb_puts(&in, "    ");
-    }
-    for (unsigned d = 0; d < L; d++) {
-        w_genf(w, "%sfor (size_t __dagcc_i%u = 0; __dagcc_i%u < __dagcc_%d_n%u; __dagcc_i%u++)\n",
-               sb_str(&in), d, d, id, d, d);
-        sb_puts(&in, "    ");
-    }
-    w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&", sb_str(&in));
-    piece_expr(c, w, p, it->base, ctx);
-    for (unsigned d = 0; d < n; d++) {
-        w_gen(w, "[");
-        dim_lo(c, w, p, &it->dims[d], ctx);
-        if (d < L)
-            w_genf(w, " + __dagcc_i%u", d);
-        w_gen(w, "]");
-    }
-    w_genf(w, ", __dagcc_%d_n%u * sizeof((", id, L);
-    piece_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < n; z++)
-        w_gen(w, "[0]");
-    w_genf(w, "), %s};\n", mode);
-    if (one)
-        w_genf(w, "%s}\n", ind);
-    sb_free(&in);
-}
-
-void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps)
-{
-    static const char *const modes[] = {"", "DAG_IN", "DAG_OUT", "DAG_INOUT",
-                                        "DAG_MUTEXINOUTSET", "DAG_INOUTSET"};
-    int n = 0, rows = 0;
-    for (unsigned q = 0; q < p->dir.nclauses; q++)
-        if (p->dir.clauses[q].kind == PC_DEPEND) {
-            n += (int)p->dir.clauses[q].nitems;
-            for (unsigned j = 0; j < p->dir.clauses[q].nitems; j++)
-                rows += per_row(p, &p->dir.clauses[q].items[j]);
-        }
-    *ndeps = rows ? -1 : n; /* -1: the count is in __dagcc_nd */
-    if (!n)
-        return;
-    if (rows) {
-        /* per-row items first: their counts size the array */
-        int id = 0;
-        for (unsigned q = 0; q < p->dir.nclauses; q++) {
-            const pr_clause *cl = &p->dir.clauses[q];
-            for (unsigned j = 0; cl->kind == PC_DEPEND && j < cl->nitems; j++)
-                if (per_row(p, &cl->items[j])) /* (open lengths: checked below) */
-                    rows_decl(c, w, p, &cl->items[j], ctx, indent, id++);
-        }
-        w_genf(w, "%sdag_dep_t __dagcc_d[%d", indent, n - rows + 1); /* never 0 */
-        for (int r = 0; r < id; r++)
-            w_genf(w, " + __dagcc_%d_rows", r);
-        w_genf(w, "];\n%ssize_t __dagcc_nd = 0;\n", indent);
-    } else {
-        w_genf(w, "%sdag_dep_t __dagcc_d[%d] = {\n", indent, n);
-    }
-    int id = 0;
-    for (unsigned q = 0; q < p->dir.nclauses; q++) {
-        const pr_clause *cl = &p->dir.clauses[q];
-        if (cl->kind != PC_DEPEND)
-            continue;
-        char mode[64];
-        snprintf(mode, sizeof mode, "%s%s", modes[cl->value],
-                 p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
-        for (unsigned j = 0; j < cl->nitems; j++) {
-            const pr_item *it = &cl->items[j];
-            if (it->ndims && check_open_length(c, p, it))
-                continue;
-            if (per_row(p, it)) {
-                rows_fill(c, w, p, it, ctx, indent, id++, mode);
-                continue;
-            }
-            if (rows)
-                w_genf(w, "%s__dagcc_d[__dagcc_nd++] = (dag_dep_t){(void *)(uintptr_t)&",
-                       indent);
-            else
-                w_genf(w, "%s    {(void *)(uintptr_t)&", indent);
-            if (!it->ndims) {
-                piece_expr(c, w, p, it->text, ctx);
-                w_gen(w, ", sizeof");
-                piece_expr(c, w, p, it->text, ctx);
-            } else if (it->ndims == 1 && it->dims[0].is_section &&
-                       it->dims[0].len.e > it->dims[0].len.b) {
-                piece_expr(c, w, p, it->base, ctx);
-                subscripts(c, w, p, it, ctx, 0);
-                w_gen(w, ", (size_t)");
-                piece_expr(c, w, p, it->dims[0].len, ctx);
-                w_gen(w, " * sizeof(");
-                piece_expr(c, w, p, it->base, ctx);
-                w_gen(w, "[0])");
-            } else {
-                hull(c, w, p, it, ctx); /* the contiguous range covering the section */
-            }
-            w_genf(w, rows ? ", %s};\n" : ", %s},\n", mode);
-        }
-    }
-    if (!rows)
-        w_genf(w, "%s};\n", indent);
-}
-
-/* The dependence count argument for a gen_deps result. */
-const char *dep_count(int nd, char *buf, size_t size)
-{
-    if (nd < 0)
-        return "__dagcc_nd";
-    snprintf(buf, size, "%d", nd);
-    return buf;
-}
-
-void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
-              unsigned p2off)
+void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+              const char *label, unsigned p2off)
 {
     strbuf b = {0};
     unsigned line;
+    int nck = 0;
+    char nb[16];
+    gen_checkpoints(c, w, p, ctx, indent, &nck);
     const pr_clause *cl = pr_find(&p->dir, PC_LABEL);
-    w_gen(w, "dag_task_attr_t __dagcc_t = {.label = ");
+    w_genf(w, "%sdag_task_attr_t __dagcc_t = {.label = ", indent);
     if (cl)
         w_genf(w, "%.*s", (int)(cl->expr.e - cl->expr.b), p->text + cl->expr.b);
     else
@@ -464,7 +149,7 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
     sb_free(&b);
     if ((cl = pr_find(&p->dir, PC_PRIORITY))) {
         w_gen(w, ", .priority = ");
-        piece_expr(c, w, p, cl->expr, ctx);
+        render_expr(c, w, p, cl->expr, ctx);
     }
     const pr_clause *cif = pr_find(&p->dir, PC_IF), *cfin = pr_find(&p->dir, PC_FINAL);
     const pr_clause *cnode = pr_find(&p->dir, PC_NODE);
@@ -474,13 +159,13 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
         int first = 1;
         if (cif) {
             w_gen(w, "(");
-            piece_expr(c, w, p, cif->expr, ctx);
+            render_expr(c, w, p, cif->expr, ctx);
             w_gen(w, " ? 0u : DAG_TASK_UNDEFERRED)");
             first = 0;
         }
         if (cfin) {
             w_gen(w, first ? "(" : " | (");
-            piece_expr(c, w, p, cfin->expr, ctx);
+            render_expr(c, w, p, cfin->expr, ctx);
             w_gen(w, " ? DAG_TASK_FINAL : 0u)");
             first = 0;
         }
@@ -497,10 +182,29 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
                                                            : "DAG_DEVICE_ANY");
     if (cnode) {
         w_gen(w, ", .node = ");
-        piece_expr(c, w, p, cnode->expr, ctx);
+        render_expr(c, w, p, cnode->expr, ctx);
     }
     if (pr_find(&p->dir, PC_VARIANT) && p->fname)
         w_genf(w, ", .cuda = __dagcc_fcuda_%s", p->fname);
+    if ((cl = pr_find(&p->dir, PC_RETRY))) {
+        tr_piece *pc = piece_of(p, cl->expr);
+        if (pc && pc->has_cur) {
+            /* a constant count is checked here; the runtime rejects a negative one */
+            CXEvalResult ev = clang_Cursor_Evaluate(pc->cur);
+            if (ev && clang_EvalResult_getKind(ev) == CXEval_Int &&
+                clang_EvalResult_getAsLongLong(ev) < 0)
+                tr_diag_pragma(c, DIAG_ERROR, p, cl->expr,
+                               "the count of 'retry' must not be negative (it is %lld)",
+                               clang_EvalResult_getAsLongLong(ev));
+            if (ev)
+                clang_EvalResult_dispose(ev);
+        }
+        w_gen(w, ", .retries = ");
+        render_expr(c, w, p, cl->expr, ctx);
+    }
+    if (nck)
+        w_genf(w, ", .checkpoint = __dagcc_ck, .ncheckpoint = %s",
+               nck < 0 ? "__dagcc_ck_nd" : (snprintf(nb, sizeof nb, "%d", nck), nb));
     w_gen(w, "};\n");
 }
 
@@ -589,7 +293,7 @@ void gen_hoist(tr_ctx *c, int ci)
             sb_puts(&b, "    ");
             var_decl(&b, &c->vars[k->loop.var], "__dagcc_lb", 0);
             sb_puts(&b, ";\n    long long __dagcc_st;\n"
-                        "    unsigned long long __dagcc_first, __dagcc_last;\n");
+                        "    dag_loop_range_t __dagcc_range;\n");
         }
         sb_puts(&b, "};\n");
     }
@@ -606,8 +310,8 @@ void gen_hoist(tr_ctx *c, int ci)
         const f_var *lv = &c->vars[k->loop.var];
         sb_puts(&b, "    ");
         var_decl(&b, lv, lv->name, 0);
-        sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_first; "
-                      "__dagcc_k < __dagcc_a->__dagcc_last; __dagcc_k++) {\n"
+        sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_range.first; "
+                      "__dagcc_k < __dagcc_a->__dagcc_range.last; __dagcc_k++) {\n"
                       "        %s = __dagcc_a->__dagcc_lb + (long long)__dagcc_k * "
                       "__dagcc_a->__dagcc_st;\n", lv->name);
     }
@@ -621,9 +325,8 @@ void gen_hoist(tr_ctx *c, int ci)
         strbuf where = {0};
         unsigned dl;
         gen_loc(c, &where, k->p2b, NULL, &dl);
-        if (p->dir.family == PR_OMP)
-            sb_printf(&b, "    __dagcc_omp_event_attach((uintptr_t)%s, %s, %u);\n",
-                      sb_str(&nm), sb_str(&where), dl);
+        if (p->dir.family == PR_OMP) /* the event exists from submission on */
+            sb_printf(&b, "    (void)%s;\n", sb_str(&nm));
         else
             sb_printf(&b, "    __dagcc_check(dag_task_detach(&%s), \"detach\", %s, %u);\n",
                       sb_str(&nm), sb_str(&where), dl);
@@ -701,8 +404,14 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         /* OpenMP: the original handle names the new event from the task's creation on */
         strbuf nm = {0};
         ref_name(c, &nm, ctx, k->detach - 1);
-        w_genf(w, "%s%s = (__typeof__(%s))__dagcc_omp_event_new();\n", sb_str(&ind4),
-               sb_str(&nm), sb_str(&nm));
+        strbuf where = {0};
+        unsigned dl;
+        gen_loc(c, &where, k->p2b, NULL, &dl);
+        w_genf(w, "%sdag_event_t *__dagcc_evh;\n%s__dagcc_check(dag_event_handle_new("
+                  "&__dagcc_evh), \"detach\", %s, %u);\n%s%s = (__typeof__(%s))(uintptr_t)"
+                  "__dagcc_evh;\n", sb_str(&ind4), sb_str(&ind4), sb_str(&where), dl,
+               sb_str(&ind4), sb_str(&nm), sb_str(&nm));
+        sb_free(&where);
         sb_free(&nm);
     } else if (k->detach && c->vars[k->detach - 1].storage != ST_GLOBAL) {
         /* the task sets its own copy: keep -Wunused quiet about the original */
@@ -715,8 +424,9 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     int ndeps = 0;
     gen_deps(c, w, p, ctx, sb_str(&ind4), &ndeps);
     func_label(c, k, &lab);
-    w_gen(w, sb_str(&ind4));
-    gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
+    gen_attr(c, w, p, ctx, sb_str(&ind4), sb_str(&lab), k->p2b);
+    if (k->detach && p->dir.family == PR_OMP)
+        w_genf(w, "%s__dagcc_t.event = __dagcc_evh;\n", sb_str(&ind4));
     int nfields = 0;
     for (unsigned i = 0; i < k->ncaps; i++)
         nfields += is_field(&k->caps[i]);
@@ -733,10 +443,6 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     tr_loop *L = &k->loop;
     const f_var *lv = &c->vars[L->var];
     strbuf b = {0};
-    const char *fl;
-    unsigned line;
-    gen_loc(c, &b, k->p2b, &fl, &line);
-    char *where = sb_take(&b);
     var_decl(&b, lv, "__dagcc_lb", 0);
     w_genf(w, "%s    %s = (", ind, sb_str(&b));
     sb_free(&b);
@@ -753,67 +459,52 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         render(c, w, L->st_b, L->st_e, ctx, 0);
         w_gen(w, ")");
     }
-    w_genf(w, ";\n%s    unsigned long long __dagcc_n = ", ind);
-    const char *rel = L->rel;
-    if (!strcmp(rel, "<"))
-        w_gen(w, "__dagcc_lb < __dagcc_ub ? (unsigned long long)((__dagcc_ub - __dagcc_lb) + "
-                 "(__dagcc_st - 1)) / (unsigned long long)__dagcc_st : 0");
-    else if (!strcmp(rel, "<="))
-        w_gen(w, "__dagcc_lb <= __dagcc_ub ? (unsigned long long)(__dagcc_ub - __dagcc_lb) / "
-                 "(unsigned long long)__dagcc_st + 1 : 0");
-    else if (!strcmp(rel, ">"))
-        w_gen(w, "__dagcc_lb > __dagcc_ub ? (unsigned long long)((__dagcc_lb - __dagcc_ub) + "
-                 "(-__dagcc_st - 1)) / (unsigned long long)(-__dagcc_st) : 0");
-    else if (!strcmp(rel, ">="))
-        w_gen(w, "__dagcc_lb >= __dagcc_ub ? (unsigned long long)(__dagcc_lb - __dagcc_ub) / "
-                 "(unsigned long long)(-__dagcc_st) + 1 : 0");
-    else
-        w_gen(w, "__dagcc_st > 0 ? (unsigned long long)(__dagcc_ub - __dagcc_lb) : "
-                 "(unsigned long long)(__dagcc_lb - __dagcc_ub)");
-    const pr_clause *gs = pr_find(&p->dir, PC_GRAINSIZE), *nt = pr_find(&p->dir, PC_NUM_TASKS);
-    int strict = (gs && gs->value) || (nt && nt->value);
-    w_genf(w, ";\n%s    unsigned long long __dagcc_g = ", ind);
-    if (gs || nt)
-        piece_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
-    else
-        w_gen(w, "4ull * (unsigned long long)dag_num_threads()");
-    w_genf(w, ";\n%s    if (__dagcc_g < 1)\n%s        __dagcc_g = 1;\n", ind, ind);
-    if (gs && strict)
-        w_genf(w, "%s    unsigned long long __dagcc_nt = (__dagcc_n + __dagcc_g - 1) / "
-                  "__dagcc_g;\n", ind);
-    else if (gs)
-        w_genf(w, "%s    unsigned long long __dagcc_nt = __dagcc_n / __dagcc_g ? __dagcc_n / "
-                  "__dagcc_g : (__dagcc_n > 0);\n", ind);
-    else
-        w_genf(w, "%s    unsigned long long __dagcc_nt = __dagcc_g < __dagcc_n ? __dagcc_g : "
-                  "__dagcc_n;\n", ind);
-    int group = !pr_find(&p->dir, PC_NOGROUP);
-    if (group)
-        w_genf(w, "%s    __dagcc_check(dag_taskgroup_begin(), \"taskloop\", %s, %u);\n", ind,
-               where, line);
+    w_gen(w, ";\n");
     args_init(c, w, k, ctx, ind, 1);
     strbuf ind4 = {0}, lab = {0};
     sb_printf(&ind4, "%s    ", ind);
     func_label(c, k, &lab);
-    w_gen(w, sb_str(&ind4));
-    gen_attr(c, w, p, ctx, sb_str(&lab), k->p2b);
-    w_genf(w, "%s    for (unsigned long long __dagcc_k = 0, __dagcc_first = 0; __dagcc_k < "
-              "__dagcc_nt; __dagcc_k++) {\n", ind);
-    if (gs && strict)
-        w_genf(w, "%s        unsigned long long __dagcc_cnt = __dagcc_n - __dagcc_first < "
-                  "__dagcc_g ? __dagcc_n - __dagcc_first : __dagcc_g;\n", ind);
+    gen_attr(c, w, p, ctx, sb_str(&ind4), sb_str(&lab), k->p2b);
+    /* the iteration space, chunking and implicit taskgroup: dag_taskloop (runtime) */
+    static const char *const rels[][2] = {{"<", "DAG_LOOP_LT"}, {"<=", "DAG_LOOP_LE"},
+                                          {">", "DAG_LOOP_GT"}, {">=", "DAG_LOOP_GE"},
+                                          {"!=", "DAG_LOOP_NE"}};
+    const char *rel = "DAG_LOOP_NE";
+    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++)
+        if (!strcmp(L->rel, rels[i][0]))
+            rel = rels[i][1];
+    int ptr = clang_getCanonicalType(lv->type).kind == CXType_Pointer;
+    const pr_clause *gs = pr_find(&p->dir, PC_GRAINSIZE), *nt = pr_find(&p->dir, PC_NUM_TASKS);
+    if (ptr)
+        /* a pointer: iterations counted from 0 in elements */
+        w_genf(w, "%s    dag_taskloop_t __dagcc_l = {0, (unsigned long long)(__dagcc_ub - "
+                  "__dagcc_lb), __dagcc_st, %s, DAG_TASKLOOP_SIGNED", ind, rel);
     else
-        w_genf(w, "%s        unsigned long long __dagcc_cnt = __dagcc_n / __dagcc_nt + "
-                  "(__dagcc_k < __dagcc_n %% __dagcc_nt);\n", ind);
-    w_genf(w, "%s        __dagcc_a.__dagcc_first = __dagcc_first;\n"
-              "%s        __dagcc_a.__dagcc_last = __dagcc_first += __dagcc_cnt;\n", ind, ind);
-    strbuf ind8 = {0};
-    sb_printf(&ind8, "%s        ", ind);
-    submit_call(c, w, k, 1, 0, sb_str(&ind8));
-    w_genf(w, "%s    }\n", ind);
-    if (group)
-        w_genf(w, "%s    __dagcc_check(dag_taskgroup_end(), \"taskloop\", %s, %u);\n", ind,
-               where, line);
+        w_genf(w, "%s    dag_taskloop_t __dagcc_l = {(unsigned long long)__dagcc_lb, "
+                  "(unsigned long long)__dagcc_ub, __dagcc_st, %s,\n%s        "
+                  "((__typeof__(__dagcc_lb))-1 < 1 ? DAG_TASKLOOP_SIGNED : 0u)",
+               ind, rel, ind);
+    if (gs)
+        w_gen(w, gs->value ? " | DAG_TASKLOOP_GRAINSIZE | DAG_TASKLOOP_STRICT"
+                           : " | DAG_TASKLOOP_GRAINSIZE");
+    else if (nt)
+        w_gen(w, " | DAG_TASKLOOP_NUM_TASKS");
+    if (pr_find(&p->dir, PC_NOGROUP))
+        w_gen(w, " | DAG_TASKLOOP_NOGROUP");
+    w_gen(w, ", ");
+    if (gs || nt) {
+        w_gen(w, "(unsigned long long)(");
+        render_expr(c, w, p, (gs ? gs : nt)->expr, ctx);
+        w_gen(w, ")");
+    } else {
+        w_gen(w, "0");
+    }
+    w_genf(w, ",\n%s        __builtin_offsetof(struct __dagcc_args_%d, __dagcc_range), ", ind,
+           k->id);
+    w_gen(w, "NULL, 0};\n");
+    w_genf(w, "%s    __dagcc_check(dag_taskloop(__dagcc_task_%d, &__dagcc_a, sizeof __dagcc_a, "
+              "&__dagcc_l, &__dagcc_t), \"taskloop\", __dagcc_t.file, __dagcc_t.line);\n",
+           ind, k->id);
     if (!(lv->decl_b >= k->stmt_b && lv->decl_b < k->stmt_e)) {
         /* the loop variable is private to the tasks; keep -Wunused quiet about it */
         strbuf nm = {0};
@@ -824,9 +515,7 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         sb_free(&nm);
     }
     w_genf(w, "%s}", ind);
-    free(where);
     sb_free(&ind4);
-    sb_free(&ind8);
     sb_free(&lab);
 }
 

@@ -5,17 +5,6 @@
 
 #include "tr.h"
 
-int ftask_of(const tr_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->npragmas; i++) {
-        const tr_pragma *p = &c->pragmas[i];
-        if (p->translate && !p->status && p->file_scope && p->fname &&
-            strcmp(p->fname, name) == 0)
-            return (int)i;
-    }
-    return NONE;
-}
-
 static void param_decl(strbuf *b, const tr_param *pa)
 {
     if (strpbrk(pa->type, "(["))
@@ -102,7 +91,7 @@ void gen_call(tr_ctx *c, writer *w, int ci, int ctx)
     writer tmp;
     memset(&tmp, 0, sizeof tmp);
     gen_deps(c, &tmp, p, NONE, "", &nd);
-    gen_attr(c, &tmp, p, NONE, p->fname, k->b);
+    gen_attr(c, &tmp, p, NONE, "", p->fname, k->b);
     c->subst = saved;
     for (char *s = tmp.b.s; s && *s; s++)
         if (*s == '\n')
@@ -194,40 +183,12 @@ char *gen_prelude(tr_ctx *c)
                 "}\n"
                 "#endif\n");
     if (c->omp_events)
+        /* -fopenmp `detach`: an omp_event_handle_t is a runtime event handle */
         sb_puts(&b, "#ifndef __DAGCC_OMP_EVENTS\n#define __DAGCC_OMP_EVENTS 1\n"
-                "/* -fopenmp `detach`: an omp_event_handle_t names one of these from the task's\n"
-                " * creation on; the task's dag_event_t exists once its body has started. */\n"
-                "struct __dagcc_omp_event {\n"
-                "    unsigned state; /* 1: the body has detached, 2: omp_fulfill_event called */\n"
-                "    dag_event_t ev;\n"
-                "};\n"
-                "static __attribute__((unused)) uintptr_t __dagcc_omp_event_new(void)\n"
-                "{\n"
-                "    struct __dagcc_omp_event *e = calloc(1, sizeof *e);\n"
-                "    if (!e)\n"
-                "        __dagcc_fail(DAG_ERR_NOMEM, \"detach\", __dagcc_file, 0);\n"
-                "    return (uintptr_t)e;\n"
-                "}\n"
-                "static __attribute__((unused)) void\n"
-                "__dagcc_omp_event_attach(uintptr_t h, const char *file, int line)\n"
-                "{\n"
-                "    struct __dagcc_omp_event *e = (struct __dagcc_omp_event *)h;\n"
-                "    __dagcc_check(dag_task_detach(&e->ev), \"detach\", file, line);\n"
-                "    if (__atomic_fetch_or(&e->state, 1u, __ATOMIC_ACQ_REL) & 2u) {\n"
-                "        dag_event_t ev = e->ev; /* fulfilled before the body started */\n"
-                "        free(e);\n"
-                "        __dagcc_check(dag_event_fulfill(ev, 0), \"omp_fulfill_event\", file, line);\n"
-                "    }\n"
-                "}\n"
                 "static __attribute__((unused)) void __dagcc_omp_fulfill_event(uintptr_t h)\n"
                 "{\n"
-                "    struct __dagcc_omp_event *e = (struct __dagcc_omp_event *)h;\n"
-                "    if (__atomic_fetch_or(&e->state, 2u, __ATOMIC_ACQ_REL) & 1u) {\n"
-                "        dag_event_t ev = e->ev;\n"
-                "        free(e);\n"
-                "        __dagcc_check(dag_event_fulfill(ev, 0), \"omp_fulfill_event\",\n"
-                "                      __dagcc_file, 0);\n"
-                "    }\n"
+                "    __dagcc_check(dag_event_handle_fulfill((dag_event_t *)h, 0),\n"
+                "                  \"omp_fulfill_event\", __dagcc_file, 0);\n"
                 "}\n"
                 "#endif\n");
     return sb_take(&b);

@@ -166,7 +166,7 @@ static const char *const clause_names[PC_COUNT] = {
     [PC_IN_REDUCTION] = "in_reduction", [PC_TASK_REDUCTION] = "task_reduction",
     [PC_LASTPRIVATE] = "lastprivate", [PC_COPYIN] = "copyin",
     [PC_COPYPRIVATE] = "copyprivate", [PC_DETACH] = "detach", [PC_SIMD] = "simd",
-    [PC_VARIANT] = "variant",
+    [PC_VARIANT] = "variant", [PC_RETRY] = "retry", [PC_CHECKPOINT] = "checkpoint",
 };
 
 static const char *const simd_clauses[] = {"safelen", "simdlen", "linear", "aligned",
@@ -195,7 +195,8 @@ static allowed allowed_for(const pr_directive *d)
         const unsigned long long place = BIT(PC_LABEL) | BIT(PC_DEVICE) | BIT(PC_NODE);
         switch (d->kind) {
         case PK_TASK:
-            a.ok = task_common | place | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_VARIANT);
+            a.ok = task_common | place | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_VARIANT) |
+                   BIT(PC_RETRY) | BIT(PC_CHECKPOINT);
             break;
         case PK_TASKWAIT: a.ok = BIT(PC_DEPEND); break;
         case PK_TASKLOOP: a.ok = task_common | place | loop; break;
@@ -585,6 +586,15 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
             a += 2;
         }
         return need_expr(p, c, a, b);
+    case PC_RETRY:
+        if (a < b && punct_is(p, t0, '-') && a + 2 == b && p->toks[a + 1].kind == T_NUMBER)
+            return fail(p, t0->b, p->toks[a + 1].e, "the count of 'retry' must not be "
+                                                    "negative");
+        return need_expr(p, c, a, b);
+    case PC_CHECKPOINT:
+        if (a >= b)
+            return fail(p, c->name.b, c->whole.e, "expected a list of items in 'checkpoint'");
+        return split_list(p, a, b, c, add_dep_item);
     case PC_FINAL:
     case PC_PRIORITY:
     case PC_NODE:
@@ -611,6 +621,7 @@ static int single_valued(pr_clause_kind k)
     case PC_DEVICE: case PC_NODE: case PC_GRAINSIZE: case PC_NUM_TASKS: case PC_NOGROUP:
     case PC_COLLAPSE: case PC_NUM_THREADS: case PC_PROC_BIND: case PC_FILTER:
     case PC_NOWAIT: case PC_UNTIED: case PC_MERGEABLE: case PC_DETACH: case PC_VARIANT:
+    case PC_RETRY:
         return 1;
     default:
         return 0;

@@ -36,10 +36,13 @@ typedef enum pr_clause_kind {
     PC_COLLAPSE, PC_NUM_THREADS, PC_PROC_BIND, PC_FILTER, PC_NOWAIT, PC_UNTIED,
     PC_MERGEABLE, PC_AFFINITY, PC_ALLOCATE, PC_REDUCTION, PC_IN_REDUCTION,
     PC_TASK_REDUCTION, PC_LASTPRIVATE, PC_COPYIN, PC_COPYPRIVATE, PC_DETACH, PC_SIMD,
-    PC_VARIANT, PC_COUNT
+    PC_VARIANT, PC_RETRY, PC_CHECKPOINT, PC_COUNT
 } pr_clause_kind;
 
-typedef enum pr_dep_mode { DM_IN = 1, DM_OUT, DM_INOUT, DM_MUTEXINOUTSET, DM_INOUTSET } pr_dep_mode;
+typedef enum pr_dep_mode {
+    DM_IN = 1, DM_OUT, DM_INOUT, DM_MUTEXINOUTSET, DM_INOUTSET,
+    DM_DEPOBJ /* depend(depobj: o): the dependence o holds */
+} pr_dep_mode;
 typedef enum pr_default { DF_SHARED = 1, DF_NONE, DF_FIRSTPRIVATE, DF_PRIVATE } pr_default;
 typedef enum pr_device { DV_ANY = 1, DV_CPU, DV_CUDA } pr_device;
 

@@ -62,8 +62,14 @@ static int probe_items(tr_ctx *c, int pi)
         const pr_clause *cl = &p->dir.clauses[k];
         switch (cl->kind) {
         case PC_DEPEND:
+        case PC_CHECKPOINT:
             for (unsigned j = 0; j < cl->nitems; j++) {
                 const pr_item *it = &cl->items[j];
+                if (!it->ndims && it->text.e - it->text.b == 14 &&
+                    memcmp(p->text + it->text.b, "omp_all_memory", 14) == 0) {
+                    glue(c, pi, n++ ? ", (void)0" : "(void)0"); /* no object */
+                    continue;
+                }
                 glue(c, pi, n++ ? ", (void)&(" : "(void)&(");
                 piece(c, pi, it->ndims ? it->base : it->text);
                 glue(c, pi, ")");
@@ -94,7 +100,7 @@ static int probe_items(tr_ctx *c, int pi)
             break;
         case PC_IF: case PC_FINAL: case PC_PRIORITY: case PC_NODE: case PC_GRAINSIZE:
         case PC_NUM_TASKS: case PC_COLLAPSE: case PC_NUM_THREADS: case PC_FILTER:
-        case PC_DETACH: case PC_VARIANT:
+        case PC_DETACH: case PC_VARIANT: case PC_RETRY:
             glue(c, pi, n++ ? ", (void)(" : "(void)(");
             piece(c, pi, cl->expr);
             glue(c, pi, ")");

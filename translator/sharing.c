@@ -6,37 +6,6 @@
 
 #include "tr.h"
 
-static const char *fam(const tr_pragma *p)
-{
-    return p->dir.family == PR_DAG ? "dag" : "omp";
-}
-
-static int ref_at(const tr_ctx *c, unsigned b)
-{
-    size_t lo = 0, hi = c->nrefs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->refs[mid].b < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->nrefs && c->refs[lo].b == b ? (int)lo : NONE;
-}
-
-static size_t first_ref(const tr_ctx *c, unsigned b)
-{
-    size_t lo = 0, hi = c->nrefs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->refs[mid].b < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int is_array_type(CXType t)
 {
     t = clang_getCanonicalType(t);
@@ -214,7 +183,7 @@ static void first_use(tr_ctx *c, tr_cons *k, int v, unsigned *at, unsigned *len)
 {
     *at = c->pragmas[k->pragma].p2b;
     *len = 1;
-    for (size_t i = first_ref(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++)
+    for (size_t i = ref_first(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++)
         if (c->refs[i].var == v) {
             *at = c->refs[i].b;
             *len = c->refs[i].e - c->refs[i].b;
@@ -222,13 +191,36 @@ static void first_use(tr_ctx *c, tr_cons *k, int v, unsigned *at, unsigned *len)
         }
 }
 
-void compute_sharing(tr_ctx *c, int ci)
+/* The state of one task's data-sharing computation: the variables listed in clauses
+ * (mode by variable index) and those a depend item names as a whole object. */
+typedef struct sharing {
+    tr_ctx *c;
+    int ci;
+    tr_cons *k;
+    tr_pragma *p;
+    int omp;
+    int *listed, *dep_root;
+    size_t nslots;
+} sharing;
+
+/* Keeps the per-variable arrays as long as c->vars (list items may add variables). */
+static void grow_slots(sharing *s)
 {
-    tr_cons *k = &c->cons[ci];
-    tr_pragma *p = &c->pragmas[k->pragma];
-    int omp = p->dir.family == PR_OMP;
-    /* explicit clauses */
-    int *listed = xcalloc(c->nvars + 16, sizeof *listed);
+    if (s->c->nvars < s->nslots)
+        return;
+    size_t n = s->c->nvars + 16;
+    s->listed = xrealloc(s->listed, n * sizeof *s->listed);
+    s->dep_root = xrealloc(s->dep_root, n * sizeof *s->dep_root);
+    memset(s->listed + s->nslots, 0, (n - s->nslots) * sizeof *s->listed);
+    memset(s->dep_root + s->nslots, 0, (n - s->nslots) * sizeof *s->dep_root);
+    s->nslots = n;
+}
+
+/* 1. shared / private / firstprivate lists */
+static void explicit_clauses(sharing *s)
+{
+    tr_ctx *c = s->c;
+    tr_pragma *p = s->p;
     for (unsigned q = 0; q < p->dir.nclauses; q++) {
         const pr_clause *cl = &p->dir.clauses[q];
         int mode = cl->kind == PC_SHARED ? CAP_SHARED : cl->kind == PC_PRIVATE ? CAP_PRIVATE
@@ -236,107 +228,120 @@ void compute_sharing(tr_ctx *c, int ci)
         if (!mode)
             continue;
         for (unsigned j = 0; j < cl->nitems; j++) {
-            size_t before = c->nvars;
             int v = list_var(c, p, &cl->items[j]);
             if (v == NONE)
                 continue;
-            if (c->nvars > before)
-                listed = xrealloc(listed, (c->nvars + 16) * sizeof *listed),
-                listed[v] = 0;
-            if (listed[v]) {
+            grow_slots(s);
+            if (s->listed[v]) {
                 tr_diag_pragma(c, DIAG_ERROR, p, cl->items[j].text,
                                "variable '%s' appears in more than one data-sharing clause",
                                c->vars[v].name);
                 continue;
             }
-            if (k->kind == PK_TASKLOOP && v == k->loop.var) {
+            if (s->k->kind == PK_TASKLOOP && v == s->k->loop.var) {
                 tr_diag_pragma(c, DIAG_ERROR, p, cl->items[j].text,
                                "the loop variable '%s' of a taskloop is private",
                                c->vars[v].name);
                 continue;
             }
-            listed[v] = mode;
+            s->listed[v] = mode;
         }
     }
-    /* depend items naming a local's own storage share it (dagcc rule) */
-    int *dep_root = xcalloc(c->nvars + 16, sizeof *dep_root);
-    if (!omp)
-        for (unsigned q = 0; q < p->dir.nclauses; q++) {
-            const pr_clause *cl = &p->dir.clauses[q];
-            if (cl->kind != PC_DEPEND)
+}
+
+/* 2. depend (and checkpoint) items naming a local's own storage share it (dagcc rule) */
+static void depend_roots(sharing *s)
+{
+    if (s->omp)
+        return;
+    tr_pragma *p = s->p;
+    for (unsigned q = 0; q < p->dir.nclauses; q++) {
+        const pr_clause *cl = &p->dir.clauses[q];
+        if (cl->kind != PC_DEPEND && cl->kind != PC_CHECKPOINT)
+            continue;
+        for (unsigned j = 0; j < cl->nitems; j++) {
+            const pr_item *it = &cl->items[j];
+            tr_piece *pc = piece_of(p, it->ndims ? it->base : it->text);
+            if (!pc || !pc->has_cur)
                 continue;
-            for (unsigned j = 0; j < cl->nitems; j++) {
-                const pr_item *it = &cl->items[j];
-                tr_piece *pc = piece_of(p, it->ndims ? it->base : it->text);
-                if (!pc || !pc->has_cur)
-                    continue;
-                int v = root_var(c, pc->cur, it->ndims > 0);
-                if (v != NONE)
-                    dep_root[v] = 1;
-            }
-        }
-    const pr_clause *var = pr_find(&p->dir, PC_VARIANT);
-    if (var)
-        tr_diag_pragma(c, DIAG_ERROR, p, var->name,
-                       "'variant' is allowed only on a function task (a statement task has "
-                       "no function to stand in for)");
-    /* detach(ev): the event variable, captured whether or not the body names it */
-    const pr_clause *det = pr_find(&p->dir, PC_DETACH);
-    if (det && k->kind == PK_TASK) {
-        pr_item it;
-        memset(&it, 0, sizeof it);
-        it.text = det->expr;
-        size_t before = c->nvars;
-        int v = list_var(c, p, &it);
-        if (c->nvars > before)
-            listed = xrealloc(listed, (c->nvars + 16) * sizeof *listed), listed[v] = 0;
-        if (v != NONE) {
-            f_var *fv = &c->vars[v];
-            CXString ts = clang_getTypeSpelling(clang_getCanonicalType(fv->type));
-            CXString ns = clang_getTypeSpelling(fv->type);
-            const char *want = omp ? "omp_event_handle_t" : "dag_event_t";
-            int ok = omp ? strstr(clang_getCString(ns), "omp_event_handle_t") != NULL ||
-                               strstr(clang_getCString(ts), "omp_event_handle_t") != NULL
-                         : strcmp(clang_getCString(ts), "struct dag_event") == 0;
-            clang_disposeString(ts);
-            clang_disposeString(ns);
-            if (!ok) {
-                tr_diag_pragma(c, DIAG_ERROR, p, det->expr,
-                               "the event handle of 'detach' must be a variable of type %s",
-                               want);
-            } else if (listed[v]) {
-                tr_diag_pragma(c, DIAG_ERROR, p, det->expr,
-                               "the event handle '%s' of 'detach' cannot also appear in a "
-                               "data-sharing clause", fv->name);
-            } else if (pr_find(&p->dir, PC_IF)) {
-                tr_diag_pragma(c, DIAG_ERROR, p, pr_find(&p->dir, PC_IF)->name,
-                               "'if' cannot be combined with 'detach' (a detached task is "
-                               "always deferred)");
-            } else {
-                /* -fopenmp: firstprivate, set at creation (the encountering thread stores
-                 * a new handle in the original). dag: the task's own uninitialised copy,
-                 * set by dag_task_detach() at the start of the body; a global or static
-                 * one is shared, set there too. */
-                if (omp || fv->storage != ST_GLOBAL) {
-                    tr_cap *cp = add_cap(k, v);
-                    cp->mode = omp ? CAP_FIRSTPRIVATE
-                             : fv->storage == ST_STATIC_LOCAL ? CAP_SHARED : CAP_PRIVATE;
-                }
-                k->detach = v + 1;
-                if (omp)
-                    c->omp_events = 1;
-            }
+            int v = root_var(s->c, pc->cur, it->ndims > 0);
+            if (v != NONE)
+                s->dep_root[v] = 1;
         }
     }
-    const pr_clause *dflt = pr_find(&p->dir, PC_DEFAULT);
-    /* referenced variables */
-    for (size_t i = first_ref(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++) {
+}
+
+/* Is the type of variable fv an OpenMP event handle (omp) or a dag_event_t? */
+static int event_type_ok(const f_var *fv, int omp)
+{
+    CXString ts = clang_getTypeSpelling(clang_getCanonicalType(fv->type));
+    CXString ns = clang_getTypeSpelling(fv->type);
+    int ok = omp ? strstr(clang_getCString(ns), "omp_event_handle_t") != NULL ||
+                       strstr(clang_getCString(ts), "omp_event_handle_t") != NULL
+                 : strcmp(clang_getCString(ts), "struct dag_event") == 0;
+    clang_disposeString(ts);
+    clang_disposeString(ns);
+    return ok;
+}
+
+/* 3. detach(ev): the event variable, captured whether or not the body names it */
+static void detach_handle(sharing *s)
+{
+    tr_ctx *c = s->c;
+    tr_pragma *p = s->p;
+    tr_cons *k = s->k;
+    const pr_clause *det = pr_find(&p->dir, PC_DETACH);
+    if (!det || k->kind != PK_TASK)
+        return;
+    pr_item it;
+    memset(&it, 0, sizeof it);
+    it.text = det->expr;
+    int v = list_var(c, p, &it);
+    if (v == NONE)
+        return;
+    grow_slots(s);
+    f_var *fv = &c->vars[v];
+    if (!event_type_ok(fv, s->omp)) {
+        tr_diag_pragma(c, DIAG_ERROR, p, det->expr,
+                       "the event handle of 'detach' must be a variable of type %s",
+                       s->omp ? "omp_event_handle_t" : "dag_event_t");
+    } else if (s->listed[v]) {
+        tr_diag_pragma(c, DIAG_ERROR, p, det->expr,
+                       "the event handle '%s' of 'detach' cannot also appear in a "
+                       "data-sharing clause", fv->name);
+    } else if (pr_find(&p->dir, PC_IF)) {
+        tr_diag_pragma(c, DIAG_ERROR, p, pr_find(&p->dir, PC_IF)->name,
+                       "'if' cannot be combined with 'detach' (a detached task is "
+                       "always deferred)");
+    } else {
+        /* -fopenmp: firstprivate, set at creation (the encountering thread stores a new
+         * handle in the original). dag: the task's own uninitialised copy, set by
+         * dag_task_detach() at the start of the body; a global or static one is shared,
+         * set there too. */
+        if (s->omp || fv->storage != ST_GLOBAL) {
+            tr_cap *cp = add_cap(k, v);
+            cp->mode = s->omp ? CAP_FIRSTPRIVATE
+                              : fv->storage == ST_STATIC_LOCAL ? CAP_SHARED : CAP_PRIVATE;
+        }
+        k->detach = v + 1;
+        if (s->omp)
+            c->omp_events = 1;
+    }
+}
+
+/* 4. every variable the body references: the rules of docs/pragmas.md in order */
+static void referenced_vars(sharing *s)
+{
+    tr_ctx *c = s->c;
+    tr_cons *k = s->k;
+    const pr_clause *dflt = pr_find(&s->p->dir, PC_DEFAULT);
+    for (size_t i = ref_first(c, k->body_b); i < c->nrefs && c->refs[i].b < k->body_e; i++) {
         int v = c->refs[i].var;
         f_var *fv = &c->vars[v];
         if (declared_in(fv, k->stmt_b, k->stmt_e) || v == k->loop.var || find_cap(k, v))
             continue;
-        int mode = listed[v];
-        if (!mode && dep_root[v])
+        int mode = s->listed[v];
+        if (!mode && s->dep_root[v])
             mode = CAP_SHARED;
         if (!mode && dflt)
             mode = dflt->value == DF_SHARED ? CAP_SHARED
@@ -349,13 +354,13 @@ void compute_sharing(tr_ctx *c, int ci)
                 tr_diag_p2(c, DIAG_ERROR, c->refs[i].b, c->refs[i].e - c->refs[i].b,
                            "variable '%s' must be listed in a data-sharing clause because "
                            "of 'default(none)'", fv->name);
-                listed[v] = CAP_FIRSTPRIVATE; /* report once */
+                s->listed[v] = CAP_FIRSTPRIVATE; /* report once */
                 continue;
             }
         }
         if (!mode && fv->storage == ST_STATIC_LOCAL)
             mode = CAP_SHARED;
-        if (!mode && omp && team_shared(c, ci, v))
+        if (!mode && s->omp && team_shared(c, s->ci, v))
             mode = CAP_SHARED;
         if (!mode)
             mode = CAP_FIRSTPRIVATE;
@@ -365,11 +370,17 @@ void compute_sharing(tr_ctx *c, int ci)
     /* listed but unreferenced globals still get their private copy checked; locals that
      * are listed but unused need nothing. */
     for (size_t v = 0; v < c->nvars; v++)
-        if (listed[v] && c->vars[v].storage == ST_GLOBAL && listed[v] != CAP_SHARED) {
+        if (s->listed[v] && c->vars[v].storage == ST_GLOBAL && s->listed[v] != CAP_SHARED) {
             tr_cap *cp = add_cap(k, (int)v);
-            cp->mode = listed[v];
+            cp->mode = s->listed[v];
         }
-    /* variables a variably modified type depends on */
+}
+
+/* 5. variables a variably modified type depends on */
+static void vm_size_vars(sharing *s)
+{
+    tr_ctx *c = s->c;
+    tr_cons *k = s->k;
     for (unsigned i = 0; i < k->ncaps; i++) {
         f_var *fv = &c->vars[k->caps[i].var];
         for (unsigned d = 0; d < fv->nvm_deps; d++) {
@@ -393,7 +404,13 @@ void compute_sharing(tr_ctx *c, int ci)
             }
         }
     }
-    /* pointer-ness and type checks */
+}
+
+/* 6. how each capture is passed, and the types a task cannot capture */
+static void capture_checks(sharing *s)
+{
+    tr_ctx *c = s->c;
+    tr_cons *k = s->k;
     for (unsigned i = 0; i < k->ncaps; i++) {
         tr_cap *cp = &k->caps[i];
         f_var *fv = &c->vars[cp->var];
@@ -416,9 +433,26 @@ void compute_sharing(tr_ctx *c, int ci)
                        "at file scope)", fv->name,
                        bad == 1 ? "declared inside a function" : "an unnamed struct or union");
     }
-    (void)fam;
-    free(listed);
-    free(dep_root);
+}
+
+void compute_sharing(tr_ctx *c, int ci)
+{
+    sharing s = {c, ci, &c->cons[ci], &c->pragmas[c->cons[ci].pragma], 0, NULL, NULL, 0};
+    s.omp = s.p->dir.family == PR_OMP;
+    grow_slots(&s);
+    explicit_clauses(&s);
+    depend_roots(&s);
+    const pr_clause *var = pr_find(&s.p->dir, PC_VARIANT);
+    if (var)
+        tr_diag_pragma(c, DIAG_ERROR, s.p, var->name,
+                       "'variant' is allowed only on a function task (a statement task has "
+                       "no function to stand in for)");
+    detach_handle(&s);
+    referenced_vars(&s);
+    vm_size_vars(&s);
+    capture_checks(&s);
+    free(s.listed);
+    free(s.dep_root);
 }
 
 /* ---- lifetimes --------------------------------------------------------------------- */

@@ -11,8 +11,8 @@
 #include "translate.h"
 #include "util.h"
 
-/* The direct children of a cursor (the first TR_MAXKIDS), and a cursor with implicit
- * casts and parentheses removed: shared by the analyses (analyze.c). */
+/* The direct children of a cursor (the first TR_MAXKIDS), its last child, and a cursor
+ * with implicit casts and parentheses removed (cursor.c). */
 #define TR_MAXKIDS 8
 typedef struct tr_kids {
     CXCursor v[TR_MAXKIDS];
@@ -20,6 +20,7 @@ typedef struct tr_kids {
 } tr_kids;
 tr_kids tr_children(CXCursor cur);
 CXCursor tr_strip(CXCursor cur);
+CXCursor tr_last_child(CXCursor cur);
 
 #define NONE (-1)
 
@@ -214,45 +215,70 @@ typedef struct tr_ctx {
     const char *subst;     /* rendering function-task clauses: parameters become subst.name */
     char **names;          /* interned presumed file names */
     size_t nnames, cnames;
+    const struct tr_gen_hooks *gen; /* set by emit_output */
     int omp_events;        /* -fopenmp: the omp_event_handle_t helpers are needed */
     unsigned (*fulfills)[3]; /* -fopenmp: omp_fulfill_event references (b, e, func) */
     size_t nfulfills, cfulfills;
 } tr_ctx;
 
+/* The generators render() asks for construct and call code (emit.c sets them to gen.c's
+ * and gen_call.c's functions): the renderer stays below the generators that use it. */
+typedef struct writer writer;
+typedef struct tr_gen_hooks {
+    void (*open)(tr_ctx *c, writer *w, int ci, int ctx);
+    void (*close)(tr_ctx *c, writer *w, int ci);
+    void (*call)(tr_ctx *c, writer *w, int call, int ctx);
+} tr_gen_hooks;
+
 /* Output with #line bookkeeping: `line`/`file` are what the compiler will assume for the
  * next character appended (valid when `known`). */
-typedef struct writer {
+struct writer {
     strbuf b;
     int known;
     unsigned line;
     const char *file;
-} writer;
+};
 
+/* context.c */
+void context_pass1(tr_ctx *c);
+int ftask_of(const tr_ctx *c, const char *name);
+/* sharing.c */
+void compute_sharing(tr_ctx *c, int ci);
+void check_lifetimes(tr_ctx *c);
 /* scan.c */
 void scan_pragmas(tr_ctx *c, CXTranslationUnit tu, CXFile file, const char *text,
                   size_t len, int in_header, const char *header_path);
-/* translate.c: diagnostics at original offsets (or pragma text offsets) */
+/* report.c: diagnostics at original offsets (or pragma text offsets) */
 void tr_diag(tr_ctx *c, diag_level lv, unsigned off, unsigned len, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void tr_diag_pragma(tr_ctx *c, diag_level lv, const tr_pragma *p, pr_span s,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 unsigned p2_to_orig(const tr_ctx *c, unsigned p2off);
+/* Prints libclang's errors of tu (pass 2: mapped back to the user's text); returns how
+ * many there were (report.c). */
+unsigned tr_report_clang(tr_ctx *c, CXTranslationUnit tu, int pass2);
 void tr_diag_p2(tr_ctx *c, diag_level lv, unsigned p2off, unsigned len, const char *fmt,
                 ...) __attribute__((format(printf, 5, 6)));
 /* probe.c */
 void build_pass2(tr_ctx *c);
 tr_piece *piece_of(tr_pragma *p, pr_span s);
-/* facts.c */
-void collect_facts(tr_ctx *c);
+/* cursor.c */
 unsigned stmt_end_with_semi(tr_ctx *c, CXCursor stmt);
 unsigned cursor_b(CXCursor cur);
 unsigned cursor_e(CXCursor cur);
+/* facts.c */
+void collect_facts(tr_ctx *c);
+/* The first reference at or after offset b; the reference starting at b, or NONE. */
+size_t ref_first(const tr_ctx *c, unsigned b);
+int ref_at(const tr_ctx *c, unsigned b);
 /* analyze.c */
 void analyze(tr_ctx *c);
 void sort_edits(tr_ctx *c);
 /* emit.c */
 char *emit_output(tr_ctx *c, size_t *len);
+/* render.c */
 void w_gen(writer *w, const char *s);
+void w_end_line(writer *w); /* a newline unless the output ends with one */
 void w_genf(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void w_line(writer *w, const char *file, unsigned line);
 /* Appends the pass-2 text [b, e) with edits applied. ctx: the innermost task whose body
@@ -260,6 +286,8 @@ void w_line(writer *w, const char *file, unsigned line);
  * an expression copied inline. */
 void render(tr_ctx *c, writer *w, unsigned b, unsigned e, int ctx, int sync);
 void render_piece(tr_ctx *c, writer *w, const tr_piece *pc, int ctx);
+/* The clause expression at span s of pragma p, in parentheses. */
+void render_expr(tr_ctx *c, writer *w, tr_pragma *p, pr_span s, int ctx);
 void presumed(tr_ctx *c, unsigned p2off, const char **file, unsigned *line, unsigned *col);
 /* gen.c: statement constructs */
 void gen_hoist(tr_ctx *c, int ci);
@@ -270,14 +298,18 @@ void gen_type_decl(strbuf *b, CXType t, const char *name, int ptr);
 char *var_type_text(const f_var *v);
 void var_decl(strbuf *b, const f_var *v, const char *name, int ptr);
 void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *line);
-/* *ndeps: the number of dependences, or -1 when it is computed at run time into
+/* gen_deps.c: *ndeps: the number of dependences, or -1 when it is computed at run time into
  * __dagcc_nd (per-row multi-dimensional sections); dep_count() spells it. */
 void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps);
 const char *dep_count(int nd, char *buf, size_t size);
-void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *label,
-              unsigned p2off);
+/* The checkpoint(list) array __dagcc_ck (every item DAG_OUT); *nck as *ndeps, the
+ * run-time count in __dagcc_ck_nd. */
+void gen_checkpoints(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+                     int *nck);
+/* The task attributes __dagcc_t (after the checkpoint array they name, if any). */
+void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
+              const char *label, unsigned p2off);
 /* gen_call.c: function tasks, prototypes, prelude */
-int ftask_of(const tr_ctx *c, const char *name);
 void gen_call(tr_ctx *c, writer *w, int call, int ctx);
 char *gen_wrapper(tr_ctx *c, int pragma);
 char *gen_prototype(tr_ctx *c, CXCursor fn);

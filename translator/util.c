@@ -169,3 +169,19 @@ char *read_file(const char *path, size_t *len)
     *len = b.n;
     return sb_take(&b);
 }
+
+size_t lower_bound_u(const void *base, size_t n, size_t size, size_t key_off, unsigned key)
+{
+    const unsigned char *a = base;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        unsigned k;
+        memcpy(&k, a + mid * size + key_off, sizeof k);
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}

@@ -38,6 +38,10 @@ const char *sb_str(const strbuf *b); /* "" when empty */
 char *sb_take(strbuf *b);            /* caller frees; leaves b empty */
 void sb_free(strbuf *b);
 
+/* The first index i in [0, n) of an array sorted by an unsigned key (at byte offset
+ * key_off of each size-byte element) whose key is >= key; n if none. */
+size_t lower_bound_u(const void *base, size_t n, size_t size, size_t key_off, unsigned key);
+
 /* Reads a whole file; returns NULL (errno set) on failure. *len excludes the NUL added. */
 char *read_file(const char *path, size_t *len);
 

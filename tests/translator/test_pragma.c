@@ -61,6 +61,25 @@ START_TEST(all_modes)
 }
 END_TEST
 
+START_TEST(fault_clauses)
+{
+    ck_assert_int_eq(parse("dag task retry(n + 1) checkpoint(A[0:n], B[i][0:m], x)", 0), 0);
+    ck_assert(span_is(pr_find(&d, PC_RETRY)->expr, "n + 1"));
+    const pr_clause *ck = pr_find(&d, PC_CHECKPOINT);
+    ck_assert_uint_eq(ck->nitems, 3);
+    ck_assert(span_is(ck->items[1].base, "B[i]"));
+    ck_assert(span_is(ck->items[1].dims[0].len, "m"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag task retry(-3)", 0), -1);
+    ck_assert_int_eq(parse("dag task retry()", 0), -1);
+    ck_assert_int_eq(parse("dag task checkpoint()", 0), -1);
+    ck_assert_int_eq(parse("dag task retry(1) retry(2)", 0), -1);
+    ck_assert_int_eq(parse("dag taskloop retry(1)", 0), -1);
+    ck_assert_int_eq(parse("dag taskwait checkpoint(x)", 0), -1);
+    ck_assert_int_eq(parse("omp task retry(1)", 1), -1);
+}
+END_TEST
+
 START_TEST(scalar_clauses)
 {
     ck_assert_int_eq(parse("dag task if(n > 1) final(d > 3) priority(p + 1) label(\"x\") "
@@ -172,6 +191,7 @@ int main(void)
     tcase_add_test(tc, task_depend_items);
     tcase_add_test(tc, all_modes);
     tcase_add_test(tc, scalar_clauses);
+    tcase_add_test(tc, fault_clauses);
     tcase_add_test(tc, taskloop_and_waits);
     tcase_add_test(tc, line_splices);
     tcase_add_test(tc, omp_family);

@@ -1,4 +1,5 @@
-/* taskloop with grainsize / num_tasks / none, several loop shapes, and taskgroup. */
+/* taskloop with grainsize / num_tasks / none, several loop shapes (signed, unsigned
+ * above INT_MAX, pointer, !=, <=, strict grainsize, nogroup), and taskgroup. */
 #include "check.h"
 
 #define N 1000
@@ -30,6 +31,20 @@ int main(void)
         hits[j]++;
     for (int i = 0; i < 100; i++)
         CHECK(hits[i] == 1);
+    /* unsigned bounds past 2^31, <= and strict grainsize */
+    static int u[N];
+    unsigned base = 3000000000u;
+    #pragma dag taskloop grainsize(strict: 33) shared(u)
+    for (unsigned v = base; v <= base + N - 1; v++)
+        u[v - base] += 1;
+    /* a pointer loop variable, < with step 2, nogroup */
+    static double z[N];
+    #pragma dag taskloop nogroup
+    for (double *q = z; q < z + N; q += 2)
+        *q = 1;
+    #pragma dag taskwait
+    for (int i = 0; i < N; i++)
+        CHECK(u[i] == 1 && z[i] == (i % 2 == 0));
     puts("OK");
     return 0;
 }
