@@ -1,0 +1,137 @@
+/* la.h: internals of libdaglinalg shared by its files: the matrix descriptor, the task
+ * submission helper, tile kernels (kernels.c) and error reporting. */
+#ifndef DAG_LA_INTERNAL_H
+#define DAG_LA_INTERNAL_H
+
+#include <stddef.h>
+
+#include "dag/linalg.h"
+
+struct dag_la {
+    dag_matrix_t *tiles;
+    dag_la_type_t type;
+    size_t esize;
+    int m, n, mb, nb, mt, nt;
+    dag_dist_t dist;
+    int layers;
+    dag_matrix_t *aux;  /* per-tile small records (norms, pivots, info); same distribution */
+    size_t aux_bytes;
+    dag_matrix_t *piv;  /* LU: pivots of step k (global 0-based rows) in tile (k, k) */
+    dag_matrix_t *tq;   /* QR: T factors (ib x nb per tile), same distribution */
+    int ib;
+    int factored;       /* 0, 'L' (potrf), 'U' (getrf: pivots in aux diagonal), 'Q' */
+};
+
+/* rows / columns of tile i / j (edge tiles are partial) */
+static inline int la_mi(const dag_la_t *a, int i)
+{
+    int r = a->m - i * a->mb;
+    return r < a->mb ? r : a->mb;
+}
+static inline int la_nj(const dag_la_t *a, int j)
+{
+    int r = a->n - j * a->nb;
+    return r < a->nb ? r : a->nb;
+}
+static inline void *la_t(const dag_la_t *a, int i, int j)
+{
+    return dag_tile(a->tiles, i, j);
+}
+static inline size_t la_tb(const dag_la_t *a)
+{
+    return (size_t)a->mb * a->nb * a->esize;
+}
+static inline int la_min(int x, int y) { return x < y ? x : y; }
+static inline int la_max(int x, int y) { return x > y ? x : y; }
+
+/* Set the calling thread's message; returns DAG_ERR_INVALID. */
+dag_status_t la_invalid(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options in effect (dag_la_set_options / environment). */
+const dag_la_options_t *la_opts(void);
+/* Priority of a task of step k writing tile column j (of nt columns): panel tasks
+ * (panel != 0) highest, then updates within the lookahead, else 0. */
+int la_prio(int k, int j, int nt, int panel);
+
+/* Submit one task. deps[0] should be the tile that decides where it runs. node >= 0
+ * forces the rank. */
+dag_status_t la_submit(dag_task_fn fn, const void *args, size_t size, const dag_dep_t *deps,
+                       int ndeps, const char *label, int prio, int node, dag_cuda_fn cuda);
+dag_status_t la_wait(void);
+
+/* Make the auxiliary per-tile records of a (bytes each), created on first use. */
+dag_status_t la_aux(dag_la_t *a, size_t bytes);
+
+/* Tile kernels, typed by t. Column-major, explicit leading dimensions. */
+void k_gemm(dag_la_type_t t, char ta, char tb, int m, int n, int k, double alpha,
+            const void *a, int lda, const void *b, int ldb, double beta, void *c, int ldc);
+void k_syrk(dag_la_type_t t, char uplo, char trans, int n, int k, double alpha,
+            const void *a, int lda, double beta, void *c, int ldc);
+void k_trsm(dag_la_type_t t, char side, char uplo, char trans, char diag, int m, int n,
+            double alpha, const void *a, int lda, void *b, int ldb);
+int k_potrf(dag_la_type_t t, int n, void *a, int lda);
+int k_getrf(dag_la_type_t t, int m, int n, void *a, int lda, int *ipiv);
+void k_laswp_rows(dag_la_type_t t, int n, void *a, int lda, void *b, int ldb, int ra, int rb);
+int k_geqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *tq, int ldt);
+int k_gemqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
+             int ldv, const void *tq, int ldt, void *c, int ldc);
+int k_tpqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *b, int ldb,
+            void *tq, int ldt);
+int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
+             int ldv, const void *tq, int ldt, void *a, int lda, void *b, int ldb);
+void k_lacpy(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
+void k_scal(dag_la_type_t t, int m, int n, double alpha, void *a, int lda);
+void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
+
+/* CUDA tile kernels (cuda.c), NULL without CUDA. */
+dag_cuda_fn la_cuda_gemm(void);
+dag_cuda_fn la_cuda_syrk(void);
+dag_cuda_fn la_cuda_trsm(void);
+
+/* Argument blocks shared between the BLAS 3 tasks and their CUDA variants. */
+struct la_gemm_args {
+    dag_la_type_t t;
+    char ta, tb;
+    int m, n, k, lda, ldb, ldc;
+    double alpha, beta;
+    const void *a, *b;
+    void *c;
+};
+struct la_syrk_args {
+    dag_la_type_t t;
+    char uplo, trans;
+    int n, k, lda, ldc;
+    double alpha, beta;
+    const void *a;
+    void *c;
+};
+struct la_trsm_args {
+    dag_la_type_t t;
+    char side, uplo, trans, diag;
+    int m, n, lda, ldb;
+    double alpha;
+    const void *a;
+    void *b;
+};
+int la_task_gemm(void *p);
+int la_task_syrk(void *p);
+int la_task_trsm(void *p);
+
+/* Submit one tile GEMM / SYRK / TRSM task (writes c / c / b); *bytes: each tile's size. */
+dag_status_t la_gemm_tile(dag_la_type_t t, char ta, char tb, int m, int n, int k,
+                          double alpha, const void *a, int lda, size_t abytes, const void *b,
+                          int ldb, size_t bbytes, double beta, void *c, int ldc, size_t cbytes,
+                          int prio);
+dag_status_t la_syrk_tile(dag_la_type_t t, char trans, int n, int k, double alpha,
+                          const void *a, int lda, size_t abytes, double beta, void *c, int ldc,
+                          size_t cbytes, int prio);
+dag_status_t la_trsm_tile(dag_la_type_t t, char side, char uplo, char trans, char diag,
+                          int m, int n, double alpha, const void *a, int lda, size_t abytes,
+                          void *b, int ldb, size_t bbytes, int prio);
+
+/* Tiled triangular solve over a leading part of the matrices: A's first `kt` tile
+ * rows/columns (order `order` elements), B's tiles. Used by potrs, getrs, gels. */
+dag_status_t la_trsm_part(char side, char uplo, char trans, char diag, double alpha,
+                          const dag_la_t *a, dag_la_t *b, int order);
+
+#endif

@@ -1,0 +1,204 @@
+/* lu.c: tiled LU with partial pivoting across the whole column. Step k: one panel task
+ * (on the owner of the diagonal tile) factors tile column k below the diagonal with
+ * LAPACK's getrf, so every pivot is searched over the whole column as in dgetrf; one
+ * row-swap task per other tile column applies the step's pivots there (tasks on the
+ * owners of the tile row k, across ranks); TRSM on tile row k and GEMM on the trailing
+ * matrix follow. The solve applies the same swaps to B, then two triangular solves. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "la.h"
+
+/* piv record of step k: [0..nb-1] pivots (global 0-based rows), [nb] info, [nb+1] count */
+struct panel_args {
+    dag_la_type_t t;
+    int k, mt, mb, nb, m, nk;
+    size_t tb;
+    void **tiles; /* mt - k tile addresses, copied into the argument block */
+    int *piv;
+};
+
+static int task_panel(void *p)
+{
+    struct panel_args *a = p;
+    void **tiles = (void **)(a + 1);
+    int rows = a->m - a->k * a->mb, es = a->t == DAG_LA_DOUBLE ? 8 : 4;
+    char *buf = malloc((size_t)rows * a->nk * es);
+    int *ip = malloc(sizeof(int) * (size_t)(a->nk > 0 ? a->nk : 1));
+    if (!buf || !ip) {
+        free(buf);
+        free(ip);
+        return DAG_ERR_NOMEM;
+    }
+    for (int i = 0; i < a->mt - a->k; i++) {
+        int r0 = i * a->mb, mi = la_min(a->mb, rows - r0);
+        k_lacpy(a->t, mi, a->nk, tiles[i], a->mb, buf + (size_t)r0 * es, rows);
+    }
+    int npiv = la_min(rows, a->nk);
+    int r = k_getrf(a->t, rows, a->nk, buf, rows, ip);
+    for (int i = 0; i < a->mt - a->k; i++) {
+        int r0 = i * a->mb, mi = la_min(a->mb, rows - r0);
+        k_lacpy(a->t, mi, a->nk, buf + (size_t)r0 * es, rows, tiles[i], a->mb);
+    }
+    for (int t = 0; t < npiv; t++)
+        a->piv[t] = a->k * a->mb + ip[t] - 1;
+    a->piv[a->nb] = r > 0 ? a->k * a->nb + r : 0;
+    a->piv[a->nb + 1] = npiv;
+    free(buf);
+    free(ip);
+    return 0;
+}
+
+struct swap_args {
+    dag_la_type_t t;
+    int k, mt, mb, ncols;
+    const int *piv;
+};
+
+/* Apply step k's row interchanges to one tile column (tiles k..mt-1 follow the block). */
+static int task_swap(void *p)
+{
+    struct swap_args *a = p;
+    void **tiles = (void **)(a + 1);
+    int base = a->k * a->mb;
+    for (int t = 0; t < a->piv[a->mb + 1]; t++) {
+        int r1 = base + t, r2 = a->piv[t];
+        if (r1 == r2)
+            continue;
+        int i1 = r1 / a->mb - a->k, i2 = r2 / a->mb - a->k;
+        k_laswp_rows(a->t, a->ncols, tiles[i1], a->mb, tiles[i2], a->mb, r1 % a->mb,
+                     r2 % a->mb);
+    }
+    return 0;
+}
+
+/* One swap task on tile column j of b (rows tiled like the factor) with piv of step k. */
+static dag_status_t submit_swap(dag_la_t *b, int j, int k, const int *piv, size_t pivbytes,
+                                int prio)
+{
+    int n = b->mt - k;
+    size_t sz = sizeof(struct swap_args) + sizeof(void *) * (size_t)n;
+    struct swap_args *sa = malloc(sz);
+    dag_dep_t *d = malloc(sizeof *d * (size_t)(n + 1));
+    if (!sa || !d) {
+        free(sa);
+        free(d);
+        return DAG_ERR_NOMEM;
+    }
+    *sa = (struct swap_args){b->type, k, b->mt, b->mb, la_nj(b, j), piv};
+    void **tiles = (void **)(sa + 1);
+    for (int i = 0; i < n; i++) {
+        tiles[i] = la_t(b, k + i, j);
+        d[i] = (dag_dep_t){tiles[i], la_tb(b), DAG_INOUT};
+    }
+    d[n] = (dag_dep_t){(void *)piv, pivbytes, DAG_IN};
+    dag_status_t st = la_submit(task_swap, sa, sz, d, n + 1, "la_laswp", prio, -1, NULL);
+    free(sa);
+    free(d);
+    return st;
+}
+
+dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
+{
+    if (info)
+        *info = 0;
+    if (!a)
+        return la_invalid("dag_la_getrf: null matrix");
+    if (a->mb != a->nb)
+        return la_invalid("dag_la_getrf: tiles must be square (%dx%d)", a->mb, a->nb);
+    size_t pb = sizeof(int) * (size_t)(a->nb + 2);
+    if (!a->piv) {
+        dag_status_t st = dag_matrix_create(&a->piv, a->mt, a->nt, pb, &a->dist);
+        if (st)
+            return st;
+    }
+    int kt = la_min(a->mt, a->nt), mt = a->mt, nt = a->nt;
+    size_t tb = la_tb(a);
+    dag_status_t st = DAG_OK;
+    for (int k = 0; k < kt && !st; k++) {
+        int nk = la_nj(a, k), n = mt - k;
+        int *piv = dag_tile(a->piv, k, k);
+        size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
+        struct panel_args *pa = malloc(sz);
+        dag_dep_t *d = malloc(sizeof *d * (size_t)(n + 1));
+        if (!pa || !d) {
+            free(pa);
+            free(d);
+            return DAG_ERR_NOMEM;
+        }
+        *pa = (struct panel_args){a->type, k, mt, a->mb, a->nb, a->m, nk, tb, NULL, piv};
+        void **tiles = (void **)(pa + 1);
+        for (int i = 0; i < n; i++) {
+            tiles[i] = la_t(a, k + i, k);
+            d[i] = (dag_dep_t){tiles[i], tb, DAG_INOUT};
+        }
+        d[n] = (dag_dep_t){piv, pb, DAG_OUT};
+        st = la_submit(task_panel, pa, sz, d, n + 1, "la_getrf_panel", la_prio(k, k, kt, 1),
+                       -1, NULL);
+        free(pa);
+        free(d);
+        int pk = la_min(la_mi(a, k), nk);
+        for (int j = k + 1; j < nt && !st; j++) {
+            int pr = la_prio(k, j, kt, 0);
+            st = submit_swap(a, j, k, piv, pb, pr);
+            if (!st)
+                st = la_trsm_tile(a->type, 'L', 'L', 'N', 'U', pk, la_nj(a, j), 1.0,
+                                  la_t(a, k, k), a->mb, tb, la_t(a, k, j), a->mb, tb, pr);
+            for (int i = k + 1; i < mt && !st; i++)
+                st = la_gemm_tile(a->type, 'N', 'N', la_mi(a, i), la_nj(a, j), pk, -1.0,
+                                  la_t(a, i, k), a->mb, tb, la_t(a, k, j), a->mb, tb, 1.0,
+                                  la_t(a, i, j), a->mb, tb, pr);
+        }
+        for (int j = 0; j < k && !st; j++) /* L's earlier columns: LAPACK's layout */
+            st = submit_swap(a, j, k, piv, pb, 0);
+    }
+    for (int k = 0; k < kt && !st; k++)
+        st = dag_dist_fetch(dag_tile(a->piv, k, k), pb, -1);
+    if (!st)
+        st = dag_dist_flush(a->tiles);
+    dag_status_t w = la_wait();
+    if (st || w)
+        return st ? st : w;
+    int bad = 0;
+    for (int k = 0; k < kt; k++) {
+        const int *piv = dag_tile(a->piv, k, k);
+        if (ipiv)
+            for (int t = 0; t < piv[a->nb + 1]; t++)
+                ipiv[k * a->nb + t] = piv[t] + 1;
+        if (!bad && piv[a->nb] > 0)
+            bad = piv[a->nb];
+    }
+    a->factored = 'U';
+    if (info)
+        *info = bad;
+    return DAG_OK;
+}
+
+dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b)
+{
+    if (!lu || !b)
+        return la_invalid("dag_la_getrs: null matrix");
+    if (lu->factored != 'U' || !lu->piv)
+        return la_invalid("dag_la_getrs: the matrix holds no LU factors (run dag_la_getrf "
+                          "first)");
+    if (lu->m != lu->n)
+        return la_invalid("dag_la_getrs: the factored matrix must be square (%dx%d)", lu->m,
+                          lu->n);
+    if (lu->type != b->type || b->m != lu->n || b->mb != lu->nb)
+        return la_invalid("dag_la_getrs: B (%dx%d, tiles %dx%d) does not conform to A (%dx%d, "
+                          "tiles %dx%d)", b->m, b->n, b->mb, b->nb, lu->m, lu->n, lu->mb,
+                          lu->nb);
+    size_t pb = sizeof(int) * (size_t)(lu->nb + 2);
+    dag_status_t st = DAG_OK;
+    for (int k = 0; k < lu->nt && !st; k++)
+        for (int j = 0; j < b->nt && !st; j++)
+            st = submit_swap(b, j, k, dag_tile(lu->piv, k, k), pb, 0);
+    if (!st)
+        st = la_trsm_part('L', 'L', 'N', 'U', 1.0, lu, b, lu->n);
+    if (!st)
+        st = la_trsm_part('L', 'U', 'N', 'N', 1.0, lu, b, lu->n);
+    if (!st)
+        st = dag_dist_flush(b->tiles);
+    dag_status_t w = la_wait();
+    return st ? st : w;
+}

@@ -1,0 +1,406 @@
+/* scalapack.c: libdagscalapack, a ScaLAPACK drop-in on libdaglinalg. A program written
+ * against ScaLAPACK relinks with -ldagscalapack ahead of -lscalapack: pdgemm_, pdpotrf_,
+ * pdpotrs_, pdgetrf_, pdgetrs_ (and the ps* twins) copy the caller's block-cyclic local
+ * arrays into tiles (one task per block, on the block's BLACS owner), run the task graph,
+ * and copy the result back in ScaLAPACK's layout (LU factors and ipiv as pdgetrf's, so
+ * the real pdgetrs/pdgecon work on them). Calls outside what the tiled library covers
+ * (submatrices ia/ja != 1, RSRC/CSRC != 0, MB != NB for factorisations, uplo 'U',
+ * trans != 'N' in pdgetrs, a grid that is not every rank) and pdgeqrf_/psgeqrf_ (whose
+ * output must be ScaLAPACK's Householder vectors and tau, which the tiled TS QR does not
+ * produce) go to the real ScaLAPACK routine (dlsym RTLD_NEXT). MPI_Finalize is wrapped
+ * (PMPI) so that the runtime stops before MPI does. DAG_SCALAPACK=0 forwards everything;
+ * DAG_SCALAPACK_VERBOSE=1 says on rank 0 which path each call took. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../linalg/la.h"
+
+void Cblacs_gridinfo(int ctxt, int *nprow, int *npcol, int *myrow, int *mycol);
+int Cblacs_pnum(int ctxt, int prow, int pcol);
+
+enum { DTYPE_, CTXT_, M_, N_, MB_, NB_, RSRC_, CSRC_, LLD_ };
+
+static int verbose(void)
+{
+    const char *v = getenv("DAG_SCALAPACK_VERBOSE");
+    return v && *v == '1';
+}
+static int enabled(void)
+{
+    const char *v = getenv("DAG_SCALAPACK");
+    return !(v && *v == '0');
+}
+static void say(const char *fn, const char *what)
+{
+    if (verbose() && dag_rank() == 0)
+        fprintf(stderr, "dagscalapack: %s: %s\n", fn, what);
+}
+
+static void *real(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) {
+        fprintf(stderr, "dagscalapack: %s not supported here and no ScaLAPACK after "
+                        "libdagscalapack to forward to (link -lscalapack)\n", name);
+        abort(); /* the caller's program cannot continue without a result */
+    }
+    return f;
+}
+
+/* A distributed ScaLAPACK matrix seen as a dag_la_t: the grid, and whether it qualifies. */
+struct gridmat {
+    int nprow, npcol, myrow, mycol;
+    const int *desc;
+};
+
+static int qualifies(const int *desc, int ia, int ja, int square, struct gridmat *g)
+{
+    if (!enabled() || desc[DTYPE_] != 1 || ia != 1 || ja != 1 || desc[RSRC_] || desc[CSRC_])
+        return 0;
+    if (square && desc[MB_] != desc[NB_])
+        return 0;
+    Cblacs_gridinfo(desc[CTXT_], &g->nprow, &g->npcol, &g->myrow, &g->mycol);
+    if (g->nprow < 1 || g->nprow * g->npcol != dag_nranks())
+        return 0;
+    g->desc = desc;
+    return 1;
+}
+
+struct blk_args {
+    dag_la_type_t t;
+    int rows, cols, lld, mb, in;
+    char *local;
+    void *tile;
+};
+static int task_blk(void *p)
+{
+    struct blk_args *a = p;
+    size_t es = a->t == DAG_LA_DOUBLE ? sizeof(double) : sizeof(float);
+    for (int c = 0; c < a->cols; c++) {
+        char *loc = a->local + (size_t)c * a->lld * es, *til = (char *)a->tile + (size_t)c * a->mb * es;
+        memcpy(a->in ? til : loc, a->in ? loc : til, (size_t)a->rows * es);
+    }
+    return 0;
+}
+
+/* Copy between the local arrays and the tiles: in = 1 (local -> tiles) or 0. */
+static dag_status_t xfer(dag_la_t *t, const struct gridmat *g, void *local, int in)
+{
+    const int *d = g->desc;
+    dag_status_t st = DAG_OK;
+    for (int j = 0; j < t->nt && !st; j++)
+        for (int i = 0; i < t->mt && !st; i++) {
+            int pr = i % g->nprow, pc = j % g->npcol;
+            int owner = Cblacs_pnum(d[CTXT_], pr, pc);
+            struct blk_args a = {t->type, la_mi(t, i), la_nj(t, j), d[LLD_], t->mb, in, NULL,
+                                 la_t(t, i, j)};
+            if (pr == g->myrow && pc == g->mycol)
+                a.local = (char *)local + ((size_t)(j / g->npcol) * t->nb * d[LLD_] +
+                                           (size_t)(i / g->nprow) * t->mb) * t->esize;
+            dag_dep_t dep = {a.tile, la_tb(t), in ? DAG_OUT : DAG_IN};
+            dag_task_attr_t at = {.label = in ? "scalapack_in" : "scalapack_out",
+                                  .flags = DAG_TASK_ON_NODE, .node = owner};
+            st = dag_submit(task_blk, &a, sizeof a, &dep, 1, &at);
+        }
+    if (!st && in)
+        st = dag_dist_flush(t->tiles);
+    dag_status_t w = dag_taskwait();
+    return st ? st : w;
+}
+
+static dag_status_t load(dag_la_t **out, dag_la_type_t type, const struct gridmat *g,
+                         int m, int n, void *local)
+{
+    dag_dist_t dist = {.kind = DAG_DIST_2D, .p = g->nprow, .q = g->npcol};
+    dag_status_t st = dag_la_create(out, type, m, n, g->desc[MB_], g->desc[NB_], &dist);
+    if (!st)
+        st = xfer(*out, g, local, 1);
+    return st;
+}
+
+static void failed(const char *fn, dag_status_t st, int *info)
+{
+    fprintf(stderr, "dagscalapack: %s: %s (%s)\n", fn, dag_strerror(st), dag_la_error());
+    if (info)
+        *info = -1000;
+}
+
+/* ---- GEMM ---- */
+
+typedef void (*gemm_fn)(const char *, const char *, const int *, const int *, const int *,
+                        const void *, const void *, const int *, const int *, const int *,
+                        const void *, const int *, const int *, const int *, const void *,
+                        void *, const int *, const int *, const int *, size_t, size_t);
+
+static void gemm(dag_la_type_t t, const char *name, const char *ta, const char *tb,
+                 const int *m, const int *n, const int *k, const void *alpha, const void *a,
+                 const int *ia, const int *ja, const int *da, const void *b, const int *ib,
+                 const int *jb, const int *db, const void *beta, void *c, const int *ic,
+                 const int *jc, const int *dc)
+{
+    struct gridmat ga, gb, gc;
+    int tra = *ta == 'T' || *ta == 't' || *ta == 'C' || *ta == 'c';
+    int trb = *tb == 'T' || *tb == 't' || *tb == 'C' || *tb == 'c';
+    if (!qualifies(da, *ia, *ja, 0, &ga) || !qualifies(db, *ib, *jb, 0, &gb) ||
+        !qualifies(dc, *ic, *jc, 0, &gc) || da[CTXT_] != dc[CTXT_] || db[CTXT_] != dc[CTXT_] ||
+        (tra ? da[N_] : da[M_]) != *m || (trb ? db[M_] : db[N_]) != *n ||
+        (tra ? da[M_] : da[N_]) != *k || dc[M_] != *m || dc[N_] != *n) {
+        say(name, "forwarded to ScaLAPACK");
+        ((gemm_fn)real(name))(ta, tb, m, n, k, alpha, a, ia, ja, da, b, ib, jb, db, beta, c, ic,
+                              jc, dc, 1, 1);
+        return;
+    }
+    say(name, "dagcc tasks");
+    double al = t == DAG_LA_DOUBLE ? *(const double *)alpha : *(const float *)alpha;
+    double be = t == DAG_LA_DOUBLE ? *(const double *)beta : *(const float *)beta;
+    dag_la_t *A = NULL, *B = NULL, *C = NULL;
+    dag_status_t st = load(&A, t, &ga, da[M_], da[N_], (void *)a);
+    if (!st)
+        st = load(&B, t, &gb, db[M_], db[N_], (void *)b);
+    if (!st)
+        st = load(&C, t, &gc, dc[M_], dc[N_], c);
+    if (!st)
+        st = dag_la_gemm(tra ? 'T' : 'N', trb ? 'T' : 'N', al, A, B, be, C);
+    if (!st)
+        st = xfer(C, &gc, c, 0);
+    if (st)
+        failed(name, st, NULL);
+    dag_la_destroy(A);
+    dag_la_destroy(B);
+    dag_la_destroy(C);
+}
+
+void pdgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+             const double *alpha, const double *a, const int *ia, const int *ja, const int *da,
+             const double *b, const int *ib, const int *jb, const int *db, const double *beta,
+             double *c, const int *ic, const int *jc, const int *dc)
+{
+    gemm(DAG_LA_DOUBLE, "pdgemm_", ta, tb, m, n, k, alpha, a, ia, ja, da, b, ib, jb, db, beta,
+         c, ic, jc, dc);
+}
+void psgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+             const float *alpha, const float *a, const int *ia, const int *ja, const int *da,
+             const float *b, const int *ib, const int *jb, const int *db, const float *beta,
+             float *c, const int *ic, const int *jc, const int *dc)
+{
+    gemm(DAG_LA_FLOAT, "psgemm_", ta, tb, m, n, k, alpha, a, ia, ja, da, b, ib, jb, db, beta,
+         c, ic, jc, dc);
+}
+
+/* ---- Cholesky ---- */
+
+typedef void (*potrf_fn)(const char *, const int *, void *, const int *, const int *,
+                         const int *, int *, size_t);
+
+static void potrf(dag_la_type_t t, const char *name, const char *uplo, const int *n, void *a,
+                  const int *ia, const int *ja, const int *da, int *info)
+{
+    struct gridmat g;
+    if ((*uplo != 'L' && *uplo != 'l') || !qualifies(da, *ia, *ja, 1, &g) || da[M_] != *n ||
+        da[N_] != *n) {
+        say(name, "forwarded to ScaLAPACK");
+        ((potrf_fn)real(name))(uplo, n, a, ia, ja, da, info, 1);
+        return;
+    }
+    say(name, "dagcc tasks");
+    dag_la_t *A = NULL;
+    *info = 0;
+    dag_status_t st = load(&A, t, &g, *n, *n, a);
+    if (!st) {
+        st = dag_la_potrf('L', A, info);
+        if (st == DAG_ERR_INVALID && *info > 0)
+            st = DAG_OK; /* not SPD: LAPACK's info, the factor up to that column */
+    }
+    if (!st)
+        st = xfer(A, &g, a, 0);
+    if (st)
+        failed(name, st, info);
+    dag_la_destroy(A);
+}
+
+void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja,
+              const int *da, int *info)
+{
+    potrf(DAG_LA_DOUBLE, "pdpotrf_", uplo, n, a, ia, ja, da, info);
+}
+void pspotrf_(const char *uplo, const int *n, float *a, const int *ia, const int *ja,
+              const int *da, int *info)
+{
+    potrf(DAG_LA_FLOAT, "pspotrf_", uplo, n, a, ia, ja, da, info);
+}
+
+typedef void (*potrs_fn)(const char *, const int *, const int *, const void *, const int *,
+                         const int *, const int *, void *, const int *, const int *,
+                         const int *, int *, size_t);
+
+static void potrs(dag_la_type_t t, const char *name, const char *uplo, const int *n,
+                  const int *nrhs, const void *a, const int *ia, const int *ja, const int *da,
+                  void *b, const int *ib, const int *jb, const int *db, int *info)
+{
+    struct gridmat ga, gb;
+    if ((*uplo != 'L' && *uplo != 'l') || !qualifies(da, *ia, *ja, 1, &ga) ||
+        !qualifies(db, *ib, *jb, 0, &gb) || da[M_] != *n || da[N_] != *n || db[M_] != *n ||
+        db[N_] != *nrhs || db[MB_] != da[NB_] || da[CTXT_] != db[CTXT_]) {
+        say(name, "forwarded to ScaLAPACK");
+        ((potrs_fn)real(name))(uplo, n, nrhs, a, ia, ja, da, b, ib, jb, db, info, 1);
+        return;
+    }
+    say(name, "dagcc tasks");
+    dag_la_t *A = NULL, *B = NULL;
+    *info = 0;
+    dag_status_t st = load(&A, t, &ga, *n, *n, (void *)a);
+    if (!st)
+        st = load(&B, t, &gb, *n, *nrhs, b);
+    if (!st) {
+        A->factored = 'L';
+        st = dag_la_potrs('L', A, B);
+    }
+    if (!st)
+        st = xfer(B, &gb, b, 0);
+    if (st)
+        failed(name, st, info);
+    dag_la_destroy(A);
+    dag_la_destroy(B);
+}
+
+void pdpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *ia,
+              const int *ja, const int *da, double *b, const int *ib, const int *jb,
+              const int *db, int *info)
+{
+    potrs(DAG_LA_DOUBLE, "pdpotrs_", uplo, n, nrhs, a, ia, ja, da, b, ib, jb, db, info);
+}
+void pspotrs_(const char *uplo, const int *n, const int *nrhs, const float *a, const int *ia,
+              const int *ja, const int *da, float *b, const int *ib, const int *jb,
+              const int *db, int *info)
+{
+    potrs(DAG_LA_FLOAT, "pspotrs_", uplo, n, nrhs, a, ia, ja, da, b, ib, jb, db, info);
+}
+
+/* ---- LU ---- */
+
+/* The last factorisation, kept for pdgetrs_ on the same array and descriptor. */
+static struct {
+    dag_la_t *lu;
+    const void *a;
+    int desc[9];
+} last;
+
+static void drop_last(void)
+{
+    if (last.lu)
+        dag_la_destroy(last.lu);
+    last.lu = NULL;
+    last.a = NULL;
+}
+
+typedef void (*getrf_fn)(const int *, const int *, void *, const int *, const int *,
+                         const int *, int *, int *);
+
+static void getrf(dag_la_type_t t, const char *name, const int *m, const int *n, void *a,
+                  const int *ia, const int *ja, const int *da, int *ipiv, int *info)
+{
+    struct gridmat g;
+    if (!qualifies(da, *ia, *ja, 1, &g) || da[M_] != *m || da[N_] != *n) {
+        say(name, "forwarded to ScaLAPACK");
+        ((getrf_fn)real(name))(m, n, a, ia, ja, da, ipiv, info);
+        return;
+    }
+    say(name, "dagcc tasks");
+    drop_last();
+    dag_la_t *A = NULL;
+    int k = *m < *n ? *m : *n, *gp = malloc(sizeof(int) * (size_t)(k > 0 ? k : 1));
+    *info = 0;
+    dag_status_t st = gp ? load(&A, t, &g, *m, *n, a) : DAG_ERR_NOMEM;
+    if (!st)
+        st = dag_la_getrf(A, gp, info);
+    if (!st)
+        st = xfer(A, &g, a, 0);
+    if (!st) { /* ScaLAPACK's ipiv: one entry per local row of this process row */
+        int mb = da[MB_], lrows = 0;
+        for (int gi = g.myrow * mb; gi < *m; gi += g.nprow * mb)
+            for (int r = 0; r < mb && gi + r < *m; r++, lrows++)
+                if (gi + r < k)
+                    ipiv[lrows] = gp[gi + r];
+        last.lu = A;
+        last.a = a;
+        memcpy(last.desc, da, sizeof last.desc);
+        A = NULL;
+    } else {
+        failed(name, st, info);
+    }
+    free(gp);
+    dag_la_destroy(A);
+}
+
+void pdgetrf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
+              const int *da, int *ipiv, int *info)
+{
+    getrf(DAG_LA_DOUBLE, "pdgetrf_", m, n, a, ia, ja, da, ipiv, info);
+}
+void psgetrf_(const int *m, const int *n, float *a, const int *ia, const int *ja,
+              const int *da, int *ipiv, int *info)
+{
+    getrf(DAG_LA_FLOAT, "psgetrf_", m, n, a, ia, ja, da, ipiv, info);
+}
+
+typedef void (*getrs_fn)(const char *, const int *, const int *, const void *, const int *,
+                         const int *, const int *, const int *, void *, const int *,
+                         const int *, const int *, int *, size_t);
+
+static void getrs(dag_la_type_t t, const char *name, const char *trans, const int *n,
+                  const int *nrhs, const void *a, const int *ia, const int *ja, const int *da,
+                  const int *ipiv, void *b, const int *ib, const int *jb, const int *db,
+                  int *info)
+{
+    struct gridmat gb;
+    /* the factors must be the ones pdgetrf_ left here (same array and descriptor) */
+    if ((*trans != 'N' && *trans != 'n') || !last.lu || last.a != a ||
+        memcmp(last.desc, da, sizeof last.desc) || last.lu->type != t ||
+        !qualifies(db, *ib, *jb, 0, &gb) || *ia != 1 || *ja != 1 || da[M_] != *n ||
+        db[M_] != *n || db[N_] != *nrhs || db[MB_] != da[NB_] || db[CTXT_] != da[CTXT_]) {
+        say(name, "forwarded to ScaLAPACK");
+        ((getrs_fn)real(name))(trans, n, nrhs, a, ia, ja, da, ipiv, b, ib, jb, db, info, 1);
+        return;
+    }
+    say(name, "dagcc tasks");
+    dag_la_t *B = NULL;
+    *info = 0;
+    dag_status_t st = load(&B, t, &gb, *n, *nrhs, b);
+    if (!st)
+        st = dag_la_getrs(last.lu, B);
+    if (!st)
+        st = xfer(B, &gb, b, 0);
+    if (st)
+        failed(name, st, info);
+    dag_la_destroy(B);
+}
+
+void pdgetrs_(const char *trans, const int *n, const int *nrhs, const double *a, const int *ia,
+              const int *ja, const int *da, const int *ipiv, double *b, const int *ib,
+              const int *jb, const int *db, int *info)
+{
+    getrs(DAG_LA_DOUBLE, "pdgetrs_", trans, n, nrhs, a, ia, ja, da, ipiv, b, ib, jb, db, info);
+}
+void psgetrs_(const char *trans, const int *n, const int *nrhs, const float *a, const int *ia,
+              const int *ja, const int *da, const int *ipiv, float *b, const int *ib,
+              const int *jb, const int *db, int *info)
+{
+    getrs(DAG_LA_FLOAT, "psgetrs_", trans, n, nrhs, a, ia, ja, da, ipiv, b, ib, jb, db, info);
+}
+
+/* The runtime (its communication thread) must stop before MPI does: blacs_exit and the
+ * program's own MPI_Finalize come here first (PMPI). */
+int MPI_Finalize(void)
+{
+    static int once;
+    if (!once) {
+        once = 1;
+        drop_last();
+        dag_finalize();
+    }
+    return PMPI_Finalize();
+}
