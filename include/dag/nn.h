@@ -152,6 +152,8 @@ typedef struct dag_nn_config {
                             256 KiB); buckets are reduced as soon as their gradients exist */
     int tiles;           /* tiles per operation (0: DAG_NN_TILES or automatic) */
     int device;          /* DAG_DEVICE_ANY (default), DAG_DEVICE_CPU, DAG_DEVICE_CUDA */
+    int local;           /* 1: every rank trains this model alone on the whole batch (no
+                            exchange, nothing registered): a reference, or one rank's model */
 } dag_nn_config_t;
 
 DAG_API dag_status_t dag_nn_model_create(dag_nn_model_t **m, const dag_nn_config_t *cfg);

@@ -26,6 +26,8 @@ static void header(const dag_nn_model_t *m, nn_ck_header_t *h) {
     h->step = m->step, h->nparams = (int64_t)dag_nn_model_params(m);
 }
 
+static dag_status_t write_file(dag_nn_model_t *m, const char *path);
+
 dag_status_t dag_nn_save(dag_nn_model_t *m, const char *path) {
     if (!m || !path) return DAG_ERR_INVALID;
     if (!m->built) return DAG_ERR_STATE;
@@ -39,7 +41,17 @@ dag_status_t dag_nn_save(dag_nn_model_t *m, const char *path) {
             return st;
     }
     if ((st = dag_taskwait())) return st;
-    if (m->rank != 0) return DAG_OK;
+    st = m->rank == 0 ? write_file(m, path) : DAG_OK;
+    if (!m->comm) return st;
+    /* every rank returns rank 0's status, once the file is complete */
+    m->sync[0] = st == DAG_OK ? 0.0f : 1.0f;
+    dag_status_t cs = nn_comm_allreduce(m->comm, m->sync, 1, 0);
+    if (!cs) cs = dag_taskwait();
+    if (cs) return cs;
+    return m->sync[0] != 0.0f ? DAG_ERR_IO : DAG_OK;
+}
+
+static dag_status_t write_file(dag_nn_model_t *m, const char *path) {
     nn_ck_header_t h;
     header(m, &h);
     char tmp[4096];

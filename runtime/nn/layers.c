@@ -1,6 +1,8 @@
 /* layers.c: tensors and the layer operations of dag/nn.h. Each operation splits its work
  * into tiles and submits one task per tile whose dependencies name exactly the rows it
  * reads and writes; the kernels are in kernels.c (CPU) and cuda.cu (CUDA variants). */
+#include <cblas.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +12,7 @@
 #define ROW(t) ((size_t)(t)->c * (t)->h * (t)->w)
 
 size_t dag_nn_tensor_numel(const dag_nn_tensor_t *t) {
-    return t && t->data ? (size_t)t->n * ROW(t) : 0;
+    return t ? (size_t)t->n * ROW(t) : 0;
 }
 
 dag_status_t dag_nn_tensor_alloc(dag_nn_tensor_t *t, int n, int c, int h, int w, int owner) {
@@ -47,9 +49,14 @@ int nn_tiles(const dag_nn_exec_t *ex, int rows) {
     return t < 1 ? 1 : t;
 }
 
+/* OpenBLAS runs single-threaded inside tasks: the tiles' tasks are the parallelism */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single(void) { openblas_set_num_threads(1); }
+
 dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
                        const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                        const char *label) {
+    pthread_once(&blas_once, blas_single);
     dag_task_attr_t at = {0};
     at.label = label;
     at.file = __FILE__;

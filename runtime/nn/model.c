@@ -23,8 +23,8 @@ dag_status_t dag_nn_model_create(dag_nn_model_t **out, const dag_nn_config_t *cf
     dag_nn_model_t *m = calloc(1, sizeof *m);
     if (!m) return DAG_ERR_NOMEM;
     m->cfg = *cfg;
-    m->nranks = dag_nranks();
-    m->rank = dag_rank();
+    m->nranks = cfg->local ? 1 : dag_nranks();
+    m->rank = cfg->local ? 0 : dag_rank();
     *out = m;
     return DAG_OK;
 }
@@ -121,7 +121,7 @@ static dag_status_t assign_stages(dag_nn_model_t *m) {
 }
 
 static int owner_of_stage(const dag_nn_model_t *m, int s) {
-    return m->cfg.parallel == DAG_NN_PIPELINE ? s % m->nranks : -1;
+    return m->cfg.parallel == DAG_NN_PIPELINE && !m->cfg.local ? s % m->nranks : -1;
 }
 
 dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
@@ -225,7 +225,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
             (st = dag_nn_tensor_init(&b, DAG_NN_INIT_ZERO, 0, 0)))
             return st;
     }
-    if (m->replicas > 1 && (st = nn_comm_create(&m->comm))) return st;
+    if (!m->cfg.local && m->nranks > 1 && (st = nn_comm_create(&m->comm))) return st;
     m->built = 1;
     return dag_taskwait();
 }
@@ -379,7 +379,7 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
         if (b < g->nbuckets && g->bucket_last_layer[b] == l) {
             /* every gradient of bucket b is now produced by submitted tasks: reduce it and
              * update its parameters while the backward pass goes on */
-            if (m->comm) {
+            if (m->replicas > 1) {
                 size_t o = g->bucket_off[b];
                 st = nn_comm_allreduce(m->comm, g->g.data + o, g->bucket_off[b + 1] - o,
                                        b == g->nbuckets - 1);
@@ -496,7 +496,7 @@ static int k_zero2(void *p) {
  * the owner's copy stays the current one in distributed runs) */
 static dag_status_t collect(dag_nn_model_t *m, dag_nn_tensor_t *acc, double *v0, double *v1) {
     dag_status_t st;
-    if (m->comm && (st = nn_comm_allreduce(m->comm, acc->data, 2, 0))) return st;
+    if (m->replicas > 1 && (st = nn_comm_allreduce(m->comm, acc->data, 2, 0))) return st;
     if (acc->owner >= 0 && (st = dag_dist_fetch(acc->data, 2 * sizeof(float), -1))) return st;
     if ((st = dag_taskwait())) return st;
     *v0 = acc->data[0], *v1 = acc->data[1];
@@ -563,7 +563,7 @@ dag_status_t dag_nn_comm_stats(dag_nn_model_t *m, dag_nn_comm_stats_t *out) {
     if (!m || !out) return DAG_ERR_INVALID;
     memset(out, 0, sizeof *out);
     out->buckets = m->grp[0].nbuckets;
-    if (!m->comm) return DAG_OK;
+    if (m->replicas < 2) return DAG_OK;
     dag_status_t st = dag_taskwait();
     double ms = 0;
     long n = 0;

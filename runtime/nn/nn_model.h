@@ -46,6 +46,7 @@ struct dag_nn_model {
     dag_nn_tensor_t *labels;               /* [slots], int32 stored in float tensors */
     dag_nn_tensor_t acc, eval_acc;         /* loss sum, correct count */
     char token[2][64];
+    float sync[16]; /* dag_nn_save: rank 0's status, sent to every rank */
     long step, samples_since;
     dag_nn_exec_t ex;
     nn_comm_t *comm;
