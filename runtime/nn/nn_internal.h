@@ -1,0 +1,100 @@
+/* nn_internal.h: libdagnn's task argument blocks and kernels, shared by the CPU bodies
+ * (kernels.c), their CUDA variants (cuda.cu) and the task-submitting code. */
+#ifndef DAG_NN_INTERNAL_H
+#define DAG_NN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dag/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dag_cuda_ctx;
+
+/* y[rows, out] = x[rows, in] W^T + b */
+typedef struct { const float *x, *w, *b; float *y; int rows, in, out; } nn_dense_fwd_t;
+/* dx[rows, in] = dy[rows, out] W */
+typedef struct { const float *dy, *w; float *dx; int rows, in, out; } nn_dense_bwd_data_t;
+/* dw[o0:o1, :] (+)= dy[:, o0:o1]^T x ; db[o0:o1] (+)= colsum */
+typedef struct {
+    const float *dy, *x; float *dw, *db; int batch, in, out, o0, o1, accumulate;
+} nn_dense_bwd_w_t;
+
+typedef struct {
+    int cin, h, w, cout, k, stride, pad, ho, wo;
+} nn_conv_shape_t;
+/* samples [0, rows) of the tile */
+typedef struct { const float *x, *w, *b; float *y; int rows; nn_conv_shape_t s; } nn_conv_fwd_t;
+/* partial = sum over the tile's samples of dW (cout*cin*k*k) then db (cout);
+ * dx for the tile when dx != NULL */
+typedef struct {
+    const float *x, *w, *dy; float *dx, *partial; int rows; nn_conv_shape_t s;
+} nn_conv_bwd_t;
+/* dw (+)= sum_t partial[t][0:nw], db likewise from partial[t][nw:nw+nb] */
+typedef struct {
+    const float *partial; float *dw, *db; int tiles; size_t nw, nb, stride; int accumulate;
+} nn_sum_t;
+
+typedef struct { const float *x, *y, *dy; float *dx; int rows, c, h, w, k; } nn_pool_t;
+typedef struct { const float *a, *b; float *out; size_t n; } nn_ew_t; /* relu fwd/bwd */
+typedef struct {
+    const float *x; float *y; size_t cols; int rows; float p; uint64_t seed; long first;
+} nn_dropout_t;
+typedef struct {
+    const float *logits; const int32_t *labels; float *dlogits; float *stats;
+    int n, rows, classes; float scale;
+} nn_xent_t;
+typedef struct {
+    float *p; const float *g; float *m, *v; size_t n; long t; dag_nn_opt_t opt;
+} nn_opt_t;
+typedef struct { float *out; size_t n; int kind, fan_in; uint64_t seed; } nn_init_t;
+
+/* CPU bodies (kernels.c) */
+int nn_k_dense_fwd(void *a);
+int nn_k_dense_bwd_data(void *a);
+int nn_k_dense_bwd_w(void *a);
+int nn_k_conv_fwd(void *a);
+int nn_k_conv_bwd(void *a);
+int nn_k_sum(void *a);
+int nn_k_pool_fwd(void *a);
+int nn_k_pool_bwd(void *a);
+int nn_k_relu_fwd(void *a);
+int nn_k_relu_bwd(void *a);
+int nn_k_dropout(void *a);
+int nn_k_xent(void *a);
+int nn_k_opt(void *a);
+int nn_k_init(void *a);
+
+/* CUDA variants (cuda.cu), NULL pointers when not built */
+typedef int (*nn_cuda_fn)(void *, struct dag_cuda_ctx *);
+typedef struct {
+    nn_cuda_fn dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum, pool_fwd,
+        pool_bwd, relu_fwd, relu_bwd, dropout, xent, opt;
+} nn_cuda_table_t;
+extern const nn_cuda_table_t nn_cuda;
+
+/* counter-based random numbers: a uniform float in [0, 1) from (seed, index) */
+static inline uint64_t nn_mix(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static inline float nn_uniform(uint64_t seed, uint64_t i) {
+    return (float)(nn_mix(seed ^ nn_mix(i)) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* submission helper (layers.c) */
+dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
+                       const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
+                       const char *label);
+int nn_tiles(const dag_nn_exec_t *ex, int rows);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

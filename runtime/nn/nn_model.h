@@ -1,0 +1,67 @@
+/* nn_model.h: the model structure shared by model.c (building, steps, schedules),
+ * comm.c (gradient all-reduce) and checkpoint.c. */
+#ifndef DAG_NN_MODEL_H
+#define DAG_NN_MODEL_H
+
+#include "nn_internal.h"
+
+#define NN_MAX_LAYERS 64
+#define NN_MAX_STAGES 64
+
+enum { NN_DENSE, NN_CONV, NN_POOL, NN_RELU, NN_DROPOUT };
+
+typedef struct nn_layer {
+    int kind;
+    int out, k, stride, pad; /* dense: out; conv: cout, k, stride, pad; pool: k */
+    float p;                 /* dropout */
+    int ic, ih, iw;          /* input sample shape */
+    int c, h, w;             /* output sample shape */
+    int stage;
+    size_t nw, nb;  /* parameter counts (weights, bias) */
+    size_t off;     /* offset of the weights in the stage's flat arrays (bias follows) */
+} nn_layer_t;
+
+/* the parameters of one stage (data-parallel: one group); layers in reverse order, so
+ * the gradients of the last layers, ready first, come first in memory */
+typedef struct nn_group {
+    int owner;
+    size_t n;
+    dag_nn_tensor_t p, g, m, v;
+    int nbuckets;
+    size_t bucket_off[NN_MAX_LAYERS + 1]; /* bucket b: [off[b], off[b+1]) */
+    int bucket_last_layer[NN_MAX_LAYERS]; /* lowest layer index in bucket b */
+} nn_group_t;
+
+typedef struct nn_comm nn_comm_t;
+
+struct dag_nn_model {
+    dag_nn_config_t cfg;
+    int nl, built, nranks, rank;
+    nn_layer_t L[NN_MAX_LAYERS];
+    int breaks[NN_MAX_LAYERS]; /* a stage starts at this layer (dag_nn_stage_break) */
+    int stages, mb, slots, rows; /* rows: samples per micro-batch / per replica */
+    int replicas;                /* data-parallel ranks exchanging gradients */
+    nn_group_t grp[NN_MAX_STAGES];
+    dag_nn_tensor_t *act, *dact, *scratch; /* [(nl+1) * slots], [nl] */
+    dag_nn_tensor_t *labels;               /* [slots], int32 stored in float tensors */
+    dag_nn_tensor_t acc, eval_acc;         /* loss sum, correct count */
+    char token[2][64];
+    float sync[16]; /* dag_nn_save: rank 0's status, sent to every rank */
+    long step, samples_since;
+    dag_nn_exec_t ex;
+    nn_comm_t *comm;
+};
+
+#define ACT(m, l, s) (&(m)->act[(size_t)(l) * (m)->slots + (s)])
+#define DACT(m, l, s) (&(m)->dact[(size_t)(l) * (m)->slots + (s)])
+
+/* comm.c: data-parallel exchange over MPI (nonblocking collectives posted from detachable
+ * tasks, in submission order on every rank) */
+dag_status_t nn_comm_create(nn_comm_t **c);
+void nn_comm_destroy(nn_comm_t *c);
+/* submit a task that sums buf[0..n) over the ranks once the earlier writers are done;
+ * `timed`: the exchange's exposed time is measured from this bucket */
+dag_status_t nn_comm_allreduce(nn_comm_t *c, float *buf, size_t n, int timed);
+void nn_comm_stats(nn_comm_t *c, double *exposed_ms, long *count);
+
+#endif
