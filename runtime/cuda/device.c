@@ -410,12 +410,12 @@ static int active(void)
     return ctx_get() && rt.dev == &cu_ops;
 }
 
-int dag_cuda_device_count(void)
+int cuapi_device_count(void)
 {
     return active() ? cu.ndev : 0;
 }
 
-dag_status_t dag_cuda_stats(dag_cuda_stats_t *out)
+dag_status_t cuapi_stats(dag_cuda_stats_t *out)
 {
     if (!out)
         return DAG_ERR_INVALID;
@@ -429,7 +429,7 @@ dag_status_t dag_cuda_stats(dag_cuda_stats_t *out)
     return DAG_OK;
 }
 
-void dag_cuda_stats_reset(void)
+void cuapi_stats_reset(void)
 {
     if (!active())
         return;
@@ -438,7 +438,7 @@ void dag_cuda_stats_reset(void)
     pthread_mutex_unlock(&cu.lock);
 }
 
-void *dag_cuda_malloc_host(size_t size)
+void *cuapi_malloc_host(size_t size)
 {
     void *p = NULL;
     if (cudaMallocHost(&p, size ? size : 1) == cudaSuccess)
@@ -447,7 +447,7 @@ void *dag_cuda_malloc_host(size_t size)
     return malloc(size ? size : 1); /* no driver: ordinary memory does the same job */
 }
 
-void dag_cuda_free_host(void *ptr)
+void cuapi_free_host(void *ptr)
 {
     if (!ptr)
         return;
@@ -457,7 +457,7 @@ void dag_cuda_free_host(void *ptr)
     }
 }
 
-dag_status_t dag_cuda_register(void *ptr, size_t len)
+dag_status_t cuapi_register(void *ptr, size_t len)
 {
     if (!ptr || !len)
         return DAG_ERR_INVALID;
@@ -476,7 +476,7 @@ dag_status_t dag_cuda_register(void *ptr, size_t len)
     return st;
 }
 
-dag_status_t dag_cuda_unregister(void *ptr, size_t len)
+dag_status_t cuapi_unregister(void *ptr, size_t len)
 {
     if (!ptr || !len)
         return DAG_ERR_INVALID;
@@ -506,7 +506,7 @@ dag_status_t dag_cuda_unregister(void *ptr, size_t len)
     return st;
 }
 
-dag_status_t dag_cuda_host_modified(void *ptr, size_t len)
+dag_status_t cuapi_host_modified(void *ptr, size_t len)
 {
     if (!ptr)
         return DAG_ERR_INVALID;

@@ -12,8 +12,6 @@
 #include "../core/hooks.h"
 #include "internal.h"
 
-#define LANE_DEVICE 1000 /* obs/obs.h OBS_LANE_DEVICE: + device * 32 + stream */
-
 static RT_TLS struct dag_cuda_ctx *tls_cur;
 
 /* ---- job lists: one per submitting thread ------------------------------------------- */
@@ -104,7 +102,7 @@ static int jdep_cmp(const void *a, const void *b)
  * write through one pointer is seen through the others (two separate copies would
  * diverge). Bytes the task only reads are then treated as written: their device copy is
  * current after the task, and writing them back rewrites the same values. Returns the
- * new count; dag_cuda_ptr() finds any address inside the merged region. */
+ * new count; dag_cuda_ptr() (cuapi_ptr) finds any address inside the merged region. */
 static size_t merge_overlaps(struct jdep *d, size_t n)
 {
     if (n < 2)
@@ -283,8 +281,7 @@ static int writeback_eagerly(struct task *t)
     if (cu.writeback == WB_LAZY)
         return 0;
     /* auto: nothing depends on the result yet, so the host is its likely reader */
-    return __atomic_load_n(&t->nsucc, __ATOMIC_RELAXED) == 0 &&
-           __atomic_load_n(&t->more, __ATOMIC_RELAXED) == NULL;
+    return !task_has_successors(t);
 }
 
 /* Launch j on its device. cu.lock held on entry and exit; dropped around the task's own
@@ -444,7 +441,7 @@ int job_complete_ready(void)
                 pthread_mutex_unlock(&cu.lock);
                 if (timed)
                     hooks_span(NULL, j->t, now - (uint64_t)(ms * 1e6), now,
-                               LANE_DEVICE + d * 32 + s);
+                               CU_LANE(d, s));
                 job_finish(j, err == cudaSuccess ? j->rc : DAG_ERR_DEVICE);
                 seen |= 2;
             }
@@ -624,17 +621,17 @@ const struct rt_device_ops cu_ops = {
 
 /* ---- the task's view (dag/cuda.h) --------------------------------------------------- */
 
-cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *ctx)
+cudaStream_t cuapi_stream(const struct dag_cuda_ctx *ctx)
 {
     return ctx ? ctx->stream : NULL;
 }
 
-int dag_cuda_device(const struct dag_cuda_ctx *ctx)
+int cuapi_device(const struct dag_cuda_ctx *ctx)
 {
     return ctx ? ctx->device : -1;
 }
 
-void *dag_cuda_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
+void *cuapi_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
 {
     if (!ctx || !ctx->impl_)
         return NULL;
@@ -648,7 +645,7 @@ void *dag_cuda_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
     return NULL;
 }
 
-struct dag_cuda_ctx *dag_cuda_current(void)
+struct dag_cuda_ctx *cuapi_current(void)
 {
     return tls_cur;
 }

@@ -15,9 +15,17 @@
 
 #include "dag/cuda.h"
 #include "../core/runtime.h"
+#include "../obs/obs.h" /* OBS_LANE_DEVICE */
 
 #define CU_MAXDEV 16
 #define CU_MAXSTREAMS 16
+
+/* Trace lanes (obs/obs.h): compute stream s of device d, and its copy engines. */
+#define CU_LANES_PER_DEVICE 32
+#define CU_STREAM_H2D 30
+#define CU_STREAM_D2H 31
+#define CU_LANE(d, s) (OBS_LANE_DEVICE + (d) * CU_LANES_PER_DEVICE + (s))
+_Static_assert(CU_MAXSTREAMS + 1 <= CU_STREAM_H2D, "compute streams and copy engines share lanes");
 
 /* An event shared by several holders (a copy's `ready`, a task's `done`, ...). [co] */
 struct cev {
@@ -269,6 +277,24 @@ cudaError_t host_copy(void *dev, void *host, size_t len, int to_dev, cudaStream_
 void host_copy_done(const void *host, size_t len, struct cev *e);
 int region_pinned(const struct region *r);
 void co_sync_events(struct cev **ev, int n);     /* outside the lock; puts the refs */
+
+/* The public API of dag/cuda.h, as the plugin implements it (device.c, exec.c, lib.c):
+ * libdagrt's dag_cuda_* (core/plugin.c) forward here through entry.c's table. */
+int cuapi_device_count(void);
+cudaStream_t cuapi_stream(const struct dag_cuda_ctx *ctx);
+int cuapi_device(const struct dag_cuda_ctx *ctx);
+void *cuapi_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr);
+void *cuapi_cublas(const struct dag_cuda_ctx *ctx);
+void *cuapi_cusolver(const struct dag_cuda_ctx *ctx);
+void *cuapi_workspace(const struct dag_cuda_ctx *ctx, size_t bytes);
+struct dag_cuda_ctx *cuapi_current(void);
+dag_status_t cuapi_register(void *ptr, size_t len);
+dag_status_t cuapi_unregister(void *ptr, size_t len);
+dag_status_t cuapi_host_modified(void *ptr, size_t len);
+void *cuapi_malloc_host(size_t size);
+void cuapi_free_host(void *ptr);
+dag_status_t cuapi_stats(dag_cuda_stats_t *out);
+void cuapi_stats_reset(void);
 
 /* lib.c: library handles and workspaces per stream */
 void lib_release(int dev);
