@@ -210,7 +210,7 @@ static inline int mode_writes(unsigned m)
     return (m & DAG_MODE_MASK) != DAG_IN;
 }
 
-/* device.c */
+/* events.c */
 struct cev *cev_get(int dev, int timing);   /* refs = 1, not recorded [co] */
 struct cev *cev_ref(struct cev *e);         /* [co] */
 void cev_put(struct cev *e);                /* [co]; NULL is fine */
@@ -278,7 +278,7 @@ void host_copy_done(const void *host, size_t len, struct cev *e);
 int region_pinned(const struct region *r);
 void co_sync_events(struct cev **ev, int n);     /* outside the lock; puts the refs */
 
-/* The public API of dag/cuda.h, as the plugin implements it (device.c, exec.c, lib.c):
+/* The public API of dag/cuda.h, as the plugin implements it (api.c, lib.c):
  * libdagrt's dag_cuda_* (core/plugin.c) forward here through entry.c's table. */
 int cuapi_device_count(void);
 cudaStream_t cuapi_stream(const struct dag_cuda_ctx *ctx);
@@ -298,13 +298,30 @@ void cuapi_stats_reset(void);
 
 /* lib.c: library handles and workspaces per stream */
 void lib_release(int dev);
-struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* exec.c */
+struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* api.c */
 
-/* exec.c */
-extern const struct rt_device_ops cu_ops;
-void job_launch_pending(int dev);                /* progress thread [co] */
-int job_complete_ready(void);                    /* progress thread; returns work seen */
+/* The life of a job, file by file (each calls only the ones above it, plus events.c,
+ * coherence.c, perfmodel.c and writers.c):
+ *   exec.c      the seam (cu_ops): exec, on_wait
+ *   cpu.c       prepare and the CPU body
+ *   launch.c    launch on a device, or the pending list
+ *   progress.c  the progress thread and idle-thread polling
+ *   complete.c  completion
+ *   jobs.c      on_submit, job lists, job_finish */
+extern const struct rt_device_ops cu_ops;                                   /* exec.c */
+int cu_prepare(struct tctx *c, struct task *t);                            /* cpu.c */
+int job_run_cpu(struct job *j);
 int job_hostwait_poll(void);                     /* progress thread: resume CPU tasks */
+int job_launch_or_pend(struct job *j);           /* launch.c [co]; < 0: j failed */
+void job_launch_pending(int dev);                /* progress thread [co] */
+extern RT_TLS struct dag_cuda_ctx *cu_tls_ctx;   /* the context of the running launcher */
+int progress_start(void);                        /* progress.c */
+void progress_stop(void);
+int job_complete_ready(void);                    /* complete.c: by one poller at a time */
+dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
+                          size_t ndeps);         /* jobs.c */
+void job_writers_done(struct job *j);            /* [co] when it ran on a device */
+void job_finish(struct job *j, int rc);
 void jobs_sweep_all(void);
 
 /* perfmodel.c [co] */
