@@ -20,8 +20,8 @@ struct jlist {
 
 static RT_TLS struct jlist *tls_jobs;
 static pthread_mutex_t jl_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static struct jlist *jl_all;
+
 static int job_dead(struct job *j)
 {
     if (atomic_load_explicit(&j->finished, ACQUIRE))
