@@ -43,6 +43,9 @@ done
 run pipeline $b/bench_gpu_pipeline 16 16 0.63 9
 run dgemm $b/bench_gpu_linalg gemm $G $GB
 run cholesky $b/bench_gpu_linalg chol $C $CB
+# the pending list in submission order, as before issue 13
+DAG_CUDA_PENDING=fifo run cholesky-fifo $b/bench_gpu_linalg chol $C $CB
+DAG_CUDA_PENDING=fifo run dgemm-fifo $b/bench_gpu_linalg gemm $G $GB
 [ -n "${EXTRA:-}" ] && eval "$EXTRA"
 echo
 echo "== summary ($(head -1 "$out/device.txt"), $(($(date +%s) - t0)) s)"

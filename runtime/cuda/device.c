@@ -85,6 +85,8 @@ void cuda_start(void)
     static const char *const wbs[] = {"auto", "lazy", "eager"};
     cu.policy = env_choice("DAG_SCHED", pols, 4, SCHED_DMDA);
     cu.writeback = env_choice("DAG_CUDA_WRITEBACK", wbs, 3, WB_AUTO);
+    static const char *const pends[] = {"prio", "fifo"};
+    cu.pend_order = env_choice("DAG_CUDA_PENDING", pends, 2, PEND_PRIO);
     cu.inflight_per_stream = (int)env_long("DAG_CUDA_INFLIGHT", 8, 1, 1 << 20);
     cu.pin_min = (size_t)env_long("DAG_CUDA_PIN_MIN", 1 << 20, 0, 1L << 62);
     long phys_mb = sysconf(_SC_PHYS_PAGES) / 1024 * (sysconf(_SC_PAGESIZE) / 1024);

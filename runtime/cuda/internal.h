@@ -149,12 +149,14 @@ struct job {
 
 enum { SCHED_DMDA = 0, SCHED_EAGER, SCHED_CPU, SCHED_RANDOM };
 enum { WB_AUTO = 0, WB_LAZY, WB_EAGER };
+enum { PEND_PRIO = 0, PEND_FIFO };
 
 struct cu_state {
     pthread_mutex_t lock;
     int ndev;
     struct device dev[CU_MAXDEV];
     int policy, writeback, inflight_per_stream;
+    int pend_order;                /* PEND_*: which pending job launches next (launch.c) */
     size_t pin_min;
     size_t pin_keep;               /* bytes of registrations kept across waits (hostpin.c) */
     double serial_ns;              /* kernels expected to run longer go to stream 0 */

@@ -150,15 +150,57 @@ static void pend(struct device *dv, struct job *j)
 }
 
 /* Progress thread, cu.lock held: launch what waited for room on dev, in order. */
+/* Bytes of j's dependencies not valid on dev (what launching it there would copy). */
+static size_t missing_bytes(const struct job *j, int dev)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < j->ndeps; i++)
+        m += co_missing_bytes(j->deps[i].addr, j->deps[i].len, dev);
+    return m;
+}
+
+/* Unlinks and returns the pending job of dv to launch next. DAG_CUDA_PENDING=fifo: the
+ * oldest. prio (default): among the PEND_SCAN oldest, the highest task priority first
+ * (a factorisation's critical path overtakes the updates queued before it), then the
+ * one with the fewest bytes left to copy to the device (data-aware, as StarPU's dmdas
+ * orders a device's queue), then the oldest. Pending jobs are all ready: no order
+ * between them is required. [co] */
+#define PEND_SCAN 64
+static struct job *take_pending(struct device *dv, int dev)
+{
+    struct job *prev = NULL, *best_prev = NULL, *best = dv->pend_head;
+    if (cu.pend_order == PEND_PRIO && best->qnext) {
+        int bp = best->t->priority;
+        size_t bm = missing_bytes(best, dev);
+        int k = 1;
+        for (prev = best; prev->qnext && k < PEND_SCAN; prev = prev->qnext, k++) {
+            struct job *j = prev->qnext;
+            if (j->t->priority < bp)
+                continue;
+            size_t m = j->t->priority > bp || bm ? missing_bytes(j, dev) : 0;
+            if (j->t->priority > bp || m < bm) {
+                best = j;
+                best_prev = prev;
+                bp = j->t->priority;
+                bm = m;
+            }
+        }
+    }
+    if (best_prev)
+        best_prev->qnext = best->qnext;
+    else
+        dv->pend_head = best->qnext;
+    if (dv->pend_tail == best)
+        dv->pend_tail = best_prev;
+    return best;
+}
+
 void job_launch_pending(int dev)
 {
     struct device *dv = &cu.dev[dev];
     int cap = stream_cap() * dv->nstreams;
     while (dv->pend_head && dv->inflight < cap) {
-        struct job *j = dv->pend_head;
-        dv->pend_head = j->qnext;
-        if (!dv->pend_head)
-            dv->pend_tail = NULL;
+        struct job *j = take_pending(dv, dev);
         atomic_fetch_sub_explicit(&cu.npending, 1, RELAXED);
         int rc = launch(j);
         if (rc == 0)
