@@ -37,8 +37,8 @@ run() { # name, command...
   timeout "${BENCH_TIMEOUT:-150}" "$@" >>"$out/bench.log" 2>&1 || echo "   ($name exited $?)" >>"$out/bench.log"
 }
 if [ "${QUICK:-0}" = 1 ]; then G=8192 GB=1024 C=8192 CB=1024; else G=16384 GB=2048 C=16384 CB=1024; fi
-for p in 1 0 1 0; do
-  DAG_CUDA_IDLE_POLL=$p run "patterns (idle poll $p)" $b/bench_gpu_patterns 2000
+for p in 1 0 1 0; do # alternated: run-to-run noise
+  DAG_CUDA_IDLE_POLL=$p run "patterns (idle poll $p)" $b/bench_gpu_patterns 1000
 done
 run pipeline $b/bench_gpu_pipeline 16 16 0.63 9
 run dgemm $b/bench_gpu_linalg gemm $G $GB
