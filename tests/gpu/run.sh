@@ -18,9 +18,11 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DDAG_BUILD_SAMPLES=OFF $DAG_CLANG_CMAKE >/dev/null || exit 1
 fi
 mpi_targets="" tr_targets=""
-command -v mpirun >/dev/null && mpi_targets="test_gpu_mpi dagrt_mpi"
+command -v mpirun >/dev/null && [ "${SKIP_MPI:-0}" != 1 ] && mpi_targets="test_gpu_mpi dagrt_mpi"
+core_targets=dag_core_tests_so
+[ "${SKIP_CORESO:-0}" = 1 ] && core_targets=""
 grep -q "^DAGCC_LIBCLANG:.*=/" "$build/CMakeCache.txt" && tr_targets="dagcc dagcc-translate"
-cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy dag_core_tests_so $mpi_targets \
+cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy $core_targets $mpi_targets \
     $tr_targets >/dev/null || {
   cmake --build "$build" -j1 --target test_gpu test_gpu_lazy $tr_targets 2>&1 | tail -30; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
