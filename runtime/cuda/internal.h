@@ -135,7 +135,8 @@ struct job {
     int gpu_ok, cpu_ok;
     uint64_t key;                  /* performance model key */
     double predicted;              /* ns, added to the device's exp_end */
-    int serial;                    /* a long kernel: stream 0 (exec.c grab_stream) */
+    int serial;                    /* a long kernel: stream 0 (launch.c grab_stream) */
+    int pend_skips;                /* times passed over in the pending list (launch.c) */
     struct dag_cuda_ctx ctx;
     int place;                     /* prepare chose (t->prepared): -1 the CPU, else a device */
     int counted;                   /* its writes are in writers.c's counts [co] */

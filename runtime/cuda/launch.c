@@ -163,13 +163,15 @@ static size_t missing_bytes(const struct job *j, int dev)
  * oldest. prio (default): among the PEND_SCAN oldest, the highest task priority first
  * (a factorisation's critical path overtakes the updates queued before it), then the
  * one with the fewest bytes left to copy to the device (data-aware, as StarPU's dmdas
- * orders a device's queue), then the oldest. Pending jobs are all ready: no order
- * between them is required. [co] */
+ * orders a device's queue), then the oldest; the oldest goes first anyway once it has
+ * been passed over PEND_MAX_SKIPS times (no job waits forever). Pending jobs are all
+ * ready: no order between them is required. [co] */
 #define PEND_SCAN 64
+#define PEND_MAX_SKIPS 64
 static struct job *take_pending(struct device *dv, int dev)
 {
     struct job *prev = NULL, *best_prev = NULL, *best = dv->pend_head;
-    if (cu.pend_order == PEND_PRIO && best->qnext) {
+    if (cu.pend_order == PEND_PRIO && best->qnext && best->pend_skips < PEND_MAX_SKIPS) {
         int bp = best->t->priority;
         size_t bm = missing_bytes(best, dev);
         int k = 1;
@@ -186,10 +188,12 @@ static struct job *take_pending(struct device *dv, int dev)
             }
         }
     }
-    if (best_prev)
+    if (best_prev) {
+        dv->pend_head->pend_skips++; /* passed over: after PEND_MAX_SKIPS, it goes first */
         best_prev->qnext = best->qnext;
-    else
+    } else {
         dv->pend_head = best->qnext;
+    }
     if (dv->pend_tail == best)
         dv->pend_tail = best_prev;
     return best;
