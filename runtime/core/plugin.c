@@ -207,8 +207,10 @@ void plugin_cuda_want(void)
 }
 
 #ifdef DAG_HAVE_CUDA
-/* The CUDA API without the plugin (no device, DAG_CUDA=0, static libdagrt.a): what the
- * CUDA layer answers when no device is active. */
+/* The CUDA API, defined here only: each call forwards to the plugin's entry table
+ * (runtime/cuda/entry.c: cuapi_*) when it is loaded, and otherwise (no device, DAG_CUDA=0,
+ * the layer not started yet, static libdagrt.a) answers what the CUDA layer answers with
+ * no device active. */
 #include "dag/cuda.h"
 
 /* The calls that mean the program wants the GPU start the layer (plugin_cuda_want);

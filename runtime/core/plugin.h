@@ -5,7 +5,8 @@
  * The core dlopen()s a plugin at dag_init only when it is needed (plugin.c) and reads its
  * entry table; the plugin links against libdagrt.so and uses the core's internal symbols
  * marked DAG_INTERNAL (exported from libdagrt.so, never declared in include/). Public
- * API functions implemented by a plugin have thin forwarding stubs in the core.
+ * API functions implemented by a plugin are defined once, in the core (plugin.c), and
+ * forward through the plugin's entry table; the plugin's own functions have other names.
  * Never installed. */
 #ifndef DAG_CORE_PLUGIN_H
 #define DAG_CORE_PLUGIN_H
@@ -64,7 +65,7 @@ struct dag_cuda_plugin {
     dag_status_t (*host_modified)(void *ptr, size_t len);
     void *(*malloc_host)(size_t size);
     void (*free_host)(void *ptr);
-    dag_status_t (*stats)(void *out);         /* dag_cuda_stats_t * */
+    dag_status_t (*stats)(struct dag_cuda_stats *out);
     void (*stats_reset)(void);
 };
 

@@ -98,6 +98,14 @@ struct task {
     _Alignas(16) char argbuf[TASK_ARGS_INLINE];
 };
 
+/* Has a successor been attached to t yet? Read without t->lock: a hint for layers that
+ * guess whether anything will read t's results soon (runtime/cuda: eager write-back). */
+static inline int task_has_successors(const struct task *t)
+{
+    return __atomic_load_n(&t->nsucc, __ATOMIC_RELAXED) != 0 ||
+           __atomic_load_n(&t->more, __ATOMIC_RELAXED) != NULL;
+}
+
 /* A pair that stays meaningful after the task is recycled. */
 static inline uint64_t task_seq(const struct task *t)
 {

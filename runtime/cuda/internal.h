@@ -15,9 +15,17 @@
 
 #include "dag/cuda.h"
 #include "../core/runtime.h"
+#include "../obs/obs.h" /* OBS_LANE_DEVICE */
 
 #define CU_MAXDEV 16
 #define CU_MAXSTREAMS 16
+
+/* Trace lanes (obs/obs.h): compute stream s of device d, and its copy engines. */
+#define CU_LANES_PER_DEVICE 32
+#define CU_STREAM_H2D 30
+#define CU_STREAM_D2H 31
+#define CU_LANE(d, s) (OBS_LANE_DEVICE + (d) * CU_LANES_PER_DEVICE + (s))
+_Static_assert(CU_MAXSTREAMS + 1 <= CU_STREAM_H2D, "compute streams and copy engines share lanes");
 
 /* An event shared by several holders (a copy's `ready`, a task's `done`, ...). [co] */
 struct cev {
@@ -127,7 +135,8 @@ struct job {
     int gpu_ok, cpu_ok;
     uint64_t key;                  /* performance model key */
     double predicted;              /* ns, added to the device's exp_end */
-    int serial;                    /* a long kernel: stream 0 (exec.c grab_stream) */
+    int serial;                    /* a long kernel: stream 0 (launch.c grab_stream) */
+    int pend_skips;                /* times passed over in the pending list (launch.c) */
     struct dag_cuda_ctx ctx;
     int place;                     /* prepare chose (t->prepared): -1 the CPU, else a device */
     int counted;                   /* its writes are in writers.c's counts [co] */
@@ -141,12 +150,14 @@ struct job {
 
 enum { SCHED_DMDA = 0, SCHED_EAGER, SCHED_CPU, SCHED_RANDOM };
 enum { WB_AUTO = 0, WB_LAZY, WB_EAGER };
+enum { PEND_PRIO = 0, PEND_FIFO };
 
 struct cu_state {
     pthread_mutex_t lock;
     int ndev;
     struct device dev[CU_MAXDEV];
     int policy, writeback, inflight_per_stream;
+    int pend_order;                /* PEND_*: which pending job launches next (launch.c) */
     size_t pin_min;
     size_t pin_keep;               /* bytes of registrations kept across waits (hostpin.c) */
     double serial_ns;              /* kernels expected to run longer go to stream 0 */
@@ -202,7 +213,7 @@ static inline int mode_writes(unsigned m)
     return (m & DAG_MODE_MASK) != DAG_IN;
 }
 
-/* device.c */
+/* events.c */
 struct cev *cev_get(int dev, int timing);   /* refs = 1, not recorded [co] */
 struct cev *cev_ref(struct cev *e);         /* [co] */
 void cev_put(struct cev *e);                /* [co]; NULL is fine */
@@ -270,15 +281,50 @@ void host_copy_done(const void *host, size_t len, struct cev *e);
 int region_pinned(const struct region *r);
 void co_sync_events(struct cev **ev, int n);     /* outside the lock; puts the refs */
 
+/* The public API of dag/cuda.h, as the plugin implements it (api.c, lib.c):
+ * libdagrt's dag_cuda_* (core/plugin.c) forward here through entry.c's table. */
+int cuapi_device_count(void);
+cudaStream_t cuapi_stream(const struct dag_cuda_ctx *ctx);
+int cuapi_device(const struct dag_cuda_ctx *ctx);
+void *cuapi_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr);
+void *cuapi_cublas(const struct dag_cuda_ctx *ctx);
+void *cuapi_cusolver(const struct dag_cuda_ctx *ctx);
+void *cuapi_workspace(const struct dag_cuda_ctx *ctx, size_t bytes);
+struct dag_cuda_ctx *cuapi_current(void);
+dag_status_t cuapi_register(void *ptr, size_t len);
+dag_status_t cuapi_unregister(void *ptr, size_t len);
+dag_status_t cuapi_host_modified(void *ptr, size_t len);
+void *cuapi_malloc_host(size_t size);
+void cuapi_free_host(void *ptr);
+dag_status_t cuapi_stats(dag_cuda_stats_t *out);
+void cuapi_stats_reset(void);
+
 /* lib.c: library handles and workspaces per stream */
 void lib_release(int dev);
-struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* exec.c */
+struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* api.c */
 
-/* exec.c */
-extern const struct rt_device_ops cu_ops;
-void job_launch_pending(int dev);                /* progress thread [co] */
-int job_complete_ready(void);                    /* progress thread; returns work seen */
+/* The life of a job, file by file (each calls only the ones above it, plus events.c,
+ * coherence.c, perfmodel.c and writers.c):
+ *   exec.c      the seam (cu_ops): exec, on_wait
+ *   cpu.c       prepare and the CPU body
+ *   launch.c    launch on a device, or the pending list
+ *   progress.c  the progress thread and idle-thread polling
+ *   complete.c  completion
+ *   jobs.c      on_submit, job lists, job_finish */
+extern const struct rt_device_ops cu_ops;                                   /* exec.c */
+int cu_prepare(struct tctx *c, struct task *t);                            /* cpu.c */
+int job_run_cpu(struct job *j);
 int job_hostwait_poll(void);                     /* progress thread: resume CPU tasks */
+int job_launch_or_pend(struct job *j);           /* launch.c [co]; < 0: j failed */
+void job_launch_pending(int dev);                /* progress thread [co] */
+extern RT_TLS struct dag_cuda_ctx *cu_tls_ctx;   /* the context of the running launcher */
+int progress_start(void);                        /* progress.c */
+void progress_stop(void);
+int job_complete_ready(void);                    /* complete.c: by one poller at a time */
+dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
+                          size_t ndeps);         /* jobs.c */
+void job_writers_done(struct job *j);            /* [co] when it ran on a device */
+void job_finish(struct job *j, int rc);
 void jobs_sweep_all(void);
 
 /* perfmodel.c [co] */

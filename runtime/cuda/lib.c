@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-void *dag_cuda_cublas(const struct dag_cuda_ctx *ctx)
+void *cuapi_cublas(const struct dag_cuda_ctx *ctx)
 {
     struct stream *st = ctx_stream(ctx);
     if (!st)
@@ -22,7 +22,7 @@ void *dag_cuda_cublas(const struct dag_cuda_ctx *ctx)
     return st->cublas;
 }
 
-void *dag_cuda_cusolver(const struct dag_cuda_ctx *ctx)
+void *cuapi_cusolver(const struct dag_cuda_ctx *ctx)
 {
     struct stream *st = ctx_stream(ctx);
     if (!st)
@@ -38,7 +38,7 @@ void *dag_cuda_cusolver(const struct dag_cuda_ctx *ctx)
     return st->cusolver;
 }
 
-void *dag_cuda_workspace(const struct dag_cuda_ctx *ctx, size_t bytes)
+void *cuapi_workspace(const struct dag_cuda_ctx *ctx, size_t bytes)
 {
     struct stream *st = ctx_stream(ctx);
     if (!st)

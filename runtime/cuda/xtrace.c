@@ -9,8 +9,7 @@
 #include "internal.h"
 #include "../core/hooks.h"
 
-/* obs/obs.h OBS_LANE_DEVICE: 1000 + device * 32 + stream; copy engines are streams 30, 31 */
-#define COPY_LANE(dev, d2h) (1000 + (dev) * 32 + ((d2h) ? 31 : 30))
+#define COPY_LANE(dev, d2h) CU_LANE(dev, (d2h) ? CU_STREAM_D2H : CU_STREAM_H2D)
 
 struct xt {
     struct xt *next;

@@ -5,7 +5,8 @@
 # libdagrt.so (coreso), which loads the CUDA plugin: every task passes the CUDA layer;
 # with libclang brought along (tests/gpu/clang-env.sh) also the translator, and pragma
 # programs on the GPU built by dagcc (tests/gpu/pragma).
-# Check may come from .device (see ../shared/gpu/README.md: pack.sh). Exit status: 0 only if everything passed.
+# Check may come from .device (see ../shared/gpu/README.md: pack.sh). SKIP_MPI=1 and
+# SKIP_CORESO=1 leave those parts out. Exit status: 0 only if everything that ran passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
@@ -17,9 +18,11 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DDAG_BUILD_SAMPLES=OFF $DAG_CLANG_CMAKE >/dev/null || exit 1
 fi
 mpi_targets="" tr_targets=""
-command -v mpirun >/dev/null && mpi_targets="test_gpu_mpi dagrt_mpi"
+command -v mpirun >/dev/null && [ "${SKIP_MPI:-0}" != 1 ] && mpi_targets="test_gpu_mpi dagrt_mpi"
+core_targets=dag_core_tests_so
+[ "${SKIP_CORESO:-0}" = 1 ] && core_targets=""
 grep -q "^DAGCC_LIBCLANG:.*=/" "$build/CMakeCache.txt" && tr_targets="dagcc dagcc-translate"
-cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy dag_core_tests_so $mpi_targets \
+cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy $core_targets $mpi_targets \
     $tr_targets >/dev/null || {
   cmake --build "$build" -j1 --target test_gpu test_gpu_lazy $tr_targets 2>&1 | tail -30; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
@@ -29,7 +32,7 @@ DAG_TEST_SEEDS=${DAG_TEST_SEEDS:-200} DAG_TEST_BIG_SEEDS=${DAG_TEST_BIG_SEEDS:-2
   "$build/tests/gpu/test_gpu" || rc=1
 echo "== tests/gpu/test_gpu_lazy (a CPU-only program does not start the CUDA layer)"
 "$build/tests/gpu/test_gpu_lazy" || rc=1
-if [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
+if [ "${SKIP_MPI:-0}" != 1 ] && [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   for st in 1 0; do # staged sends from the GPU, and whole-tile copies first
     echo "== tests/gpu/test_gpu_mpi (2 ranks, DAG_COMM_STAGE=$st)"
@@ -51,5 +54,6 @@ else
 fi
 echo "== tests/core with the CUDA layer installed"
 # DAG_CUDA=init: the layer starts at dag_init, not at a first GPU task these suites lack
+[ "${SKIP_CORESO:-0}" = 1 ] && { echo "(skipped: SKIP_CORESO=1)"; exit $rc; }
 DAG_CUDA=init DAG_TEST_EXPECT_DEVICE=1 ctest --test-dir "$build" -L coreso -j"$jobs" --timeout 600 --output-on-failure || rc=1
 exit $rc

@@ -24,7 +24,7 @@ int main(void)
         x[i] = 1;
     int failed = 0;
     for (int t = 0; t < N; t += T) {
-        #pragma dag task depend(inout: x[t:T]) device(cuda)
+        #pragma dag task depend(inout: x[t:T]) device(cuda) shared(failed)
         {
             struct dag_cuda_ctx *ctx = dag_cuda_current();
             double *d = ctx ? dag_cuda_ptr(ctx, x + t) : NULL;

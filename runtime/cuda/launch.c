@@ -1,0 +1,239 @@
+/* launch.c: a job placed on a device is launched: a stream is chosen, its data made
+ * valid on the device (coherence.c, copies issued as needed), its CUDA implementation
+ * called with the thread's context set (dag_cuda_current), its `done` event recorded and
+ * the job queued on the stream for completion (complete.c). Jobs that find no room wait
+ * in the device's pending list; the progress thread launches them later. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+RT_TLS struct dag_cuda_ctx *cu_tls_ctx;
+
+/* ---- launching ---------------------------------------------------------------------- */
+
+static int stream_cap(void)
+{
+    return cu.inflight_per_stream;
+}
+
+/* A stream of dv whose launch lock we hold. Kernels the model knows to be long (they
+ * fill the GPU) go to stream 0, in launch order: run side by side they would only finish
+ * together, late, and their copies back would queue at the end; long ones with a
+ * priority take the urgent stream instead, so as not to wait behind them. Short or
+ * unknown ones take the least busy of the other streams, where they can overlap. Called
+ * and returns with
+ * cu.lock held (dropped meanwhile only if the stream it needs is being launched on). */
+static struct stream *grab_stream(struct device *dv, int serial, int urgent)
+{
+    struct stream *best = NULL;
+    if (serial || dv->nstreams == 1) {
+        best = &dv->st[urgent ? dv->nstreams : 0];
+        if (pthread_mutex_trylock(&best->launch) == 0)
+            return best;
+        pthread_mutex_unlock(&cu.lock);
+        pthread_mutex_lock(&best->launch);
+        pthread_mutex_lock(&cu.lock);
+        return best;
+    }
+    for (int k = 1; k < dv->nstreams; k++) {
+        struct stream *st = &dv->st[k];
+        if (best && st->inflight >= best->inflight)
+            continue;
+        if (pthread_mutex_trylock(&st->launch) == 0) {
+            if (best)
+                pthread_mutex_unlock(&best->launch);
+            best = st;
+        }
+    }
+    if (best)
+        return best;
+    best = &dv->st[1];
+    for (int k = 2; k < dv->nstreams; k++)
+        if (dv->st[k].inflight < best->inflight)
+            best = &dv->st[k];
+    pthread_mutex_unlock(&cu.lock);
+    pthread_mutex_lock(&best->launch);
+    pthread_mutex_lock(&cu.lock);
+    return best;
+}
+
+static int writeback_eagerly(struct task *t)
+{
+    if (cu.writeback == WB_EAGER)
+        return 1;
+    if (cu.writeback == WB_LAZY)
+        return 0;
+    /* auto: nothing depends on the result yet, so the host is its likely reader */
+    return !task_has_successors(t);
+}
+
+/* Launch j on its device. cu.lock held on entry and exit; dropped around the task's own
+ * code. Returns 0 when launched, 1 when device memory is short (nothing changed), or a
+ * negative status. */
+static int launch(struct job *j)
+{
+    int d = j->dev;
+    struct device *dv = &cu.dev[d];
+    struct task *t = j->t;
+    struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0);
+    cudaSetDevice(d);
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct jdep *p = &j->deps[i];
+        p->r = region_get(p->addr, p->len, 1);
+        p->dptr = p->r ? co_acquire_dev(p->r, d, p->mode, st->s) : NULL;
+        if (!p->dptr) {
+            for (size_t k = 0; k < i; k++)
+                j->deps[k].r->c[d].pins--;
+            pthread_mutex_unlock(&st->launch);
+            return p->r ? 1 : DAG_ERR_NOMEM;
+        }
+    }
+    j->stream = st->idx;
+    j->start = cev_get(d, 1); /* timed: the model learns from every run */
+    j->done = cev_get(d, 1);
+    dv->inflight++;
+    st->inflight++;
+    pthread_mutex_unlock(&cu.lock);
+
+    j->ctx.device = d;
+    j->ctx.stream = st->s;
+    j->ctx.impl_ = j;
+    cudaSetDevice(d); /* a transfer from another device may have switched it */
+    if (j->start)
+        cudaEventRecord(j->start->e, st->s);
+    struct dag_cuda_ctx *saved = cu_tls_ctx;
+    cu_tls_ctx = &j->ctx;
+    j->rc = t->cuda ? t->cuda(t->args, &j->ctx) : t->fn(t->args);
+    cu_tls_ctx = saved;
+    cudaSetDevice(d);
+    cudaError_t err = cudaEventRecord(j->done->e, st->s);
+    if (err != cudaSuccess) {
+        cu_warn("launching a task", err);
+        if (!j->rc)
+            j->rc = DAG_ERR_DEVICE;
+    }
+    pthread_mutex_unlock(&st->launch);
+
+    pthread_mutex_lock(&cu.lock);
+    int wb = writeback_eagerly(t);
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct jdep *p = &j->deps[i];
+        if (mode_writes(p->mode)) {
+            co_written_dev(p->r, d, j->done);
+            if (wb && !p->r->host_valid)
+                cev_put(co_writeback(p->r));
+        }
+    }
+    /* queued only now: an event not yet recorded reads as complete */
+    j->qnext = NULL;
+    if (st->tail)
+        st->tail->qnext = j;
+    else
+        atomic_store_explicit(&st->head, j, RELEASE);
+    st->tail = j;
+    if (cu.sleeping)
+        pthread_cond_signal(&cu.cv);
+    return 0;
+}
+
+static void pend(struct device *dv, struct job *j)
+{
+    atomic_fetch_add_explicit(&cu.npending, 1, RELAXED);
+    j->qnext = NULL;
+    if (dv->pend_tail)
+        dv->pend_tail->qnext = j;
+    else
+        dv->pend_head = j;
+    dv->pend_tail = j;
+    if (cu.sleeping)
+        pthread_cond_signal(&cu.cv);
+}
+
+/* Progress thread, cu.lock held: launch what waited for room on dev, in order. */
+/* Bytes of j's dependencies not valid on dev (what launching it there would copy). */
+static size_t missing_bytes(const struct job *j, int dev)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < j->ndeps; i++)
+        m += co_missing_bytes(j->deps[i].addr, j->deps[i].len, dev);
+    return m;
+}
+
+/* Unlinks and returns the pending job of dv to launch next. DAG_CUDA_PENDING=fifo: the
+ * oldest. prio (default): among the PEND_SCAN oldest, the highest task priority first
+ * (a factorisation's critical path overtakes the updates queued before it), then the
+ * one with the fewest bytes left to copy to the device (data-aware, as StarPU's dmdas
+ * orders a device's queue), then the oldest; the oldest goes first anyway once it has
+ * been passed over PEND_MAX_SKIPS times (no job waits forever). Pending jobs are all
+ * ready: no order between them is required. [co] */
+#define PEND_SCAN 64
+#define PEND_MAX_SKIPS 64
+static struct job *take_pending(struct device *dv, int dev)
+{
+    struct job *prev = NULL, *best_prev = NULL, *best = dv->pend_head;
+    if (cu.pend_order == PEND_PRIO && best->qnext && best->pend_skips < PEND_MAX_SKIPS) {
+        int bp = best->t->priority;
+        size_t bm = missing_bytes(best, dev);
+        int k = 1;
+        for (prev = best; prev->qnext && k < PEND_SCAN; prev = prev->qnext, k++) {
+            struct job *j = prev->qnext;
+            if (j->t->priority < bp)
+                continue;
+            size_t m = j->t->priority > bp || bm ? missing_bytes(j, dev) : 0;
+            if (j->t->priority > bp || m < bm) {
+                best = j;
+                best_prev = prev;
+                bp = j->t->priority;
+                bm = m;
+            }
+        }
+    }
+    if (best_prev) {
+        dv->pend_head->pend_skips++; /* passed over: after PEND_MAX_SKIPS, it goes first */
+        best_prev->qnext = best->qnext;
+    } else {
+        dv->pend_head = best->qnext;
+    }
+    if (dv->pend_tail == best)
+        dv->pend_tail = best_prev;
+    return best;
+}
+
+void job_launch_pending(int dev)
+{
+    struct device *dv = &cu.dev[dev];
+    int cap = stream_cap() * dv->nstreams;
+    while (dv->pend_head && dv->inflight < cap) {
+        struct job *j = take_pending(dv, dev);
+        atomic_fetch_sub_explicit(&cu.npending, 1, RELAXED);
+        int rc = launch(j);
+        if (rc == 0)
+            continue;
+        if (rc == 1 && dv->inflight > 0) {
+            /* memory comes back when a running task completes */
+            atomic_fetch_add_explicit(&cu.npending, 1, RELAXED);
+            j->qnext = dv->pend_head;
+            dv->pend_head = j;
+            if (!dv->pend_tail)
+                dv->pend_tail = j;
+            return;
+        }
+        job_writers_done(j);
+        pthread_mutex_unlock(&cu.lock);
+        job_finish(j, rc == 1 ? DAG_ERR_NOMEM : rc); /* needs more than the whole device */
+        pthread_mutex_lock(&cu.lock);
+    }
+}
+
+/* A worker launches j on its device now if there is room, else queues it (the progress
+ * thread launches it later). 0, or a negative status (j failed: the caller finishes it). */
+int job_launch_or_pend(struct job *j)
+{
+    struct device *dv = &cu.dev[j->dev];
+    int rc = 1;
+    if (!dv->pend_head && dv->inflight < stream_cap() * dv->nstreams)
+        rc = launch(j);
+    if (rc == 1)
+        pend(dv, j);
+    return rc < 0 ? rc : 0;
+}
