@@ -78,6 +78,7 @@ static struct {
     struct ck_image img;
     int restarting, started;
     uint64_t skip_until, *order;  /* entries by last writer */
+    uint64_t resumed_at;          /* the cut this run restarted from (or ~0) */
     size_t next_restore;
     dag_status_t sticky;
     unsigned long long written, skipped;
@@ -538,6 +539,7 @@ static void restart_begin(void)
     qsort(ck.order, ck.img.h->n, sizeof *ck.order, cmp_writer);
     ck.next_restore = 0;
     ck.skip_until = ck.img.h->cut;
+    ck.resumed_at = ck.skip_until;
     ck.restarting = 1;
     if (!ck.skip_until)
         restart_end();
@@ -580,7 +582,8 @@ int ck_submit(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size
     }
     /* a potential cut before this task */
     if (ck.index >= ck.next_cut) { /* the same places in a restarted run */
-        if (ck.index > 0 && ck.first_uncovered < 0 && ck.n && !ck.restarting)
+        if (ck.index > 0 && ck.first_uncovered < 0 && ck.n && !ck.restarting &&
+            ck.index != ck.resumed_at) /* that cut is the checkpoint we restarted from */
             place_cut();
         long per = ck.per_cut > 0 ? ck.per_cut : (long)(2 * ck.n > 32 ? 2 * ck.n : 32);
         ck.next_cut = ck.index + (uint64_t)per;
@@ -691,6 +694,7 @@ dag_status_t ck_start(void)
     ck.last_active = ck_now();
     ck.last_q = ck.every > 0 ? (double)(long long)(ck_wall() / ck.every) : 0;
     ck.started = ck.restarting = 0;
+    ck.resumed_at = ~0ull;
     ck.sticky = DAG_OK;
     ck.written = ck.skipped = 0;
     ck.writer_stop = 0;
