@@ -31,6 +31,20 @@
 
 #define ALT_STACK_BYTES (256 * 1024)
 
+/* ThreadSanitizer owns SIGSEGV/SIGFPE/SIGBUS and defers or reports them itself: in such
+ * builds crashes are not caught (DAG_CATCH_SIGNALS defaults to 0) and fault injection
+ * uses error returns only. */
+#if defined(__SANITIZE_THREAD__)
+#define FT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FT_TSAN 1
+#endif
+#endif
+#ifndef FT_TSAN
+#define FT_TSAN 0
+#endif
+
 int ft_guard_all = 1;
 int ft_wanted_all;
 
@@ -132,7 +146,7 @@ static int parse_inject(const char *s)
 
 dag_status_t ft_start(void)
 {
-    ft_guard_all = (int)env_long("DAG_CATCH_SIGNALS", 1, 0, 1);
+    ft_guard_all = (int)env_long("DAG_CATCH_SIGNALS", !FT_TSAN, 0, 1);
     verbose = (int)env_long("DAG_FT_VERBOSE", 0, 0, 1);
     inject_prob = 0;
     ft_wanted_all = 0;
@@ -143,7 +157,7 @@ dag_status_t ft_start(void)
                             "prob in [0, 1], e.g. 0.05:42)\n", inj);
         else if (inject_prob > 0) {
             ft_wanted_all = 1;
-            ft_guard_all = 1; /* injected crashes must be caught */
+            ft_guard_all = !FT_TSAN; /* injected crashes must be caught */
         }
     }
     if (ft_wanted_all && !segv_page) {
@@ -258,7 +272,7 @@ static int inject_kind(const struct task *t, int attempt, int *after)
         return INJ_NONE;
     uint64_t k = mix64(h);
     *after = (int)(k >> 40) & 1;
-    return INJ_ERR_BEFORE + (int)(k % 5);
+    return INJ_ERR_BEFORE + (int)(k % (FT_TSAN ? 2 : 5));
 }
 
 static int inject(int kind)
