@@ -422,7 +422,9 @@ static const char *signame(int sig)
 int ft_run(struct tctx *c, struct task *t)
 {
     struct ft_task *f = t->ft;
-    if (!f || !f->retries)
+    /* a detachable task (detach, a CUDA implementation) completes on its event: its
+     * failure arrives after the body returned, too late to re-run it here */
+    if (!f || !f->retries || (t->flags & TF_DETACHABLE))
         return attempt(c, t);
     if (f->nw && save_inputs(f)) {
         fprintf(stderr, "dagrt: warning: task '%s': no memory for the copy retry(%d) needs; "
