@@ -78,6 +78,7 @@ static struct {
     struct ck_image img;
     int restarting, started;
     uint64_t skip_until, *order;  /* entries by last writer */
+    uint64_t resumed_at;          /* the cut this run restarted from (or ~0) */
     size_t next_restore;
     dag_status_t sticky;
     unsigned long long written, skipped;
@@ -466,13 +467,16 @@ static int cmp_writer(const void *a, const void *b)
  * cuts it could verify; the newest one every rank has wins (exchanged through tasks on
  * registered memory, the way a program would). */
 #define CK_OFFER 4
-static uint64_t agree(const uint64_t *mine, int n)
+#define CK_REFUSE UINT64_MAX /* an offer that says: written by another number of ranks */
+static uint64_t agree(const uint64_t *mine, int n, int refuse)
 {
     uint64_t *all = calloc((size_t)ck.nranks * CK_OFFER, sizeof *all);
     if (!all)
         return 0;
     for (int i = 0; i < n && i < CK_OFFER; i++)
         all[ck.rank * CK_OFFER + i] = mine[i] + 1; /* 0: no offer */
+    if (refuse)
+        all[ck.rank * CK_OFFER] = CK_REFUSE;
     dag_status_t st = DAG_OK;
     in_ck = 1; /* these calls are not part of the checkpointed flow */
     for (int r = 0; r < ck.nranks && !st; r++)
@@ -482,7 +486,10 @@ static uint64_t agree(const uint64_t *mine, int n)
     if (!st)
         st = dag_taskwait();
     uint64_t best = 0;
-    for (int i = 0; i < CK_OFFER && !st; i++) {
+    for (int i = 0; i < ck.nranks * CK_OFFER && !st; i++)
+        if (all[i] == CK_REFUSE)
+            best = CK_REFUSE; /* every rank refuses, not only the one that found out */
+    for (int i = 0; i < CK_OFFER && !st && best != CK_REFUSE; i++) {
         uint64_t c = all[ck.rank * CK_OFFER + i];
         int everywhere = c != 0;
         for (int r = 0; r < ck.nranks && everywhere; r++) {
@@ -498,20 +505,20 @@ static uint64_t agree(const uint64_t *mine, int n)
         dag_dist_unregister(&all[r * CK_OFFER]);
     in_ck = 0;
     free(all);
-    return best; /* cut + 1, or 0 */
+    return best; /* cut + 1, 0 or CK_REFUSE */
 }
 
 /* At the flow's first task: find the checkpoint to restart from. */
 static void restart_begin(void)
 {
     uint64_t cuts[64], ok[CK_OFFER];
-    int n = ck_file_list(ck.dir, ck.rank, cuts, 64), nok = 0;
-    for (int i = 0; i < n && nok < CK_OFFER; i++) {
+    int n = ck_file_list(ck.dir, ck.rank, cuts, 64), nok = 0, refuse = 0;
+    for (int i = 0; i < n && nok < CK_OFFER && !refuse; i++) {
         struct ck_image img;
         int rc = ck_file_load(&img, ck.dir, ck.rank, ck.nranks, cuts[i]);
         if (rc == -2) {
-            ck.sticky = DAG_ERR_MISMATCH;
-            return;
+            refuse = 1;
+            break;
         }
         if (!rc) {
             ok[nok++] = cuts[i];
@@ -520,7 +527,15 @@ static void restart_begin(void)
                 break;
         }
     }
-    uint64_t cut1 = dist.active ? agree(ok, nok) : nok ? ok[0] + 1 : 0;
+    uint64_t cut1 = dist.active ? agree(ok, nok, refuse) : refuse ? CK_REFUSE
+                                                           : nok ? ok[0] + 1 : 0;
+    if (cut1 == CK_REFUSE) {
+        if (!refuse)
+            fprintf(stderr, "dagrt: checkpoint: rank %d: another rank found checkpoints of a "
+                            "run on a different number of ranks: restart refused\n", ck.rank);
+        ck.sticky = DAG_ERR_MISMATCH;
+        return;
+    }
     if (!cut1) {
         fprintf(stderr, "dagrt: checkpoint: rank %d: no usable checkpoint in %s: starting "
                         "from the beginning\n", ck.rank, ck.dir);
@@ -538,6 +553,7 @@ static void restart_begin(void)
     qsort(ck.order, ck.img.h->n, sizeof *ck.order, cmp_writer);
     ck.next_restore = 0;
     ck.skip_until = ck.img.h->cut;
+    ck.resumed_at = ck.skip_until;
     ck.restarting = 1;
     if (!ck.skip_until)
         restart_end();
@@ -580,7 +596,8 @@ int ck_submit(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size
     }
     /* a potential cut before this task */
     if (ck.index >= ck.next_cut) { /* the same places in a restarted run */
-        if (ck.index > 0 && ck.first_uncovered < 0 && ck.n && !ck.restarting)
+        if (ck.index > 0 && ck.first_uncovered < 0 && ck.n && !ck.restarting &&
+            ck.index != ck.resumed_at) /* that cut is the checkpoint we restarted from */
             place_cut();
         long per = ck.per_cut > 0 ? ck.per_cut : (long)(2 * ck.n > 32 ? 2 * ck.n : 32);
         ck.next_cut = ck.index + (uint64_t)per;
@@ -691,6 +708,7 @@ dag_status_t ck_start(void)
     ck.last_active = ck_now();
     ck.last_q = ck.every > 0 ? (double)(long long)(ck_wall() / ck.every) : 0;
     ck.started = ck.restarting = 0;
+    ck.resumed_at = ~0ull;
     ck.sticky = DAG_OK;
     ck.written = ck.skipped = 0;
     ck.writer_stop = 0;

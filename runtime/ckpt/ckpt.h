@@ -37,7 +37,8 @@ struct ck_header {
 struct ck_epoch {
     uint64_t cut;
     _Atomic int pending;  /* snapshot tasks not done, + 1 while they are being submitted */
-    int decided, active, failed;
+    int decided, active;
+    _Atomic int failed;   /* a snapshot task could not write, or was cancelled */
     int fd;
     size_t n;             /* entries: the ranges this rank keeps */
     struct ck_entry *e;

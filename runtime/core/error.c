@@ -158,9 +158,12 @@ char *dag_error_format(const dag_error_t *err, char *buf, size_t size)
         snprintf(where, sizeof where, "%s:%d: ", err->file, err->line);
     else if (err->file)
         snprintf(where, sizeof where, "%s: ", err->file);
-    char tries[48] = "";
+    char tries[96] = "";
+    size_t tl = 0;
+    if (err->code < 0 && err->code >= DAG_ERR_IO) /* a runtime status: a device fault, ... */
+        tl = (size_t)snprintf(tries, sizeof tries, " (%s)", dag_strerror(err->code));
     if (err->attempts > 1)
-        snprintf(tries, sizeof tries, " after %d attempts", err->attempts);
+        snprintf(tries + tl, sizeof tries - tl, " after %d attempts", err->attempts);
     if (err->status == DAG_ERR_TASK_FAILED && err->signal)
         snprintf(buf, size, "%stask '%s' crashed with %s%s (%lu dependent task%s cancelled)",
                  where, err->label ? err->label : "task", ft_signame(err->signal), tries,

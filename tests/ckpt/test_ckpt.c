@@ -328,6 +328,15 @@ START_TEST(test_ranks_differ)
     run_app(&r, ckdir, 1, 0, app_args, NULL); /* restart on one */
     ck_assert_msg(!ok_exit(&r), "%s", r.err);
     ck_assert_msg(strstr(r.err, "restart needs the same number of ranks"), "%s", r.err);
+    /* on twice as many: the ranks without files refuse too (no rank runs alone) */
+    char more[512];
+    const char *np = strstr(launcher, "-np ");
+    snprintf(more, sizeof more, "%.*s-np %d%s", (int)(np - launcher), launcher, 2 * nranks,
+             np + 4 + strspn(np + 4, "0123456789"));
+    run_app(&r, ckdir, 1, 0, app_args, more);
+    ck_assert_msg(!ok_exit(&r), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "restart needs the same number of ranks") &&
+                  strstr(r.err, "restart refused"), "%s", r.err);
 }
 END_TEST
 
