@@ -211,6 +211,16 @@ void context_pass1(tr_ctx *c)
                 p->translate = 2;
             continue;
         }
+        if (p->dir.kind == PK_DECLARE_REDUCTION) {
+            /* its functions replace it at file scope (gen_red.c) */
+            if (inside)
+                tr_diag_pragma(c, DIAG_ERROR, p, p->dir.name,
+                               "'#pragma %s declare reduction' must appear at file scope "
+                               "(dagcc)", fam);
+            p->file_scope = 1;
+            p->translate = !inside;
+            continue;
+        }
         if (inside) {
             p->translate = 1;
             continue;
