@@ -1,5 +1,5 @@
 /* pragma_int.h: the pragma parser's tokens and helpers, shared by pragma.c (directives
- * and clauses) and pragma_omp5.c (OpenMP 5 argument forms: reduction operators, depend
+ * and clauses), pragma_lex.c (tokens) and pragma_omp5.c (OpenMP 5 argument forms: reduction operators, depend
  * iterators, depobj and declare reduction). Not used outside the parser. */
 #ifndef DAGCC_PRAGMA_INT_H
 #define DAGCC_PRAGMA_INT_H
@@ -23,6 +23,8 @@ typedef struct parser {
     int omp;
 } parser;
 
+/* pragma_lex.c */
+int prs_tokenize(parser *p);
 int prs_fail(parser *p, unsigned b, unsigned e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const tok *prs_peek(parser *p, size_t k);
@@ -31,6 +33,7 @@ int prs_punct_is(const parser *p, const tok *t, char c);
 /* Index of the token that closes the group opened at toks[open], or < 0 (error set). */
 long prs_matching(parser *p, size_t open);
 pr_span prs_span_of(parser *p, size_t a, size_t b); /* tokens [a, b) */
+/* pragma.c */
 int prs_word_in(parser *p, const tok *t, const char *const *words);
 /* Calls fn for each comma-separated item of tokens [a, b). */
 int prs_split_list(parser *p, size_t a, size_t b, pr_clause *c,
