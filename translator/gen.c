@@ -604,6 +604,29 @@ static void privatize(tr_ctx *c, writer *w, tr_pragma *p)
     (void)c;
 }
 
+/* Between a task pragma and its statement there can be only blanks, comments,
+ * preprocessor directives and the regions they skip (`#ifdef A / #pragma ... / #else /
+ * #pragma ... / #endif` before one statement). The construct's code replaces that
+ * text, so the directives are written again after it, keeping the conditionals whole. */
+static void keep_directives(tr_ctx *c, writer *w, unsigned b, unsigned e)
+{
+    int any = 0;
+    for (unsigned i = b; i < e && !any; i++)
+        if (c->p2.s[i] == '#') {
+            unsigned j = i;
+            while (j > b && (c->p2.s[j - 1] == ' ' || c->p2.s[j - 1] == '\t'))
+                j--;
+            any = j == 0 || c->p2.s[j - 1] == '\n';
+        }
+    if (!any)
+        return;
+    w_gen(w, "\n");
+    sb_putn(&w->b, c->p2.s + b, e - b);
+    for (unsigned i = b; i < e; i++)
+        w->line += c->p2.s[i] == '\n';
+    w->known = 0; /* resynchronised at the next user text */
+}
+
 void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
 {
     tr_cons *k = &c->cons[ci];
@@ -617,10 +640,12 @@ void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
     case PK_TASK:
         w_genf(w, "{ %s\n", sb_str(&cm));
         gen_task(c, w, ci, ctx, sb_str(&ind));
+        keep_directives(c, w, k->p2e, k->stmt_b);
         break;
     case PK_TASKLOOP:
         w_genf(w, "{ %s\n", sb_str(&cm));
         gen_taskloop(c, w, ci, ctx, sb_str(&ind));
+        keep_directives(c, w, k->p2e, k->stmt_b);
         break;
     case PK_TASKWAIT: {
         if (!pr_find(&p->dir, PC_DEPEND)) {
