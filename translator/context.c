@@ -127,6 +127,11 @@ static void check_function_task(tr_ctx *c, tr_pragma *p)
     if (det)
         tr_diag_pragma(c, DIAG_ERROR, p, det->name,
                        "'detach' is not allowed on a function task");
+    const pr_clause *inr = pr_find(&p->dir, PC_IN_REDUCTION);
+    if (inr)
+        tr_diag_pragma(c, DIAG_ERROR, p, inr->name,
+                       "'in_reduction' is not allowed on a function task (its parameters "
+                       "are copies; write the task at the call)");
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const pr_clause *cl = pr_find(&p->dir, bad[i]);
         if (cl)
