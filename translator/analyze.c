@@ -21,7 +21,7 @@ static const char *fam(const tr_pragma *p)
 
 static int has_stmt(pr_kind k)
 {
-    return k != PK_TASKWAIT && k != PK_TASKYIELD;
+    return k != PK_TASKWAIT && k != PK_TASKYIELD && k != PK_DEPOBJ;
 }
 
 static int is_task(const tr_cons *k)
@@ -443,6 +443,7 @@ static void construct_edits(tr_ctx *c)
             break;
         case PK_TASKWAIT:
         case PK_TASKYIELD:
+        case PK_DEPOBJ:
             add_edit(c, k->p2b, k->p2e, E_CONS, (int)i, NULL, 0);
             break;
         case PK_TASKGROUP:

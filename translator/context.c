@@ -127,6 +127,11 @@ static void check_function_task(tr_ctx *c, tr_pragma *p)
     if (det)
         tr_diag_pragma(c, DIAG_ERROR, p, det->name,
                        "'detach' is not allowed on a function task");
+    const pr_clause *inr = pr_find(&p->dir, PC_IN_REDUCTION);
+    if (inr)
+        tr_diag_pragma(c, DIAG_ERROR, p, inr->name,
+                       "'in_reduction' is not allowed on a function task (its parameters "
+                       "are copies; write the task at the call)");
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const pr_clause *cl = pr_find(&p->dir, bad[i]);
         if (cl)
@@ -209,6 +214,16 @@ void context_pass1(tr_ctx *c)
         if (p->dir.kind == PK_OTHER) {
             if (inside && omp_region(p))
                 p->translate = 2;
+            continue;
+        }
+        if (p->dir.kind == PK_DECLARE_REDUCTION) {
+            /* its functions replace it at file scope (gen_red.c) */
+            if (inside)
+                tr_diag_pragma(c, DIAG_ERROR, p, p->dir.name,
+                               "'#pragma %s declare reduction' must appear at file scope "
+                               "(dagcc)", fam);
+            p->file_scope = 1;
+            p->translate = !inside;
             continue;
         }
         if (inside) {

@@ -130,6 +130,13 @@ static void place_code(tr_ctx *c)
             continue;
         for (size_t pi = 0; pi < c->npragmas; pi++) {
             tr_pragma *p = &c->pragmas[pi];
+            if (p->translate && !p->status && p->dir.kind == PK_DECLARE_REDUCTION &&
+                ed->b == p->p2b && ed->e == p->p2e) {
+                free(ed->text);
+                ed->text = gen_declare_reduction(c, (int)pi);
+                ed->kind = E_HOIST;
+                continue;
+            }
             if (!p->translate || p->status || !p->file_scope || p->in_header ||
                 !p->fname || ed->b != p->p2b || ed->e != p->p2e)
                 continue;

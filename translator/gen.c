@@ -1,6 +1,7 @@
 /* gen.c: C generated for statement constructs: the argument struct and outlined
  * function of a task or taskloop (hoisted before the enclosing function), the code that
  * submits it, and the runtime calls for taskwait, taskgroup and OpenMP regions. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,14 +223,59 @@ static void field_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
     if (v->vm)
         sb_printf(b, "void *%s", v->name);
     else
-        var_decl(b, v, v->name, cp->mode == CAP_SHARED);
+        var_decl(b, v, v->name, cp->mode == CAP_SHARED || cp->reduce);
     sb_puts(b, ";\n");
+    if (cp->vmsize) {
+        strbuf nm = {0};
+        sb_printf(&nm, "__dagcc_vm_%s", v->name);
+        sb_puts(b, "    ");
+        var_decl(b, v, sb_str(&nm), 0);
+        sb_puts(b, ";\n");
+        sb_free(&nm);
+    }
 }
 
-static void local_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
+/* The type text of a variably modified v in task ci, with every size variable that stays
+ * shared replaced by its value at creation (__dagcc_vm_<name>); caller frees. */
+static char *vm_type_text(tr_ctx *c, const tr_cons *k, const f_var *v)
+{
+    char *sp = var_type_text(v);
+    strbuf out = {0};
+    for (const char *q = sp; *q;) {
+        if (!(isalpha((unsigned char)*q) || *q == '_')) {
+            sb_putc(&out, *q++);
+            continue;
+        }
+        const char *e = q;
+        while (isalnum((unsigned char)*e) || *e == '_')
+            e++;
+        int sub = 0;
+        for (unsigned i = 0; i < k->ncaps && !sub; i++) {
+            const f_var *dv = &c->vars[k->caps[i].var];
+            sub = k->caps[i].vmsize && strlen(dv->name) == (size_t)(e - q) &&
+                  memcmp(dv->name, q, (size_t)(e - q)) == 0;
+        }
+        if (sub)
+            sb_puts(&out, "__dagcc_vm_");
+        sb_putn(&out, q, (size_t)(e - q));
+        q = e;
+    }
+    free(sp);
+    return sb_take(&out);
+}
+
+static void local_decl(tr_ctx *c, const tr_cons *k, strbuf *b, const tr_cap *cp)
 {
     const f_var *v = &c->vars[cp->var];
-    char *sp = var_type_text(v);
+    char *sp = v->vm ? vm_type_text(c, k, v) : var_type_text(v);
+    if (cp->vmsize) {
+        strbuf nm = {0};
+        sb_printf(&nm, "__dagcc_vm_%s", v->name);
+        sb_puts(b, "    ");
+        var_decl(b, v, sb_str(&nm), 0);
+        sb_printf(b, " = __dagcc_a->%s;\n", sb_str(&nm));
+        sb_free(&nm);
+    }
     sb_puts(b, "    ");
     if (cp->mode == CAP_PRIVATE) {
         if (v->vm)
@@ -239,6 +285,15 @@ static void local_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
     } else if (v->vm) {
         sb_printf(b, "__typeof__(%s) %s%s = __dagcc_a->%s", sp, cp->byptr ? "*" : "",
                   v->name, v->name);
+    } else if (cp->reduce && v->storage == ST_GLOBAL) {
+        /* references to globals are not rewritten: a macro names the private copy */
+        strbuf nm = {0};
+        sb_printf(&nm, "__dagcc_rp_%s", v->name);
+        var_decl(b, v, sb_str(&nm), 1);
+        sb_printf(b, " = __dagcc_a->%s;\n#define %s (*%s)\n", v->name, v->name, sb_str(&nm));
+        sb_free(&nm);
+        free(sp);
+        return;
     } else if (cp->byptr && cp->mode == CAP_FIRSTPRIVATE) {
         var_decl(b, v, v->name, 1);
         sb_printf(b, " = &__dagcc_a->%s", v->name);
@@ -305,7 +360,7 @@ void gen_hoist(tr_ctx *c, int ci)
     for (int pass = 0; pass < 2; pass++)
         for (unsigned i = 0; i < k->ncaps; i++)
             if (is_vm_dep(c, k, k->caps[i].var) == !pass)
-                local_decl(c, &b, &k->caps[i]);
+                local_decl(c, k, &b, &k->caps[i]);
     if (loop) {
         const f_var *lv = &c->vars[k->loop.var];
         sb_puts(&b, "    ");
@@ -337,6 +392,9 @@ void gen_hoist(tr_ctx *c, int ci)
     sb_free(&b);
     render(c, &w, k->body_b, k->body_e, ci, 1);
     w_gen(&w, loop ? "\n    }\n    return 0;\n}\n" : "\n    return 0;\n}\n");
+    for (unsigned i = 0; i < k->ncaps; i++)
+        if (k->caps[i].reduce && c->vars[k->caps[i].var].storage == ST_GLOBAL)
+            w_genf(&w, "#undef %s\n", c->vars[k->caps[i].var].name);
     (void)p;
     k->hoist = sb_take(&w.b);
 }
@@ -361,9 +419,13 @@ static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const cha
         first = 0;
         if (v->vm)
             sb_puts(&b, "(void *)(uintptr_t)");
-        if (cp->mode == CAP_SHARED)
+        if (cp->mode == CAP_SHARED || cp->reduce)
             sb_puts(&b, "&");
         ref_name(c, &b, ctx, cp->var);
+        if (cp->vmsize) {
+            sb_printf(&b, ", .__dagcc_vm_%s = ", v->name);
+            ref_name(c, &b, ctx, cp->var);
+        }
     }
     if (extra_loop)
         sb_printf(&b, "%s.__dagcc_lb = __dagcc_lb, .__dagcc_st = __dagcc_st",
@@ -421,6 +483,7 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         sb_free(&nm);
     }
     args_init(c, w, k, ctx, ind, 0);
+    gen_in_reductions(c, w, p, ctx, sb_str(&ind4), k->p2b);
     int ndeps = 0;
     gen_deps(c, w, p, ctx, sb_str(&ind4), &ndeps);
     func_label(c, k, &lab);
@@ -465,6 +528,7 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     sb_printf(&ind4, "%s    ", ind);
     func_label(c, k, &lab);
     gen_attr(c, w, p, ctx, sb_str(&ind4), sb_str(&lab), k->p2b);
+    int nred = gen_reductions(c, w, p, PC_REDUCTION, ctx, sb_str(&ind4), k->id);
     /* the iteration space, chunking and implicit taskgroup: dag_taskloop (runtime) */
     static const char *const rels[][2] = {{"<", "DAG_LOOP_LT"}, {"<=", "DAG_LOOP_LE"},
                                           {">", "DAG_LOOP_GT"}, {">=", "DAG_LOOP_GE"},
@@ -501,7 +565,8 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     }
     w_genf(w, ",\n%s        __builtin_offsetof(struct __dagcc_args_%d, __dagcc_range), ", ind,
            k->id);
-    w_gen(w, "NULL, 0};\n");
+    w_gen(w, nred ? "__dagcc_r, " : "NULL, ");
+    w_genf(w, "%d};\n", nred);
     w_genf(w, "%s    __dagcc_check(dag_taskloop(__dagcc_task_%d, &__dagcc_a, sizeof __dagcc_a, "
               "&__dagcc_l, &__dagcc_t), \"taskloop\", __dagcc_t.file, __dagcc_t.line);\n",
            ind, k->id);
@@ -539,6 +604,29 @@ static void privatize(tr_ctx *c, writer *w, tr_pragma *p)
     (void)c;
 }
 
+/* Between a task pragma and its statement there can be only blanks, comments,
+ * preprocessor directives and the regions they skip (`#ifdef A / #pragma ... / #else /
+ * #pragma ... / #endif` before one statement). The construct's code replaces that
+ * text, so the directives are written again after it, keeping the conditionals whole. */
+static void keep_directives(tr_ctx *c, writer *w, unsigned b, unsigned e)
+{
+    int any = 0;
+    for (unsigned i = b; i < e && !any; i++)
+        if (c->p2.s[i] == '#') {
+            unsigned j = i;
+            while (j > b && (c->p2.s[j - 1] == ' ' || c->p2.s[j - 1] == '\t'))
+                j--;
+            any = j == 0 || c->p2.s[j - 1] == '\n';
+        }
+    if (!any)
+        return;
+    w_gen(w, "\n");
+    sb_putn(&w->b, c->p2.s + b, e - b);
+    for (unsigned i = b; i < e; i++)
+        w->line += c->p2.s[i] == '\n';
+    w->known = 0; /* resynchronised at the next user text */
+}
+
 void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
 {
     tr_cons *k = &c->cons[ci];
@@ -552,10 +640,12 @@ void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
     case PK_TASK:
         w_genf(w, "{ %s\n", sb_str(&cm));
         gen_task(c, w, ci, ctx, sb_str(&ind));
+        keep_directives(c, w, k->p2e, k->stmt_b);
         break;
     case PK_TASKLOOP:
         w_genf(w, "{ %s\n", sb_str(&cm));
         gen_taskloop(c, w, ci, ctx, sb_str(&ind));
+        keep_directives(c, w, k->p2e, k->stmt_b);
         break;
     case PK_TASKWAIT: {
         if (!pr_find(&p->dir, PC_DEPEND)) {
@@ -576,9 +666,31 @@ void gen_open(tr_ctx *c, writer *w, int ci, int ctx)
         break;
     }
     case PK_TASKYIELD:
-        w_genf(w, "%s;", sb_str(&cm));
+        w_genf(w, "__dagcc_check(dag_taskyield(), \"taskyield\", %s, %u); %s", sb_str(&where),
+               line, sb_str(&cm));
         break;
+    case PK_DEPOBJ: {
+        strbuf i4 = {0};
+        sb_printf(&i4, "%s    ", sb_str(&ind));
+        w_genf(w, "{ %s\n", sb_str(&cm));
+        gen_depobj(c, w, ci, ctx, sb_str(&i4));
+        w_genf(w, "%s}", sb_str(&ind));
+        sb_free(&i4);
+        break;
+    }
     case PK_TASKGROUP:
+        if (pr_find(&p->dir, PC_TASK_REDUCTION)) {
+            strbuf i4 = {0};
+            sb_printf(&i4, "%s    ", sb_str(&ind));
+            w_genf(w, "{ %s\n", sb_str(&cm));
+            int n = gen_reductions(c, w, p, PC_TASK_REDUCTION, ctx, sb_str(&i4), -1);
+            w_genf(w, "%sdag_redgroup_t *__dagcc_rg;\n%s__dagcc_check(dag_reduction_begin("
+                      "__dagcc_r, %d, &__dagcc_rg), \"taskgroup\", %s, %u);", sb_str(&i4),
+                   sb_str(&i4), n, sb_str(&where), line);
+            sb_free(&i4);
+            break;
+        }
+        /* fall through */
     case PK_PARALLEL:
         w_genf(w, "{ %s __dagcc_check(dag_taskgroup_begin(), \"%s\", %s, %u);", sb_str(&cm),
                k->kind == PK_PARALLEL ? "parallel region" : "taskgroup", sb_str(&where), line);
@@ -605,7 +717,10 @@ void gen_close(tr_ctx *c, writer *w, int ci)
     strbuf where = {0};
     unsigned line;
     gen_loc(c, &where, k->p2b, NULL, &line);
-    if (k->kind == PK_TASKGROUP || k->kind == PK_PARALLEL)
+    if (k->kind == PK_TASKGROUP && pr_find(&c->pragmas[k->pragma].dir, PC_TASK_REDUCTION))
+        w_genf(w, " __dagcc_check(dag_reduction_end(__dagcc_rg), \"taskgroup\", %s, %u); }",
+               sb_str(&where), line);
+    else if (k->kind == PK_TASKGROUP || k->kind == PK_PARALLEL)
         w_genf(w, " __dagcc_check(dag_taskgroup_end(), \"%s\", %s, %u); }",
                k->kind == PK_PARALLEL ? "parallel region" : "taskgroup", sb_str(&where), line);
     else

@@ -247,6 +247,44 @@ static int all_memory(const tr_pragma *p, const pr_item *it)
            memcmp(p->text + it->text.b, "omp_all_memory", 14) == 0;
 }
 
+/* The loops over the iterators of clause cl (one per iterator, nested), opened at ind;
+ * returns the indentation inside them (caller frees). */
+static char *iter_loops(tr_ctx *c, writer *w, tr_pragma *p, const pr_clause *cl, int ctx,
+                        const char *ind)
+{
+    strbuf in = {0};
+    sb_puts(&in, ind);
+    for (unsigned t = 0; t < cl->niters; t++) {
+        const pr_iter *it = &cl->iters[t];
+        int nl = (int)(it->name.e - it->name.b);
+        const char *nm = p->text + it->name.b;
+        w_genf(w, "%sfor (", sb_str(&in));
+        if (it->type.e > it->type.b)
+            w_genf(w, "%.*s", (int)(it->type.e - it->type.b), p->text + it->type.b);
+        else
+            w_gen(w, "int");
+        w_genf(w, " %.*s = ", nl, nm);
+        render_expr(c, w, p, it->begin, ctx);
+        if (it->step.e > it->step.b) {
+            w_gen(w, "; (");
+            render_expr(c, w, p, it->step, ctx);
+            w_genf(w, ") > 0 ? %.*s < ", nl, nm);
+            render_expr(c, w, p, it->end, ctx);
+            w_genf(w, " : %.*s > ", nl, nm);
+            render_expr(c, w, p, it->end, ctx);
+            w_genf(w, "; %.*s += ", nl, nm);
+            render_expr(c, w, p, it->step, ctx);
+        } else {
+            w_genf(w, "; %.*s < ", nl, nm);
+            render_expr(c, w, p, it->end, ctx);
+            w_genf(w, "; %.*s++", nl, nm);
+        }
+        w_gen(w, ")\n");
+        sb_puts(&in, "    ");
+    }
+    return sb_take(&in);
+}
+
 /* One array of dependences, named by nm, from the clauses of kind `kind` (depend, or
  * checkpoint with every item DAG_OUT). Items: whole objects, sections (their hull or one
  * per row), dependence objects (`depend(depobj: o)`) and omp_all_memory (a range over
@@ -256,17 +294,31 @@ static void gen_dep_array(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const cha
 {
     static const char *const modes[] = {"", "DAG_IN", "DAG_OUT", "DAG_INOUT",
                                         "DAG_MUTEXINOUTSET", "DAG_INOUTSET", ""};
-    int n = 0, rows = 0;
+    int n = 0, rows = 0, iters = 0;
     for (unsigned q = 0; q < p->dir.nclauses; q++)
         if (p->dir.clauses[q].kind == kind) {
+            if (p->dir.clauses[q].niters) {
+                iters++;
+                continue;
+            }
             n += (int)p->dir.clauses[q].nitems;
             for (unsigned j = 0; j < p->dir.clauses[q].nitems; j++)
                 rows += per_row(p, &p->dir.clauses[q].items[j]);
         }
-    *ndeps = rows ? -1 : n; /* -1: the count is in nm->cnt */
-    if (!n)
+    *ndeps = rows || iters ? -1 : n; /* -1: the count is in nm->cnt */
+    if (!n && !iters)
         return;
-    if (rows) {
+    /* clauses with iterators: their number of iterations, counted by running them */
+    for (unsigned q = 0; q < p->dir.nclauses; q++) {
+        const pr_clause *cl = &p->dir.clauses[q];
+        if (cl->kind != kind || !cl->niters)
+            continue;
+        w_genf(w, "%ssize_t %s_it%u = 0;\n", indent, nm->pfx, q);
+        char *in = iter_loops(c, w, p, cl, ctx, indent);
+        w_genf(w, "%s%s_it%u++;\n", in, nm->pfx, q);
+        free(in);
+    }
+    if (rows || iters) {
         /* per-row items first: their counts size the array */
         int id = 0;
         for (unsigned q = 0; q < p->dir.nclauses; q++) {
@@ -278,6 +330,9 @@ static void gen_dep_array(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const cha
         w_genf(w, "%sdag_dep_t %s[%d", indent, nm->arr, n - rows + 1); /* never 0 */
         for (int r = 0; r < id; r++)
             w_genf(w, " + %s_%d_rows", nm->pfx, r);
+        for (unsigned q = 0; q < p->dir.nclauses; q++)
+            if (p->dir.clauses[q].kind == kind && p->dir.clauses[q].niters)
+                w_genf(w, " + %s_it%u * %u", nm->pfx, q, p->dir.clauses[q].nitems);
         w_genf(w, "];\n%ssize_t %s = 0;\n", indent, nm->cnt);
     } else {
         w_genf(w, "%sdag_dep_t %s[%d] = {\n", indent, nm->arr, n);
@@ -288,6 +343,14 @@ static void gen_dep_array(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const cha
         if (cl->kind != kind)
             continue;
         int depobj = kind == PC_DEPEND && cl->value == DM_DEPOBJ;
+        int dyn = rows || iters;
+        char *saved_indent = NULL;
+        if (cl->niters) {
+            /* the items, once per iteration */
+            saved_indent = (char *)indent;
+            indent = iter_loops(c, w, p, cl, ctx, indent);
+            w_genf(w, "%s{\n", indent);
+        }
         char mode[64];
         snprintf(mode, sizeof mode, "%s%s", kind == PC_DEPEND ? modes[cl->value] : "DAG_OUT",
                  p->dir.family == PR_OMP ? " | DAG_DEP_BASEADDR" : "");
@@ -295,26 +358,26 @@ static void gen_dep_array(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const cha
             const pr_item *it = &cl->items[j];
             if (it->ndims && check_open_length(c, p, it))
                 continue;
-            if (per_row(p, it)) {
+            if (per_row(p, it) && !cl->niters) {
                 rows_fill(c, w, p, it, ctx, indent, nm, id++, mode);
                 continue;
             }
-            if (rows)
+            if (dyn)
                 w_genf(w, "%s%s[%s++] = ", indent, nm->arr, nm->cnt);
             else
                 w_genf(w, "%s    ", indent);
             if (depobj) {
                 w_gen(w, "dag_depobj_dep(*(dag_depobj_t *)(void *)&");
                 render_expr(c, w, p, it->text, ctx);
-                w_gen(w, rows ? ");\n" : "),\n");
+                w_gen(w, dyn ? ");\n" : "),\n");
                 continue;
             }
             if (all_memory(p, it)) {
-                w_genf(w, "%s(void *)1, (size_t)-2, %s}%s\n", rows ? "(dag_dep_t){" : "{",
-                       kind == PC_DEPEND ? modes[cl->value] : "DAG_OUT", rows ? ";" : ",");
+                w_genf(w, "%s(void *)1, (size_t)-2, %s}%s\n", dyn ? "(dag_dep_t){" : "{",
+                       kind == PC_DEPEND ? modes[cl->value] : "DAG_OUT", dyn ? ";" : ",");
                 continue;
             }
-            w_gen(w, rows ? "(dag_dep_t){(void *)(uintptr_t)&" : "{(void *)(uintptr_t)&");
+            w_gen(w, dyn ? "(dag_dep_t){(void *)(uintptr_t)&" : "{(void *)(uintptr_t)&");
             if (!it->ndims) {
                 render_expr(c, w, p, it->text, ctx);
                 w_gen(w, ", sizeof");
@@ -331,10 +394,17 @@ static void gen_dep_array(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const cha
             } else {
                 hull(c, w, p, it, ctx); /* the contiguous range covering the section */
             }
-            w_genf(w, rows ? ", %s};\n" : ", %s},\n", mode);
+            w_genf(w, dyn ? ", %s};\n" : ", %s},\n", mode);
+        }
+        if (cl->niters) {
+            size_t il = strlen(indent);
+            w_genf(w, "%s}\n", indent);
+            free((char *)indent);
+            indent = saved_indent;
+            (void)il;
         }
     }
-    if (!rows)
+    if (!rows && !iters)
         w_genf(w, "%s};\n", indent);
 }
 

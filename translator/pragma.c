@@ -9,148 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pragma_int.h"
 #include "util.h"
-
-typedef enum { T_END, T_IDENT, T_NUMBER, T_STRING, T_CHAR, T_PUNCT } tok_kind;
-
-typedef struct tok {
-    tok_kind kind;
-    unsigned b, e;
-} tok;
-
-typedef struct parser {
-    const char *s;
-    unsigned len;
-    tok *toks;
-    size_t ntoks, cap;
-    size_t pos;
-    pr_error *err;
-    int omp;
-} parser;
-
-static int fail(parser *p, unsigned b, unsigned e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(parser *p, unsigned b, unsigned e, const char *fmt, ...)
-{
-    p->err->where.b = b;
-    p->err->where.e = e > b ? e : b + 1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->err->msg, sizeof p->err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* Skips blanks, line splices and comments starting at i; returns the next offset. */
-static unsigned skip_space(const char *s, unsigned len, unsigned i)
-{
-    while (i < len) {
-        char c = s[i];
-        if (c == ' ' || c == '\t' || c == '\f' || c == '\v' || c == '\r' || c == '\n') {
-            i++;
-        } else if (c == '\\' && i + 1 < len && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
-            i += 2;
-        } else if (c == '/' && i + 1 < len && s[i + 1] == '*') {
-            const char *end = NULL;
-            for (unsigned j = i + 2; j + 1 < len; j++)
-                if (s[j] == '*' && s[j + 1] == '/') {
-                    end = s + j;
-                    break;
-                }
-            i = end ? (unsigned)(end - s) + 2 : len;
-        } else if (c == '/' && i + 1 < len && s[i + 1] == '/') {
-            while (i < len && s[i] != '\n')
-                i++;
-        } else {
-            break;
-        }
-    }
-    return i;
-}
-
-static int is_ident_start(char c)
-{
-    return isalpha((unsigned char)c) || c == '_' || c == '$';
-}
-
-static int is_ident_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_' || c == '$';
-}
-
-static int tokenize(parser *p)
-{
-    const char *s = p->s;
-    unsigned len = p->len, i = 0;
-    for (;;) {
-        i = skip_space(s, len, i);
-        tok t = {T_END, i, i};
-        if (i >= len) {
-            VEC_PUSH(p->toks, p->ntoks, p->cap, t);
-            return 0;
-        }
-        char c = s[i];
-        unsigned j = i;
-        /* String and character literals, with optional encoding prefixes. */
-        unsigned q = i;
-        if (c == 'u' && q + 1 < len && s[q + 1] == '8')
-            q += 2;
-        else if (c == 'L' || c == 'u' || c == 'U')
-            q += 1;
-        if (q < len && (s[q] == '"' || s[q] == '\'') && (q == i || is_ident_start(c))) {
-            char quote = s[q];
-            j = q + 1;
-            while (j < len && s[j] != quote && s[j] != '\n') {
-                if (s[j] == '\\' && j + 1 < len)
-                    j++;
-                j++;
-            }
-            if (j >= len || s[j] != quote)
-                return fail(p, i, j, "missing terminating %c character", quote);
-            t.kind = quote == '"' ? T_STRING : T_CHAR;
-            j++;
-        } else if (is_ident_start(c)) {
-            while (j < len && is_ident_char(s[j]))
-                j++;
-            t.kind = T_IDENT;
-        } else if (isdigit((unsigned char)c) ||
-                   (c == '.' && i + 1 < len && isdigit((unsigned char)s[i + 1]))) {
-            while (j < len) {
-                if ((s[j] == '+' || s[j] == '-') && strchr("eEpP", s[j - 1]))
-                    j++;
-                else if (is_ident_char(s[j]) || s[j] == '.')
-                    j++;
-                else
-                    break;
-            }
-            t.kind = T_NUMBER;
-        } else {
-            j = i + 1;
-            t.kind = T_PUNCT;
-        }
-        t.e = j;
-        VEC_PUSH(p->toks, p->ntoks, p->cap, t);
-        i = j;
-    }
-}
-
-static const tok *peek(parser *p, size_t k)
-{
-    size_t i = p->pos + k;
-    return &p->toks[i < p->ntoks ? i : p->ntoks - 1];
-}
-
-static int tok_is(const parser *p, const tok *t, const char *word)
-{
-    size_t n = strlen(word);
-    return t->kind != T_END && t->e - t->b == n && memcmp(p->s + t->b, word, n) == 0;
-}
-
-static int punct_is(const parser *p, const tok *t, char c)
-{
-    return t->kind == T_PUNCT && p->s[t->b] == c;
-}
 
 /* ---- clause tables -------------------------------------------------------------- */
 
@@ -167,6 +27,7 @@ static const char *const clause_names[PC_COUNT] = {
     [PC_LASTPRIVATE] = "lastprivate", [PC_COPYIN] = "copyin",
     [PC_COPYPRIVATE] = "copyprivate", [PC_DETACH] = "detach", [PC_SIMD] = "simd",
     [PC_VARIANT] = "variant", [PC_RETRY] = "retry", [PC_CHECKPOINT] = "checkpoint",
+    [PC_UPDATE] = "update", [PC_DESTROY] = "destroy", [PC_INITIALIZER] = "initializer",
 };
 
 static const char *const simd_clauses[] = {"safelen", "simdlen", "linear", "aligned",
@@ -196,10 +57,17 @@ static allowed allowed_for(const pr_directive *d)
         switch (d->kind) {
         case PK_TASK:
             a.ok = task_common | place | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_VARIANT) |
-                   BIT(PC_RETRY) | BIT(PC_CHECKPOINT);
+                   BIT(PC_RETRY) | BIT(PC_CHECKPOINT) | BIT(PC_IN_REDUCTION);
+            a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_AFFINITY);
             break;
         case PK_TASKWAIT: a.ok = BIT(PC_DEPEND); break;
-        case PK_TASKLOOP: a.ok = task_common | place | loop; break;
+        case PK_TASKLOOP:
+            a.ok = task_common | place | loop | BIT(PC_REDUCTION);
+            a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE);
+            break;
+        case PK_TASKGROUP: a.ok = BIT(PC_TASK_REDUCTION); break;
+        case PK_DEPOBJ: a.ok = BIT(PC_DEPEND) | BIT(PC_UPDATE) | BIT(PC_DESTROY); break;
+        case PK_DECLARE_REDUCTION: a.ok = BIT(PC_INITIALIZER); break;
         default: break;
         }
         return a;
@@ -210,22 +78,21 @@ static allowed allowed_for(const pr_directive *d)
                                    BIT(PC_ALLOCATE) | BIT(PC_COPYIN);
     switch (d->kind) {
     case PK_TASK:
-        a.ok = task_common | BIT(PC_DEPEND) | BIT(PC_DETACH);
+        a.ok = task_common | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_IN_REDUCTION);
         a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_AFFINITY) | BIT(PC_ALLOCATE);
-        a.unsupported = BIT(PC_IN_REDUCTION);
         break;
     case PK_TASKWAIT:
         a.ok = BIT(PC_DEPEND);
         a.unsupported = BIT(PC_NOWAIT);
         break;
     case PK_TASKGROUP:
+        a.ok = BIT(PC_TASK_REDUCTION);
         a.ignored = BIT(PC_ALLOCATE);
-        a.unsupported = BIT(PC_TASK_REDUCTION);
         break;
     case PK_TASKLOOP:
-        a.ok = task_common | loop | BIT(PC_COLLAPSE);
+        a.ok = task_common | loop | BIT(PC_COLLAPSE) | BIT(PC_REDUCTION);
         a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_ALLOCATE);
-        a.unsupported = BIT(PC_LASTPRIVATE) | BIT(PC_REDUCTION) | BIT(PC_IN_REDUCTION);
+        a.unsupported = BIT(PC_LASTPRIVATE) | BIT(PC_IN_REDUCTION);
         if (d->combined & PF_SIMD)
             a.ignored |= BIT(PC_SIMD);
         if (d->combined & PF_MASTER)
@@ -243,6 +110,8 @@ static allowed allowed_for(const pr_directive *d)
                BIT(PC_NOWAIT) | BIT(PC_ALLOCATE);
         break;
     case PK_MASTER: a.ok = BIT(PC_FILTER); break;
+    case PK_DEPOBJ: a.ok = BIT(PC_DEPEND) | BIT(PC_UPDATE) | BIT(PC_DESTROY); break;
+    case PK_DECLARE_REDUCTION: a.ok = BIT(PC_INITIALIZER); break;
     default: break;
     }
     return a;
@@ -259,6 +128,8 @@ const char *pr_kind_name(const pr_directive *d)
     case PK_SINGLE: return "single";
     case PK_MASTER: return "master";
     case PK_TASKYIELD: return "taskyield";
+    case PK_DEPOBJ: return "depobj";
+    case PK_DECLARE_REDUCTION: return "declare reduction";
     default: return "directive";
     }
 }
@@ -277,51 +148,14 @@ void pr_free(pr_directive *d)
         for (unsigned j = 0; j < d->clauses[i].nitems; j++)
             free(d->clauses[i].items[j].dims);
         free(d->clauses[i].items);
+        free(d->clauses[i].iters);
     }
     free(d->clauses);
+    free(d->types);
     memset(d, 0, sizeof *d);
 }
 
 /* ---- argument parsing ----------------------------------------------------------- */
-
-/* Index of the token that closes the group opened at toks[open] (one of ( [ {). */
-static long matching(parser *p, size_t open)
-{
-    char stack[256];
-    size_t depth = 0;
-    for (size_t i = open; i < p->ntoks && p->toks[i].kind != T_END; i++) {
-        const tok *t = &p->toks[i];
-        if (t->kind != T_PUNCT)
-            continue;
-        char c = p->s[t->b];
-        if (c == '(' || c == '[' || c == '{') {
-            if (depth == sizeof stack)
-                return fail(p, t->b, t->e, "expressions nested too deeply"), -2;
-            stack[depth++] = c == '(' ? ')' : c == '[' ? ']' : '}';
-        } else if (c == ')' || c == ']' || c == '}') {
-            if (!depth || stack[depth - 1] != c)
-                return fail(p, t->b, t->e, "unbalanced '%c'", c), -2;
-            if (--depth == 0)
-                return (long)i;
-        }
-    }
-    const tok *t = &p->toks[open];
-    fail(p, t->b, t->e, "expected '%c' to match this '%c'",
-         p->s[t->b] == '(' ? ')' : p->s[t->b] == '[' ? ']' : '}', p->s[t->b]);
-    return -2;
-}
-
-static pr_span span_of(parser *p, size_t a, size_t b) /* tokens [a, b) */
-{
-    pr_span s = {0, 0};
-    if (a < b) {
-        s.b = p->toks[a].b;
-        s.e = p->toks[b - 1].e;
-    } else {
-        s.b = s.e = p->toks[a].b;
-    }
-    return s;
-}
 
 /* Finds the first top-level ':' in tokens [a, b) that does not belong to a '?'. */
 static long section_colon(parser *p, size_t a, size_t b)
@@ -353,8 +187,8 @@ static int parse_dep_item(parser *p, size_t a, size_t b, pr_item *it)
 {
     memset(it, 0, sizeof *it);
     if (a >= b)
-        return fail(p, p->toks[a].b, p->toks[a].e, "expected an expression in depend list");
-    it->text = span_of(p, a, b);
+        return prs_fail(p, p->toks[a].b, p->toks[a].e, "expected an expression in depend list");
+    it->text = prs_span_of(p, a, b);
     /* Top-level bracket groups, in order. */
     size_t groups[64][2], ng = 0;
     int depth = 0;
@@ -364,13 +198,13 @@ static int parse_dep_item(parser *p, size_t a, size_t b, pr_item *it)
             continue;
         char c = p->s[t->b];
         if (depth == 0 && c == '[') {
-            long m = matching(p, i);
+            long m = prs_matching(p, i);
             if (m < 0)
                 return -1;
             if ((size_t)m >= b)
-                return fail(p, t->b, t->e, "unbalanced '['");
+                return prs_fail(p, t->b, t->e, "unbalanced '['");
             if (ng == 64)
-                return fail(p, t->b, t->e, "too many subscripts");
+                return prs_fail(p, t->b, t->e, "too many subscripts");
             groups[ng][0] = i;
             groups[ng][1] = (size_t)m;
             ng++;
@@ -384,7 +218,7 @@ static int parse_dep_item(parser *p, size_t a, size_t b, pr_item *it)
     }
     if (section_colon(p, a, b) >= 0) {
         const tok *t = &p->toks[section_colon(p, a, b)];
-        return fail(p, t->b, t->e, "unexpected ':' in depend item");
+        return prs_fail(p, t->b, t->e, "unexpected ':' in depend item");
     }
     /* The trailing chain of adjacent groups that ends the item. */
     size_t chain = ng;
@@ -399,7 +233,7 @@ static int parse_dep_item(parser *p, size_t a, size_t b, pr_item *it)
             continue;
         if (g < chain) {
             const tok *t = &p->toks[groups[g][0]];
-            return fail(p, t->b, p->toks[groups[g][1]].e,
+            return prs_fail(p, t->b, p->toks[groups[g][1]].e,
                         "an array section must be the last part of a depend item");
         }
         if (first_section == ng)
@@ -410,8 +244,8 @@ static int parse_dep_item(parser *p, size_t a, size_t b, pr_item *it)
         return 0;
     }
     if (groups[first_section][0] == a)
-        return fail(p, p->toks[a].b, p->toks[a].e, "expected an expression before '['");
-    it->base = span_of(p, a, groups[first_section][0]);
+        return prs_fail(p, p->toks[a].b, p->toks[a].e, "expected an expression before '['");
+    it->base = prs_span_of(p, a, groups[first_section][0]);
     it->ndims = (unsigned)(ng - first_section);
     it->dims = xcalloc(it->ndims, sizeof *it->dims);
     for (size_t g = first_section; g < ng; g++) {
@@ -420,24 +254,24 @@ static int parse_dep_item(parser *p, size_t a, size_t b, pr_item *it)
         long colon = section_colon(p, lo, hi);
         if (colon < 0) {
             if (lo == hi)
-                return fail(p, p->toks[groups[g][0]].b, p->toks[hi].e,
+                return prs_fail(p, p->toks[groups[g][0]].b, p->toks[hi].e,
                             "expected an index or a section in '[]'");
-            d->lo = span_of(p, lo, hi);
+            d->lo = prs_span_of(p, lo, hi);
             continue;
         }
         d->is_section = 1;
-        d->lo = span_of(p, lo, (size_t)colon);
-        d->len = span_of(p, (size_t)colon + 1, hi);
+        d->lo = prs_span_of(p, lo, (size_t)colon);
+        d->len = prs_span_of(p, (size_t)colon + 1, hi);
         if (section_colon(p, (size_t)colon + 1, hi) >= 0) {
             const tok *t = &p->toks[section_colon(p, (size_t)colon + 1, hi)];
-            return fail(p, t->b, t->e, "array sections take one ':' (use [lower:length])");
+            return prs_fail(p, t->b, t->e, "array sections take one ':' (use [lower:length])");
         }
     }
     return 0;
 }
 
 /* Splits tokens [a, b) at top-level commas; calls fn for each part. */
-static int split_list(parser *p, size_t a, size_t b, pr_clause *c,
+int prs_split_list(parser *p, size_t a, size_t b, pr_clause *c,
                       int (*fn)(parser *, size_t, size_t, pr_clause *))
 {
     int depth = 0;
@@ -451,9 +285,9 @@ static int split_list(parser *p, size_t a, size_t b, pr_clause *c,
             else if (ch == ')' || ch == ']' || ch == '}')
                 depth--;
         }
-        if (at_end || (depth == 0 && punct_is(p, &p->toks[i], ','))) {
+        if (at_end || (depth == 0 && prs_punct_is(p, &p->toks[i], ','))) {
             if (start == i)
-                return fail(p, p->toks[i].b, p->toks[i].e, "expected a list item");
+                return prs_fail(p, p->toks[i].b, p->toks[i].e, "expected a list item");
             if (fn(p, start, i, c))
                 return -1;
             start = i + 1;
@@ -462,7 +296,7 @@ static int split_list(parser *p, size_t a, size_t b, pr_clause *c,
     return 0;
 }
 
-static int add_dep_item(parser *p, size_t a, size_t b, pr_clause *c)
+int prs_add_dep_item(parser *p, size_t a, size_t b, pr_clause *c)
 {
     pr_item it;
     if (parse_dep_item(p, a, b, &it)) {
@@ -474,31 +308,31 @@ static int add_dep_item(parser *p, size_t a, size_t b, pr_clause *c)
     return 0;
 }
 
-static int add_var_item(parser *p, size_t a, size_t b, pr_clause *c)
+int prs_add_var_item(parser *p, size_t a, size_t b, pr_clause *c)
 {
     if (b != a + 1 || p->toks[a].kind != T_IDENT)
-        return fail(p, p->toks[a].b, p->toks[b - 1].e,
+        return prs_fail(p, p->toks[a].b, p->toks[b - 1].e,
                     "expected a variable name in '%s' clause", clause_names[c->kind]);
-    pr_item it = {span_of(p, a, b), span_of(p, a, b), 0, NULL};
+    pr_item it = {prs_span_of(p, a, b), prs_span_of(p, a, b), 0, NULL};
     c->items = xrealloc(c->items, (c->nitems + 1) * sizeof *c->items);
     c->items[c->nitems++] = it;
     return 0;
 }
 
-static int word_in(parser *p, const tok *t, const char *const *words)
+int prs_word_in(parser *p, const tok *t, const char *const *words)
 {
     for (int i = 0; words[i]; i++)
-        if (tok_is(p, t, words[i]))
+        if (prs_tok_is(p, t, words[i]))
             return i;
     return -1;
 }
 
-static int need_expr(parser *p, pr_clause *c, size_t a, size_t b)
+int prs_need_expr(parser *p, pr_clause *c, size_t a, size_t b)
 {
     if (a >= b)
-        return fail(p, c->name.b, c->whole.e, "expected an expression in '%s' clause",
+        return prs_fail(p, c->name.b, c->whole.e, "expected an expression in '%s' clause",
                     clause_names[c->kind]);
-    c->expr = span_of(p, a, b);
+    c->expr = prs_span_of(p, a, b);
     return 0;
 }
 
@@ -510,91 +344,117 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
     case PC_DEPEND: {
         static const char *const modes[] = {"in", "out", "inout", "mutexinoutset",
                                             "inoutset", NULL};
-        if (a < b && tok_is(p, t0, "iterator"))
-            return fail(p, t0->b, t0->e, "the 'iterator' modifier of 'depend' is not "
-                                         "supported; write one depend item per element");
-        int m = a < b ? word_in(p, t0, modes) : -1;
+        if (a < b && prs_tok_is(p, t0, "iterator")) {
+            long after = prs_depend_iterator(p, c, a, b);
+            if (after < 0)
+                return -1;
+            if ((size_t)after >= b || !prs_punct_is(p, &p->toks[after], ','))
+                return prs_fail(p, p->toks[after < (long)b ? after : (long)b - 1].b,
+                                p->toks[after < (long)b ? after : (long)b - 1].e,
+                                "expected ',' and a dependence type after 'iterator(...)'");
+            a = (size_t)after + 1;
+            t0 = &p->toks[a];
+        }
+        int m = a < b ? prs_word_in(p, t0, modes) : -1;
+        if (m < 0 && a < b && prs_tok_is(p, t0, "depobj") && !c->niters)
+            m = DM_DEPOBJ - 1;
         if (m < 0) {
-            if (a < b && (tok_is(p, t0, "source") || tok_is(p, t0, "sink") ||
-                          tok_is(p, t0, "depobj")))
-                return fail(p, t0->b, t0->e, "'depend(%.*s)' is not supported by dagcc",
+            if (a < b && (prs_tok_is(p, t0, "source") || prs_tok_is(p, t0, "sink") ||
+                          prs_tok_is(p, t0, "depobj")))
+                return prs_fail(p, t0->b, t0->e, "'depend(%.*s)' is not supported by dagcc",
                             (int)(t0->e - t0->b), p->s + t0->b);
-            return fail(p, t0->b, t0->e, "expected a dependence type (in, out, inout, "
+            return prs_fail(p, t0->b, t0->e, "expected a dependence type (in, out, inout, "
                                          "mutexinoutset or inoutset)");
         }
         c->value = m + 1;
-        if (a + 1 >= b || !punct_is(p, &p->toks[a + 1], ':'))
-            return fail(p, t0->e, t0->e + 1, "expected ':' after the dependence type");
-        return split_list(p, a + 2, b, c, add_dep_item);
+        if (a + 1 >= b || !prs_punct_is(p, &p->toks[a + 1], ':'))
+            return prs_fail(p, t0->e, t0->e + 1, "expected ':' after the dependence type");
+        return prs_split_list(p, a + 2, b, c, prs_add_dep_item);
     }
     case PC_SHARED:
     case PC_PRIVATE:
     case PC_FIRSTPRIVATE:
         if (a >= b)
-            return fail(p, c->name.b, c->whole.e, "expected a list of variables");
-        return split_list(p, a, b, c, add_var_item);
+            return prs_fail(p, c->name.b, c->whole.e, "expected a list of variables");
+        return prs_split_list(p, a, b, c, prs_add_var_item);
     case PC_DEFAULT: {
         static const char *const kinds[] = {"shared", "none", "firstprivate", "private",
                                             NULL};
-        int k = a + 1 == b ? word_in(p, t0, kinds) : -1;
+        int k = a + 1 == b ? prs_word_in(p, t0, kinds) : -1;
         if (k < 0)
-            return fail(p, t0->b, p->toks[b > a ? b - 1 : a].e,
+            return prs_fail(p, t0->b, p->toks[b > a ? b - 1 : a].e,
                         "expected 'shared', 'none', 'firstprivate' or 'private'");
         c->value = k + 1;
         return 0;
     }
     case PC_DEVICE: {
         static const char *const kinds[] = {"any", "cpu", "cuda", NULL};
-        int k = a + 1 == b ? word_in(p, t0, kinds) : -1;
+        int k = a + 1 == b ? prs_word_in(p, t0, kinds) : -1;
         if (k < 0)
-            return fail(p, t0->b, p->toks[b > a ? b - 1 : a].e,
+            return prs_fail(p, t0->b, p->toks[b > a ? b - 1 : a].e,
                         "expected 'cpu', 'cuda' or 'any' in 'device' clause");
         c->value = k + 1;
         return 0;
     }
     case PC_VARIANT:
         /* variant(cuda: function) */
-        if (a + 3 != b || !tok_is(p, t0, "cuda") || !punct_is(p, &p->toks[a + 1], ':') ||
+        if (a + 3 != b || !prs_tok_is(p, t0, "cuda") || !prs_punct_is(p, &p->toks[a + 1], ':') ||
             p->toks[a + 2].kind != T_IDENT)
-            return fail(p, c->name.b, c->whole.e,
+            return prs_fail(p, c->name.b, c->whole.e,
                         "expected 'variant(cuda: function)'");
         c->value = DV_CUDA;
-        c->expr = span_of(p, a + 2, b);
+        c->expr = prs_span_of(p, a + 2, b);
         return 0;
     case PC_LABEL:
         if (a >= b)
-            return fail(p, c->name.b, c->whole.e, "expected a string literal in 'label'");
+            return prs_fail(p, c->name.b, c->whole.e, "expected a string literal in 'label'");
         for (size_t i = a; i < b; i++)
             if (p->toks[i].kind != T_STRING)
-                return fail(p, p->toks[i].b, p->toks[i].e,
+                return prs_fail(p, p->toks[i].b, p->toks[i].e,
                             "'label' takes a string literal");
-        c->expr = span_of(p, a, b);
+        c->expr = prs_span_of(p, a, b);
         return 0;
     case PC_IF:
-        if (a + 1 < b && t0->kind == T_IDENT && punct_is(p, &p->toks[a + 1], ':')) {
+        if (a + 1 < b && t0->kind == T_IDENT && prs_punct_is(p, &p->toks[a + 1], ':')) {
             static const char *const mods[] = {"task", "taskloop", "parallel", NULL};
-            if (word_in(p, t0, mods) < 0)
-                return fail(p, t0->b, t0->e, "unknown 'if' modifier '%.*s'",
+            if (prs_word_in(p, t0, mods) < 0)
+                return prs_fail(p, t0->b, t0->e, "unknown 'if' modifier '%.*s'",
                             (int)(t0->e - t0->b), p->s + t0->b);
             a += 2;
         }
-        return need_expr(p, c, a, b);
+        return prs_need_expr(p, c, a, b);
     case PC_GRAINSIZE:
     case PC_NUM_TASKS:
-        if (a + 1 < b && tok_is(p, t0, "strict") && punct_is(p, &p->toks[a + 1], ':')) {
+        if (a + 1 < b && prs_tok_is(p, t0, "strict") && prs_punct_is(p, &p->toks[a + 1], ':')) {
             c->value = 1;
             a += 2;
         }
-        return need_expr(p, c, a, b);
+        return prs_need_expr(p, c, a, b);
+    case PC_REDUCTION:
+    case PC_IN_REDUCTION:
+    case PC_TASK_REDUCTION:
+        return prs_reduction_args(p, c, a, b);
+    case PC_UPDATE: {
+        static const char *const modes[] = {"in", "out", "inout", "mutexinoutset",
+                                            "inoutset", NULL};
+        int m = a + 1 == b ? prs_word_in(p, t0, modes) : -1;
+        if (m < 0)
+            return prs_fail(p, c->name.b, c->whole.e, "expected a dependence type (in, out, "
+                            "inout, mutexinoutset or inoutset) in 'update'");
+        c->value = m + 1;
+        return 0;
+    }
+    case PC_INITIALIZER:
+        return prs_need_expr(p, c, a, b);
     case PC_RETRY:
-        if (a < b && punct_is(p, t0, '-') && a + 2 == b && p->toks[a + 1].kind == T_NUMBER)
-            return fail(p, t0->b, p->toks[a + 1].e, "the count of 'retry' must not be "
+        if (a < b && prs_punct_is(p, t0, '-') && a + 2 == b && p->toks[a + 1].kind == T_NUMBER)
+            return prs_fail(p, t0->b, p->toks[a + 1].e, "the count of 'retry' must not be "
                                                     "negative");
-        return need_expr(p, c, a, b);
+        return prs_need_expr(p, c, a, b);
     case PC_CHECKPOINT:
         if (a >= b)
-            return fail(p, c->name.b, c->whole.e, "expected a list of items in 'checkpoint'");
-        return split_list(p, a, b, c, add_dep_item);
+            return prs_fail(p, c->name.b, c->whole.e, "expected a list of items in 'checkpoint'");
+        return prs_split_list(p, a, b, c, prs_add_dep_item);
     case PC_FINAL:
     case PC_PRIORITY:
     case PC_NODE:
@@ -602,16 +462,17 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
     case PC_NUM_THREADS:
     case PC_FILTER:
     case PC_DETACH:
-        return need_expr(p, c, a, b);
+        return prs_need_expr(p, c, a, b);
     default:
-        c->expr = span_of(p, a, b);
+        c->expr = prs_span_of(p, a, b);
         return 0;
     }
 }
 
 static int takes_args(pr_clause_kind k)
 {
-    return !(k == PC_NOGROUP || k == PC_NOWAIT || k == PC_UNTIED || k == PC_MERGEABLE);
+    return !(k == PC_NOGROUP || k == PC_NOWAIT || k == PC_UNTIED || k == PC_MERGEABLE ||
+             k == PC_DESTROY);
 }
 
 static int single_valued(pr_clause_kind k)
@@ -621,7 +482,7 @@ static int single_valued(pr_clause_kind k)
     case PC_DEVICE: case PC_NODE: case PC_GRAINSIZE: case PC_NUM_TASKS: case PC_NOGROUP:
     case PC_COLLAPSE: case PC_NUM_THREADS: case PC_PROC_BIND: case PC_FILTER:
     case PC_NOWAIT: case PC_UNTIED: case PC_MERGEABLE: case PC_DETACH: case PC_VARIANT:
-    case PC_RETRY:
+    case PC_RETRY: case PC_UPDATE: case PC_DESTROY: case PC_INITIALIZER:
         return 1;
     default:
         return 0;
@@ -633,31 +494,31 @@ static int parse_clauses(parser *p, pr_directive *d)
     allowed al = allowed_for(d);
     const char *fam = d->family == PR_DAG ? "dag" : "omp";
     for (;;) {
-        if (punct_is(p, peek(p, 0), ','))
+        if (prs_punct_is(p, prs_peek(p, 0), ','))
             p->pos++;
-        const tok *t = peek(p, 0);
+        const tok *t = prs_peek(p, 0);
         if (t->kind == T_END)
             return 0;
         if (t->kind != T_IDENT)
-            return fail(p, t->b, t->e, "expected a clause name");
+            return prs_fail(p, t->b, t->e, "expected a clause name");
         int k = -1;
         for (int i = 0; i < PC_COUNT; i++)
-            if (tok_is(p, t, clause_names[i]) && i != PC_SIMD)
+            if (prs_tok_is(p, t, clause_names[i]) && i != PC_SIMD)
                 k = i;
-        if (k < 0 && word_in(p, t, simd_clauses) >= 0)
+        if (k < 0 && prs_word_in(p, t, simd_clauses) >= 0)
             k = PC_SIMD;
         unsigned long long bit = k >= 0 ? BIT(k) : 0;
         if (k < 0 || !(bit & (al.ok | al.ignored | al.unsupported))) {
             if (k < 0)
-                return fail(p, t->b, t->e, "unknown clause '%.*s' on '#pragma %s %.*s'",
+                return prs_fail(p, t->b, t->e, "unknown clause '%.*s' on '#pragma %s %.*s'",
                             (int)(t->e - t->b), p->s + t->b, fam,
                             (int)(d->name.e - d->name.b), p->s + d->name.b);
-            return fail(p, t->b, t->e, "clause '%.*s' is not allowed on '#pragma %s %.*s'",
+            return prs_fail(p, t->b, t->e, "clause '%.*s' is not allowed on '#pragma %s %.*s'",
                         (int)(t->e - t->b), p->s + t->b, fam,
                         (int)(d->name.e - d->name.b), p->s + d->name.b);
         }
         if (bit & al.unsupported)
-            return fail(p, t->b, t->e, "clause '%.*s' on '#pragma %s %.*s' is not supported "
+            return prs_fail(p, t->b, t->e, "clause '%.*s' on '#pragma %s %.*s' is not supported "
                         "by dagcc", (int)(t->e - t->b), p->s + t->b, fam,
                         (int)(d->name.e - d->name.b), p->s + d->name.b);
         pr_clause c;
@@ -667,19 +528,19 @@ static int parse_clauses(parser *p, pr_directive *d)
         c.name.e = t->e;
         c.whole = c.name;
         p->pos++;
-        int has_paren = punct_is(p, peek(p, 0), '(');
+        int has_paren = prs_punct_is(p, prs_peek(p, 0), '(');
         if (has_paren) {
             size_t open = p->pos;
-            long close = matching(p, open);
+            long close = prs_matching(p, open);
             if (close < 0)
                 return -1;
             c.whole.e = p->toks[close].e;
             if (!takes_args(c.kind))
-                return fail(p, c.name.b, c.whole.e, "clause '%s' takes no arguments",
+                return prs_fail(p, c.name.b, c.whole.e, "clause '%s' takes no arguments",
                             clause_names[k]);
             int rc = parse_args(p, &c, open + 1, (size_t)close);
             if (rc == 0 && single_valued(c.kind) && pr_find(d, c.kind))
-                rc = fail(p, c.name.b, c.whole.e, "'%s' appears more than once",
+                rc = prs_fail(p, c.name.b, c.whole.e, "'%s' appears more than once",
                           clause_names[k]);
             if (rc) {
                 for (unsigned j = 0; j < c.nitems; j++)
@@ -689,9 +550,9 @@ static int parse_clauses(parser *p, pr_directive *d)
             }
             p->pos = (size_t)close + 1;
         } else if (takes_args(c.kind) && c.kind != PC_PROC_BIND) {
-            return fail(p, c.name.b, c.name.e, "expected '(' after '%s'", clause_names[k]);
+            return prs_fail(p, c.name.b, c.name.e, "expected '(' after '%s'", clause_names[k]);
         } else if (single_valued(c.kind) && pr_find(d, c.kind)) {
-            return fail(p, c.name.b, c.name.e, "'%s' appears more than once",
+            return prs_fail(p, c.name.b, c.name.e, "'%s' appears more than once",
                         clause_names[k]);
         }
         if (bit & al.ignored)
@@ -699,7 +560,7 @@ static int parse_clauses(parser *p, pr_directive *d)
         d->clauses = xrealloc(d->clauses, (d->nclauses + 1) * sizeof *d->clauses);
         d->clauses[d->nclauses++] = c;
         if (pr_find(d, PC_GRAINSIZE) && pr_find(d, PC_NUM_TASKS))
-            return fail(p, c.name.b, c.whole.e,
+            return prs_fail(p, c.name.b, c.whole.e,
                         "'grainsize' and 'num_tasks' cannot be used together");
     }
 }
@@ -707,53 +568,59 @@ static int parse_clauses(parser *p, pr_directive *d)
 /* Reads the directive name words of an omp pragma. */
 static int omp_directive(parser *p, pr_directive *d)
 {
-    const tok *t = peek(p, 0);
+    const tok *t = prs_peek(p, 0);
     static const char *const after_parallel[] = {"for", "sections", "loop", "workshare",
                                                  "do", NULL};
     d->name.b = t->b;
     d->kind = PK_OTHER;
     if (t->kind != T_IDENT)
-        return fail(p, t->b, t->e, "expected an OpenMP directive name");
+        return prs_fail(p, t->b, t->e, "expected an OpenMP directive name");
     p->pos++;
-    if (tok_is(p, t, "task"))
+    if (prs_tok_is(p, t, "task"))
         d->kind = PK_TASK;
-    else if (tok_is(p, t, "taskwait"))
+    else if (prs_tok_is(p, t, "taskwait"))
         d->kind = PK_TASKWAIT;
-    else if (tok_is(p, t, "taskgroup"))
+    else if (prs_tok_is(p, t, "taskgroup"))
         d->kind = PK_TASKGROUP;
-    else if (tok_is(p, t, "taskyield"))
+    else if (prs_tok_is(p, t, "taskyield"))
         d->kind = PK_TASKYIELD;
-    else if (tok_is(p, t, "single"))
+    else if (prs_tok_is(p, t, "depobj"))
+        d->kind = PK_DEPOBJ;
+    else if (prs_tok_is(p, t, "declare") && prs_tok_is(p, prs_peek(p, 0), "reduction")) {
+        d->kind = PK_DECLARE_REDUCTION;
+        p->pos++;
+    }
+    else if (prs_tok_is(p, t, "single"))
         d->kind = PK_SINGLE;
-    else if (tok_is(p, t, "taskloop"))
+    else if (prs_tok_is(p, t, "taskloop"))
         d->kind = PK_TASKLOOP;
-    else if (tok_is(p, t, "master") || tok_is(p, t, "masked"))
+    else if (prs_tok_is(p, t, "master") || prs_tok_is(p, t, "masked"))
         d->kind = PK_MASTER;
-    else if (tok_is(p, t, "parallel"))
+    else if (prs_tok_is(p, t, "parallel"))
         d->kind = PK_PARALLEL;
-    const tok *n = peek(p, 0);
-    if (d->kind == PK_PARALLEL && n->kind == T_IDENT && !punct_is(p, peek(p, 1), '(')) {
-        if (word_in(p, n, after_parallel) >= 0) {
+    const tok *n = prs_peek(p, 0);
+    if (d->kind == PK_PARALLEL && n->kind == T_IDENT && !prs_punct_is(p, prs_peek(p, 1), '(')) {
+        if (prs_word_in(p, n, after_parallel) >= 0) {
             d->kind = PK_OTHER;
-        } else if (tok_is(p, n, "master") || tok_is(p, n, "masked")) {
+        } else if (prs_tok_is(p, n, "master") || prs_tok_is(p, n, "masked")) {
             d->combined |= PF_MASTER;
             p->pos++;
-            n = peek(p, 0);
-            if (tok_is(p, n, "taskloop")) {
+            n = prs_peek(p, 0);
+            if (prs_tok_is(p, n, "taskloop")) {
                 d->kind = PK_TASKLOOP;
                 d->combined |= PF_PARALLEL;
                 p->pos++;
-                n = peek(p, 0);
+                n = prs_peek(p, 0);
             }
         }
-    } else if (d->kind == PK_MASTER && tok_is(p, n, "taskloop") &&
-               !punct_is(p, peek(p, 1), '(')) {
+    } else if (d->kind == PK_MASTER && prs_tok_is(p, n, "taskloop") &&
+               !prs_punct_is(p, prs_peek(p, 1), '(')) {
         d->kind = PK_TASKLOOP;
         d->combined |= PF_MASTER;
         p->pos++;
-        n = peek(p, 0);
+        n = prs_peek(p, 0);
     }
-    if (d->kind == PK_TASKLOOP && tok_is(p, n, "simd") && !punct_is(p, peek(p, 1), '(')) {
+    if (d->kind == PK_TASKLOOP && prs_tok_is(p, n, "simd") && !prs_punct_is(p, prs_peek(p, 1), '(')) {
         d->combined |= PF_SIMD;
         p->pos++;
     }
@@ -767,40 +634,54 @@ int pr_parse(const char *text, size_t len, int omp, pr_directive *out, pr_error 
     pr_error dummy;
     parser p = {text, (unsigned)len, NULL, 0, 0, 0, err ? err : &dummy, omp};
     memset(p.err, 0, sizeof *p.err);
-    int rc = tokenize(&p);
+    int rc = prs_tokenize(&p);
     if (rc == 0) {
-        const tok *ns = peek(&p, 0);
-        if (tok_is(&p, ns, "dag"))
+        const tok *ns = prs_peek(&p, 0);
+        if (prs_tok_is(&p, ns, "dag"))
             out->family = PR_DAG;
-        else if (omp && tok_is(&p, ns, "omp"))
+        else if (omp && prs_tok_is(&p, ns, "omp"))
             out->family = PR_OMP;
         else
             rc = 1;
     }
     if (rc == 0) {
         p.pos++;
-        const tok *t = peek(&p, 0);
+        const tok *t = prs_peek(&p, 0);
         if (out->family == PR_DAG) {
             static const char *const names[] = {"task", "taskwait", "taskgroup", "taskloop",
-                                                NULL};
-            static const pr_kind kinds[] = {PK_TASK, PK_TASKWAIT, PK_TASKGROUP, PK_TASKLOOP};
-            int k = t->kind == T_IDENT ? word_in(&p, t, names) : -1;
+                                                "taskyield", "depobj", "declare", NULL};
+            static const pr_kind kinds[] = {PK_TASK, PK_TASKWAIT, PK_TASKGROUP, PK_TASKLOOP,
+                                            PK_TASKYIELD, PK_DEPOBJ, PK_DECLARE_REDUCTION};
+            int k = t->kind == T_IDENT ? prs_word_in(&p, t, names) : -1;
             if (t->kind == T_END)
-                rc = fail(&p, t->b, t->e, "expected a directive name after '#pragma dag'");
+                rc = prs_fail(&p, t->b, t->e, "expected a directive name after '#pragma dag'");
             else if (k < 0)
-                rc = fail(&p, t->b, t->e, "unknown directive '#pragma dag %.*s' (expected "
-                          "task, taskwait, taskgroup or taskloop)", (int)(t->e - t->b),
+                rc = prs_fail(&p, t->b, t->e, "unknown directive '#pragma dag %.*s' (expected "
+                          "task, taskwait, taskgroup, taskloop, taskyield, depobj or declare "
+                          "reduction)", (int)(t->e - t->b),
                           text + t->b);
             else {
                 out->kind = kinds[k];
                 out->name.b = t->b;
                 out->name.e = t->e;
                 p.pos++;
+                if (out->kind == PK_DECLARE_REDUCTION) {
+                    const tok *r = prs_peek(&p, 0);
+                    if (!prs_tok_is(&p, r, "reduction"))
+                        rc = prs_fail(&p, r->b, r->e, "expected 'reduction' after '#pragma "
+                                      "dag declare'");
+                    out->name.e = r->e;
+                    p.pos++;
+                }
             }
         } else {
             rc = omp_directive(&p, out);
         }
     }
+    if (rc == 0 && out->kind == PK_DEPOBJ)
+        rc = prs_depobj_directive(&p, out);
+    if (rc == 0 && out->kind == PK_DECLARE_REDUCTION)
+        rc = prs_declare_reduction(&p, out);
     if (rc == 0 && out->kind != PK_OTHER)
         rc = parse_clauses(&p, out);
     free(p.toks);

@@ -21,7 +21,9 @@ typedef enum pr_kind {
     PK_PARALLEL,  /* omp parallel, optionally `parallel master|masked` (PF_MASTER) */
     PK_SINGLE,    /* omp single */
     PK_MASTER,    /* omp master / masked */
-    PK_TASKYIELD, /* omp taskyield */
+    PK_TASKYIELD, /* taskyield */
+    PK_DEPOBJ,    /* depobj(o) depend(...) | update(mode) | destroy */
+    PK_DECLARE_REDUCTION, /* declare reduction(id : types : combiner) [initializer(...)] */
     PK_OTHER      /* an omp directive dagcc leaves to the underlying compiler */
 } pr_kind;
 
@@ -36,13 +38,18 @@ typedef enum pr_clause_kind {
     PC_COLLAPSE, PC_NUM_THREADS, PC_PROC_BIND, PC_FILTER, PC_NOWAIT, PC_UNTIED,
     PC_MERGEABLE, PC_AFFINITY, PC_ALLOCATE, PC_REDUCTION, PC_IN_REDUCTION,
     PC_TASK_REDUCTION, PC_LASTPRIVATE, PC_COPYIN, PC_COPYPRIVATE, PC_DETACH, PC_SIMD,
-    PC_VARIANT, PC_RETRY, PC_CHECKPOINT, PC_COUNT
+    PC_VARIANT, PC_RETRY, PC_CHECKPOINT, PC_UPDATE, PC_DESTROY, PC_INITIALIZER, PC_COUNT
 } pr_clause_kind;
 
 typedef enum pr_dep_mode {
     DM_IN = 1, DM_OUT, DM_INOUT, DM_MUTEXINOUTSET, DM_INOUTSET,
     DM_DEPOBJ /* depend(depobj: o): the dependence o holds */
 } pr_dep_mode;
+/* reduction operators (pr_clause.value of reduction, in_reduction, task_reduction) */
+typedef enum pr_red_op {
+    RO_SUM = 1, RO_PROD, RO_MIN, RO_MAX, RO_BAND, RO_BOR, RO_BXOR, RO_LAND, RO_LOR,
+    RO_USER /* a declared reduction: pr_clause.expr names it */
+} pr_red_op;
 typedef enum pr_default { DF_SHARED = 1, DF_NONE, DF_FIRSTPRIVATE, DF_PRIVATE } pr_default;
 typedef enum pr_device { DV_ANY = 1, DV_CPU, DV_CUDA } pr_device;
 
@@ -60,6 +67,11 @@ typedef struct pr_item {
     pr_dim *dims;
 } pr_item;
 
+/* One iterator of depend(iterator(...), ...): `[type] name = begin : end [: step]`. */
+typedef struct pr_iter {
+    pr_span type, name, begin, end, step; /* type absent: int; step absent: 1 */
+} pr_iter;
+
 typedef struct pr_clause {
     pr_clause_kind kind;
     pr_span name;  /* the clause keyword */
@@ -67,9 +79,12 @@ typedef struct pr_clause {
     pr_span expr;  /* single-expression clauses; label: the string literal(s) */
     int value;     /* depend: pr_dep_mode; default: pr_default; device: pr_device;
                       variant: pr_device (expr: the function name);
-                      grainsize/num_tasks: 1 if `strict:` */
+                      grainsize/num_tasks: 1 if `strict:`; reductions: pr_red_op
+                      (expr: the identifier of a declared one); update: pr_dep_mode */
     pr_item *items;
     unsigned nitems;
+    pr_iter *iters; /* depend(iterator(...), ...) */
+    unsigned niters;
 } pr_clause;
 
 typedef struct pr_directive {
@@ -79,6 +94,10 @@ typedef struct pr_directive {
     pr_span name;      /* the directive name words, e.g. "task" or "parallel master" */
     pr_clause *clauses;
     unsigned nclauses;
+    pr_span arg;      /* depobj(o): o; declare reduction: the reduction identifier */
+    pr_span combiner; /* declare reduction: the combiner expression */
+    pr_span *types;   /* declare reduction: the type list */
+    unsigned ntypes;
 } pr_directive;
 
 typedef struct pr_error {

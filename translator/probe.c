@@ -53,45 +53,85 @@ tr_piece *piece_of(tr_pragma *p, pr_span s)
     return NULL;
 }
 
-/* Writes the comma-separated probe expressions of pragma pi; returns how many. */
-static int probe_items(tr_ctx *c, int pi)
+/* Writes the probe expressions of the items of a depend/checkpoint clause, n of them
+ * written before; returns the new count. */
+static int probe_dep_items(tr_ctx *c, int pi, const pr_clause *cl, int n)
 {
     tr_pragma *p = &c->pragmas[pi];
-    int n = 0;
+    for (unsigned j = 0; j < cl->nitems; j++) {
+        const pr_item *it = &cl->items[j];
+        if (!it->ndims && it->text.e - it->text.b == 14 &&
+            memcmp(p->text + it->text.b, "omp_all_memory", 14) == 0) {
+            glue(c, pi, n++ ? ", (void)0" : "(void)0"); /* no object */
+            continue;
+        }
+        glue(c, pi, n++ ? ", (void)&(" : "(void)&(");
+        piece(c, pi, it->ndims ? it->base : it->text);
+        glue(c, pi, ")");
+        for (unsigned d = 0; d < it->ndims; d++) {
+            glue(c, pi, "[");
+            if (it->dims[d].lo.e > it->dims[d].lo.b)
+                piece(c, pi, it->dims[d].lo);
+            else
+                glue(c, pi, "0");
+            glue(c, pi, "]");
+        }
+        for (unsigned d = 0; d < it->ndims; d++)
+            if (it->dims[d].is_section && it->dims[d].len.e > it->dims[d].len.b) {
+                glue(c, pi, ", (void)(");
+                piece(c, pi, it->dims[d].len);
+                glue(c, pi, ")");
+            }
+    }
+    return n;
+}
+
+/* Writes the comma-separated probe expressions of pragma pi; returns how many. */
+static int probe_items(tr_ctx *c, int pi, int n)
+{
+    tr_pragma *p = &c->pragmas[pi];
     for (unsigned k = 0; k < p->dir.nclauses; k++) {
         const pr_clause *cl = &p->dir.clauses[k];
         switch (cl->kind) {
         case PC_DEPEND:
         case PC_CHECKPOINT:
-            for (unsigned j = 0; j < cl->nitems; j++) {
-                const pr_item *it = &cl->items[j];
-                if (!it->ndims && it->text.e - it->text.b == 14 &&
-                    memcmp(p->text + it->text.b, "omp_all_memory", 14) == 0) {
-                    glue(c, pi, n++ ? ", (void)0" : "(void)0"); /* no object */
-                    continue;
-                }
-                glue(c, pi, n++ ? ", (void)&(" : "(void)&(");
-                piece(c, pi, it->ndims ? it->base : it->text);
-                glue(c, pi, ")");
-                for (unsigned d = 0; d < it->ndims; d++) {
-                    glue(c, pi, "[");
-                    if (it->dims[d].lo.e > it->dims[d].lo.b)
-                        piece(c, pi, it->dims[d].lo);
-                    else
-                        glue(c, pi, "0");
-                    glue(c, pi, "]");
-                }
-                for (unsigned d = 0; d < it->ndims; d++)
-                    if (it->dims[d].is_section && it->dims[d].len.e > it->dims[d].len.b) {
-                        glue(c, pi, ", (void)(");
-                        piece(c, pi, it->dims[d].len);
-                        glue(c, pi, ")");
-                    }
+            if (!cl->niters) {
+                n = probe_dep_items(c, pi, cl, n);
+                break;
             }
+            /* the iterators are declared around their items */
+            glue(c, pi, n++ ? ", __extension__({ " : "__extension__({ ");
+            for (unsigned t = 0; t < cl->niters; t++) {
+                const pr_iter *it = &cl->iters[t];
+                if (it->type.e > it->type.b)
+                    piece(c, pi, it->type);
+                else
+                    glue(c, pi, "int");
+                glue(c, pi, " ");
+                piece(c, pi, it->name);
+                glue(c, pi, " = (");
+                piece(c, pi, it->begin);
+                glue(c, pi, "); (void)(");
+                piece(c, pi, it->end);
+                glue(c, pi, "); ");
+                if (it->step.e > it->step.b) {
+                    glue(c, pi, "(void)(");
+                    piece(c, pi, it->step);
+                    glue(c, pi, "); ");
+                }
+                glue(c, pi, "(void)");
+                piece(c, pi, it->name);
+                glue(c, pi, "; ");
+            }
+            probe_dep_items(c, pi, cl, 0);
+            glue(c, pi, "; 0; })");
             break;
         case PC_SHARED:
         case PC_PRIVATE:
         case PC_FIRSTPRIVATE:
+        case PC_REDUCTION:
+        case PC_IN_REDUCTION:
+        case PC_TASK_REDUCTION:
             for (unsigned j = 0; j < cl->nitems; j++) {
                 glue(c, pi, n++ ? ", (void)sizeof(" : "(void)sizeof(");
                 piece(c, pi, cl->items[j].text);
@@ -125,14 +165,19 @@ static void stmt_probe(tr_ctx *c, int pi)
     tr_pragma *p = &c->pragmas[pi];
     unsigned start = (unsigned)c->p2.n;
     pr_kind k = p->dir.kind;
-    if (k == PK_TASKWAIT || k == PK_TASKYIELD) {
+    if (k == PK_TASKWAIT || k == PK_TASKYIELD || k == PK_DEPOBJ) {
         glue(c, pi, "(void)(");
-        if (!probe_items(c, pi))
+        if (k == PK_DEPOBJ) {
+            glue(c, pi, "(void)&(");
+            piece(c, pi, p->dir.arg);
+            glue(c, pi, ")");
+        }
+        if (!probe_items(c, pi, k == PK_DEPOBJ) && k != PK_DEPOBJ)
             glue(c, pi, "0");
         glue(c, pi, ");");
     } else {
         glue(c, pi, "for (");
-        probe_items(c, pi);
+        probe_items(c, pi, 0);
         glue(c, pi, "; 0; )");
     }
     unsigned want = count_nl(c->src, p->b, p->e);
@@ -154,7 +199,7 @@ static void probe_function(tr_ctx *c, int pi)
     sb_puts(&h, ") { ");
     p->p2b = (unsigned)c->p2.n;
     glue(c, pi, sb_str(&h));
-    if (probe_items(c, pi))
+    if (probe_items(c, pi, 0))
         glue(c, pi, ";");
     glue(c, pi, " }\n");
     p->p2e = (unsigned)c->p2.n;

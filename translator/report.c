@@ -166,7 +166,7 @@ unsigned tr_report_clang(tr_ctx *c, CXTranslationUnit tu, int pass2)
                     p->p2e > off)
                     continue;
                 pr_kind kd = p->dir.kind;
-                if (kd == PK_TASKWAIT || kd == PK_TASKYIELD)
+                if (kd == PK_TASKWAIT || kd == PK_TASKYIELD || kd == PK_DEPOBJ)
                     continue;
                 unsigned j = p->p2e;
                 while (j < off && (c->p2.s[j] == ' ' || c->p2.s[j] == '\t' ||

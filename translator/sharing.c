@@ -43,7 +43,7 @@ static int root_var(tr_ctx *c, CXCursor cur, int section_base)
 }
 
 /* A variable named in a data-sharing list: a local (index) or a global (added). */
-static int list_var(tr_ctx *c, tr_pragma *p, const pr_item *it)
+int list_var(tr_ctx *c, tr_pragma *p, const pr_item *it)
 {
     tr_piece *pc = piece_of(p, it->text);
     if (!pc || !pc->has_cur)
@@ -249,6 +249,35 @@ static void explicit_clauses(sharing *s)
     }
 }
 
+/* 1b. reduction (taskloop) and in_reduction (task) items: shared, reached through the
+ * private copy the runtime gives each task (gen_red.c) */
+static void reduction_items(sharing *s)
+{
+    tr_ctx *c = s->c;
+    tr_pragma *p = s->p;
+    for (unsigned q = 0; q < p->dir.nclauses; q++) {
+        const pr_clause *cl = &p->dir.clauses[q];
+        if (cl->kind != PC_REDUCTION && cl->kind != PC_IN_REDUCTION)
+            continue;
+        for (unsigned j = 0; j < cl->nitems; j++) {
+            int v = list_var(c, p, &cl->items[j]);
+            if (v == NONE)
+                continue; /* reported with the reduction (gen_red.c) */
+            grow_slots(s);
+            if (s->listed[v] || (s->k->kind == PK_TASKLOOP && v == s->k->loop.var)) {
+                tr_diag_pragma(c, DIAG_ERROR, p, cl->items[j].text,
+                               "variable '%s' appears in more than one data-sharing or "
+                               "reduction clause", c->vars[v].name);
+                continue;
+            }
+            s->listed[v] = CAP_SHARED;
+            tr_cap *cp = add_cap(s->k, v);
+            cp->mode = CAP_SHARED;
+            cp->reduce = 1;
+        }
+    }
+}
+
 /* 2. depend (and checkpoint) items naming a local's own storage share it (dagcc rule) */
 static void depend_roots(sharing *s)
 {
@@ -376,7 +405,8 @@ static void referenced_vars(sharing *s)
         }
 }
 
-/* 5. variables a variably modified type depends on */
+/* 5. variables a variably modified type depends on: firstprivate unless shared, in
+ * which case their values at creation size the type in the task */
 static void vm_size_vars(sharing *s)
 {
     tr_ctx *c = s->c;
@@ -389,11 +419,9 @@ static void vm_size_vars(sharing *s)
                 continue;
             tr_cap *cp = find_cap(k, dv);
             if (cp && cp->mode == CAP_SHARED) {
-                unsigned at, len;
-                first_use(c, k, dv, &at, &len);
-                tr_diag_p2(c, DIAG_ERROR, at, len,
-                           "'%s' gives the size of the variably modified type of '%s' and "
-                           "cannot be shared", c->vars[dv].name, fv->name);
+                /* as gcc and clang do: the type's sizes are taken at creation, the
+                 * variable itself stays shared */
+                cp->vmsize = 1;
                 continue;
             }
             if (!cp) {
@@ -416,7 +444,7 @@ static void capture_checks(sharing *s)
         f_var *fv = &c->vars[cp->var];
         cp->byptr = cp->mode == CAP_SHARED ||
                     (cp->mode == CAP_FIRSTPRIVATE && fv->aggregate && !fv->vm);
-        if (fv->storage == ST_GLOBAL && cp->mode == CAP_SHARED)
+        if (fv->storage == ST_GLOBAL && cp->mode == CAP_SHARED && !cp->reduce)
             cp->byptr = 0;
         unsigned at, len;
         first_use(c, k, cp->var, &at, &len);
@@ -441,6 +469,7 @@ void compute_sharing(tr_ctx *c, int ci)
     s.omp = s.p->dir.family == PR_OMP;
     grow_slots(&s);
     explicit_clauses(&s);
+    reduction_items(&s);
     depend_roots(&s);
     const pr_clause *var = pr_find(&s.p->dir, PC_VARIANT);
     if (var)
@@ -518,7 +547,7 @@ void check_lifetimes(tr_ctx *c)
         if (k->kind == PK_TASKLOOP && !pr_find(&c->pragmas[k->pragma].dir, PC_NOGROUP))
             continue;
         for (unsigned j = 0; j < k->ncaps; j++) {
-            if (k->caps[j].mode != CAP_SHARED)
+            if (k->caps[j].mode != CAP_SHARED || k->caps[j].reduce) /* private copies */
                 continue;
             unsigned at, len;
             first_use(c, k, k->caps[j].var, &at, &len);

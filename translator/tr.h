@@ -142,6 +142,9 @@ typedef struct tr_cap {
     int mode;     /* CAP_* */
     int byptr;    /* body refers to it through a pointer: (*name) */
     int implicit; /* captured only because of a variably modified type */
+    int vmsize;   /* shared, and gives the size of a captured variably modified type: its
+                     value at creation is also passed, as __dagcc_vm_<name> */
+    int reduce;   /* reduction / in_reduction item: the field is the private copy */
 } tr_cap;
 
 typedef struct tr_loop {
@@ -244,6 +247,8 @@ void context_pass1(tr_ctx *c);
 int ftask_of(const tr_ctx *c, const char *name);
 /* sharing.c */
 void compute_sharing(tr_ctx *c, int ci);
+/* The variable a clause list item names (a global one is added to c->vars), or NONE. */
+int list_var(tr_ctx *c, tr_pragma *p, const pr_item *it);
 void check_lifetimes(tr_ctx *c);
 /* scan.c */
 void scan_pragmas(tr_ctx *c, CXTranslationUnit tu, CXFile file, const char *text,
@@ -309,6 +314,15 @@ void gen_checkpoints(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *in
 /* The task attributes __dagcc_t (after the checkpoint array they name, if any). */
 void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
               const char *label, unsigned p2off);
+/* gen_red.c: task reductions and dependence objects. gen_reductions writes the array
+ * __dagcc_r of the clauses of `kind` (args_id: the argument struct holding the private
+ * copy pointers, or -1) and returns its length. */
+int gen_reductions(tr_ctx *c, writer *w, tr_pragma *p, pr_clause_kind kind, int ctx,
+                   const char *ind, int args_id);
+void gen_in_reductions(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *ind,
+                       unsigned p2off);
+char *gen_declare_reduction(tr_ctx *c, int pi);
+void gen_depobj(tr_ctx *c, writer *w, int ci, int ctx, const char *ind);
 /* gen_call.c: function tasks, prototypes, prelude */
 void gen_call(tr_ctx *c, writer *w, int call, int ctx);
 char *gen_wrapper(tr_ctx *c, int pragma);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run_neg.sh: a negative test. SRC holds `expect: TEXT` (an error: dagcc must fail, print
 # TEXT at file:line:col with the source line and a caret, and leave no object behind) or
-# `expect-warning: TEXT` (dagcc must succeed and warn).
+# `expect-warning: TEXT` (dagcc must succeed and warn). Files named omp_* are compiled
+# with -fopenmp.
 # usage: run_neg.sh DAGCC SRC WORKDIR
 set -u
 dagcc=$1 src=$2 work=$3
@@ -9,7 +10,9 @@ mkdir -p "$work"
 name=$(basename "$src" .c)
 obj="$work/$name.o"
 rm -f "$obj"
-"$dagcc" -c "$src" -o "$obj" 2>"$work/$name.err"
+flags=
+case $name in omp_*) flags=-fopenmp ;; esac # OpenMP-mode diagnostics
+"$dagcc" $flags -c "$src" -o "$obj" 2>"$work/$name.err"
 rc=$?
 cat "$work/$name.err"
 fail() { echo "FAIL: $*"; exit 1; }

@@ -163,6 +163,57 @@ START_TEST(detach_variant)
 }
 END_TEST
 
+START_TEST(omp5_forms)
+{
+    ck_assert_int_eq(parse("omp task depend(iterator(int i = 0:n, j=1:m:2), inout: a[i][j]) "
+                           "in_reduction(max: m1, m2)", 1), 0);
+    const pr_clause *dp = pr_find(&d, PC_DEPEND);
+    ck_assert_uint_eq(dp->niters, 2);
+    ck_assert(span_is(dp->iters[0].type, "int"));
+    ck_assert(span_is(dp->iters[0].end, "n"));
+    ck_assert(span_is(dp->iters[1].name, "j"));
+    ck_assert(span_is(dp->iters[1].step, "2"));
+    ck_assert_int_eq(dp->value, DM_INOUT);
+    ck_assert_int_eq(pr_find(&d, PC_IN_REDUCTION)->value, RO_MAX);
+    ck_assert_uint_eq(pr_find(&d, PC_IN_REDUCTION)->nitems, 2);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag taskloop reduction(merge: s) grainsize(4)", 0), 0);
+    ck_assert_int_eq(pr_find(&d, PC_REDUCTION)->value, RO_USER);
+    ck_assert(span_is(pr_find(&d, PC_REDUCTION)->expr, "merge"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp taskgroup task_reduction(&&: ok) task_reduction(-: s)", 1), 0);
+    ck_assert_int_eq(d.clauses[0].value, RO_LAND);
+    ck_assert_int_eq(d.clauses[1].value, RO_SUM);
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp depobj(obj[2]) depend(inout: x)", 1), 0);
+    ck_assert_int_eq(d.kind, PK_DEPOBJ);
+    ck_assert(span_is(d.arg, "obj[2]"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag depobj(o) update(mutexinoutset)", 0), 0);
+    ck_assert_int_eq(pr_find(&d, PC_UPDATE)->value, DM_MUTEXINOUTSET);
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp task depend(depobj: o) depend(in: omp_all_memory)", 1), 0);
+    ck_assert_int_eq(d.clauses[0].value, DM_DEPOBJ);
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp declare reduction(merge : struct acc, long : "
+                           "omp_out = add(omp_out, omp_in)) initializer(omp_priv = zero())",
+                           1), 0);
+    ck_assert_int_eq(d.kind, PK_DECLARE_REDUCTION);
+    ck_assert(span_is(d.arg, "merge"));
+    ck_assert_uint_eq(d.ntypes, 2);
+    ck_assert(span_is(d.types[0], "struct acc"));
+    ck_assert(span_is(d.combiner, "omp_out = add(omp_out, omp_in)"));
+    ck_assert(span_is(pr_find(&d, PC_INITIALIZER)->expr, "omp_priv = zero()"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag taskyield", 0), 0);
+    ck_assert_int_eq(d.kind, PK_TASKYIELD);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag task untied mergeable affinity(a[0:n])", 0), 0);
+    ck_assert_uint_eq(d.nclauses, 0); /* accepted, nothing to do */
+    pr_free(&d);
+}
+END_TEST
+
 START_TEST(errors)
 {
     static const char *const bad[] = {
@@ -170,8 +221,14 @@ START_TEST(errors)
         "dag task depend(in: x", "dag task if()", "dag task if(1) if(0)",
         "dag task device(gpu)", "dag task label(x)", "dag taskwait shared(x)",
         "dag taskloop grainsize(2) num_tasks(3)", "dag task default(some)",
-        "dag task depend(iterator(i=0:n), in: a[i])", "dag task shared()", "dag task 42",
-        "omp task in_reduction(+: x)", "dag task detach()", "dag task detach(a) detach(b)",
+        "dag task depend(iterator(i=0:n) in: a[i])", "dag task shared()", "dag task 42",
+        "dag task depend(iterator(i=0), in: a[i])", "dag task depend(iterator(), in: x)",
+        "dag task depend(iterator(i=0:n), depobj: o)", "omp task in_reduction(+ x)",
+        "omp task in_reduction(%: x)", "omp taskloop reduction(task, +: x)",
+        "omp taskwait in_reduction(+: x)", "dag depobj depend(in: x)", "dag depobj(o) update(up)",
+        "dag declare reduction(f : int)", "dag declare reduction(+ : int : omp_out += omp_in)",
+        "dag declare red(f : int : x)", "omp depobj(o) destroy(o)",
+        "dag task detach()", "dag task detach(a) detach(b)",
         "dag task variant(gpu: f)", "dag task variant(cuda f)", "dag task variant(cuda: f, g)",
         "dag taskloop detach(e)", "dag taskwait variant(cuda: f)", NULL};
     for (int i = 0; bad[i]; i++) {
@@ -192,6 +249,7 @@ int main(void)
     tcase_add_test(tc, all_modes);
     tcase_add_test(tc, scalar_clauses);
     tcase_add_test(tc, fault_clauses);
+    tcase_add_test(tc, omp5_forms);
     tcase_add_test(tc, taskloop_and_waits);
     tcase_add_test(tc, line_splices);
     tcase_add_test(tc, omp_family);
