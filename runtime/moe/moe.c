@@ -128,7 +128,7 @@ dag_status_t dag_moe_create(dag_moe_t **out, const dag_moe_config_t *cfg)
     m->H = cfg->d_hidden;
     m->E = cfg->n_experts;
     m->K = cfg->top_k;
-    m->chunk = cfg->chunk_tokens ? cfg->chunk_tokens : env_int("DAG_MOE_CHUNK", 32);
+    m->chunk = cfg->chunk_tokens ? cfg->chunk_tokens : env_int("DAG_MOE_CHUNK", 0);
     m->bt = cfg->block_tokens ? cfg->block_tokens : env_int("DAG_MOE_BLOCK", 64);
     m->R = dag_nranks(); /* starts the runtime */
     m->rank = dag_rank();
@@ -162,8 +162,9 @@ dag_status_t dag_moe_create(dag_moe_t **out, const dag_moe_config_t *cfg)
     if (!st) st = mat(&m->HS, B, R, row * m->H * 4, DAG_DIST_2D, 1, R);
     struct moe_plan *p = &m->plan;
     size_t na = (size_t)cfg->max_tokens * m->K;
-    size_t maxchunk = na / m->chunk + E + 1;
-    size_t maxseg = maxchunk + (size_t)E * B + na / m->chunk + 1;
+    size_t cmin = m->chunk ? (size_t)m->chunk : MOE_CHUNK_MIN;
+    size_t maxchunk = na / cmin + E + 1;
+    size_t maxseg = maxchunk + (size_t)E * B + 1;
     m->acc = calloc((size_t)E * (m->W + 1), sizeof *m->acc);
     m->acc_gen = calloc((size_t)E * (m->W + 1), sizeof *m->acc_gen);
     p->count = calloc(E, sizeof *p->count);

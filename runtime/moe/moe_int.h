@@ -44,12 +44,13 @@ struct moe_plan {
     int nseg;
     int *task0, ntask;  /* tasks: chunks [task0[t], task0[t+1]) run in one task */
     int *eused;         /* [E*R] expert e had chunks on rank x */
+    int csize;          /* chunk size used */
     int replicated;
 };
 
 struct dag_moe {
     dag_moe_config_t cfg;
-    int D, H, E, K, bt, chunk;
+    int D, H, E, K, bt, chunk; /* chunk: fixed chunk size, 0: adaptive (plan.c) */
     int R, rank, W;      /* ranks, this rank, workers */
     int Bmax;            /* token blocks for max_tokens */
     size_t pe;           /* floats per expert: D*H + H + H*D + D */
@@ -101,6 +102,8 @@ static inline float *moe_tile_row(const struct dag_moe *m, dag_matrix_t *t, int 
 }
 
 /* plan.c */
+#define MOE_CHUNKS_PER_WORKER 4 /* adaptive chunks: about this many per worker */
+#define MOE_CHUNK_MIN 16        /* adaptive chunks: never fewer rows */
 dag_status_t moe_plan_build(struct dag_moe *m, int n);
 void moe_plan_free(struct moe_plan *p);
 
