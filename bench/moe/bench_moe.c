@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <dag.h>
+#include <dag/dist.h>
 #include <dag/moe.h>
 
 static uint64_t rng(uint64_t *s)
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
     t[0] = malloc(sizeof(double) * steps);
     t[1] = malloc(sizeof(double) * steps);
     int load[E];
-    long maxload = 0, total = 0;
+    double share = 0; /* mean share of the hottest expert in a step */
     for (int it = 0; it < warm + steps; it++) {
         zipf_route(route, n, K, E, zs, &s);
         for (int v = 0; v < 2; v++) { /* alternate which variant goes first */
@@ -116,10 +117,12 @@ int main(int argc, char **argv)
         }
         if (it >= warm) {
             dag_moe_expert_load(dyn, load, NULL);
+            long mx = 0, tot = 0;
             for (int e = 0; e < E; e++) {
-                maxload = load[e] > maxload ? load[e] : maxload;
-                total += load[e];
+                mx = load[e] > mx ? load[e] : mx;
+                tot += load[e];
             }
+            share += (double)mx / (tot ? tot : 1) / steps;
         }
     }
     double med[2], p99[2], tput[2];
@@ -133,9 +136,12 @@ int main(int argc, char **argv)
         p99[v] = t[v][i99 < 0 ? 0 : i99];
         tput[v] = (double)n * steps / sum;
     }
+    if (dag_rank() != 0)
+        goto done;
     printf("moe s=%.2f tokens=%d experts=%d top_k=%d d=%d h=%d chunk=%d workers=%d "
-           "hottest_expert_share=%.3f\n", zs, n, E, K, D, H, chunk, dag_num_threads(),
-           (double)maxload * steps / (total ? total : 1) / steps * 1.0);
+           "hottest_expert_share=%.3f\n", zs, n, E, K, D, H, chunk, dag_num_threads(), share);
+    if (dag_nranks() > 1)
+        printf("  (%d ranks)\n", dag_nranks());
     printf("  dynamic: %9.0f tokens/s  median %.2f ms  p99 %.2f ms\n", tput[0], 1e3 * med[0],
            1e3 * p99[0]);
     printf("  static : %9.0f tokens/s  median %.2f ms  p99 %.2f ms\n", tput[1], 1e3 * med[1],
@@ -145,6 +151,7 @@ int main(int argc, char **argv)
     printf("RESULT s=%.2f dyn_tps=%.0f dyn_p99_ms=%.2f st_tps=%.0f st_p99_ms=%.2f "
            "ratio=%.2f p99_ratio=%.2f\n", zs, tput[0], 1e3 * p99[0], tput[1], 1e3 * p99[1],
            tput[0] / tput[1], p99[1] / p99[0]);
+done:
     dag_moe_destroy(dyn);
     dag_moe_destroy(st);
     free(x);
