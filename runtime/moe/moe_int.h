@@ -127,6 +127,12 @@ int moe_dx_combine(void *a);
 int moe_gate_grad(void *a);
 int moe_sgd_expert(void *a);
 int moe_sgd_gate(void *a);
+#ifdef DAG_MOE_CUDA /* expert_cuda.cu: a chunk's forward on a GPU */
+int moe_expert_fwd_cuda(void *a, struct dag_cuda_ctx *ctx);
+#define MOE_EXPERT_CUDA moe_expert_fwd_cuda
+#else
+#define MOE_EXPERT_CUDA NULL
+#endif
 void moe_init_expert(const struct dag_moe *m, int e, float *p);
 void moe_init_gate(const struct dag_moe *m, float *p);
 
