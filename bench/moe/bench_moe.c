@@ -4,7 +4,8 @@
  * the same runtime and the same run, steps interleaved. Prints tokens/s, median and p99
  * step time of each and the ratios.
  * Usage: bench_moe [s=1.0] [steps=40] [tokens=1024] [experts=16] [d_model=128]
- *                  [d_hidden=256] [top_k=2] [chunk=0: adaptive]  (DAG_NUM_THREADS: workers) */
+ *                  [d_hidden=256] [top_k=2] [chunk=0: adaptive]  (DAG_NUM_THREADS: workers;
+ *        MOE_BENCH_ONLY=dynamic|static runs one variant, for profiling: no ratios) */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,15 +98,19 @@ int main(int argc, char **argv)
         dy[i] = (float)(2 * urand(&s) - 1) / n;
     }
     const int warm = 3;
+    const char *on = getenv("MOE_BENCH_ONLY"); /* "dynamic" or "static": profile one */
+    int only = on ? (!strcmp(on, "static") ? 1 : !strcmp(on, "dynamic") ? 0 : -1) : -1;
     double *t[2];
-    t[0] = malloc(sizeof(double) * steps);
-    t[1] = malloc(sizeof(double) * steps);
+    t[0] = calloc(steps, sizeof(double));
+    t[1] = calloc(steps, sizeof(double));
     int load[E];
     double share = 0; /* mean share of the hottest expert in a step */
     for (int it = 0; it < warm + steps; it++) {
         zipf_route(route, n, K, E, zs, &s);
         for (int v = 0; v < 2; v++) { /* alternate which variant goes first */
             int which = (it + v) % 2;
+            if (only >= 0 && which != only) /* profiling one variant (MOE_BENCH_ONLY) */
+                continue;
             dag_moe_t *m = which ? st : dyn;
             double t0 = now();
             ok(dag_moe_forward(m, x, n, route, y), "forward");
