@@ -38,7 +38,8 @@ typedef struct dag_moe_config {
     int max_tokens;        /* largest batch a forward call may pass */
     float capacity_factor; /* capacity per expert = ceil(cf * n * top_k / n_experts);
                               assignments beyond it are dropped. <= 0: no limit */
-    int chunk_tokens;      /* tokens per expert task; 0: DAG_MOE_CHUNK, else 32 */
+    int chunk_tokens;      /* tokens per expert task; 0: DAG_MOE_CHUNK, else adaptive (about
+                              4 chunks per worker, at least 16 tokens) */
     int block_tokens;      /* tokens per gate / combine task; 0: DAG_MOE_BLOCK, else 64 */
     float aux_coef;        /* weight of the load-balancing loss (0.01 is usual) */
     unsigned flags;        /* DAG_MOE_* */

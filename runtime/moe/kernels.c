@@ -12,14 +12,35 @@
 
 #define GELU_C 0.7978845608028654f /* sqrt(2 / pi) */
 
+/* tanh as a rational function (Eigen's float tanh: |error| < 4e-7), 4x faster than tanhf
+ * here: the GELU of every hidden unit was a seventh of an expert task's time */
+static inline float fast_tanh(float x)
+{
+    const float c = 7.90531110763549805f;
+    x = x > c ? c : (x < -c ? -c : x);
+    float x2 = x * x;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 - 8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    return x * p / q;
+}
+
 static inline float gelu(float v)
 {
-    return 0.5f * v * (1.f + tanhf(GELU_C * (v + 0.044715f * v * v * v)));
+    return 0.5f * v * (1.f + fast_tanh(GELU_C * (v + 0.044715f * v * v * v)));
 }
 
 static inline float gelu_grad(float v)
 {
-    float th = tanhf(GELU_C * (v + 0.044715f * v * v * v));
+    float th = fast_tanh(GELU_C * (v + 0.044715f * v * v * v));
     return 0.5f * (1.f + th) + 0.5f * v * (1.f - th * th) * GELU_C * (1.f + 0.134145f * v * v);
 }
 

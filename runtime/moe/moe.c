@@ -33,11 +33,12 @@ static int dep_add(struct deps *v, void *addr, size_t len, unsigned mode)
     return 0;
 }
 
-static dag_status_t submit(struct dag_moe *m, dag_task_fn fn, int i, int n, const float *user,
-                           float lr, struct deps *v, int node, int prio, const char *label)
+static dag_status_t submit_cuda(struct dag_moe *m, dag_task_fn fn, dag_cuda_fn cuda, int i,
+                                int n, const float *user, float lr, struct deps *v, int node,
+                                int prio, const char *label)
 {
     struct moe_targs a = {m, i, n, user, lr};
-    dag_task_attr_t at = {.label = label, .file = __FILE__, .priority = prio};
+    dag_task_attr_t at = {.label = label, .file = __FILE__, .priority = prio, .cuda = cuda};
     if (m->R > 1) {
         at.flags = DAG_TASK_ON_NODE;
         at.node = node;
@@ -45,6 +46,12 @@ static dag_status_t submit(struct dag_moe *m, dag_task_fn fn, int i, int n, cons
     dag_status_t st = dag_submit(fn, &a, sizeof a, v->d, v->n, &at);
     v->n = 0;
     return st;
+}
+
+static dag_status_t submit(struct dag_moe *m, dag_task_fn fn, int i, int n, const float *user,
+                           float lr, struct deps *v, int node, int prio, const char *label)
+{
+    return submit_cuda(m, fn, NULL, i, n, user, lr, v, node, prio, label);
 }
 
 static int env_int(const char *name, int def)
@@ -128,7 +135,7 @@ dag_status_t dag_moe_create(dag_moe_t **out, const dag_moe_config_t *cfg)
     m->H = cfg->d_hidden;
     m->E = cfg->n_experts;
     m->K = cfg->top_k;
-    m->chunk = cfg->chunk_tokens ? cfg->chunk_tokens : env_int("DAG_MOE_CHUNK", 32);
+    m->chunk = cfg->chunk_tokens ? cfg->chunk_tokens : env_int("DAG_MOE_CHUNK", 0);
     m->bt = cfg->block_tokens ? cfg->block_tokens : env_int("DAG_MOE_BLOCK", 64);
     m->R = dag_nranks(); /* starts the runtime */
     m->rank = dag_rank();
@@ -162,8 +169,9 @@ dag_status_t dag_moe_create(dag_moe_t **out, const dag_moe_config_t *cfg)
     if (!st) st = mat(&m->HS, B, R, row * m->H * 4, DAG_DIST_2D, 1, R);
     struct moe_plan *p = &m->plan;
     size_t na = (size_t)cfg->max_tokens * m->K;
-    size_t maxchunk = na / m->chunk + E + 1;
-    size_t maxseg = maxchunk + (size_t)E * B + na / m->chunk + 1;
+    size_t cmin = m->chunk ? (size_t)m->chunk : MOE_CHUNK_MIN;
+    size_t maxchunk = na / cmin + E + 1;
+    size_t maxseg = maxchunk + (size_t)E * B + 1;
     m->acc = calloc((size_t)E * (m->W + 1), sizeof *m->acc);
     m->acc_gen = calloc((size_t)E * (m->W + 1), sizeof *m->acc_gen);
     p->count = calloc(E, sizeof *p->count);
@@ -300,7 +308,8 @@ dag_status_t dag_moe_forward(dag_moe_t *m, const float *x, int n, const int *rou
         TRY(deps_chunks(m, &v, t, m->OUT, D, DAG_OUT));
         TRY(deps_chunks(m, &v, t, m->HS, m->H, DAG_OUT));
         if (!st)
-            st = submit(m, moe_expert_fwd, t, n, NULL, 0, &v, c0->x, prio, "moe_expert");
+            st = submit_cuda(m, moe_expert_fwd, MOE_EXPERT_CUDA, t, n, NULL, 0, &v, c0->x, prio,
+                             "moe_expert");
     }
     for (int b = 0; b < nb && !st; b++) { /* combine */
         int nt = moe_ntok(m, b, n);

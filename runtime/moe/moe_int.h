@@ -44,12 +44,13 @@ struct moe_plan {
     int nseg;
     int *task0, ntask;  /* tasks: chunks [task0[t], task0[t+1]) run in one task */
     int *eused;         /* [E*R] expert e had chunks on rank x */
+    int csize;          /* chunk size used */
     int replicated;
 };
 
 struct dag_moe {
     dag_moe_config_t cfg;
-    int D, H, E, K, bt, chunk;
+    int D, H, E, K, bt, chunk; /* chunk: fixed chunk size, 0: adaptive (plan.c) */
     int R, rank, W;      /* ranks, this rank, workers */
     int Bmax;            /* token blocks for max_tokens */
     size_t pe;           /* floats per expert: D*H + H + H*D + D */
@@ -101,6 +102,8 @@ static inline float *moe_tile_row(const struct dag_moe *m, dag_matrix_t *t, int 
 }
 
 /* plan.c */
+#define MOE_CHUNKS_PER_WORKER 4 /* adaptive chunks: about this many per worker */
+#define MOE_CHUNK_MIN 16        /* adaptive chunks: never fewer rows */
 dag_status_t moe_plan_build(struct dag_moe *m, int n);
 void moe_plan_free(struct moe_plan *p);
 
@@ -124,6 +127,12 @@ int moe_dx_combine(void *a);
 int moe_gate_grad(void *a);
 int moe_sgd_expert(void *a);
 int moe_sgd_gate(void *a);
+#ifdef DAG_MOE_CUDA /* expert_cuda.cu: a chunk's forward on a GPU */
+int moe_expert_fwd_cuda(void *a, struct dag_cuda_ctx *ctx);
+#define MOE_EXPERT_CUDA moe_expert_fwd_cuda
+#else
+#define MOE_EXPERT_CUDA NULL
+#endif
 void moe_init_expert(const struct dag_moe *m, int e, float *p);
 void moe_init_gate(const struct dag_moe *m, float *p);
 

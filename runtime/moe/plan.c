@@ -162,13 +162,26 @@ dag_status_t moe_plan_build(struct dag_moe *m, int n)
     }
     free(fill);
 
-    /* chunks: balanced pieces of at most chunk rows (static: the whole batch) */
+    /* chunks: balanced pieces of at most cs rows (static: the whole batch). Adaptive size:
+     * about MOE_CHUNKS_PER_WORKER chunks per worker in all, never below MOE_CHUNK_MIN
+     * rows: small enough to balance, large enough that the weight-gradient update (a
+     * pass over the expert's weights per chunk) stays a small part of a chunk's work */
+    long kept = 0;
+    for (int e = 0; e < E; e++)
+        kept += p->count[e];
+    int cs = m->chunk;
+    if (!cs) {
+        long per = (long)m->W * R * MOE_CHUNKS_PER_WORKER;
+        cs = (int)((kept + per - 1) / per);
+        cs = cs < MOE_CHUNK_MIN ? MOE_CHUNK_MIN : cs;
+    }
+    p->csize = cs;
     p->nchunk = 0;
     for (int e = 0; e < E; e++) {
         int cnt = p->count[e];
         if (!cnt)
             continue;
-        int nc = dyn ? (cnt + m->chunk - 1) / m->chunk : 1;
+        int nc = dyn ? (cnt + cs - 1) / cs : 1;
         int start = off[e];
         for (int c = 0; c < nc; c++) {
             int sz = cnt / nc + (c < cnt % nc);
@@ -187,13 +200,11 @@ dag_status_t moe_plan_build(struct dag_moe *m, int n)
     /* priorities: chunks of the experts above the mean load lie on the longest path to
      * the combine; the heavier the expert, the earlier its chunks start */
     if (dyn && !(m->cfg.flags & DAG_MOE_NO_PRIORITY)) {
-        long tot = 0;
-        for (int e = 0; e < E; e++)
-            tot += p->count[e];
+        long tot = kept;
         for (int c = 0; c < p->nchunk; c++) {
             int cnt = p->count[p->chunk[c].e];
             if ((long)cnt * E > tot) {
-                int pr = (cnt + m->chunk - 1) / m->chunk;
+                int pr = (cnt + cs - 1) / cs;
                 p->chunk[c].prio = pr < 1000 ? pr : 1000;
             }
         }
