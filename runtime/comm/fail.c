@@ -1,0 +1,69 @@
+/* fail.c: the distributed layer's failure state and the end of a failed job. The first
+ * failure (a dead or stuck rank, a flow mismatch, a transport error, another rank's
+ * abort notice) wins; later ones are its consequences. The engine's thread reads it to
+ * fail pending transfers and to tell the other ranks (engine.c); entry.c ends the job
+ * with a non-zero status once the program stops (comm_end_job). */
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "comm.h"
+
+static struct {
+    atomic_int code;     /* dag_status_t of the first failure; 0: fine */
+    atomic_int notice;   /* 1 until the engine took the notice (tell the others) */
+    int peer;            /* the failed rank, or -1 */
+    int hurry;           /* this rank cannot stop by itself (a stuck task body) */
+    double since;
+} F;
+
+int comm_broken(void)
+{
+    return atomic_load(&F.code);
+}
+
+void comm_fail(int code, int peer, int tell)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&F.code, &expected, code))
+        return;
+    F.peer = peer;
+    F.since = comm_now();
+    atomic_store(&F.notice, tell ? 1 : 2);
+}
+
+int comm_fail_take_notice(int *peer)
+{
+    int n = atomic_exchange(&F.notice, 0);
+    *peer = F.peer;
+    return n;
+}
+
+double comm_fail_since(void)
+{
+    return F.since;
+}
+
+void comm_fail_hurry(void)
+{
+    F.hurry = 1;
+}
+
+int comm_fail_hurried(void)
+{
+    return F.hurry;
+}
+
+void comm_fail_reset(void)
+{
+    F.hurry = 0;
+    atomic_store(&F.code, 0);
+    atomic_store(&F.notice, 0);
+    F.peer = -1;
+}
+
+void comm_end_job(const char *why)
+{
+    fprintf(stderr, "dagrt[rank %d]: error: ending the job after a failure (%s)\n", dist.rank,
+            why);
+    xfer_transport()->abort(1);
+}
