@@ -87,7 +87,7 @@ static void compare(size_t idx)
 
 /* A difference is reported CHECK_DELAY_S after it was found, unless a transfer's
  * envelope reported the mismatch meanwhile with the two tasks and the tile (xfer.c). */
-#define CHECK_DELAY_S 0.3
+#define CHECK_DELAY_S 0.5
 int check_pending(void)
 {
     return K.bad && !comm_broken();

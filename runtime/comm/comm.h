@@ -45,6 +45,7 @@ struct coll {
     size_t ntiles;
     int mt, nt, layers;
     int mapped;          /* memory is ours (mmap), not the program's */
+    int guarded;         /* DAG_CHECK: protections applied (guard_coll) */
     dag_dist_t dist;
     struct tile_state *tiles;
 };
@@ -77,7 +78,7 @@ enum { GUARD_NONE = 0, GUARD_READ = 1, GUARD_RW = 3 };
 DAG_INTERNAL int guard_on(void);                        /* DAG_CHECK=1 and distributed */
 DAG_INTERNAL int guard_coll_on(const struct coll *c);   /* its tiles are guarded */
 DAG_INTERNAL void guard_tile(struct coll *c, size_t t, int prot); /* GUARD_* */
-void guard_coll(struct coll *c);                        /* at registration */
+DAG_INTERNAL void guard_coll(struct coll *c); /* before its first task, or at a wait */
 
 /* ---- clock (the one helper of this folder) ---- */
 static inline uint64_t comm_now_ns(void) /* CLOCK_MONOTONIC in ns */
@@ -216,13 +217,12 @@ int comm_fail_take_notice(int *peer);        /* once per failure: 1 if others mu
 double comm_fail_since(void);                /* comm_now() of the failure */
 void comm_fail_hurry(void);                  /* this rank cannot stop: end it soon */
 int comm_fail_hurried(void);
-void comm_fail_reset(void);
+void comm_fail_reset(const struct transport *tp); /* at start: tp ends the job */
 void comm_end_job(const char *why);          /* after a failure: end every rank, non-zero */
 
 /* ---- transfers (xfer.c): the lists, the transport lock and progress ---- */
 dag_status_t xfer_start(const struct transport *tp, int nranks);
 void xfer_stop(void);
-const struct transport *xfer_transport(void);
 void comm_post(struct comm_op *op);          /* any thread; fulfils op->ev when done */
 uint64_t comm_seq(int peer, int send);       /* next sequence number of the pair (flow lock) */
 int comm_tag_of(uint64_t seq);

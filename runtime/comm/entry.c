@@ -47,7 +47,7 @@ dag_status_t comm_start(void)
         return st;
     if (dist.nranks < 2)
         return DAG_OK;
-    comm_fail_reset();
+    comm_fail_reset(N.tp);
     if ((st = xfer_start(N.tp, dist.nranks)) || (st = live_start(N.tp, dist.nranks)))
         return st;
     stage_init(N.tp);
@@ -79,8 +79,15 @@ void comm_before_drain(void)
 void comm_on_wait(struct tctx *c)
 {
     (void)c;
-    if (dist.active && !comm_broken())
-        flow_sync_point(0);
+    if (!dist.active || comm_broken())
+        return;
+    flow_sync_point(0);
+    if (guard_on()) { /* DAG_CHECK: matrices no task used yet: the program reads next */
+        pthread_mutex_lock(&dist.lock);
+        for (int k = 0; k < dist.ncolls; k++)
+            guard_coll(dist.colls[k]);
+        pthread_mutex_unlock(&dist.lock);
+    }
 }
 
 /* After the engine's thread stopped: goodbye to everyone, and wait for everyone else's

@@ -9,6 +9,7 @@
 #include "comm.h"
 
 static struct {
+    const struct transport *tp; /* ends the job */
     atomic_int code;     /* dag_status_t of the first failure; 0: fine */
     atomic_int notice;   /* 1 until the engine took the notice (tell the others) */
     int peer;            /* the failed rank, or -1 */
@@ -53,8 +54,9 @@ int comm_fail_hurried(void)
     return F.hurry;
 }
 
-void comm_fail_reset(void)
+void comm_fail_reset(const struct transport *tp)
 {
+    F.tp = tp;
     F.hurry = 0;
     atomic_store(&F.code, 0);
     atomic_store(&F.notice, 0);
@@ -65,5 +67,5 @@ void comm_end_job(const char *why)
 {
     fprintf(stderr, "dagrt[rank %d]: error: ending the job after a failure (%s)\n", dist.rank,
             why);
-    xfer_transport()->abort(1);
+    F.tp->abort(1);
 }

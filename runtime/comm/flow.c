@@ -193,7 +193,8 @@ static dag_status_t guard_to(struct coll *c, size_t t, int prot)
 static dag_status_t submit_xfer(int kind, int peer, struct coll *c, size_t t,
                                 const dag_task_attr_t *user)
 {
-    struct xfer x = {.c = guard_coll_on(c) ? c : NULL, .kind = kind, .peer = peer, .coll = c->id, .tile = (long)t,
+    struct xfer x = {.c = guard_coll_on(c) ? c : NULL, .kind = kind, .peer = peer,
+                     .coll = c->id, .tile = (long)t,
                      .buf = c->base + t * c->stride, .len = c->tile_bytes,
                      .label = user && user->label ? user->label : "task",
                      .file = user ? user->file : NULL, .line = user ? user->line : 0};
@@ -355,6 +356,7 @@ dag_status_t flow_interpose(struct tctx *c, dag_task_fn fn, const void *args,
         mix(((uint64_t)deps[k].len << 8) | (deps[k].mode & DAG_MODE_MASK));
         if (!cl)
             continue;
+        guard_coll(cl); /* DAG_CHECK: no task used it yet: protect it now */
         mix(((uint64_t)cl->id << 40) ^ t0);
         mix((uint64_t)((const char *)deps[k].addr - (cl->base + t0 * cl->stride)));
         for (size_t t = t0; t <= t1 && !st; t++) {

@@ -1,7 +1,8 @@
 /* guard.c: the checking mode of distributed runs (DAG_CHECK=1), part of libdagrt. A rank's
  * pages of a registered tile are inaccessible while it does not hold the tile's current
  * version, read-only while it holds a copy that another rank wrote, and writable while it
- * wrote it last (the owner at first). The flow (flow.c) changes the protection in task
+ * wrote it last (the owner at first). The flow (flow.c) protects a matrix before its
+ * first task (or at the first top-level wait, entry.c) and changes the protection in task
  * order, with the transfers. A program that reads a tile on a non-owner without
  * dag_dist_fetch, or writes a copy outside a task, faults: the SIGSEGV handler names the
  * tile, its owner and the fix, then lets the fault kill the process (the other ranks see
@@ -42,7 +43,7 @@ int guard_on(void)
 
 int guard_coll_on(const struct coll *c)
 {
-    return guard_on() && c->mapped && c->stride % (size_t)Q.page == 0;
+    return c->guarded && guard_on() && c->mapped && c->stride % (size_t)Q.page == 0;
 }
 
 void guard_tile(struct coll *c, size_t t, int prot)
@@ -129,8 +130,9 @@ static void install(void)
 
 void guard_coll(struct coll *c)
 {
-    if (!guard_on() || !c->mapped)
+    if (c->guarded || !guard_on() || !c->mapped)
         return;
+    c->guarded = 1;
     if (!guard_coll_on(c)) {
         if (c->tile_bytes >= 1024 && !Q.noted++ && dist.rank == 0)
             fprintf(stderr, "dagrt: note: DAG_CHECK: the tiles of matrix #%d are smaller "

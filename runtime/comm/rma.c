@@ -7,8 +7,8 @@
  *             dependency, so the buffer is free) and send READY {address, length, what
  *             it expects there};
  *   sender:   on READY, check that it expects this transfer (else a flow mismatch is
- *             reported and nothing is put), MPI_Put the bytes in chunks of DAG_COMM_MAX_MSG, MPI_Win_flush
- *             the target, then send DONE;
+ *             reported and nothing is put), MPI_Put the bytes in chunks of
+ *             DAG_COMM_MAX_MSG, MPI_Win_flush the target, then send DONE;
  *   receiver: on DONE, MPI_Win_sync: the receive is complete.
  * Attachments are cached (DAG_COMM_RMA_CACHE entries, exact buffer ranges, least
  * recently used one detached first): a tile received again reuses its attachment, and

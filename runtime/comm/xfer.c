@@ -49,11 +49,6 @@ int xfer_workers_polling(void)
            WORKER_POLL_NS;
 }
 
-const struct transport *xfer_transport(void)
-{
-    return X.tp;
-}
-
 uint64_t comm_seq(int peer, int send)
 {
     uint64_t *s = send ? X.send_seq : X.recv_seq;

@@ -6,7 +6,8 @@
  * there; the distributed watchdog must name the rank, the task and since when. Mode
  * "mismatch": the last rank submits one task more than the others (no data of its own)
  * in the middle of the chain: the next transfer's envelope reports it; "mismatch_end":
- * the same after the chain, which only the flow checkpoints can report. Each rank prints what its taskwait returned. */
+ * the same after the chain, which only the flow checkpoints can report. Each rank prints
+ * what its taskwait returned. */
 #include <signal.h>
 #include <string.h>
 #include <time.h>
