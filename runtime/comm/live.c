@@ -3,7 +3,8 @@
  *     silent for DAG_COMM_TIMEOUT_MS (default 1500) is declared dead;
  *   - same-node peers: a heartbeat carries the sender's pid and host, and a peer on this
  *     node whose process is gone (kill(pid, 0): ESRCH) is declared dead within tens of
- *     milliseconds, without waiting for the timeout;
+ *     milliseconds, without waiting for the timeout (DAG_COMM_PID_WATCH=0: not watched,
+ *     as if on another node);
  *   - stuck task bodies: a task body that has been running on one of this rank's workers
  *     for longer than DAG_COMM_STUCK_MS (default 300000; 0: off) is reported with its
  *     label, source line and start time, and the job ends: the other ranks would wait for
@@ -43,6 +44,7 @@ static struct {
     uint64_t host;
     double last_hb, hb_interval, timeout, pid_checked;
     double stuck_s, stuck_checked;
+    int pid_watch;          /* DAG_COMM_PID_WATCH */
     struct sample *w;       /* per worker */
     int nw;
 } L;
@@ -74,6 +76,7 @@ dag_status_t live_start(const struct transport *tp, int nranks)
     L.hb_interval = L.timeout / 8;
     L.stuck_s = (double)env_long("DAG_COMM_STUCK_MS", 300000, 0, 1L << 40) / 1e3;
     L.host = host_hash();
+    L.pid_watch = (int)env_long("DAG_COMM_PID_WATCH", 1, 0, 1);
     double now = comm_now();
     for (int r = 0; r < nranks; r++)
         L.last_seen[r] = now;
@@ -105,7 +108,7 @@ void live_heard(int peer, const struct ctrl_msg *m)
     L.lpid_known[peer] = 1;
     pid_t pid = (pid_t)m->idx;
     /* on this node and visible from here (another pid namespace is not watched) */
-    if (m->hash == L.host && pid > 0 && pid != getpid() && kill(pid, 0) == 0)
+    if (L.pid_watch && m->hash == L.host && pid > 0 && pid != getpid() && kill(pid, 0) == 0)
         L.lpid[peer] = pid;
 }
 
