@@ -117,6 +117,12 @@ struct comm_env {
     char file[56];
 };
 
+/* Transfers of at most COMM_PACK_MAX bytes travel in one message with their envelope
+ * (packed): the receiver gets it into a buffer of its own (comm_op.pack), checks the
+ * envelope and only then copies the data into the tile. Larger ones send the envelope
+ * first and the data after it matched. A compile-time constant: every rank must agree. */
+#define COMM_PACK_MAX 4096
+
 /* One inferred transfer on this rank, owned by the engine from comm_post() until it
  * fulfils `ev`. */
 struct comm_op {
@@ -145,6 +151,7 @@ struct comm_op {
     uint64_t t_post;      /* CLOCK_MONOTONIC ns when posted: the message's slice in traces */
     struct comm_env env;  /* ours: what this transfer is for */
     struct comm_env got;  /* recv: the sender's, as it arrived */
+    char *pack;           /* mpi.c, ucx.c: envelope + packed data (malloc'ed) */
     _Alignas(16) char tspace[40]; /* a transport's requests when they fit (no malloc) */
 };
 
@@ -159,7 +166,15 @@ static inline void comm_treq_free(struct comm_op *op)
     if (op->treq != (void *)op->tspace)
         free(op->treq);
     op->treq = NULL;
+    free(op->pack);
+    op->pack = NULL;
 }
+
+/* A sender's packed message (envelope + data), or NULL when it goes unpacked. */
+char *comm_pack(struct comm_op *op, size_t *bytes);
+/* A receiver's message arrived in op->pack (`bytes` of it): 1 the data is in place,
+ * 0 the envelope matched and the data follows, XFER_MISMATCH. */
+int comm_unpack(struct comm_op *op, size_t bytes);
 
 /* Small control messages: heartbeats, flow checkpoints, abort notices, goodbyes. */
 enum { CTRL_HEARTBEAT = 1, CTRL_CHECK = 2, CTRL_ABORT = 3, CTRL_BYE = 4 };

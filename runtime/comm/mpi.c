@@ -2,7 +2,9 @@
  * MPI_COMM_WORLD for data, envelopes and control, so none collides with the program's own
  * MPI traffic. A transfer is an envelope (what it is for: struct comm_env) and the data
  * with the same tag; the receiver posts the data receive only once the envelope arrived
- * and matched (xfer_env_check), so a mismatched message is never delivered. Messages
+ * and matched (xfer_env_check), so a mismatched message is never delivered. Up to
+ * COMM_PACK_MAX bytes travel in the envelope's message and are copied into the tile
+ * after the check (comm_unpack). Messages
  * above max_msg are split into chunks sent with the same tag, which MPI's non-overtaking
  * rule keeps in order. Errors return (never abort
  * the job) except through `abort`. After init, calls come from the engine's thread or a
@@ -127,9 +129,18 @@ static int m_start(struct comm_op *op)
     op->nreq = (int)n;
     op->nposted = 0;
     op->env_ok = 0;
-    if (op->kind == OP_RECV)
-        return MPI_Irecv(&op->got, (int)sizeof op->got, MPI_BYTE, op->peer, op->tag, M.env,
-                         &r[0]) == MPI_SUCCESS ? 0 : -1;
+    if (op->kind == OP_RECV) { /* room for a packed message, whatever this side expects */
+        if (!(op->pack = malloc(sizeof op->got + COMM_PACK_MAX)))
+            return -1;
+        return MPI_Irecv(op->pack, (int)(sizeof op->got + COMM_PACK_MAX), MPI_BYTE, op->peer,
+                         op->tag, M.env, &r[0]) == MPI_SUCCESS ? 0 : -1;
+    }
+    size_t bytes;
+    if ((op->pack = comm_pack(op, &bytes))) { /* one message: envelope and data */
+        op->nreq = 0;
+        return MPI_Isend(op->pack, (int)bytes, MPI_BYTE, op->peer, op->tag, M.env, &r[0]) ==
+                       MPI_SUCCESS ? 0 : -1;
+    }
     if (MPI_Isend(&op->env, (int)sizeof op->env, MPI_BYTE, op->peer, op->tag, M.env, &r[0]) !=
         MPI_SUCCESS)
         return -1;
@@ -141,12 +152,16 @@ static int m_test(struct comm_op *op)
     int flag = 0;
     MPI_Request *r = op->treq;
     if (op->kind == OP_RECV && !op->env_ok) { /* nothing is delivered before it matched */
-        if (MPI_Test(&r[0], &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        MPI_Status st;
+        int count = 0;
+        if (MPI_Test(&r[0], &flag, &st) != MPI_SUCCESS)
             return XFER_FAILED;
         if (!flag)
             return 0;
-        if (xfer_env_check(op, &op->got))
-            return XFER_MISMATCH;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        int u = comm_unpack(op, count > 0 ? (size_t)count : 0);
+        if (u != 0)
+            return u; /* packed: done, or a mismatch */
         op->env_ok = 1;
     }
     if (op->nposted < op->nreq && post_chunks(op))

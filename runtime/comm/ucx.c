@@ -448,15 +448,29 @@ static int post_chunks(struct comm_op *op)
     return 0;
 }
 
+/* The envelope: a sender's alone or packed with its data (comm_pack); a receiver's into
+ * a buffer with room for a packed message, whatever this side expects. */
 static int post_env(struct comm_op *op)
 {
     void **r = op->treq;
-    ucp_request_param_t p = {.op_attr_mask = 0};
-    void *q = op->kind == OP_SEND
-                  ? ucp_tag_send_nbx(U.eps[op->peer], &op->env, sizeof op->env,
-                                     TAG_ENV | data_tag(U.rank, op->tag), &p)
-                  : ucp_tag_recv_nbx(U.worker, &op->got, sizeof op->got,
-                                     TAG_ENV | data_tag(op->peer, op->tag), ~(uint64_t)0, &p);
+    void *q;
+    if (op->kind == OP_SEND) {
+        ucp_request_param_t p = {.op_attr_mask = 0};
+        size_t bytes = sizeof op->env;
+        const void *buf = &op->env;
+        if ((op->pack = comm_pack(op, &bytes))) {
+            op->nreq = 0;
+            buf = op->pack;
+        }
+        q = ucp_tag_send_nbx(U.eps[op->peer], buf, bytes, TAG_ENV | data_tag(U.rank, op->tag),
+                             &p);
+    } else {
+        if (!(op->pack = malloc(sizeof op->got + COMM_PACK_MAX)))
+            return -1;
+        ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL};
+        q = ucp_tag_recv_nbx(U.worker, op->pack, sizeof op->got + COMM_PACK_MAX,
+                             TAG_ENV | data_tag(op->peer, op->tag), ~(uint64_t)0, &p);
+    }
     if (UCS_PTR_IS_ERR(q))
         return -1;
     r[0] = q;
@@ -489,25 +503,24 @@ static int u_start(struct comm_op *op)
     return 0;
 }
 
-/* A receive's envelope: 1 matched (data receives may be posted), 0 not yet, or
- * XFER_FAILED / XFER_MISMATCH. */
+/* A receive's envelope: 2 matched (data receives may be posted), 1 the packed data is in
+ * place, 0 not yet, or XFER_FAILED / XFER_MISMATCH. */
 static int env_arrived(struct comm_op *op)
 {
     void **r = op->treq;
-    if (r[0]) {
-        progress();
-        ucs_status_t s = ucp_request_check_status(r[0]);
-        if (s == UCS_INPROGRESS)
-            return 0;
-        ucp_request_free(r[0]);
-        r[0] = NULL;
-        if (s != UCS_OK)
-            return XFER_FAILED;
-    }
-    if (xfer_env_check(op, &op->got))
-        return XFER_MISMATCH;
-    op->env_ok = 1;
-    return 1;
+    ucp_tag_recv_info_t info = {0};
+    progress();
+    ucs_status_t s = ucp_tag_recv_request_test(r[0], &info);
+    if (s == UCS_INPROGRESS)
+        return 0;
+    ucp_request_free(r[0]);
+    r[0] = NULL;
+    if (s != UCS_OK)
+        return XFER_FAILED;
+    int u = comm_unpack(op, info.length);
+    if (u == 0)
+        op->env_ok = 1;
+    return u == 0 ? 2 : u; /* 2: matched, the data follows */
 }
 
 static int u_test(struct comm_op *op)
@@ -515,7 +528,7 @@ static int u_test(struct comm_op *op)
     void **r = op->treq;
     if (op->kind == OP_RECV && !op->env_ok) {
         int e = env_arrived(op);
-        if (e == XFER_MISMATCH)
+        if (e == XFER_MISMATCH || e == 1)
             return e;
         if (e == 0 && U.lpid[op->peer])
             check_local_peers();

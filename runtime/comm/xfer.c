@@ -159,6 +159,37 @@ int xfer_env_check(const struct comm_op *op, const struct comm_env *theirs)
     return -1;
 }
 
+char *comm_pack(struct comm_op *op, size_t *bytes)
+{
+    if (op->len > COMM_PACK_MAX || op->ready < op->len)
+        return NULL; /* large, or staged from a device: unpacked */
+    char *p = malloc(sizeof op->env + op->len);
+    if (!p)
+        return NULL;
+    memcpy(p, &op->env, sizeof op->env);
+    memcpy(p + sizeof op->env, op->buf, op->len);
+    *bytes = sizeof op->env + op->len;
+    return p;
+}
+
+int comm_unpack(struct comm_op *op, size_t bytes)
+{
+    if (bytes < sizeof op->got) {
+        op->got.magic = 0; /* not a transfer of this runtime */
+        xfer_env_check(op, &op->got);
+        return XFER_MISMATCH;
+    }
+    memcpy(&op->got, op->pack, sizeof op->got);
+    if (xfer_env_check(op, &op->got))
+        return XFER_MISMATCH;
+    if (bytes == sizeof op->got) /* the data follows (large, or staged from a device) */
+        return 0;
+    if (bytes != sizeof op->got + op->len) /* cannot be: the lengths matched */
+        return XFER_MISMATCH;
+    memcpy(op->buf, op->pack + sizeof op->got, op->len);
+    return 1;
+}
+
 /* Report the oldest transfers with `peer` (in flow order: the tasks that wait first). */
 static void name_oldest(struct comm_op *const *lists, int nl, int peer)
 {
