@@ -6,7 +6,6 @@
  * computes the same decisions from the same flow: nothing here communicates, except the
  * flow checkpoints handed to the engine. Must stay deterministic across ranks: never
  * branch on addresses, timing or local state other than the rank. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -108,6 +107,21 @@ static int pick_sender(const struct tile_state *ts)
 
 /* ---- communication tasks ------------------------------------------------------------ */
 
+/* A bounded copy of a name into an envelope (no snprintf: it runs on every transfer);
+ * tail: keep the end of a long path, where the file name is. */
+static void copy_name(char *dst, size_t cap, const char *src, int tail)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) {
+        if (tail)
+            src += n - (cap - 1);
+        n = cap - 1;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 static int xfer_body(void *arg)
 {
     const struct xfer *x = arg;
@@ -130,11 +144,8 @@ static int xfer_body(void *arg)
     op->ready = op->len;
     op->env = (struct comm_env){.magic = COMM_ENV_MAGIC, .coll = x->coll, .tile = x->tile,
                                 .len = x->len, .task = x->task, .line = x->line};
-    snprintf(op->env.label, sizeof op->env.label, "%s", x->label);
-    if (x->file) { /* the end of the path: the file name survives */
-        size_t n = strlen(x->file), keep = sizeof op->env.file - 1;
-        snprintf(op->env.file, sizeof op->env.file, "%s", x->file + (n > keep ? n - keep : 0));
-    }
+    copy_name(op->env.label, sizeof op->env.label, x->label, 0);
+    copy_name(op->env.file, sizeof op->env.file, x->file, 1);
     /* data dirty on a GPU: copied home in pieces, each sent as soon as it lands */
     if (op->kind == OP_SEND && (op->stage = comm_stage_begin(op->buf, op->len))) {
         op->ready = 0;
