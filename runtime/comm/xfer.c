@@ -16,6 +16,7 @@
 #include "comm.h"
 #include "../core/hooks.h"
 #include "../core/runtime.h"
+#include "../obs/obs.h"
 
 static struct {
     const struct transport *tp;
@@ -99,7 +100,7 @@ static void op_done(struct comm_op *op, int code)
         stage_end(op->stage);
     if (!code && rt.hooks) /* the message as a slice with its bytes, in the peer's lane */
         hooks_transfer(NULL, op->kind == OP_RECV ? HOOK_XFER_RECV : HOOK_XFER_SEND, op->len,
-                       op->t_post, comm_now_ns(), 2000 + op->peer);
+                       op->t_post, comm_now_ns(), OBS_LANE_COMM + op->peer);
     if (op->done)
         *op->done = 1;
     comm_treq_free(op);
