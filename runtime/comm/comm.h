@@ -242,7 +242,7 @@ void comm_post(struct comm_op *op);          /* any thread; fulfils op->ev when 
 uint64_t comm_seq(int peer, int send);       /* next sequence number of the pair (flow lock) */
 int comm_tag_of(uint64_t seq);
 int xfer_env_check(const struct comm_op *op, const struct comm_env *theirs); /* 0: match */
-void xfer_lock(void);                        /* the transport lock (engine.c's loop) */
+void xfer_lock(void);                        /* the transport lock */
 void xfer_unlock(void);
 int xfer_trylock(void);                      /* 0: taken */
 int xfer_queue_run(void);                    /* start what tasks queued; count */

@@ -8,7 +8,7 @@
  * above max_msg are split into chunks sent with the same tag, which MPI's non-overtaking
  * rule keeps in order. Errors return (never abort
  * the job) except through `abort`. After init, calls come from the engine's thread or a
- * task's thread, never two at once (engine.c's lock). */
+ * task's thread, never two at once (xfer.c's lock). */
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>

@@ -397,7 +397,7 @@ static int r_ctrl_idle(void)
     return transport_mpi.ctrl_idle();
 }
 
-/* Every rank gets here after the goodbye exchange (engine.c), so the collective
+/* Every rank gets here after the goodbye exchange (entry.c), so the collective
  * MPI_Win_free is safe; the communicators stay for a later dag_init. */
 static void r_fini(int broken)
 {

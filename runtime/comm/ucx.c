@@ -14,7 +14,7 @@
  * instead (DAG_UCX_ERR_MODE=auto; `peer` or `none` for every endpoint). The engine's
  * heartbeats remain the last resort. Errors return (never abort the job) except
  * through `abort`. After init, calls come from the engine's thread or a
- * task's thread, never two at once (engine.c's lock): a serialized worker suffices. */
+ * task's thread, never two at once (xfer.c's lock): a serialized worker suffices. */
 #include <errno.h>
 #include <limits.h>
 #include <mpi.h>
