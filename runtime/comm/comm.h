@@ -155,6 +155,11 @@ struct comm_op {
     _Alignas(16) char tspace[40]; /* a transport's requests when they fit (no malloc) */
 };
 
+/* Buffers of sizeof(struct comm_env) + COMM_PACK_MAX bytes for packed messages, kept for
+ * reuse (xfer.c); only under the transport lock. */
+char *comm_pack_get(void);
+void comm_pack_put(char *p);
+
 /* Room for a transport's per-op requests: tspace when they fit, else malloc (NULL). */
 static inline void *comm_treq_alloc(struct comm_op *op, size_t bytes)
 {
@@ -166,7 +171,8 @@ static inline void comm_treq_free(struct comm_op *op)
     if (op->treq != (void *)op->tspace)
         free(op->treq);
     op->treq = NULL;
-    free(op->pack);
+    if (op->pack)
+        comm_pack_put(op->pack);
     op->pack = NULL;
 }
 

@@ -1,6 +1,8 @@
 /* live.c: liveness, run from the engine's thread (engine.c). Three checks:
  *   - heartbeats: every rank sends one to every other each DAG_COMM_TIMEOUT_MS / 8; a rank
- *     silent for DAG_COMM_TIMEOUT_MS (default 1500) is declared dead;
+ *     silent for DAG_COMM_TIMEOUT_MS (default 1500) is declared dead; before its first
+ *     message, for DAG_COMM_START_TIMEOUT_MS (default 10000: ranks start their engines at
+ *     different times, a loaded node's start-up takes seconds);
  *   - same-node peers: a heartbeat carries the sender's pid and host, and a peer on this
  *     node whose process is gone (kill(pid, 0): ESRCH) is declared dead within tens of
  *     milliseconds, without waiting for the timeout (DAG_COMM_PID_WATCH=0: not watched,
@@ -40,9 +42,10 @@ static struct {
     char *bye;
     pid_t *lpid;            /* per rank: its pid when on this node, else 0 */
     char *lpid_known;       /* its first heartbeat was seen */
+    char *heard;            /* anything came from it yet */
     double *gone_since;     /* its process was found gone then (0: not) */
     uint64_t host;
-    double last_hb, hb_interval, timeout, pid_checked;
+    double last_hb, hb_interval, timeout, start_timeout, pid_checked;
     double stuck_s, stuck_checked;
     int pid_watch;          /* DAG_COMM_PID_WATCH */
     struct sample *w;       /* per worker */
@@ -67,13 +70,17 @@ dag_status_t live_start(const struct transport *tp, int nranks)
     L.bye = calloc((size_t)nranks, 1);
     L.lpid = calloc((size_t)nranks, sizeof *L.lpid);
     L.lpid_known = calloc((size_t)nranks, 1);
+    L.heard = calloc((size_t)nranks, 1);
     L.gone_since = calloc((size_t)nranks, sizeof *L.gone_since);
     L.nw = rt.nthreads;
     L.w = calloc((size_t)(L.nw > 0 ? L.nw : 1), sizeof *L.w);
-    if (!L.last_seen || !L.bye || !L.lpid || !L.lpid_known || !L.gone_since || !L.w)
+    if (!L.last_seen || !L.bye || !L.lpid || !L.lpid_known || !L.heard || !L.gone_since || !L.w)
         return DAG_ERR_NOMEM;
     L.timeout = (double)env_long("DAG_COMM_TIMEOUT_MS", 1500, 100, 1L << 30) / 1e3;
     L.hb_interval = L.timeout / 8;
+    L.start_timeout = (double)env_long("DAG_COMM_START_TIMEOUT_MS", 10000, 100, 1L << 30) / 1e3;
+    if (L.start_timeout < L.timeout)
+        L.start_timeout = L.timeout;
     L.stuck_s = (double)env_long("DAG_COMM_STUCK_MS", 300000, 0, 1L << 40) / 1e3;
     L.host = host_hash();
     L.pid_watch = (int)env_long("DAG_COMM_PID_WATCH", 1, 0, 1);
@@ -90,6 +97,7 @@ void live_stop(void)
     free(L.bye);
     free(L.lpid);
     free(L.lpid_known);
+    free(L.heard);
     free(L.gone_since);
     free(L.w);
     memset(&L, 0, sizeof L);
@@ -103,6 +111,7 @@ double live_hb_interval(void)
 void live_heard(int peer, const struct ctrl_msg *m)
 {
     L.last_seen[peer] = comm_now();
+    L.heard[peer] = 1;
     if (m->type != CTRL_HEARTBEAT || L.lpid_known[peer])
         return;
     L.lpid_known[peer] = 1;
@@ -220,7 +229,8 @@ void live_tick(double now)
     if (comm_broken())
         return;
     for (int r = 0; r < L.nranks; r++) {
-        if (r == dist.rank || L.bye[r] || now - L.last_seen[r] < L.timeout)
+        if (r == dist.rank || L.bye[r] ||
+            now - L.last_seen[r] < (L.heard[r] ? L.timeout : L.start_timeout))
             continue;
         char how[64];
         snprintf(how, sizeof how, "no message for %.1f s", now - L.last_seen[r]);

@@ -130,7 +130,7 @@ static int m_start(struct comm_op *op)
     op->nposted = 0;
     op->env_ok = 0;
     if (op->kind == OP_RECV) { /* room for a packed message, whatever this side expects */
-        if (!(op->pack = malloc(sizeof op->got + COMM_PACK_MAX)))
+        if (!(op->pack = comm_pack_get()))
             return -1;
         return MPI_Irecv(op->pack, (int)(sizeof op->got + COMM_PACK_MAX), MPI_BYTE, op->peer,
                          op->tag, M.env, &r[0]) == MPI_SUCCESS ? 0 : -1;

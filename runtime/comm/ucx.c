@@ -465,7 +465,7 @@ static int post_env(struct comm_op *op)
         q = ucp_tag_send_nbx(U.eps[op->peer], buf, bytes, TAG_ENV | data_tag(U.rank, op->tag),
                              &p);
     } else {
-        if (!(op->pack = malloc(sizeof op->got + COMM_PACK_MAX)))
+        if (!(op->pack = comm_pack_get()))
             return -1;
         ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL};
         q = ucp_tag_recv_nbx(U.worker, op->pack, sizeof op->got + COMM_PACK_MAX,

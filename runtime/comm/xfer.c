@@ -160,11 +160,38 @@ int xfer_env_check(const struct comm_op *op, const struct comm_env *theirs)
     return -1;
 }
 
+/* Pack buffers come back in completion order: a small stack of free ones saves a malloc
+ * and a free per small transfer. */
+#define PACK_KEEP 64
+static char *pack_free[PACK_KEEP];
+static int npack_free;
+
+char *comm_pack_get(void)
+{
+    if (npack_free)
+        return pack_free[--npack_free];
+    return malloc(sizeof(struct comm_env) + COMM_PACK_MAX);
+}
+
+void comm_pack_put(char *p)
+{
+    if (npack_free < PACK_KEEP)
+        pack_free[npack_free++] = p;
+    else
+        free(p);
+}
+
+static void pack_drain(void)
+{
+    while (npack_free)
+        free(pack_free[--npack_free]);
+}
+
 char *comm_pack(struct comm_op *op, size_t *bytes)
 {
     if (op->len > COMM_PACK_MAX || op->ready < op->len)
         return NULL; /* large, or staged from a device: unpacked */
-    char *p = malloc(sizeof op->env + op->len);
+    char *p = comm_pack_get();
     if (!p)
         return NULL;
     memcpy(p, &op->env, sizeof op->env);
@@ -459,6 +486,7 @@ void xfer_enable_polling(void)
 void xfer_stop(void)
 {
     atomic_store(&rt.poll, NULL);
+    pack_drain();
     free(X.send_seq);
     free(X.recv_seq);
     for (int k = 0; X.wins && k < 2 * X.nranks; k++)
