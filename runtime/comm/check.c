@@ -31,29 +31,29 @@ static struct {
     size_t nown, npred, capown, cappred;
     size_t bad;                     /* 1 + the first checkpoint that differed; 0: none */
     double bad_since;
-} K = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} checks = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void check_start(const struct transport *tp, void (*wake)(void))
 {
-    K.tp = tp;
-    K.wake = wake;
+    checks.tp = tp;
+    checks.wake = wake;
 }
 
 void check_stop(void)
 {
-    pthread_mutex_lock(&K.lock);
-    while (K.head) {
-        struct ckpt_item *n = K.head->next;
-        free(K.head);
-        K.head = n;
+    pthread_mutex_lock(&checks.lock);
+    while (checks.head) {
+        struct ckpt_item *n = checks.head->next;
+        free(checks.head);
+        checks.head = n;
     }
-    K.tail = NULL;
-    pthread_mutex_unlock(&K.lock);
-    free(K.own);
-    free(K.pred);
-    K.own = K.pred = NULL;
-    K.nown = K.npred = K.capown = K.cappred = 0;
-    K.bad = 0;
+    checks.tail = NULL;
+    pthread_mutex_unlock(&checks.lock);
+    free(checks.own);
+    free(checks.pred);
+    checks.own = checks.pred = NULL;
+    checks.nown = checks.npred = checks.capown = checks.cappred = 0;
+    checks.bad = 0;
 }
 
 static int grow(struct check **a, size_t *cap, size_t need)
@@ -74,14 +74,15 @@ static int grow(struct check **a, size_t *cap, size_t need)
 
 static void compare(size_t idx)
 {
-    if (idx >= K.nown || idx >= K.npred || !K.own[idx].have || !K.pred[idx].have)
+    if (idx >= checks.nown || idx >= checks.npred || !checks.own[idx].have ||
+        !checks.pred[idx].have)
         return;
-    const struct check *a = &K.own[idx], *b = &K.pred[idx];
+    const struct check *a = &checks.own[idx], *b = &checks.pred[idx];
     if (a->count == b->count && a->hash == b->hash && a->final == b->final)
         return;
-    if (!K.bad) { /* said at check_tick, unless a message says more first */
-        K.bad = idx + 1;
-        K.bad_since = comm_now();
+    if (!checks.bad) { /* said at check_tick, unless a message says more first */
+        checks.bad = idx + 1;
+        checks.bad_since = comm_now();
     }
 }
 
@@ -90,15 +91,15 @@ static void compare(size_t idx)
 #define CHECK_DELAY_S 0.5
 int check_pending(void)
 {
-    return K.bad && !comm_broken();
+    return checks.bad && !comm_broken();
 }
 
 void check_tick(double now)
 {
-    if (!K.bad || comm_broken() || now - K.bad_since < CHECK_DELAY_S)
+    if (!checks.bad || comm_broken() || now - checks.bad_since < CHECK_DELAY_S)
         return;
-    size_t idx = K.bad - 1;
-    const struct check *a = &K.own[idx], *b = &K.pred[idx];
+    size_t idx = checks.bad - 1;
+    const struct check *a = &checks.own[idx], *b = &checks.pred[idx];
     int pred = (dist.rank + dist.nranks - 1) % dist.nranks;
     fprintf(stderr,
             "dagrt[rank %d]: error: the task flow differs between rank %d and rank %d "
@@ -114,27 +115,27 @@ void check_tick(double now)
 
 static void own_checkpoint(const struct check *c)
 {
-    size_t idx = K.nown;
-    if (grow(&K.own, &K.capown, idx + 1))
+    size_t idx = checks.nown;
+    if (grow(&checks.own, &checks.capown, idx + 1))
         return;
-    K.own[idx] = *c;
-    K.own[idx].have = 1;
-    K.nown = idx + 1;
+    checks.own[idx] = *c;
+    checks.own[idx].have = 1;
+    checks.nown = idx + 1;
     struct ctrl_msg m = {.type = CTRL_CHECK, .arg = c->final, .idx = idx, .count = c->count,
                          .hash = c->hash};
-    K.tp->ctrl_send((dist.rank + 1) % dist.nranks, &m);
+    checks.tp->ctrl_send((dist.rank + 1) % dist.nranks, &m);
     compare(idx);
 }
 
 void check_from_pred(const struct ctrl_msg *m)
 {
     size_t idx = (size_t)m->idx;
-    if (grow(&K.pred, &K.cappred, idx + 1))
+    if (grow(&checks.pred, &checks.cappred, idx + 1))
         return;
-    K.pred[idx] = (struct check){.count = m->count, .hash = m->hash, .final = m->arg,
+    checks.pred[idx] = (struct check){.count = m->count, .hash = m->hash, .final = m->arg,
                                  .have = 1};
-    if (idx + 1 > K.npred)
-        K.npred = idx + 1;
+    if (idx + 1 > checks.npred)
+        checks.npred = idx + 1;
     compare(idx);
 }
 
@@ -146,22 +147,22 @@ void comm_checkpoint(uint64_t count, uint64_t hash, int final, const char *label
         return;
     it->next = NULL;
     it->c = (struct check){count, hash, final, 1, label, file, line};
-    pthread_mutex_lock(&K.lock);
-    if (K.tail)
-        K.tail->next = it;
+    pthread_mutex_lock(&checks.lock);
+    if (checks.tail)
+        checks.tail->next = it;
     else
-        K.head = it;
-    K.tail = it;
-    pthread_mutex_unlock(&K.lock);
-    K.wake();
+        checks.head = it;
+    checks.tail = it;
+    pthread_mutex_unlock(&checks.lock);
+    checks.wake();
 }
 
 int check_run_queued(void)
 {
-    pthread_mutex_lock(&K.lock);
-    struct ckpt_item *ck = K.head;
-    K.head = K.tail = NULL;
-    pthread_mutex_unlock(&K.lock);
+    pthread_mutex_lock(&checks.lock);
+    struct ckpt_item *ck = checks.head;
+    checks.head = checks.tail = NULL;
+    pthread_mutex_unlock(&checks.lock);
     int n = 0;
     for (; ck; n++) {
         struct ckpt_item *next = ck->next;

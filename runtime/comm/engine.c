@@ -24,16 +24,16 @@ static struct {
     atomic_int stop;
     double grace, spin_s, idle_since;
     long max_sleep_us;
-} G = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+} engine = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void wake(int kick)
 {
-    pthread_mutex_lock(&G.lock);
-    G.kick |= kick;
-    G.woken = 1;
-    if (G.sleeping)
-        pthread_cond_signal(&G.cond);
-    pthread_mutex_unlock(&G.lock);
+    pthread_mutex_lock(&engine.lock);
+    engine.kick |= kick;
+    engine.woken = 1;
+    if (engine.sleeping)
+        pthread_cond_signal(&engine.cond);
+    pthread_mutex_unlock(&engine.lock);
 }
 
 static void wake_check(void)
@@ -82,7 +82,7 @@ static int on_failure(void)
         struct ctrl_msg m = {.type = CTRL_ABORT, .arg = peer, .hash = (uint64_t)(-code)};
         for (int r = 0; r < dist.nranks; r++)
             if (r != dist.rank && r != peer && !live_said_bye(r))
-                G.tp->ctrl_send(r, &m);
+                engine.tp->ctrl_send(r, &m);
     }
     xfer_fail_all(code, peer);
     return 1;
@@ -92,7 +92,7 @@ static int poll_ctrl(void)
 {
     int n = 0, peer;
     struct ctrl_msg m;
-    while (G.tp->ctrl_poll(&m, &peer) == 1) {
+    while (engine.tp->ctrl_poll(&m, &peer) == 1) {
         engine_on_ctrl(&m, peer);
         n++;
     }
@@ -105,16 +105,16 @@ static void *engine_main(void *arg)
     long idle = 0, sleep_us = 1;
     double prev = comm_now(), hb = live_hb_interval();
     xfer_lock();
-    while (!atomic_load(&G.stop)) {
+    while (!atomic_load(&engine.stop)) {
         int work = 0;
         double gap = comm_now() - prev;
         if (gap > hb) /* this thread was stuck (a long copy, descheduled) */
             live_shift(gap);
         prev += gap;
-        pthread_mutex_lock(&G.lock);
-        work += G.kick; /* a task left a transfer pending: poll from now on */
-        G.kick = G.woken = 0;
-        pthread_mutex_unlock(&G.lock);
+        pthread_mutex_lock(&engine.lock);
+        work += engine.kick; /* a task left a transfer pending: poll from now on */
+        engine.kick = engine.woken = 0;
+        pthread_mutex_unlock(&engine.lock);
         work += xfer_queue_run();
         work += check_run_queued();
         work += xfer_progress();
@@ -124,11 +124,11 @@ static void *engine_main(void *arg)
         check_tick(now);
         work += on_failure();
         if (comm_broken()) {
-            double limit = comm_fail_hurried() ? 0.2 : G.grace;
+            double limit = comm_fail_hurried() ? 0.2 : engine.grace;
             if (now - comm_fail_since() > limit) {
                 if (!comm_fail_hurried())
                     fprintf(stderr, "dagrt[rank %d]: error: the program did not stop %.1f s "
-                            "after the failure\n", dist.rank, G.grace);
+                            "after the failure\n", dist.rank, engine.grace);
                 comm_end_job(dag_strerror((dag_status_t)comm_broken()));
             }
         }
@@ -140,10 +140,10 @@ static void *engine_main(void *arg)
         /* while transfers are pending, poll for spin_us after the last progress, yielding
          * the core to anyone runnable on it; then back off */
         if (++idle == 1)
-            G.idle_since = now;
+            engine.idle_since = now;
         int delegated = xfer_workers_polling(); /* an idle worker drives the transfers */
         int pending = xfer_pending();
-        if (pending && !delegated && now - G.idle_since < G.spin_s) {
+        if (pending && !delegated && now - engine.idle_since < engine.spin_s) {
             xfer_unlock(); /* let a task post or complete transfers */
             sched_yield();
             xfer_lock();
@@ -153,7 +153,7 @@ static void *engine_main(void *arg)
          * grows while nothing happens, and stays short while transfers wait, unless a
          * worker polls them: a wake-up here would only preempt it (on a full node the hop
          * then waits for the scheduler), and a poller that gives up wakes us */
-        long cap = pending && !delegated ? G.max_sleep_us / 8 + 1 : G.max_sleep_us;
+        long cap = pending && !delegated ? engine.max_sleep_us / 8 + 1 : engine.max_sleep_us;
         sleep_us = sleep_us * 2 > cap ? cap : sleep_us * 2;
         xfer_unlock();
         for (;;) {
@@ -162,14 +162,14 @@ static void *engine_main(void *arg)
             ts.tv_nsec += sleep_us * 1000;
             ts.tv_sec += ts.tv_nsec / 1000000000;
             ts.tv_nsec %= 1000000000;
-            pthread_mutex_lock(&G.lock);
-            if (!G.woken && !G.kick && !atomic_load(&G.stop)) {
-                G.sleeping = 1;
-                pthread_cond_timedwait(&G.cond, &G.lock, &ts);
-                G.sleeping = 0;
+            pthread_mutex_lock(&engine.lock);
+            if (!engine.woken && !engine.kick && !atomic_load(&engine.stop)) {
+                engine.sleeping = 1;
+                pthread_cond_timedwait(&engine.cond, &engine.lock, &ts);
+                engine.sleeping = 0;
             }
-            int urgent = G.woken || atomic_load(&G.stop);
-            pthread_mutex_unlock(&G.lock);
+            int urgent = engine.woken || atomic_load(&engine.stop);
+            pthread_mutex_unlock(&engine.lock);
             if (xfer_trylock() == 0)
                 break;
             /* a polling worker is in the transport: blocking here would cost it a futex
@@ -179,7 +179,7 @@ static void *engine_main(void *arg)
                 xfer_lock();
                 break;
             }
-            sleep_us = G.max_sleep_us;
+            sleep_us = engine.max_sleep_us;
         }
     }
     xfer_unlock();
@@ -188,27 +188,27 @@ static void *engine_main(void *arg)
 
 dag_status_t engine_start(const struct transport *tp)
 {
-    G.tp = tp;
-    G.grace = (double)env_long("DAG_COMM_GRACE_MS", 3000, 0, 1L << 30) / 1e3;
-    G.spin_s = (double)env_long("DAG_COMM_SPIN_US", 500, 0, 1L << 30) / 1e6;
-    G.max_sleep_us = env_long("DAG_COMM_SLEEP_US", 1000, 1, 1000000);
-    G.sleeping = G.kick = G.woken = 0;
-    atomic_store(&G.stop, 0);
+    engine.tp = tp;
+    engine.grace = (double)env_long("DAG_COMM_GRACE_MS", 3000, 0, 1L << 30) / 1e3;
+    engine.spin_s = (double)env_long("DAG_COMM_SPIN_US", 500, 0, 1L << 30) / 1e6;
+    engine.max_sleep_us = env_long("DAG_COMM_SLEEP_US", 1000, 1, 1000000);
+    engine.sleeping = engine.kick = engine.woken = 0;
+    atomic_store(&engine.stop, 0);
     xfer_set_wake(wake);
     check_start(tp, wake_check);
-    if (pthread_create(&G.thread, NULL, engine_main, NULL))
+    if (pthread_create(&engine.thread, NULL, engine_main, NULL))
         return DAG_ERR_SYSTEM;
-    G.started = 1;
+    engine.started = 1;
     return DAG_OK;
 }
 
 /* Stop the thread; the caller (entry.c) finishes the goodbye exchange itself. */
 void engine_stop(void)
 {
-    if (!G.started)
+    if (!engine.started)
         return;
-    atomic_store(&G.stop, 1);
+    atomic_store(&engine.stop, 1);
     wake(0);
-    pthread_join(G.thread, NULL);
-    G.started = 0;
+    pthread_join(engine.thread, NULL);
+    engine.started = 0;
 }

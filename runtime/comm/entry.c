@@ -14,7 +14,7 @@
 static struct {
     const struct transport *tp;
     int started;
-} N;
+} plugin;
 
 /* DAG_COMM: mpi (two-sided, default), rma (MPI one-sided: windows and MPI_Put, rma.c),
  * ucx (UCP tag matching, ucx.c; when built with UCX). */
@@ -41,16 +41,16 @@ static const struct transport *pick_transport(void)
 
 dag_status_t comm_start(void)
 {
-    N.tp = pick_transport();
-    dag_status_t st = N.tp->init(&dist.rank, &dist.nranks);
+    plugin.tp = pick_transport();
+    dag_status_t st = plugin.tp->init(&dist.rank, &dist.nranks);
     if (st)
         return st;
     if (dist.nranks < 2)
         return DAG_OK;
-    comm_fail_reset(N.tp);
-    if ((st = xfer_start(N.tp, dist.nranks)) || (st = live_start(N.tp, dist.nranks)))
+    comm_fail_reset(plugin.tp);
+    if ((st = xfer_start(plugin.tp, dist.nranks)) || (st = live_start(plugin.tp, dist.nranks)))
         return st;
-    stage_init(N.tp);
+    stage_init(plugin.tp);
     /* Ranks sharing a node with more threads (workers + the engine's) than cores: an idle
      * worker that spins (DAG_SPIN_US) keeps the core from the engine and from the peer
      * rank, which is what it waits for (a 50 us spin made a remote hop 70 us instead of
@@ -60,9 +60,9 @@ dag_status_t comm_start(void)
         (long)dist.local_size * (rt.nthreads + 1) > ncpu)
         rt.spin_ns = 0;
     flow_reset();
-    if ((st = engine_start(N.tp)))
+    if ((st = engine_start(plugin.tp)))
         return st;
-    N.started = 1;
+    plugin.started = 1;
     dist.active = 1;
     rt.interpose = flow_interpose;
     rt.poll_yield = ncpu > 0 && dist.local_size > ncpu;
@@ -97,19 +97,19 @@ static void goodbye(void)
     struct ctrl_msg bye = {.type = CTRL_BYE};
     for (int r = 0; r < dist.nranks; r++)
         if (r != dist.rank)
-            N.tp->ctrl_send(r, &bye);
+            plugin.tp->ctrl_send(r, &bye);
     double t0 = comm_now();
     for (;;) {
         struct ctrl_msg m;
         int peer, all = 1;
-        while (N.tp->ctrl_poll(&m, &peer) == 1)
+        while (plugin.tp->ctrl_poll(&m, &peer) == 1)
             engine_on_ctrl(&m, peer);
         for (int r = 0; r < dist.nranks; r++)
             all &= r == dist.rank || live_said_bye(r);
         double now = comm_now();
         live_tick(now);
         check_tick(now);
-        if ((all && N.tp->ctrl_idle() && !check_pending()) || comm_broken())
+        if ((all && plugin.tp->ctrl_idle() && !check_pending()) || comm_broken())
             break;
         if (now - t0 > 1e3) /* cannot happen without a heartbeat failure first */
             break;
@@ -121,7 +121,7 @@ static void goodbye(void)
 /* After the drain: every local transfer has completed. */
 void comm_stop(void)
 {
-    if (!N.started)
+    if (!plugin.started)
         return;
     rt.interpose = NULL;
     atomic_store(&rt.poll, NULL);
@@ -129,11 +129,11 @@ void comm_stop(void)
     engine_stop();
     if (!comm_broken())
         goodbye();
-    N.started = 0;
+    plugin.started = 0;
     int broken = comm_broken();
     if (broken)
         comm_end_job(dag_strerror((dag_status_t)broken));
-    N.tp->fini(0);
+    plugin.tp->fini(0);
     xfer_stop();
     live_stop();
     check_stop();

@@ -15,57 +15,57 @@ static struct {
     int peer;            /* the failed rank, or -1 */
     int hurry;           /* this rank cannot stop by itself (a stuck task body) */
     double since;
-} F;
+} failure;
 
 int comm_broken(void)
 {
-    return atomic_load(&F.code);
+    return atomic_load(&failure.code);
 }
 
 void comm_fail(int code, int peer, int tell)
 {
     int expected = 0;
-    if (!atomic_compare_exchange_strong(&F.code, &expected, code))
+    if (!atomic_compare_exchange_strong(&failure.code, &expected, code))
         return;
-    F.peer = peer;
-    F.since = comm_now();
-    atomic_store(&F.notice, tell ? 1 : 2);
+    failure.peer = peer;
+    failure.since = comm_now();
+    atomic_store(&failure.notice, tell ? 1 : 2);
 }
 
 int comm_fail_take_notice(int *peer)
 {
-    int n = atomic_exchange(&F.notice, 0);
-    *peer = F.peer;
+    int n = atomic_exchange(&failure.notice, 0);
+    *peer = failure.peer;
     return n;
 }
 
 double comm_fail_since(void)
 {
-    return F.since;
+    return failure.since;
 }
 
 void comm_fail_hurry(void)
 {
-    F.hurry = 1;
+    failure.hurry = 1;
 }
 
 int comm_fail_hurried(void)
 {
-    return F.hurry;
+    return failure.hurry;
 }
 
 void comm_fail_reset(const struct transport *tp)
 {
-    F.tp = tp;
-    F.hurry = 0;
-    atomic_store(&F.code, 0);
-    atomic_store(&F.notice, 0);
-    F.peer = -1;
+    failure.tp = tp;
+    failure.hurry = 0;
+    atomic_store(&failure.code, 0);
+    atomic_store(&failure.notice, 0);
+    failure.peer = -1;
 }
 
 void comm_end_job(const char *why)
 {
     fprintf(stderr, "dagrt[rank %d]: error: ending the job after a failure (%s)\n", dist.rank,
             why);
-    F.tp->abort(1);
+    failure.tp->abort(1);
 }

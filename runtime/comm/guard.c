@@ -28,29 +28,29 @@ static struct {
     int installed;
     struct sigaction prev;
     int noted;
-} Q;
+} guard;
 
 int guard_on(void)
 {
-    if (!Q.read) {
+    if (!guard.read) {
         const char *s = getenv("DAG_CHECK");
-        Q.on = s && atoi(s) > 0;
-        Q.page = sysconf(_SC_PAGESIZE);
-        Q.read = 1;
+        guard.on = s && atoi(s) > 0;
+        guard.page = sysconf(_SC_PAGESIZE);
+        guard.read = 1;
     }
-    return Q.on && dist.nranks > 1;
+    return guard.on && dist.nranks > 1;
 }
 
 int guard_coll_on(const struct coll *c)
 {
-    return c->guarded && guard_on() && c->mapped && c->stride % (size_t)Q.page == 0;
+    return c->guarded && guard_on() && c->mapped && c->stride % (size_t)guard.page == 0;
 }
 
 void guard_tile(struct coll *c, size_t t, int prot)
 {
     if (!guard_coll_on(c))
         return;
-    size_t len = (c->tile_bytes + (size_t)Q.page - 1) / (size_t)Q.page * (size_t)Q.page;
+    size_t len = (c->tile_bytes + (size_t)guard.page - 1) / (size_t)guard.page * (size_t)guard.page;
     int p = prot == GUARD_RW ? PROT_READ | PROT_WRITE : prot == GUARD_READ ? PROT_READ
                                                                              : PROT_NONE;
     mprotect(c->base + t * c->stride, len, p);
@@ -106,10 +106,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         signal(SIGSEGV, SIG_DFL);
         return;
     }
-    if (Q.prev.sa_flags & SA_SIGINFO) {
-        Q.prev.sa_sigaction(sig, si, uc);
-    } else if (Q.prev.sa_handler != SIG_IGN && Q.prev.sa_handler != SIG_DFL) {
-        Q.prev.sa_handler(sig);
+    if (guard.prev.sa_flags & SA_SIGINFO) {
+        guard.prev.sa_sigaction(sig, si, uc);
+    } else if (guard.prev.sa_handler != SIG_IGN && guard.prev.sa_handler != SIG_DFL) {
+        guard.prev.sa_handler(sig);
     } else {
         signal(SIGSEGV, SIG_DFL); /* the fault repeats and kills the process */
     }
@@ -117,15 +117,15 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 
 static void install(void)
 {
-    if (Q.installed)
+    if (guard.installed)
         return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &Q.prev) == 0)
-        Q.installed = 1;
+    if (sigaction(SIGSEGV, &sa, &guard.prev) == 0)
+        guard.installed = 1;
 }
 
 void guard_coll(struct coll *c)
@@ -134,7 +134,7 @@ void guard_coll(struct coll *c)
         return;
     c->guarded = 1;
     if (!guard_coll_on(c)) {
-        if (c->tile_bytes >= 1024 && !Q.noted++ && dist.rank == 0)
+        if (c->tile_bytes >= 1024 && !guard.noted++ && dist.rank == 0)
             fprintf(stderr, "dagrt: note: DAG_CHECK: the tiles of matrix #%d are smaller "
                     "than a page (%zu bytes): they are not guarded\n", c->id, c->tile_bytes);
         return;

@@ -50,7 +50,7 @@ static struct {
     int pid_watch;          /* DAG_COMM_PID_WATCH */
     struct sample *w;       /* per worker */
     int nw;
-} L;
+} live;
 
 static uint64_t host_hash(void)
 {
@@ -64,77 +64,78 @@ static uint64_t host_hash(void)
 
 dag_status_t live_start(const struct transport *tp, int nranks)
 {
-    L.tp = tp;
-    L.nranks = nranks;
-    L.last_seen = calloc((size_t)nranks, sizeof *L.last_seen);
-    L.bye = calloc((size_t)nranks, 1);
-    L.lpid = calloc((size_t)nranks, sizeof *L.lpid);
-    L.lpid_known = calloc((size_t)nranks, 1);
-    L.heard = calloc((size_t)nranks, 1);
-    L.gone_since = calloc((size_t)nranks, sizeof *L.gone_since);
-    L.nw = rt.nthreads;
-    L.w = calloc((size_t)(L.nw > 0 ? L.nw : 1), sizeof *L.w);
-    if (!L.last_seen || !L.bye || !L.lpid || !L.lpid_known || !L.heard || !L.gone_since || !L.w)
+    live.tp = tp;
+    live.nranks = nranks;
+    live.last_seen = calloc((size_t)nranks, sizeof *live.last_seen);
+    live.bye = calloc((size_t)nranks, 1);
+    live.lpid = calloc((size_t)nranks, sizeof *live.lpid);
+    live.lpid_known = calloc((size_t)nranks, 1);
+    live.heard = calloc((size_t)nranks, 1);
+    live.gone_since = calloc((size_t)nranks, sizeof *live.gone_since);
+    live.nw = rt.nthreads;
+    live.w = calloc((size_t)(live.nw > 0 ? live.nw : 1), sizeof *live.w);
+    if (!live.last_seen || !live.bye || !live.lpid || !live.lpid_known || !live.heard ||
+        !live.gone_since || !live.w)
         return DAG_ERR_NOMEM;
-    L.timeout = (double)env_long("DAG_COMM_TIMEOUT_MS", 1500, 100, 1L << 30) / 1e3;
-    L.hb_interval = L.timeout / 8;
-    L.start_timeout = (double)env_long("DAG_COMM_START_TIMEOUT_MS", 10000, 100, 1L << 30) / 1e3;
-    if (L.start_timeout < L.timeout)
-        L.start_timeout = L.timeout;
-    L.stuck_s = (double)env_long("DAG_COMM_STUCK_MS", 300000, 0, 1L << 40) / 1e3;
-    L.host = host_hash();
-    L.pid_watch = (int)env_long("DAG_COMM_PID_WATCH", 1, 0, 1);
+    live.timeout = (double)env_long("DAG_COMM_TIMEOUT_MS", 1500, 100, 1L << 30) / 1e3;
+    live.hb_interval = live.timeout / 8;
+    live.start_timeout = (double)env_long("DAG_COMM_START_TIMEOUT_MS", 10000, 100, 1L << 30) / 1e3;
+    if (live.start_timeout < live.timeout)
+        live.start_timeout = live.timeout;
+    live.stuck_s = (double)env_long("DAG_COMM_STUCK_MS", 300000, 0, 1L << 40) / 1e3;
+    live.host = host_hash();
+    live.pid_watch = (int)env_long("DAG_COMM_PID_WATCH", 1, 0, 1);
     double now = comm_now();
     for (int r = 0; r < nranks; r++)
-        L.last_seen[r] = now;
-    L.last_hb = L.pid_checked = L.stuck_checked = 0;
+        live.last_seen[r] = now;
+    live.last_hb = live.pid_checked = live.stuck_checked = 0;
     return DAG_OK;
 }
 
 void live_stop(void)
 {
-    free(L.last_seen);
-    free(L.bye);
-    free(L.lpid);
-    free(L.lpid_known);
-    free(L.heard);
-    free(L.gone_since);
-    free(L.w);
-    memset(&L, 0, sizeof L);
+    free(live.last_seen);
+    free(live.bye);
+    free(live.lpid);
+    free(live.lpid_known);
+    free(live.heard);
+    free(live.gone_since);
+    free(live.w);
+    memset(&live, 0, sizeof live);
 }
 
 double live_hb_interval(void)
 {
-    return L.hb_interval;
+    return live.hb_interval;
 }
 
 void live_heard(int peer, const struct ctrl_msg *m)
 {
-    L.last_seen[peer] = comm_now();
-    L.heard[peer] = 1;
-    if (m->type != CTRL_HEARTBEAT || L.lpid_known[peer])
+    live.last_seen[peer] = comm_now();
+    live.heard[peer] = 1;
+    if (m->type != CTRL_HEARTBEAT || live.lpid_known[peer])
         return;
-    L.lpid_known[peer] = 1;
+    live.lpid_known[peer] = 1;
     pid_t pid = (pid_t)m->idx;
     /* on this node and visible from here (another pid namespace is not watched) */
-    if (L.pid_watch && m->hash == L.host && pid > 0 && pid != getpid() && kill(pid, 0) == 0)
-        L.lpid[peer] = pid;
+    if (live.pid_watch && m->hash == live.host && pid > 0 && pid != getpid() && kill(pid, 0) == 0)
+        live.lpid[peer] = pid;
 }
 
 void live_bye(int peer)
 {
-    L.bye[peer] = 1;
+    live.bye[peer] = 1;
 }
 
 int live_said_bye(int peer)
 {
-    return L.bye[peer];
+    return live.bye[peer];
 }
 
 void live_shift(double gap)
 {
-    for (int r = 0; r < L.nranks; r++) /* we could not have heard anyone */
-        L.last_seen[r] += gap;
+    for (int r = 0; r < live.nranks; r++) /* we could not have heard anyone */
+        live.last_seen[r] += gap;
 }
 
 static void dead(int r, const char *how)
@@ -148,18 +149,18 @@ static void dead(int r, const char *how)
  * exited, may still be in flight the first time) died. */
 static void check_pids(double now)
 {
-    if (now - L.pid_checked < PID_CHECK_S)
+    if (now - live.pid_checked < PID_CHECK_S)
         return;
-    L.pid_checked = now;
-    for (int r = 0; r < L.nranks; r++) {
-        if (!L.lpid[r] || L.bye[r] || !(kill(L.lpid[r], 0) && errno == ESRCH))
+    live.pid_checked = now;
+    for (int r = 0; r < live.nranks; r++) {
+        if (!live.lpid[r] || live.bye[r] || !(kill(live.lpid[r], 0) && errno == ESRCH))
             continue;
-        if (!L.gone_since[r]) {
-            L.gone_since[r] = now;
+        if (!live.gone_since[r]) {
+            live.gone_since[r] = now;
             continue;
         }
         char how[96];
-        snprintf(how, sizeof how, "its process %ld on this node is gone", (long)L.lpid[r]);
+        snprintf(how, sizeof how, "its process %ld on this node is gone", (long)live.lpid[r]);
         dead(r, how);
         return;
     }
@@ -168,10 +169,10 @@ static void check_pids(double now)
 /* A task body running on one worker for longer than the limit: this rank is stuck. */
 static void check_stuck(double now)
 {
-    if (L.stuck_s <= 0 || now - L.stuck_checked < STUCK_CHECK_S || !rt.workers)
+    if (live.stuck_s <= 0 || now - live.stuck_checked < STUCK_CHECK_S || !rt.workers)
         return;
-    L.stuck_checked = now;
-    int nw = rt.nthreads < L.nw ? rt.nthreads : L.nw;
+    live.stuck_checked = now;
+    int nw = rt.nthreads < live.nw ? rt.nthreads : live.nw;
     for (int i = 0; i < nw; i++) {
         /* racy reads of another thread's state, confirmed by re-reading: task descriptors
          * are pooled, never unmapped, and an id changes whenever one is reused */
@@ -180,7 +181,7 @@ static void check_stuck(double now)
         uint64_t id = t ? __atomic_load_n(&t->id, __ATOMIC_ACQUIRE) : 0;
         if (t && (__atomic_load_n(&t->flags, __ATOMIC_RELAXED) & TF_IMPLICIT))
             t = NULL;
-        struct sample *s = &L.w[i];
+        struct sample *s = &live.w[i];
         if (t != s->t || id != s->id) {
             s->t = t;
             s->id = id;
@@ -188,7 +189,7 @@ static void check_stuck(double now)
             gettimeofday(&s->wall, NULL);
             continue;
         }
-        if (!t || now - s->since < L.stuck_s)
+        if (!t || now - s->since < live.stuck_s)
             continue;
         const char *label = t->label ? t->label : "task", *file = t->file;
         int line = t->line;
@@ -205,7 +206,7 @@ static void check_stuck(double now)
         fprintf(stderr, "dagrt[rank %d]: error: rank %d is stuck: task '%s'%s has been running "
                 "on worker %d since %s.%03ld (%.1f s, over DAG_COMM_STUCK_MS=%.0f); ending the "
                 "job\n", dist.rank, dist.rank, label, w, i, at, (long)s->wall.tv_usec / 1000,
-                now - s->since, L.stuck_s * 1e3);
+                now - s->since, live.stuck_s * 1e3);
         comm_fail(DAG_ERR_TIMEOUT, -1, 1);
         comm_fail_hurry();
         return;
@@ -214,13 +215,13 @@ static void check_stuck(double now)
 
 void live_tick(double now)
 {
-    if (now - L.last_hb >= L.hb_interval) {
-        L.last_hb = now;
+    if (now - live.last_hb >= live.hb_interval) {
+        live.last_hb = now;
         struct ctrl_msg m = {.type = CTRL_HEARTBEAT, .idx = (uint64_t)getpid(),
-                             .hash = L.host};
-        for (int r = 0; r < L.nranks; r++)
-            if (r != dist.rank && !L.bye[r])
-                L.tp->ctrl_send(r, &m);
+                             .hash = live.host};
+        for (int r = 0; r < live.nranks; r++)
+            if (r != dist.rank && !live.bye[r])
+                live.tp->ctrl_send(r, &m);
     }
     if (comm_broken())
         return;
@@ -228,12 +229,12 @@ void live_tick(double now)
     check_stuck(now);
     if (comm_broken())
         return;
-    for (int r = 0; r < L.nranks; r++) {
-        if (r == dist.rank || L.bye[r] ||
-            now - L.last_seen[r] < (L.heard[r] ? L.timeout : L.start_timeout))
+    for (int r = 0; r < live.nranks; r++) {
+        if (r == dist.rank || live.bye[r] ||
+            now - live.last_seen[r] < (live.heard[r] ? live.timeout : live.start_timeout))
             continue;
         char how[64];
-        snprintf(how, sizeof how, "no message for %.1f s", now - L.last_seen[r]);
+        snprintf(how, sizeof how, "no message for %.1f s", now - live.last_seen[r]);
         dead(r, how);
         return;
     }

@@ -10,7 +10,7 @@
 static struct {
     size_t chunk; /* piece size; 0: no staging (DAG_COMM_STAGE=0 or the transport can't) */
     int fake;     /* DAG_COMM_TEST_STAGE */
-} S;
+} staging;
 
 struct fake_stage {
     size_t len, chunk, done;
@@ -21,33 +21,33 @@ void stage_init(const struct transport *tp)
     /* sends of data dirty on a GPU: home in pieces of the transport's message size, each
      * sent as it lands (0: the send waits until the whole tile is home) */
     int on = tp->staged_ok && tp->chunk && env_long("DAG_COMM_STAGE", 1, 0, 1);
-    S.chunk = on ? tp->chunk : 0;
-    S.fake = on && env_long("DAG_COMM_TEST_STAGE", 0, 0, 1);
+    staging.chunk = on ? tp->chunk : 0;
+    staging.fake = on && env_long("DAG_COMM_TEST_STAGE", 0, 0, 1);
 }
 
 size_t comm_stage_chunk(void)
 {
-    return S.chunk;
+    return staging.chunk;
 }
 
 void *comm_stage_begin(void *buf, size_t len)
 {
-    if (!S.chunk)
+    if (!staging.chunk)
         return NULL;
-    if (S.fake) {
+    if (staging.fake) {
         struct fake_stage *f = calloc(1, sizeof *f);
         if (f) {
             f->len = len;
-            f->chunk = S.chunk;
+            f->chunk = staging.chunk;
         }
         return f;
     }
-    return rt.dev && rt.dev->home_begin ? rt.dev->home_begin(buf, len, S.chunk) : NULL;
+    return rt.dev && rt.dev->home_begin ? rt.dev->home_begin(buf, len, staging.chunk) : NULL;
 }
 
 long long stage_poll(void *h)
 {
-    if (!S.fake)
+    if (!staging.fake)
         return rt.dev->home_poll(h);
     struct fake_stage *f = h;
     f->done = f->len - f->done > f->chunk ? f->done + f->chunk : f->len;
@@ -56,7 +56,7 @@ long long stage_poll(void *h)
 
 void stage_end(void *h)
 {
-    if (S.fake)
+    if (staging.fake)
         free(h);
     else if (rt.dev && rt.dev->home_end)
         rt.dev->home_end(h);

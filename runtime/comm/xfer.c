@@ -36,59 +36,59 @@ static struct {
     struct seqwin *wins;            /* 2 per peer (prog) */
     long tag_space;
     int nranks;
-} X;
+} xfers;
 
 static RT_TLS struct task **tls_imm; /* comm_poll: where a released successor goes */
-static RT_TLS char poll_token;       /* its address tells the polling worker (X.poller) */
+static RT_TLS char poll_token;       /* its address tells the polling worker (xfers.poller) */
 
 /* An idle worker polled the transport within the last WORKER_POLL_NS: the engine's thread
  * leaves the polling to it (and is not woken for new transfers). */
 #define WORKER_POLL_NS 200000u
 int xfer_workers_polling(void)
 {
-    return comm_now_ns() - atomic_load_explicit(&X.worker_poll, memory_order_relaxed) <
+    return comm_now_ns() - atomic_load_explicit(&xfers.worker_poll, memory_order_relaxed) <
            WORKER_POLL_NS;
 }
 
 uint64_t comm_seq(int peer, int send)
 {
-    uint64_t *s = send ? X.send_seq : X.recv_seq;
+    uint64_t *s = send ? xfers.send_seq : xfers.recv_seq;
     return s[peer]++;
 }
 
 int comm_tag_of(uint64_t seq)
 {
-    return (int)(seq % (uint64_t)X.tag_space);
+    return (int)(seq % (uint64_t)xfers.tag_space);
 }
 
 void xfer_lock(void)
 {
-    pthread_mutex_lock(&X.prog);
+    pthread_mutex_lock(&xfers.prog);
 }
 
 void xfer_unlock(void)
 {
-    pthread_mutex_unlock(&X.prog);
+    pthread_mutex_unlock(&xfers.prog);
 }
 
 int xfer_trylock(void)
 {
-    return pthread_mutex_trylock(&X.prog);
+    return pthread_mutex_trylock(&xfers.prog);
 }
 
 int xfer_pending(void)
 {
-    return X.active || X.deferred;
+    return xfers.active || xfers.deferred;
 }
 
 void xfer_set_wake(void (*wake)(int kick))
 {
-    X.wake = wake;
+    xfers.wake = wake;
 }
 
 static struct seqwin *win_of(const struct comm_op *op)
 {
-    return &X.wins[2 * op->peer + (op->kind == OP_SEND)];
+    return &xfers.wins[2 * op->peer + (op->kind == OP_SEND)];
 }
 
 /* ---- completion and failure ---------------------------------------------------------- */
@@ -242,13 +242,13 @@ static void name_oldest(struct comm_op *const *lists, int nl, int peer)
  * them, since the flow cannot finish consistently once a rank is gone). Lock held. */
 void xfer_fail_all(int code, int peer)
 {
-    struct comm_op *lists[3] = {X.active, X.deferred, NULL};
-    X.active = X.deferred = NULL;
-    atomic_store(&X.npending, 0);
-    pthread_mutex_lock(&X.qlock);
-    lists[2] = X.qhead;
-    X.qhead = X.qtail = NULL;
-    pthread_mutex_unlock(&X.qlock);
+    struct comm_op *lists[3] = {xfers.active, xfers.deferred, NULL};
+    xfers.active = xfers.deferred = NULL;
+    atomic_store(&xfers.npending, 0);
+    pthread_mutex_lock(&xfers.qlock);
+    lists[2] = xfers.qhead;
+    xfers.qhead = xfers.qtail = NULL;
+    pthread_mutex_unlock(&xfers.qlock);
     if (peer >= 0)
         name_oldest(lists, 3, peer);
     for (int l = 0; l < 3; l++) {
@@ -256,7 +256,7 @@ void xfer_fail_all(int code, int peer)
         while (op) {
             struct comm_op *next = op->next;
             if (l < 2 && op->treq)
-                X.tp->cancel(op);
+                xfers.tp->cancel(op);
             op_done(op, code);
             op = next;
         }
@@ -289,16 +289,16 @@ static void start_op(struct comm_op *op)
         op_done(op, comm_broken());
         return;
     }
-    if (!seqwin_may_start(win_of(op), op->seq, X.tag_space)) {
+    if (!seqwin_may_start(win_of(op), op->seq, xfers.tag_space)) {
         op->next = NULL;
-        struct comm_op **p = &X.deferred;
+        struct comm_op **p = &xfers.deferred;
         while (*p)
             p = &(*p)->next;
         *p = op;
-        atomic_fetch_add(&X.npending, 1);
+        atomic_fetch_add(&xfers.npending, 1);
         return;
     }
-    if (stage_update(op) || X.tp->start(op)) {
+    if (stage_update(op) || xfers.tp->start(op)) {
         char d[512];
         describe(op, d, sizeof d);
         fprintf(stderr, "dagrt[rank %d]: error: the transport refused a transfer: %s\n",
@@ -307,24 +307,24 @@ static void start_op(struct comm_op *op)
         fail_now(DAG_ERR_COMM, -1);
         return;
     }
-    op->next = X.active;
-    X.active = op;
-    atomic_fetch_add(&X.npending, 1);
+    op->next = xfers.active;
+    xfers.active = op;
+    atomic_fetch_add(&xfers.npending, 1);
 }
 
 int xfer_progress(void)
 {
     int n = 0;
-    struct comm_op **p = &X.active;
+    struct comm_op **p = &xfers.active;
     while (*p) {
         struct comm_op *op = *p;
-        int r = stage_update(op) ? XFER_FAILED : X.tp->test(op);
+        int r = stage_update(op) ? XFER_FAILED : xfers.tp->test(op);
         if (r == 0) {
             p = &op->next;
             continue;
         }
         *p = op->next;
-        atomic_fetch_sub(&X.npending, 1);
+        atomic_fetch_sub(&xfers.npending, 1);
         n++;
         if (r < 0) {
             int peer = op->peer, code = r == XFER_MISMATCH ? DAG_ERR_MISMATCH : DAG_ERR_COMM;
@@ -341,12 +341,12 @@ int xfer_progress(void)
         seqwin_done(win_of(op), op->seq);
         op_done(op, 0);
     }
-    if (n && X.deferred) {
-        struct comm_op *d = X.deferred;
-        X.deferred = NULL;
+    if (n && xfers.deferred) {
+        struct comm_op *d = xfers.deferred;
+        xfers.deferred = NULL;
         while (d) {
             struct comm_op *next = d->next;
-            atomic_fetch_sub(&X.npending, 1); /* start_op counts it again */
+            atomic_fetch_sub(&xfers.npending, 1); /* start_op counts it again */
             start_op(d);
             d = next;
         }
@@ -356,10 +356,10 @@ int xfer_progress(void)
 
 int xfer_queue_run(void)
 {
-    pthread_mutex_lock(&X.qlock);
-    struct comm_op *q = X.qhead;
-    X.qhead = X.qtail = NULL;
-    pthread_mutex_unlock(&X.qlock);
+    pthread_mutex_lock(&xfers.qlock);
+    struct comm_op *q = xfers.qhead;
+    xfers.qhead = xfers.qtail = NULL;
+    pthread_mutex_unlock(&xfers.qlock);
     int n = 0;
     for (; q; n++) {
         struct comm_op *next = q->next;
@@ -374,19 +374,19 @@ void comm_post(struct comm_op *op)
     op->next = NULL;
     /* post it from this thread when the engine is not busy in the transport: an eager
      * send completes here, a receive is in flight at once */
-    if (X.direct && pthread_mutex_trylock(&X.prog) == 0) {
+    if (xfers.direct && pthread_mutex_trylock(&xfers.prog) == 0) {
         int done = 0;
         op->done = &done;
         start_op(op);
         xfer_progress();
         /* a receive that the flow needs next usually arrives within microseconds: poll it
          * here briefly (yielding the core to the peer rank) rather than wake a thread */
-        if (!done && X.post_spin_s > 0) {
+        if (!done && xfers.post_spin_s > 0) {
             double t0 = comm_now();
-            while (!done && comm_now() - t0 < X.post_spin_s) {
-                pthread_mutex_unlock(&X.prog);
+            while (!done && comm_now() - t0 < xfers.post_spin_s) {
+                pthread_mutex_unlock(&xfers.prog);
                 sched_yield();
-                pthread_mutex_lock(&X.prog);
+                pthread_mutex_lock(&xfers.prog);
                 if (!done)
                     xfer_progress();
             }
@@ -394,28 +394,28 @@ void comm_post(struct comm_op *op)
         if (!done)
             op->done = NULL;
         int pending = xfer_pending();
-        pthread_mutex_unlock(&X.prog);
+        pthread_mutex_unlock(&xfers.prog);
         /* the engine polls it: make sure it is not in a long sleep, unless an idle
          * worker polls (it will see the transfer) */
         if (pending && !xfer_workers_polling())
-            X.wake(1);
+            xfers.wake(1);
         return;
     }
-    pthread_mutex_lock(&X.qlock);
-    if (X.qtail)
-        X.qtail->next = op;
+    pthread_mutex_lock(&xfers.qlock);
+    if (xfers.qtail)
+        xfers.qtail->next = op;
     else
-        X.qhead = op;
-    X.qtail = op;
-    pthread_mutex_unlock(&X.qlock);
-    X.wake(0);
+        xfers.qhead = op;
+    xfers.qtail = op;
+    pthread_mutex_unlock(&xfers.qlock);
+    xfers.wake(0);
 }
 
 /* This thread stops polling: another idle worker may take over. */
 static void poller_release(void)
 {
-    if (atomic_load_explicit(&X.poller, memory_order_relaxed) == &poll_token)
-        atomic_store_explicit(&X.poller, NULL, memory_order_relaxed);
+    if (atomic_load_explicit(&xfers.poller, memory_order_relaxed) == &poll_token)
+        atomic_store_explicit(&xfers.poller, NULL, memory_order_relaxed);
 }
 
 /* rt.poll: an idle worker drives progress (sched.c idle_poll). -1: nothing in flight. */
@@ -426,31 +426,31 @@ static int comm_poll(struct task **imm)
         return 0;
     }
     if (imm == RT_POLL_GIVE_UP) { /* it sleeps: the engine's thread takes over */
-        atomic_store_explicit(&X.worker_poll, 0, memory_order_relaxed);
+        atomic_store_explicit(&xfers.worker_poll, 0, memory_order_relaxed);
         poller_release();
-        X.wake(0);
+        xfers.wake(0);
         return 0;
     }
-    if (atomic_load_explicit(&X.npending, memory_order_relaxed) == 0) {
+    if (atomic_load_explicit(&xfers.npending, memory_order_relaxed) == 0) {
         poller_release();
         return -1;
     }
     static RT_TLS unsigned polls;
-    void *owner = atomic_load_explicit(&X.poller, memory_order_relaxed);
+    void *owner = atomic_load_explicit(&xfers.poller, memory_order_relaxed);
     if (owner != &poll_token) { /* one idle poller is enough: the others sleep */
         if (owner && xfer_workers_polling())
             return -1;
-        atomic_store_explicit(&X.poller, (void *)&poll_token, memory_order_relaxed);
+        atomic_store_explicit(&xfers.poller, (void *)&poll_token, memory_order_relaxed);
         polls = 0;
     }
     if ((polls++ & 31) == 0) /* a clock read per poll would slow every poll down */
-        atomic_store_explicit(&X.worker_poll, comm_now_ns(), memory_order_relaxed);
-    if (pthread_mutex_trylock(&X.prog))
+        atomic_store_explicit(&xfers.worker_poll, comm_now_ns(), memory_order_relaxed);
+    if (pthread_mutex_trylock(&xfers.prog))
         return 0; /* the engine's thread or a task is in the transport: poll again */
     tls_imm = imm;
     int n = xfer_progress();
     tls_imm = NULL;
-    pthread_mutex_unlock(&X.prog);
+    pthread_mutex_unlock(&xfers.prog);
     return n;
 }
 
@@ -458,19 +458,19 @@ static int comm_poll(struct task **imm)
 
 dag_status_t xfer_start(const struct transport *tp, int nranks)
 {
-    X.tp = tp;
-    X.nranks = nranks;
-    pthread_mutex_init(&X.prog, NULL);
-    pthread_mutex_init(&X.qlock, NULL);
-    X.send_seq = calloc((size_t)nranks, sizeof *X.send_seq);
-    X.recv_seq = calloc((size_t)nranks, sizeof *X.recv_seq);
-    X.wins = calloc((size_t)nranks * 2, sizeof *X.wins);
-    if (!X.send_seq || !X.recv_seq || !X.wins)
+    xfers.tp = tp;
+    xfers.nranks = nranks;
+    pthread_mutex_init(&xfers.prog, NULL);
+    pthread_mutex_init(&xfers.qlock, NULL);
+    xfers.send_seq = calloc((size_t)nranks, sizeof *xfers.send_seq);
+    xfers.recv_seq = calloc((size_t)nranks, sizeof *xfers.recv_seq);
+    xfers.wins = calloc((size_t)nranks * 2, sizeof *xfers.wins);
+    if (!xfers.send_seq || !xfers.recv_seq || !xfers.wins)
         return DAG_ERR_NOMEM;
-    X.tag_space = env_long("DAG_COMM_TAG_SPACE", tp->tag_space, 1, tp->tag_space);
-    X.direct = tp->serialized && env_long("DAG_COMM_DIRECT", 1, 0, 1);
-    X.post_spin_s = (double)env_long("DAG_COMM_POST_SPIN_US", 0, 0, 1000000) / 1e6;
-    atomic_store(&X.npending, 0);
+    xfers.tag_space = env_long("DAG_COMM_TAG_SPACE", tp->tag_space, 1, tp->tag_space);
+    xfers.direct = tp->serialized && env_long("DAG_COMM_DIRECT", 1, 0, 1);
+    xfers.post_spin_s = (double)env_long("DAG_COMM_POST_SPIN_US", 0, 0, 1000000) / 1e6;
+    atomic_store(&xfers.npending, 0);
     /* idle workers poll transfers for DAG_COMM_POLL_US after the last progress, then sleep
      * and leave them to the engine's thread; 0: only the engine's thread polls */
     rt.poll_ns = env_long("DAG_COMM_POLL_US", 1000, 0, 1L << 30) * 1000;
@@ -479,7 +479,7 @@ dag_status_t xfer_start(const struct transport *tp, int nranks)
 
 void xfer_enable_polling(void)
 {
-    if (rt.poll_ns > 0 && X.tp->serialized)
+    if (rt.poll_ns > 0 && xfers.tp->serialized)
         atomic_store(&rt.poll, comm_poll);
 }
 
@@ -487,11 +487,11 @@ void xfer_stop(void)
 {
     atomic_store(&rt.poll, NULL);
     pack_drain();
-    free(X.send_seq);
-    free(X.recv_seq);
-    for (int k = 0; X.wins && k < 2 * X.nranks; k++)
-        free(X.wins[k].done);
-    free(X.wins);
-    X.send_seq = X.recv_seq = NULL;
-    X.wins = NULL;
+    free(xfers.send_seq);
+    free(xfers.recv_seq);
+    for (int k = 0; xfers.wins && k < 2 * xfers.nranks; k++)
+        free(xfers.wins[k].done);
+    free(xfers.wins);
+    xfers.send_seq = xfers.recv_seq = NULL;
+    xfers.wins = NULL;
 }
