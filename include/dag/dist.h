@@ -78,6 +78,12 @@ DAG_API dag_status_t dag_dist_fetch(const void *addr, size_t len, int rank);
  * it last. */
 DAG_API dag_status_t dag_dist_flush(const dag_matrix_t *m);
 
+/* A barrier across ranks for the task flow: returns once every rank has called it and
+ * every task that any rank submitted before its call has completed (it starts with a
+ * dag_taskwait). Collective: call it on every rank at the same point of the flow. Use it
+ * to time a distributed phase (see docs/distributed.md). Returns the taskwait's status. */
+DAG_API dag_status_t dag_dist_barrier(void);
+
 /* Statistics of this rank since the runtime started (for tests and benchmarks). */
 typedef struct dag_dist_stats {
     unsigned long long tasks_run;     /* top-level tasks this rank ran */

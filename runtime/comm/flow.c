@@ -27,8 +27,9 @@ static struct {
 } fl;
 
 struct xfer {
+    struct coll *c;    /* DAG_CHECK: a receive opens the tile's pages first */
     int kind, peer, tag, coll;
-    uint64_t seq;
+    uint64_t seq, task;
     long tile;
     char *buf;
     size_t len;
@@ -106,12 +107,29 @@ static int pick_sender(const struct tile_state *ts)
 
 /* ---- communication tasks ------------------------------------------------------------ */
 
+/* A bounded copy of a name into an envelope (no snprintf: it runs on every transfer);
+ * tail: keep the end of a long path, where the file name is. */
+static void copy_name(char *dst, size_t cap, const char *src, int tail)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) {
+        if (tail)
+            src += n - (cap - 1);
+        n = cap - 1;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 static int xfer_body(void *arg)
 {
     const struct xfer *x = arg;
     struct comm_op *op = calloc(1, sizeof *op);
     if (!op)
         return DAG_ERR_NOMEM;
+    if (x->c && x->kind == OP_RECV)
+        guard_tile(x->c, (size_t)x->tile, GUARD_RW);
     op->kind = x->kind;
     op->peer = x->peer;
     op->tag = x->tag;
@@ -124,6 +142,10 @@ static int xfer_body(void *arg)
     op->coll = x->coll;
     op->tile = x->tile;
     op->ready = op->len;
+    op->env = (struct comm_env){.magic = COMM_ENV_MAGIC, .coll = x->coll, .tile = x->tile,
+                                .len = x->len, .task = x->task, .line = x->line};
+    copy_name(op->env.label, sizeof op->env.label, x->label, 0);
+    copy_name(op->env.file, sizeof op->env.file, x->file, 1);
     /* data dirty on a GPU: copied home in pieces, each sent as soon as it lands */
     if (op->kind == OP_SEND && (op->stage = comm_stage_begin(op->buf, op->len))) {
         op->ready = 0;
@@ -153,17 +175,47 @@ static int evict_body(void *arg)
     return 0;
 }
 
+/* DAG_CHECK: set this rank's protection of tile t, in task order. */
+struct guard_args {
+    struct coll *c;
+    size_t t;
+    int prot;
+};
+
+static int guard_body(void *arg)
+{
+    const struct guard_args *g = arg;
+    guard_tile(g->c, g->t, g->prot);
+    return 0;
+}
+
+static dag_status_t guard_to(struct coll *c, size_t t, int prot)
+{
+    struct tile_state *ts = &c->tiles[t];
+    if (!guard_coll_on(c) || ts->guard == prot)
+        return DAG_OK;
+    ts->guard = prot;
+    struct guard_args g = {c, t, prot};
+    dag_dep_t dep = {c->base + t * c->stride, c->tile_bytes, DAG_INOUT};
+    dag_task_attr_t a = {.label = "dag.guard"};
+    return task_submit_local(guard_body, &g, sizeof g, &dep, 1, &a);
+}
+
 static dag_status_t submit_xfer(int kind, int peer, struct coll *c, size_t t,
                                 const dag_task_attr_t *user)
 {
-    struct xfer x = {.kind = kind, .peer = peer, .coll = c->id, .tile = (long)t,
+    struct xfer x = {.c = guard_coll_on(c) ? c : NULL, .kind = kind, .peer = peer,
+                     .coll = c->id, .tile = (long)t,
                      .buf = c->base + t * c->stride, .len = c->tile_bytes,
                      .label = user && user->label ? user->label : "task",
                      .file = user ? user->file : NULL, .line = user ? user->line : 0};
     x.seq = comm_seq(peer, kind == OP_SEND);
     x.tag = comm_tag_of(x.seq);
+    x.task = fl.count;
     dag_dep_t dep = {x.buf, x.len, kind == OP_SEND ? DAG_IN : DAG_OUT};
-    dag_task_attr_t a = {.label = kind == OP_SEND ? "dag.send" : "dag.recv",
+    /* named after the task that needs the data: a failed transfer is reported (and
+     * dag_last_error names it) as that task's, with its source line */
+    dag_task_attr_t a = {.label = x.label, .file = x.file, .line = x.line,
                          .priority = XFER_PRIORITY,
                          .flags = DAG_TASK_DETACHABLE |
                                   (kind == OP_SEND && comm_stage_chunk() ? DAG_TASK_STAGES : 0)};
@@ -174,7 +226,12 @@ static dag_status_t submit_xfer(int kind, int peer, struct coll *c, size_t t,
         dist.stats.recvs++;
         dist.stats.bytes_recv += x.len;
     }
-    return task_submit_local(xfer_body, &x, sizeof x, &dep, 1, &a);
+    dag_status_t st = task_submit_local(xfer_body, &x, sizeof x, &dep, 1, &a);
+    if (!st && kind == OP_RECV && x.c) { /* a copy: readable, not writable here */
+        c->tiles[t].guard = GUARD_RW;
+        st = guard_to(c, t, GUARD_READ);
+    }
+    return st;
 }
 
 /* Make the current version of tile t valid on rank `to`. */
@@ -208,6 +265,11 @@ static dag_status_t written(struct coll *c, size_t t, int by)
     struct tile_state *ts = &c->tiles[t];
     int me = dist.rank;
     int had = holds(ts, me);
+    if (me != by) { /* DAG_CHECK: the outdated copy must not be read any more */
+        dag_status_t st = guard_to(c, t, GUARD_NONE);
+        if (st)
+            return st;
+    }
     ts->writer = by;
     ts->nholders = 1;
     if (ts->holders)
@@ -305,6 +367,7 @@ dag_status_t flow_interpose(struct tctx *c, dag_task_fn fn, const void *args,
         mix(((uint64_t)deps[k].len << 8) | (deps[k].mode & DAG_MODE_MASK));
         if (!cl)
             continue;
+        guard_coll(cl); /* DAG_CHECK: no task used it yet: protect it now */
         mix(((uint64_t)cl->id << 40) ^ t0);
         mix((uint64_t)((const char *)deps[k].addr - (cl->base + t0 * cl->stride)));
         for (size_t t = t0; t <= t1 && !st; t++) {
@@ -317,6 +380,13 @@ dag_status_t flow_interpose(struct tctx *c, dag_task_fn fn, const void *args,
                     st = transfer(cl, t, r, attr);
             }
         }
+    }
+    for (size_t k = 0; k < ndeps && !st && node == dist.rank; k++) {
+        size_t t0, t1; /* DAG_CHECK: this task writes here: open the pages */
+        struct coll *cl;
+        if (dep_writes(&deps[k]) && (cl = dep_tiles(&deps[k], &t0, &t1)))
+            for (size_t t = t0; t <= t1 && !st; t++)
+                st = guard_to(cl, t, GUARD_RW);
     }
     if (!st && (node == NODE_ALL || node == dist.rank)) {
         dist.stats.tasks_run++;

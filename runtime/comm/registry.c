@@ -4,6 +4,7 @@
  * Built with or without MPI: a single-rank program uses the same API.
  * Memory is reserved with MAP_NORESERVE, so a rank commits pages only for the tiles it
  * writes or receives; it must not touch tiles it neither owns nor fetched. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -74,9 +75,39 @@ int dist_owner(const dag_dist_t *d, int mt, int nt, int layers, int i, int j, in
     }
 }
 
-static dag_status_t check_dist(const dag_dist_t *d)
+static const char *kind_name(dag_dist_kind_t k)
+{
+    return k == DAG_DIST_3D ? "DAG_DIST_3D" : "DAG_DIST_2D";
+}
+
+/* A grid that needs more ranks than the job has is an error that says why; one that uses
+ * fewer leaves ranks without tiles of the matrix: a warning (rank 0 says it, once). */
+static dag_status_t check_grid(const dag_dist_t *d)
 {
     int p, q, L;
+    dist_grid(d, dist.nranks, &p, &q, &L);
+    long need = (long)p * q * L;
+    char lay[48] = "";
+    if (L > 1)
+        snprintf(lay, sizeof lay, " x %d layers", L);
+    if (need > dist.nranks) {
+        fprintf(stderr, "dagrt[rank %d]: error: dag_matrix_create: the %s process grid "
+                "%d x %d%s needs %ld ranks, but the job has %d: choose p * q%s <= %d (p = q "
+                "= 0 picks a grid of the job's ranks)\n", dist.rank, kind_name(d->kind), p, q,
+                lay, need, dist.nranks, L > 1 ? " * layers" : "", dist.nranks);
+        return DAG_ERR_INVALID;
+    }
+    static int warned;
+    if (need < dist.nranks && dist.rank == 0 && !warned++)
+        fprintf(stderr, "dagrt[rank 0]: warning: dag_matrix_create: the %s process grid "
+                "%d x %d%s uses %ld of the job's %d ranks: ranks %ld to %d own no tile of "
+                "this matrix and run none of the tasks that write it\n", kind_name(d->kind),
+                p, q, lay, need, dist.nranks, need, dist.nranks - 1);
+    return DAG_OK;
+}
+
+static dag_status_t check_dist(const dag_dist_t *d)
+{
     switch (d->kind) {
     case DAG_DIST_BLOCK:
     case DAG_DIST_CYCLIC:
@@ -84,10 +115,9 @@ static dag_status_t check_dist(const dag_dist_t *d)
         return d->block >= 0 ? DAG_OK : DAG_ERR_INVALID;
     case DAG_DIST_2D:
     case DAG_DIST_3D:
-        dist_grid(d, dist.nranks, &p, &q, &L);
-        if (d->p < 0 || d->q < 0 || d->layers < 0 || (long)p * q * L > dist.nranks)
+        if (d->p < 0 || d->q < 0 || d->layers < 0 || d->block < 0)
             return DAG_ERR_INVALID;
-        return DAG_OK;
+        return check_grid(d);
     case DAG_DIST_OWNER:
         return d->owner >= 0 && d->owner < dist.nranks ? DAG_OK : DAG_ERR_INVALID;
     }

@@ -4,9 +4,11 @@
  * transfer is a rendezvous of three steps, each a small tagged message on a private
  * communicator (the op's tag, so the engine's tag rules keep them matched):
  *   receiver: attach its buffer (MPI_Win_attach; the receive task holds an out
- *             dependency, so the buffer is free) and send READY {address, length};
- *   sender:   on READY, MPI_Put the bytes in chunks of DAG_COMM_MAX_MSG, MPI_Win_flush
- *             the target, then send DONE;
+ *             dependency, so the buffer is free) and send READY {address, length, what
+ *             it expects there};
+ *   sender:   on READY, check that it expects this transfer (else a flow mismatch is
+ *             reported and nothing is put), MPI_Put the bytes in chunks of
+ *             DAG_COMM_MAX_MSG, MPI_Win_flush the target, then send DONE;
  *   receiver: on DONE, MPI_Win_sync: the receive is complete.
  * Attachments are cached (DAG_COMM_RMA_CACHE entries, exact buffer ranges, least
  * recently used one detached first): a tile received again reuses its attachment, and
@@ -33,12 +35,14 @@
 
 #define PUT_BUDGET ((size_t)64 << 20) /* bytes put per test() call, so heartbeats run */
 
-/* READY: where the receiver's buffer is. mode: 1 put here, 2 send it two-sided */
+/* READY: where the receiver's buffer is, and what it expects there (the sender checks it
+ * before putting a byte: xfer_env_check). mode: 1 put here, 2 send it two-sided */
 struct ready_msg {
     uint64_t addr;
     uint64_t len;
     int32_t mode;
     int32_t pad;
+    struct comm_env env;
 };
 enum { MODE_PUT = 1, MODE_TWO_SIDED = 2 };
 
@@ -236,14 +240,15 @@ static int two_sided_start(struct comm_op *op, struct rma_op *s)
 {
     s->two = (struct comm_op){.kind = op->kind, .peer = op->peer, .tag = op->tag,
                               .seq = op->seq, .buf = op->buf, .len = op->len,
-                              .ready = op->ready};
+                              .ready = op->ready, .env = op->env, .label = op->label,
+                              .file = op->file, .line = op->line};
     s->state = S_TWO_SIDED;
     return transport_mpi.start(&s->two);
 }
 
 static int recv_start(struct comm_op *op, struct rma_op *s)
 {
-    s->msg = (struct ready_msg){.len = op->len, .mode = MODE_PUT};
+    s->msg = (struct ready_msg){.len = op->len, .mode = MODE_PUT, .env = op->env};
     if (op->len) {
         int rc = attach(s, op->buf, op->len);
         if (rc == MPI_SUCCESS) {
@@ -322,12 +327,8 @@ static int send_test(struct comm_op *op, struct rma_op *s)
             return -1;
         if (!flag)
             return 0;
-        if (s->msg.len != op->len) {
-            fprintf(stderr, "dagrt[rank %d]: error: rank %d expects %llu bytes for tag %d, "
-                    "this rank sends %zu\n", dist.rank, op->peer,
-                    (unsigned long long)s->msg.len, op->tag, op->len);
-            return -1;
-        }
+        if (xfer_env_check(op, &s->msg.env))
+            return XFER_MISMATCH;
         if (s->msg.mode == MODE_TWO_SIDED)
             return two_sided_start(op, s) ? -1 : transport_mpi.test(&s->two);
         s->state = S_PUT;
@@ -396,7 +397,7 @@ static int r_ctrl_idle(void)
     return transport_mpi.ctrl_idle();
 }
 
-/* Every rank gets here after the goodbye exchange (engine.c), so the collective
+/* Every rank gets here after the goodbye exchange (entry.c), so the collective
  * MPI_Win_free is safe; the communicators stay for a later dag_init. */
 static void r_fini(int broken)
 {

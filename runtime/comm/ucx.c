@@ -1,8 +1,10 @@
 /* ucx.c: the UCX transport (DAG_COMM=ucx): UCP tag matching on one worker with an
  * endpoint to every peer, bootstrapped through MPI (the job is started by mpirun: the
  * worker addresses are exchanged with MPI_Allgather). A 64-bit UCP tag carries the kind
- * (data or control), the sending rank and the engine's transport tag, so messages from
- * different peers and control traffic never match each other. Messages above max_msg
+ * (data, envelope or control), the sending rank and the engine's transport tag, so
+ * messages from different peers and control traffic never match each other. A transfer's
+ * envelope (what it is for) goes ahead of its data; the receiver posts the data receive
+ * only once the envelope matched what it expects (xfer_env_check). Messages above max_msg
  * are split into chunks with one tag (UCP matches the messages of one endpoint in the
  * order they were sent). A dead peer fails the transfers that involve it instead of
  * hanging them: endpoints to other nodes use UCX's peer error handling; UCX 1.13's
@@ -12,7 +14,7 @@
  * instead (DAG_UCX_ERR_MODE=auto; `peer` or `none` for every endpoint). The engine's
  * heartbeats remain the last resort. Errors return (never abort the job) except
  * through `abort`. After init, calls come from the engine's thread or a
- * task's thread, never two at once (engine.c's lock): a serialized worker suffices. */
+ * task's thread, never two at once (xfer.c's lock): a serialized worker suffices. */
 #include <errno.h>
 #include <limits.h>
 #include <mpi.h>
@@ -30,10 +32,12 @@
 #include "../core/runtime.h"
 
 
-/* tag bits: 63 control, 62..32 source rank, 31..0 the engine's tag (or CTRL_TAG) */
+/* tag bits: 63 control, 62 envelope, 61..32 source rank, 31..0 the engine's tag (or
+ * CTRL_TAG) */
 #define TAG_CTRL ((uint64_t)1 << 63)
+#define TAG_ENV ((uint64_t)1 << 62)
 #define TAG_SRC_SHIFT 32
-#define TAG_SRC_MASK ((uint64_t)0x7fffffff << TAG_SRC_SHIFT)
+#define TAG_SRC_MASK ((uint64_t)0x3fffffff << TAG_SRC_SHIFT)
 #define TAG_LOW_MASK ((uint64_t)0xffffffff)
 #define CTRL_TAG 1
 #define CTRL_SLOTS 64
@@ -411,17 +415,17 @@ static void u_fini(int broken)
 
 static void u_abort(int code)
 {
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
+    comm_mpi_abort(code);
 }
 
 /* ---- transfers ---------------------------------------------------------------------- */
 
 /* Posts the chunks whose bytes may be read (op->ready: a staged send's data arrives from
- * a device piece by piece); later tests post the rest. */
+ * a device piece by piece); later tests post the rest. r[0] is the envelope's request,
+ * r[1 + k] chunk k's. */
 static int post_chunks(struct comm_op *op)
 {
-    void **r = op->treq;
+    void **r = (void **)op->treq + 1;
     ucp_request_param_t p = {.op_attr_mask = 0}; /* contiguous bytes, no callback */
     for (; op->nposted < op->nreq; op->nposted++) {
         size_t k = (size_t)op->nposted, off = k * U.chunk;
@@ -444,6 +448,35 @@ static int post_chunks(struct comm_op *op)
     return 0;
 }
 
+/* The envelope: a sender's alone or packed with its data (comm_pack); a receiver's into
+ * a buffer with room for a packed message, whatever this side expects. */
+static int post_env(struct comm_op *op)
+{
+    void **r = op->treq;
+    void *q;
+    if (op->kind == OP_SEND) {
+        ucp_request_param_t p = {.op_attr_mask = 0};
+        size_t bytes = sizeof op->env;
+        const void *buf = &op->env;
+        if ((op->pack = comm_pack(op, &bytes))) {
+            op->nreq = 0;
+            buf = op->pack;
+        }
+        q = ucp_tag_send_nbx(U.eps[op->peer], buf, bytes, TAG_ENV | data_tag(U.rank, op->tag),
+                             &p);
+    } else {
+        if (!(op->pack = comm_pack_get()))
+            return -1;
+        ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL};
+        q = ucp_tag_recv_nbx(U.worker, op->pack, sizeof op->got + COMM_PACK_MAX,
+                             TAG_ENV | data_tag(op->peer, op->tag), ~(uint64_t)0, &p);
+    }
+    if (UCS_PTR_IS_ERR(q))
+        return -1;
+    r[0] = q;
+    return 0;
+}
+
 static int u_start(struct comm_op *op)
 {
     if (op->peer < 0 || op->peer >= U.nranks || !U.eps[op->peer] ||
@@ -452,30 +485,65 @@ static int u_start(struct comm_op *op)
         return -1;
     }
     size_t n = op->len ? (op->len + U.chunk - 1) / U.chunk : 1;
-    if (n > INT_MAX)
+    if (n >= INT_MAX)
         return -1;
-    void **r = comm_treq_alloc(op, n * sizeof *r);
+    void **r = comm_treq_alloc(op, (n + 1) * sizeof *r);
     if (!r)
         return -1;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k <= n; k++)
         r[k] = NULL;
     op->treq = r;
     op->nreq = (int)n;
     op->nposted = 0;
-    if (post_chunks(op)) {
-        drop(r, op->nposted);
+    op->env_ok = 0;
+    if (post_env(op) || (op->kind == OP_SEND && post_chunks(op))) {
+        drop(r, op->nposted + 1);
         return -1;
     }
     return 0;
 }
 
+/* A receive's envelope: 2 matched (data receives may be posted), 1 the packed data is in
+ * place, 0 not yet, or XFER_FAILED / XFER_MISMATCH. */
+static int env_arrived(struct comm_op *op)
+{
+    void **r = op->treq;
+    ucp_tag_recv_info_t info = {0};
+    progress();
+    ucs_status_t s = ucp_tag_recv_request_test(r[0], &info);
+    if (s == UCS_INPROGRESS)
+        return 0;
+    ucp_request_free(r[0]);
+    r[0] = NULL;
+    if (s != UCS_OK)
+        return XFER_FAILED;
+    int u = comm_unpack(op, info.length);
+    if (u == 0)
+        op->env_ok = 1;
+    return u == 0 ? 2 : u; /* 2: matched, the data follows */
+}
+
 static int u_test(struct comm_op *op)
 {
     void **r = op->treq;
+    if (op->kind == OP_RECV && !op->env_ok) {
+        int e = env_arrived(op);
+        if (e == XFER_MISMATCH || e == 1)
+            return e;
+        if (e == 0 && U.lpid[op->peer])
+            check_local_peers();
+        if (e < 0 || (e == 0 && U.dead[op->peer] != UCS_OK)) {
+            report_dead(op->peer);
+            drop(r, 1);
+            return XFER_FAILED;
+        }
+        if (e == 0)
+            return 0;
+    }
     int failed = op->nposted < op->nreq && post_chunks(op);
     int pending = op->nposted < op->nreq;
     progress();
-    for (int k = 0; k < op->nreq; k++) {
+    for (int k = 0; k <= op->nreq; k++) {
         if (!r[k])
             continue;
         ucs_status_t s = ucp_request_check_status(r[k]);
@@ -500,8 +568,8 @@ static int u_test(struct comm_op *op)
         failed = 1;
     if (failed) {
         report_dead(op->peer);
-        drop(r, op->nreq);
-        return -1;
+        drop(r, op->nreq + 1);
+        return XFER_FAILED;
     }
     return pending ? 0 : 1;
 }
@@ -509,7 +577,7 @@ static int u_test(struct comm_op *op)
 static void u_cancel(struct comm_op *op)
 {
     if (op->treq)
-        drop(op->treq, op->nreq);
+        drop(op->treq, op->nreq + 1);
 }
 
 /* ---- control messages --------------------------------------------------------------- */

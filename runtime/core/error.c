@@ -61,6 +61,11 @@ struct failure *failure_new(const struct task *t, int code)
     }
     f->e.status = DAG_ERR_TASK_FAILED;
     f->e.code = code;
+    /* a detached task whose event failed with the runtime's own status (a distributed
+     * transfer: a dead rank, a flow mismatch, a watchdog) reports that cause */
+    if ((t->flags & TF_DETACHABLE) &&
+        (code == DAG_ERR_COMM || code == DAG_ERR_MISMATCH || code == DAG_ERR_TIMEOUT))
+        f->e.status = (dag_status_t)code;
     if (t->label) {
         snprintf(f->name, sizeof f->name, "%s", t->label);
     } else {

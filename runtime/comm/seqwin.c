@@ -1,4 +1,4 @@
-/* tags.c: the tag windows of the engine (engine.c): which sequence numbers of one
+/* seqwin.c: the tag windows of the transfers (xfer.c): which sequence numbers of one
  * (peer, direction) have completed, so that a transport tag (the sequence number modulo
  * the tag space) is never used by two transfers in flight at once.
  * Tags wrap after tag_space transfers of one pair. Transfer k may start only once every
