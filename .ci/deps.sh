@@ -9,6 +9,7 @@ pkgs=(
   libopenmpi-dev openmpi-bin libucx-dev
   libstarpu-dev libopenblas-dev liblapacke-dev libscalapack-openmpi-dev
   dataset-fashion-mnist chromium
+  zlib1g-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
