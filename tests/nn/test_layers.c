@@ -345,6 +345,7 @@ START_TEST(bad_shapes) {
     dag_nn_tensor_t p = T(4, 10, 1, 1);
     ck_assert_int_eq(dag_nn_maxpool_forward(NULL, &x, &p, 2), DAG_ERR_INVALID);
     ck_assert_int_eq(dag_nn_dropout_forward(NULL, &x, &p, 1.0f, 1, 0), DAG_ERR_INVALID);
+    dag_nn_tensor_free(&p);
     ck_assert_int_eq(dag_nn_tensor_alloc(&p, 0, 1, 1, 1, -1), DAG_ERR_INVALID);
     dag_nn_tensor_free(&x), dag_nn_tensor_free(&w), dag_nn_tensor_free(&b), dag_nn_tensor_free(&y);
 }
