@@ -192,6 +192,9 @@ DAG_API dag_status_t dag_nn_save(dag_nn_model_t *m, const char *path);
 DAG_API dag_status_t dag_nn_load(dag_nn_model_t *m, const char *path);
 DAG_API long dag_nn_model_step(const dag_nn_model_t *m);
 
+/* Change the learning rate for the steps submitted from now on (a schedule). */
+DAG_API dag_status_t dag_nn_set_lr(dag_nn_model_t *m, float lr);
+
 /* Timing of the data-parallel gradient exchange since the last call: per step, the mean
  * time from the last bucket's gradients being ready to every bucket being reduced (the
  * exchange not hidden behind the backward pass), and the number of buckets. */
