@@ -42,14 +42,14 @@ export DATA OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   for model in mlp cnn; do
     for bs in 64 256; do
       "$build/samples/nn/fmnist" --model $model --epochs ${GPU_EPOCHS:-2} --batch $bs \
-        --device cuda --data "$DATA" 2>&1 | sed "s/^/$model b$bs 1 rank: /"
+        --device cuda --tiles 1 --data "$DATA" 2>&1 | sed "s/^/$model b$bs 1 rank: /"
     done
     mpirun --oversubscribe -np 2 "$build/samples/nn/fmnist" --model $model --epochs 1 \
-      --batch 256 --device cuda --data "$DATA" 2>&1 | sed "s/^/$model b256 2 ranks: /"
+      --batch 256 --device cuda --tiles 1 --data "$DATA" 2>&1 | sed "s/^/$model b256 2 ranks: /"
   done
   # accuracy bars on the GPU (full runs)
-  "$build/samples/nn/fmnist" --model mlp --epochs 15 --device cuda --data "$DATA" | tail -2
-  "$build/samples/nn/fmnist" --model cnn --epochs 8 --device cuda --data "$DATA" | tail -2
+  "$build/samples/nn/fmnist" --model mlp --epochs 15 --lr-decay 0.85 --device cuda --tiles 1 --data "$DATA" | tail -2
+  "$build/samples/nn/fmnist" --model cnn --epochs 8 --lr-decay 0.8 --device cuda --tiles 1 --data "$DATA" | tail -2
 
   echo "== 3. loss curves on 1, 2, 4 ranks"
   for np in 1 2 4; do
