@@ -65,12 +65,15 @@ for model in mlp cnn; do
   fi
   one=""
   for np in $RANKS; do
-    for mode in overlap end; do
+    for mode in overlap end single; do
       extra=()
       [ $mode = end ] && extra=(--bucket-kb 1000000)
-      [ $mode = end ] && [ "$np" = 1 ] && continue
+      [ $mode != overlap ] && [ "$np" = 1 ] && [ $mode = end ] && continue
+      [ $mode = single ] && { [ "$np" != 1 ] || [ "$THREADS" = 1 ]; } && continue
       if [ "$np" = 1 ]; then
-        DAG_NUM_THREADS=$THREADS "$fm" "${common[@]}" ${FMNIST_ARGS:-} "${extra[@]}" > "$tmp/dag" 2>&1
+        th=$THREADS
+        [ $mode = single ] && th=1
+        DAG_NUM_THREADS=$th "$fm" "${common[@]}" ${FMNIST_ARGS:-} "${extra[@]}" > "$tmp/dag" 2>&1
       else
         mpirun --oversubscribe --allow-run-as-root -np "$np" \
           -x DAG_NUM_THREADS=$(( THREADS / np > 0 ? THREADS / np : 1 )) \
@@ -80,6 +83,7 @@ for model in mlp cnn; do
       acc=$(field "$tmp/dag" "test accuracy")
       [ "$np" = 1 ] && one=$rate
       label="dagnn $np rank(s)"
+      [ "$np" = 1 ] && label="dagnn 1 rank x $th thread(s)"
       [ "$np" != 1 ] && label="$label, $([ $mode = end ] && echo 'one bucket' || echo 'buckets')"
       printf "%-4s %-26s %9s samples/s  test acc %s  x%s pytorch  x%s 1 rank  all-reduce exposed %s ms/step\n" \
         $model "$label" "$rate" "$acc" "$(ratio "$rate" "$t_sps")" \
