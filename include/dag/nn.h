@@ -108,6 +108,26 @@ DAG_API dag_status_t dag_nn_softmax_xent(const dag_nn_exec_t *ex,
                                          const int32_t *labels, int rows, float scale,
                                          dag_nn_tensor_t *dlogits, float *stats);
 
+/* Tensor-parallel dense layer: the `out` features split into `parts` (part p on rank
+ * p mod N, every tensor of the part owned there). Forward: each part's GEMM runs on its
+ * rank (x is sent there by the runtime), then the slices are gathered into y on y's owner
+ * (on every rank when y is private). Backward: dy's slices go to the parts, each computes
+ * its dw, db and a partial dx, summed on dx's owner. Part p's weights: w[p] (rows
+ * [out*p/parts, out*(p+1)/parts) of W), gradients dw[p], db[p]. */
+typedef struct dag_nn_tp_dense {
+    int parts, batch, in, out;
+    dag_nn_tensor_t *w, *b, *dw, *db; /* [parts] */
+    dag_nn_tensor_t *y, *dy, *dx;     /* [parts]: output slices and partial input gradients */
+} dag_nn_tp_dense_t;
+DAG_API dag_status_t dag_nn_tp_dense_create(dag_nn_tp_dense_t *t, int parts, int batch, int in,
+                                            int out, uint64_t seed);
+DAG_API void dag_nn_tp_dense_destroy(dag_nn_tp_dense_t *t);
+DAG_API dag_status_t dag_nn_tp_dense_forward(const dag_nn_exec_t *ex, dag_nn_tp_dense_t *t,
+                                             const dag_nn_tensor_t *x, dag_nn_tensor_t *y);
+DAG_API dag_status_t dag_nn_tp_dense_backward(const dag_nn_exec_t *ex, dag_nn_tp_dense_t *t,
+                                              const dag_nn_tensor_t *x,
+                                              const dag_nn_tensor_t *dy, dag_nn_tensor_t *dx);
+
 /* ---------------------------------------------------------------------------------------
  * Optimisers, applied as tasks to flat parameter ranges.
  * ------------------------------------------------------------------------------------- */
@@ -191,6 +211,9 @@ DAG_API dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const in
 DAG_API dag_status_t dag_nn_save(dag_nn_model_t *m, const char *path);
 DAG_API dag_status_t dag_nn_load(dag_nn_model_t *m, const char *path);
 DAG_API long dag_nn_model_step(const dag_nn_model_t *m);
+
+/* Change the learning rate for the steps submitted from now on (a schedule). */
+DAG_API dag_status_t dag_nn_set_lr(dag_nn_model_t *m, float lr);
 
 /* Timing of the data-parallel gradient exchange since the last call: per step, the mean
  * time from the last bucket's gradients being ready to every bucket being reduced (the

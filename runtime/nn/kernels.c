@@ -199,14 +199,18 @@ int nn_k_pool_bwd(void *p) {
 
 int nn_k_relu_fwd(void *p) {
     nn_ew_t *a = p;
-    for (size_t i = 0; i < a->n; i++) a->out[i] = a->a[i] > 0 ? a->a[i] : 0.0f;
+    const float *restrict x = a->a;
+    float *restrict y = a->out;
+    for (size_t i = 0; i < a->n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
     return 0;
 }
 
 /* a = y (the forward output), b = dy */
 int nn_k_relu_bwd(void *p) {
     nn_ew_t *a = p;
-    for (size_t i = 0; i < a->n; i++) a->out[i] = a->a[i] > 0 ? a->b[i] : 0.0f;
+    const float *restrict y = a->a, *restrict dy = a->b;
+    float *restrict dx = a->out;
+    for (size_t i = 0; i < a->n; i++) dx[i] = y[i] > 0 ? dy[i] : 0.0f;
     return 0;
 }
 

@@ -95,6 +95,12 @@ size_t dag_nn_model_params(const dag_nn_model_t *m) {
 }
 long dag_nn_model_step(const dag_nn_model_t *m) { return m ? m->step : -1; }
 
+dag_status_t dag_nn_set_lr(dag_nn_model_t *m, float lr) {
+    if (!m || !(lr > 0)) return DAG_ERR_INVALID;
+    m->cfg.opt.lr = lr; /* read when the optimiser tasks are submitted */
+    return DAG_OK;
+}
+
 /* stages: explicit breaks, else cut where the running parameter count passes s/S of it */
 static dag_status_t assign_stages(dag_nn_model_t *m) {
     int S = m->stages, nb = 0;

@@ -5,9 +5,12 @@
  *
  *   fmnist --model cnn --epochs 3 --batch 64
  *   mpirun -np 2 fmnist --model mlp --epochs 10
+ * --lr-decay F multiplies the learning rate by F after every epoch (epochs counted from
+ * the start of training, also after --resume).
  */
 #include <dag/dist.h>
 #include <dag/nn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,8 @@ static double now(void) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: fmnist [--model mlp|cnn] [--epochs N] [--batch B] [--lr X] [--opt adam|sgd]\n"
+            "usage: fmnist [--model mlp|cnn] [--epochs N] [--batch B] [--lr X] [--lr-decay F]\n"
+            "              [--opt adam|sgd]\n"
             "              [--momentum X] [--seed S] [--data DIR] [--limit N] [--device cpu|cuda|any]\n"
             "              [--pipeline] [--stages S] [--micro M] [--bucket-kb K] [--tiles T]\n"
             "              [--save FILE] [--resume FILE] [--ranks N]\n");
@@ -42,7 +46,7 @@ int main(int argc, char **argv) {
                *resume = NULL;
     int epochs = 10, batch = 64, limit = 0, pipeline = 0, stages = 0, micro = 0, tiles = 0,
         ranks = 0, device = DAG_DEVICE_ANY, bucket_kb = 0;
-    double lr = 1e-3, momentum = 0.9;
+    double lr = 1e-3, momentum = 0.9, decay = 1.0;
     unsigned long long seed = 42;
     int sgd = 0;
     for (int i = 1; i < argc; i++) {
@@ -58,6 +62,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--batch")) batch = atoi(v);
         else if (!strcmp(a, "--lr")) lr = atof(v);
         else if (!strcmp(a, "--momentum")) momentum = atof(v);
+        else if (!strcmp(a, "--lr-decay")) decay = atof(v);
         else if (!strcmp(a, "--opt")) sgd = !strcmp(v, "sgd");
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--data")) dir = v;
@@ -146,6 +151,7 @@ int main(int argc, char **argv) {
     double total_time = 0, total_samples = 0, test_acc = 0, test_loss = 0;
     for (long e = start_epoch; e < start_epoch + epochs; e++) {
         dag_nn_shuffle(idx, ntrain, seed, e);
+        CHECK(dag_nn_set_lr(m, (float)(lr * pow(decay, (double)e)))); /* lr x decay^epoch */
         double t0 = now();
         for (int s = 0; s < steps; s++)
             CHECK(dag_nn_train_step(m, train.x, train.labels, idx + (size_t)s * batch));

@@ -278,7 +278,7 @@ START_TEST(grad_softmax_xent) {
 }
 END_TEST
 
-/* forward results do not depend on the number of tiles (tasks), at realistic sizes */
+/* results do not depend on the number of tiles (tasks) */
 START_TEST(tiles_invariant) {
     for (int rep = 0; rep < 3; rep++) {
         int n = irand(16, 96), cin = irand(1, 8), cout = irand(4, 32), h = 2 * irand(4, 16);
@@ -297,7 +297,9 @@ START_TEST(tiles_invariant) {
         ck_assert_int_eq(dag_nn_conv2d_backward(&e2, &x, &w, &y2, NULL, &dw2, &db2, &s2, 1, 1, 0),
                          DAG_OK);
         ck_assert_int_eq(dag_taskwait(), DAG_OK);
-        ck_assert_int_eq(memcmp(y1.data, y2.data, sizeof(float) * dag_nn_tensor_numel(&y1)), 0);
+        /* equal up to GEMM rounding (the blocking depends on the tile's width) */
+        for (size_t i = 0; i < dag_nn_tensor_numel(&y1); i++)
+            ck_assert(fabsf(y1.data[i] - y2.data[i]) <= 1e-5f * (1 + fabsf(y1.data[i])));
         for (size_t i = 0; i < dag_nn_tensor_numel(&dw1); i++)
             ck_assert(fabsf(dw1.data[i] - dw2.data[i]) <= 1e-3f * (1 + fabsf(dw1.data[i])));
         dag_nn_tensor_t *all[] = {&x, &w, &b, &y1, &y2, &dw1, &dw2, &db1, &db2, &s1, &s2};
@@ -343,6 +345,7 @@ START_TEST(bad_shapes) {
     dag_nn_tensor_t p = T(4, 10, 1, 1);
     ck_assert_int_eq(dag_nn_maxpool_forward(NULL, &x, &p, 2), DAG_ERR_INVALID);
     ck_assert_int_eq(dag_nn_dropout_forward(NULL, &x, &p, 1.0f, 1, 0), DAG_ERR_INVALID);
+    dag_nn_tensor_free(&p);
     ck_assert_int_eq(dag_nn_tensor_alloc(&p, 0, 1, 1, 1, -1), DAG_ERR_INVALID);
     dag_nn_tensor_free(&x), dag_nn_tensor_free(&w), dag_nn_tensor_free(&b), dag_nn_tensor_free(&y);
 }
