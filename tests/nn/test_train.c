@@ -173,6 +173,7 @@ int main(int argc, char **argv) {
             }
             dag_nn_model_destroy(a), dag_nn_model_destroy(b), dag_nn_model_destroy(c);
             free(first), free(second);
+            CHECK(dag_dist_barrier()); /* every rank has read ck before it goes */
             if (rank == 0) remove(ck);
         }
         dag_nn_model_destroy(l);
