@@ -17,6 +17,18 @@
 #include <time.h>
 
 #include <dag/linalg.h>
+#ifdef LA_BENCH_MPI
+#include <mpi.h>
+/* every rank's share is done: an operation returns on a rank once its own tasks are */
+static void barrier(void)
+{
+    int ok = 0;
+    if (dag_nranks() > 1 && !MPI_Initialized(&ok) && ok)
+        MPI_Barrier(MPI_COMM_WORLD);
+}
+#else
+static void barrier(void) {}
+#endif
 
 void openblas_set_num_threads(int n);
 
@@ -278,11 +290,13 @@ int main(int argc, char **argv)
             dag_la_create(&C, DAG_LA_DOUBLE, n, n, nb, nb, &d);
             dag_la_fill(B, val, &n);
         }
+        barrier();
         t = now();
         st = !strcmp(op, "potrf") ? dag_la_potrf('L', A, &info)
            : !strcmp(op, "getrf") ? dag_la_getrf(A, NULL, &info)
            : !strcmp(op, "geqrf") ? dag_la_geqrf(A)
                                   : dag_la_gemm('N', 'N', 1.0, A, B, 0.0, C);
+        barrier();
         s = now() - t;
         if (st)
             fprintf(stderr, "dag %s: %s %s\n", op, dag_strerror(st), dag_la_error());
