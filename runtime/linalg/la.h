@@ -84,6 +84,7 @@ void k_scal(dag_la_type_t t, int m, int n, double alpha, void *a, int lda);
 void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
 
 /* CUDA tile kernels (cuda.c), NULL without CUDA. */
+dag_cuda_fn la_cuda_potrf(void);
 dag_cuda_fn la_cuda_gemm(void);
 dag_cuda_fn la_cuda_syrk(void);
 dag_cuda_fn la_cuda_trsm(void);
@@ -112,6 +113,13 @@ struct la_trsm_args {
     double alpha;
     const void *a;
     void *b;
+};
+/* Cholesky diagonal task: info[1] = LAPACK info of the tile (0 or its failing column) */
+struct la_potrf_args {
+    dag_la_type_t t;
+    int n, ld;
+    void *a;
+    int *info;
 };
 int la_task_gemm(void *p);
 int la_task_syrk(void *p);
