@@ -99,21 +99,22 @@ int k_gemqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const voi
                            S(c), ldc);
 }
 
-int k_tpqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *b, int ldb,
+/* l = 0: B square (TS kernel); l = m: B upper trapezoidal (TT kernel) */
+int k_tpqrt(dag_la_type_t t, int m, int n, int l, int ib, void *a, int lda, void *b, int ldb,
             void *tq, int ldt)
 {
     if (t == DAG_LA_DOUBLE)
-        return LAPACKE_dtpqrt(LAPACK_COL_MAJOR, m, n, 0, ib, D(a), lda, D(b), ldb, D(tq), ldt);
-    return LAPACKE_stpqrt(LAPACK_COL_MAJOR, m, n, 0, ib, S(a), lda, S(b), ldb, S(tq), ldt);
+        return LAPACKE_dtpqrt(LAPACK_COL_MAJOR, m, n, l, ib, D(a), lda, D(b), ldb, D(tq), ldt);
+    return LAPACKE_stpqrt(LAPACK_COL_MAJOR, m, n, l, ib, S(a), lda, S(b), ldb, S(tq), ldt);
 }
 
-int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
+int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int l, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *a, int lda, void *b, int ldb)
 {
     if (t == DAG_LA_DOUBLE)
-        return LAPACKE_dtpmqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, 0, ib, CD(v), ldv,
+        return LAPACKE_dtpmqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, l, ib, CD(v), ldv,
                                CD(tq), ldt, D(a), lda, D(b), ldb);
-    return LAPACKE_stpmqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, 0, ib, CS(v), ldv, CS(tq),
+    return LAPACKE_stpmqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, l, ib, CS(v), ldv, CS(tq),
                            ldt, S(a), lda, S(b), ldb);
 }
 

@@ -17,7 +17,8 @@ struct dag_la {
     dag_matrix_t *aux;  /* per-tile small records (norms, pivots, info); same distribution */
     size_t aux_bytes;
     dag_matrix_t *piv;  /* LU: pivots of step k (global 0-based rows) in tile (k, k) */
-    dag_matrix_t *tq;   /* QR: T factors (ib x nb per tile), same distribution */
+    dag_matrix_t *tq;   /* QR: T factors (ib x nb per tile) of GEQRT and TS steps */
+    dag_matrix_t *tt;   /* QR: T factors of the TT steps that merge the heads */
     int ib;
     int factored;       /* 0, 'L' (potrf), 'U' (getrf: pivots in aux diagonal), 'Q' */
 };
@@ -75,9 +76,9 @@ void k_laswp_rows(dag_la_type_t t, int n, void *a, int lda, void *b, int ldb, in
 int k_geqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *tq, int ldt);
 int k_gemqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *c, int ldc);
-int k_tpqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *b, int ldb,
+int k_tpqrt(dag_la_type_t t, int m, int n, int l, int ib, void *a, int lda, void *b, int ldb,
             void *tq, int ldt);
-int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
+int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int l, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *a, int lda, void *b, int ldb);
 void k_lacpy(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
 void k_scal(dag_la_type_t t, int m, int n, double alpha, void *a, int lda);

@@ -159,6 +159,8 @@ dag_status_t dag_la_destroy(dag_la_t *a)
         dag_matrix_destroy(a->aux);
     if (a->tq)
         dag_matrix_destroy(a->tq);
+    if (a->tt)
+        dag_matrix_destroy(a->tt);
     if (a->piv)
         dag_matrix_destroy(a->piv);
     dag_matrix_destroy(a->tiles);
