@@ -10,14 +10,15 @@
 # ScaLAPACK is not installed there: on the development box first run
 #   bash ../shared/gpu/pack.sh libscalapack-openmpi2.2 libscalapack-openmpi-dev
 # and carry .device along (this script sources .device/unpack.sh). Logs go to $OUT.
-# usage: bench/linalg/device.sh   (env: N=16384, NB=512, OUT=bench/linalg/out, QUICK=1)
+# usage: bench/linalg/device.sh   (env: N=16384, NB=512, GNB=1024, OUT=bench/linalg/out,
+#        QUICK=1 for N=8192)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/bench/linalg/out}
 mkdir -p "$out"
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 NCCL_NVLS_ENABLE=0
-N=${N:-16384} NB=${NB:-512}
+N=${N:-16384} NB=${NB:-512} GNB=${GNB:-1024} # GNB: tiles on the GPU
 [ "${QUICK:-0}" = 1 ] && N=8192
 BUILD=${BUILD:-build-la}
 t0=$(date +%s)
@@ -62,11 +63,11 @@ done
 # one GPU: in core, then out of core (DAG_CUDA_MEM_MB = 2/3 of the matrices)
 G=$BUILD/bench/gpu/bench_gpu_linalg
 for op in potrf gemm; do
-  run gpu-dag-$op env DAG_LA_DEVICE=any $LB dag $op $N $NB
+  run gpu-dag-$op env DAG_LA_DEVICE=any $LB dag $op $N $GNB
   case $op in potrf) mb=$((N * N * 8 / 1048576 * 2 / 3)); ref=chol ;;
               gemm) mb=$((3 * N * N * 8 / 1048576 * 2 / 3)); ref=gemm ;; esac
-  run gpu-ooc-$op env DAG_LA_DEVICE=any DAG_CUDA_MEM_MB=$mb $LB dag $op $N $NB
-  run gpu-ref-$op $G $ref $N 1024
+  run gpu-ooc-$op env DAG_LA_DEVICE=any DAG_CUDA_MEM_MB=$mb $LB dag $op $N $GNB
+  run gpu-ref-$op $G $ref $N $GNB
   gi=$(awk '/^dag/ {print $6}' "$out/gpu-dag-$op.txt"); go=$(awk '/^dag/ {print $6}' "$out/gpu-ooc-$op.txt")
   echo "$op one GPU N=$N: dagcc in-core $gi GFLOP/s, out-of-core ($mb MiB cap) $go GFLOP/s;" \
     "cuBLAS/cuSOLVER: $(grep -iE 'cublas|cusolver' "$out/gpu-ref-$op.txt" | head -2 | tr '\n' ' ')" | tee -a "$table"
