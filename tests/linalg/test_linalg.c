@@ -294,6 +294,23 @@ static void t_getrf(int n, int nb, int growth)
     free(A), free(ip), free(ref), free(LU), free(W), free(L), free(U), free(B), free(X);
 }
 
+/* an exactly singular matrix: info names the first zero pivot, as dgetrf's */
+static void t_singular(int n, int nb)
+{
+    double *A = rmat(n, n);
+    int q = irand(0, n - 1);
+    for (int i = 0; i < n; i++)
+        A[(size_t)q * n + i] = 0;
+    dag_la_t *a = mk(n, n, nb, A);
+    int info = -1, ref, *ip = malloc(sizeof(int) * n);
+    OK(dag_la_getrf(a, NULL, &info));
+    ref = LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, A, n, ip);
+    CHECK(info == ref && info == q + 1, "singular n %d column %d: info %d, dgetrf %d", n, q,
+          info, ref);
+    dag_la_destroy(a);
+    free(A), free(ip);
+}
+
 static void t_geqrf(int m, int n, int nb)
 {
     double *A = rmat(m, n);
@@ -442,6 +459,7 @@ int main(int argc, char **argv)
         PHASE("int n = irand");
         int n = irand(1, 60);
         t_geqrf(n + irand(0, 50), n, irand(2, 20));
+        t_singular(irand(2, 60), irand(2, 16));
         PHASE("t_float");
         t_float();
     }
