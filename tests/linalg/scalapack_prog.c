@@ -5,7 +5,8 @@
  *   scalapack_prog run N NB P Q OUT   run every routine, time it, write the results
  *                                     (gathered to rank 0) to OUT
  *   scalapack_prog cmp REF OUT        compare two result files (exit 1 when they differ)
- * Routines to run can be limited with SCALAPACK_ONLY=gemm,potrf,getrf,geqrf. */
+ * Routines to run can be limited with SCALAPACK_ONLY=gemm,potrf,getrf,geqrf;
+ * SCALAPACK_ORDER=Col numbers the process grid column-major. */
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
         return 2;
     }
     Cblacs_get(-1, 0, &ctxt);
-    Cblacs_gridinit(&ctxt, "Row", nprow, npcol);
+    const char *order = getenv("SCALAPACK_ORDER"); /* "Col": column-major process grid */
+    Cblacs_gridinit(&ctxt, order && !strcmp(order, "Col") ? "Col" : "Row", nprow, npcol);
     Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
     out = me == 0 && argc > 6 ? fopen(argv[6], "wb") : NULL;
     double t, one = 1, zero = 0;
