@@ -175,7 +175,9 @@ static void gemm(dag_la_type_t t, const char *name, const char *ta, const char *
     if (!qualifies(da, *ia, *ja, 0, &ga) || !qualifies(db, *ib, *jb, 0, &gb) ||
         !qualifies(dc, *ic, *jc, 0, &gc) || da[CTXT_] != dc[CTXT_] || db[CTXT_] != dc[CTXT_] ||
         (tra ? da[N_] : da[M_]) != *m || (trb ? db[M_] : db[N_]) != *n ||
-        (tra ? da[M_] : da[N_]) != *k || dc[M_] != *m || dc[N_] != *n) {
+        (tra ? da[M_] : da[N_]) != *k || dc[M_] != *m || dc[N_] != *n ||
+        (tra ? da[NB_] : da[MB_]) != dc[MB_] || (trb ? db[MB_] : db[NB_]) != dc[NB_] ||
+        (tra ? da[MB_] : da[NB_]) != (trb ? db[NB_] : db[MB_])) {
         say(name, "forwarded to ScaLAPACK");
         gm_free(&ga), gm_free(&gb), gm_free(&gc);
         ((gemm_fn)real(name))(ta, tb, m, n, k, alpha, a, ia, ja, da, b, ib, jb, db, beta, c, ic,
