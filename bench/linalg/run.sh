@@ -57,7 +57,7 @@ keep() {
     echo "$2" >"$tmp/$1"
   fi
 }
-best() { cat "$tmp/$1" 2>/dev/null; }
+best() { cat "$tmp/$1" 2>/dev/null || true; }
 
 echo "# bench/linalg/run.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $(uname -n), $(nproc) cores,"\
   "load $(cut -d' ' -f1-3 /proc/loadavg)"
