@@ -38,6 +38,12 @@ static dag_dist_t la_dist;
         if (getenv("LA_DEBUG"))                                                            \
             fprintf(stderr, "[%d] %s\n", me, x);                                           \
     } while (0)
+/* LA_ONLY=name: run only the checks of that name (debugging); the random draws stay */
+static int only(const char *x)
+{
+    const char *o = getenv("LA_ONLY");
+    return !o || !strcmp(o, x);
+}
 
 static unsigned long long rng = 88172645463325252ull;
 static double urand(void)
@@ -445,34 +451,48 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < rounds; r++) {
         PHASE("matrix");
-        t_matrix();
+        if (only("matrix"))
+            t_matrix();
         PHASE("t_gemm");
-        t_gemm();
+        if (only("gemm"))
+            t_gemm();
         PHASE("t_trsm_syrk");
-        t_trsm_syrk();
+        if (only("trsm"))
+            t_trsm_syrk();
         PHASE("t_potrf");
-        t_potrf(irand(1, 90), irand(2, 20));
+        if (only("potrf"))
+            t_potrf(irand(1, 90), irand(2, 20));
         PHASE("t_getrf");
-        t_getrf(irand(1, 90), irand(2, 20), 0);
+        if (only("getrf"))
+            t_getrf(irand(1, 90), irand(2, 20), 0);
         PHASE("t_getrf");
-        t_getrf(irand(10, 40), irand(2, 12), 1);
+        if (only("growth"))
+            t_getrf(irand(10, 40), irand(2, 12), 1);
         PHASE("int n = irand");
         int n = irand(1, 60);
-        t_geqrf(n + irand(0, 50), n, irand(2, 20));
-        t_singular(irand(2, 60), irand(2, 16));
+        if (only("geqrf"))
+            t_geqrf(n + irand(0, 50), n, irand(2, 20));
+        if (only("singular"))
+            t_singular(irand(2, 60), irand(2, 16));
         PHASE("t_float");
-        t_float();
+        if (only("float"))
+            t_float();
     }
     PHASE("t_potrf");
-    t_potrf(300, 64); /* tiles of realistic shape */
+    if (only("potrf"))
+        t_potrf(300, 64); /* tiles of realistic shape */
     PHASE("t_getrf");
-    t_getrf(300, 64, 0);
+    if (only("getrf"))
+        t_getrf(300, 64, 0);
     PHASE("t_geqrf");
-    t_geqrf(330, 250, 64);
+    if (only("geqrf"))
+        t_geqrf(330, 250, 64);
     PHASE("t_bad");
-    t_bad();
+    if (only("bad"))
+        t_bad();
     PHASE("t_gemm3d");
-    t_gemm3d();
+    if (only("gemm3d"))
+        t_gemm3d();
     PHASE("dag_finalize");
     int np = dag_nranks();
     dag_finalize();
