@@ -6,7 +6,8 @@
  *   dag:    libdaglinalg (dagcc runtime; under mpirun, distributed)
  *   peak:   DGEMM on threaded OpenBLAS, n x n (the reference for "fraction of peak")
  * usage: la_bench ENGINE OP N NB [threads]   OP: potrf getrf geqrf gemm (peak: OP ignored)
- * Prints one line: "ENGINE OP n nb seconds GFLOP/s". */
+ * Prints one line: "ENGINE OP n nb seconds GFLOP/s cpu CPU-seconds" (CPU time of the
+ * timed call, all threads, summed over the ranks under mpirun). */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -14,9 +15,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <dag/linalg.h>
+#ifdef LA_BENCH_MPI
+#include <mpi.h>
+/* every rank's share is done: an operation returns on a rank once its own tasks are */
+static void barrier(void)
+{
+    int ok = 0;
+    if (dag_nranks() > 1 && !MPI_Initialized(&ok) && ok)
+        MPI_Barrier(MPI_COMM_WORLD);
+}
+static double sum_ranks(double x)
+{
+    int ok = 0;
+    double r = x;
+    if (dag_nranks() > 1 && !MPI_Initialized(&ok) && ok)
+        MPI_Allreduce(&x, &r, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return r;
+}
+#else
+static void barrier(void) {}
+static double sum_ranks(double x) { return x; }
+#endif
+
+/* CPU seconds (user + system) of every thread of the process so far: on a shared
+ * machine, GFLOP per CPU-second says how well the CPU time a run got was used */
+static double cpu_now(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 void openblas_set_num_threads(int n);
 
@@ -199,7 +231,7 @@ int main(int argc, char **argv)
     }
     const char *eng = argv[1], *op = argv[2];
     int n = atoi(argv[3]), nb = atoi(argv[4]), th = argc > 5 ? atoi(argv[5]) : 2;
-    double t = 0, s = 0;
+    double t = 0, s = 0, c0 = cpu_now(), cpu = 0;
     if (!strcmp(eng, "peak") || !strcmp(eng, "lapack")) {
         openblas_set_num_threads(th);
         double *a = malloc(sizeof(double) * (size_t)n * n), *b = NULL, *c = NULL;
@@ -211,25 +243,25 @@ int main(int argc, char **argv)
             op = !strcmp(eng, "peak") ? "dgemm" : op;
             b = malloc(sizeof(double) * (size_t)n * n), c = malloc(sizeof(double) * (size_t)n * n);
             memcpy(b, a, sizeof(double) * (size_t)n * n);
-            t = now();
+            t = now(), c0 = cpu_now();
             cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
                         c, n);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
         } else if (!strcmp(op, "potrf")) {
-            t = now();
+            t = now(), c0 = cpu_now();
             LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, a, n);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
         } else if (!strcmp(op, "getrf")) {
             int *ip = malloc(sizeof(int) * n);
-            t = now();
+            t = now(), c0 = cpu_now();
             LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, a, n, ip);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
             free(ip);
         } else {
             double *tau = malloc(sizeof(double) * n);
-            t = now();
+            t = now(), c0 = cpu_now();
             LAPACKE_dgeqrf(LAPACK_COL_MAJOR, n, n, a, n, tau);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
             free(tau);
         }
         free(a), free(b), free(c);
@@ -243,28 +275,28 @@ int main(int argc, char **argv)
         }
         double **A = tiles(nt, nb, n, !strcmp(op, "potrf"));
         if (!strcmp(op, "potrf")) {
-            t = now();
+            t = now(), c0 = cpu_now();
             omp_potrf(A, nt, nb);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
         } else if (!strcmp(op, "getrf")) {
             int *piv = malloc(sizeof(int) * n);
-            t = now();
+            t = now(), c0 = cpu_now();
             omp_getrf(A, nt, nb, piv);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
             free(piv);
         } else if (!strcmp(op, "geqrf")) {
             int ib = nb < 32 ? nb : 32;
             double **Q = malloc(sizeof(double *) * (size_t)nt * nt);
             for (int i = 0; i < nt * nt; i++)
                 Q[i] = malloc(sizeof(double) * (size_t)ib * nb);
-            t = now();
+            t = now(), c0 = cpu_now();
             omp_geqrf(A, Q, nt, nb, ib);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
         } else {
             double **B = tiles(nt, nb, n, 0), **C = tiles(nt, nb, n, 0);
-            t = now();
+            t = now(), c0 = cpu_now();
             omp_gemm(A, B, C, nt, nb);
-            s = now() - t;
+            s = now() - t, cpu = cpu_now() - c0;
         }
     } else if (!strcmp(eng, "dag")) {
         dag_la_t *A, *B = NULL, *C = NULL;
@@ -278,12 +310,15 @@ int main(int argc, char **argv)
             dag_la_create(&C, DAG_LA_DOUBLE, n, n, nb, nb, &d);
             dag_la_fill(B, val, &n);
         }
-        t = now();
+        barrier();
+        t = now(), c0 = cpu_now();
         st = !strcmp(op, "potrf") ? dag_la_potrf('L', A, &info)
            : !strcmp(op, "getrf") ? dag_la_getrf(A, NULL, &info)
            : !strcmp(op, "geqrf") ? dag_la_geqrf(A)
                                   : dag_la_gemm('N', 'N', 1.0, A, B, 0.0, C);
-        s = now() - t;
+        barrier();
+        s = now() - t, cpu = cpu_now() - c0;
+        cpu = sum_ranks(cpu);
         if (st)
             fprintf(stderr, "dag %s: %s %s\n", op, dag_strerror(st), dag_la_error());
         dag_la_destroy(A);
@@ -297,6 +332,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "unknown engine %s\n", eng);
         return 2;
     }
-    printf("%s %s %d %d %.4f %.2f\n", eng, op, n, nb, s, flops(op, n) / s * 1e-9);
+    printf("%s %s %d %d %.4f %.2f cpu %.3f\n", eng, op, n, nb, s, flops(op, n) / s * 1e-9, cpu);
     return 0;
 }

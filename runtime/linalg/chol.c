@@ -4,21 +4,12 @@
 
 #include "la.h"
 
-struct potrf_args {
-    dag_la_type_t t;
-    int n, ld, col0;
-    void *a;
-    int *info;
-};
-
-/* Factor the diagonal tile; a failure is recorded (global column, 1-based) in the tile's
- * aux record instead of failing the task, so every rank keeps the same flow. */
+/* Factor the diagonal tile; a failure is recorded (the tile's column, 1-based) in the
+ * tile's aux record instead of failing the task, so every rank keeps the same flow. */
 static int task_potrf(void *p)
 {
-    struct potrf_args *a = p;
-    int r = k_potrf(a->t, a->n, a->a, a->ld);
-    a->info[0] = r > 0 ? a->col0 + r : 0;
-    a->info[1] = r;
+    struct la_potrf_args *a = p;
+    a->info[1] = k_potrf(a->t, a->n, a->a, a->ld);
     return 0;
 }
 
@@ -40,11 +31,10 @@ dag_status_t dag_la_potrf(char uplo, dag_la_t *a, int *info)
     size_t tb = la_tb(a);
     for (int k = 0; k < nt && !st; k++) {
         int nk = la_nj(a, k);
-        struct potrf_args pa = {a->type, nk, a->mb, k * a->nb, la_t(a, k, k),
-                                dag_tile(a->aux, k, k)};
+        struct la_potrf_args pa = {a->type, nk, a->mb, la_t(a, k, k), dag_tile(a->aux, k, k)};
         dag_dep_t d[2] = {{pa.a, tb, DAG_INOUT}, {pa.info, a->aux_bytes, DAG_OUT}};
         st = la_submit(task_potrf, &pa, sizeof pa, d, 2, "la_potrf", la_prio(k, k, nt, 1), -1,
-                       NULL);
+                       la_cuda_potrf());
         for (int i = k + 1; i < nt && !st; i++)
             st = la_trsm_tile(a->type, 'R', 'L', 'T', 'N', la_mi(a, i), nk, 1.0, pa.a, a->mb,
                               tb, la_t(a, i, k), a->mb, tb, la_prio(k, k, nt, 1));
@@ -65,11 +55,12 @@ dag_status_t dag_la_potrf(char uplo, dag_la_t *a, int *info)
         return st ? st : w;
     for (int k = 0; k < nt; k++) {
         const int *r = dag_tile(a->aux, k, k);
-        if (r[0] > 0) {
+        if (r[1] > 0) {
+            int col = k * a->nb + r[1];
             if (info)
-                *info = r[0];
+                *info = col;
             return la_invalid("dag_la_potrf: the leading minor of order %d is not positive "
-                              "definite (diagonal tile (%d,%d), its column %d)", r[0], k, k,
+                              "definite (diagonal tile (%d,%d), its column %d)", col, k, k,
                               r[1]);
         }
     }

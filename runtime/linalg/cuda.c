@@ -1,9 +1,11 @@
-/* cuda.c: CUDA variants of the BLAS 3 tile tasks (cuBLAS on the task's stream), attached
+/* cuda.c: CUDA variants of the BLAS 3 tile tasks (cuBLAS on the task's stream) and of
+ * the Cholesky diagonal task (cuSOLVER), attached
  * through dag_task_attr_t.cuda when libdaglinalg is built with CUDA (DAG_LA_CUDA). */
 #include "la.h"
 
 #ifdef DAG_LA_CUDA
 #include <cublas_v2.h>
+#include <cusolverDn.h>
 
 #include "dag/cuda.h"
 
@@ -71,10 +73,39 @@ static int cuda_trsm(void *p, struct dag_cuda_ctx *ctx)
     return s == CUBLAS_STATUS_SUCCESS ? 0 : DAG_ERR_DEVICE;
 }
 
+/* POTRF on the diagonal tile; cuSOLVER writes its info straight into the task's info
+ * record (a dependency of the task, so it has a device copy that goes home after). */
+static int cuda_potrf(void *p, struct dag_cuda_ctx *ctx)
+{
+    struct la_potrf_args *a = p;
+    cusolverDnHandle_t h = dag_cuda_cusolver(ctx);
+    void *da = dag_cuda_ptr(ctx, a->a);
+    int *dinfo = dag_cuda_ptr(ctx, &a->info[1]);
+    if (!h || !da || !dinfo)
+        return DAG_ERR_DEVICE;
+    int lwork = 0;
+    cusolverStatus_t s;
+    size_t es = a->t == DAG_LA_DOUBLE ? sizeof(double) : sizeof(float);
+    if (a->t == DAG_LA_DOUBLE)
+        s = cusolverDnDpotrf_bufferSize(h, CUBLAS_FILL_MODE_LOWER, a->n, da, a->ld, &lwork);
+    else
+        s = cusolverDnSpotrf_bufferSize(h, CUBLAS_FILL_MODE_LOWER, a->n, da, a->ld, &lwork);
+    void *ws = s == CUSOLVER_STATUS_SUCCESS ? dag_cuda_workspace(ctx, (size_t)lwork * es) : NULL;
+    if (!ws)
+        return DAG_ERR_DEVICE;
+    if (a->t == DAG_LA_DOUBLE)
+        s = cusolverDnDpotrf(h, CUBLAS_FILL_MODE_LOWER, a->n, da, a->ld, ws, lwork, dinfo);
+    else
+        s = cusolverDnSpotrf(h, CUBLAS_FILL_MODE_LOWER, a->n, da, a->ld, ws, lwork, dinfo);
+    return s == CUSOLVER_STATUS_SUCCESS ? 0 : DAG_ERR_DEVICE;
+}
+
+dag_cuda_fn la_cuda_potrf(void) { return cuda_potrf; }
 dag_cuda_fn la_cuda_gemm(void) { return cuda_gemm; }
 dag_cuda_fn la_cuda_syrk(void) { return cuda_syrk; }
 dag_cuda_fn la_cuda_trsm(void) { return cuda_trsm; }
 #else
+dag_cuda_fn la_cuda_potrf(void) { return NULL; }
 dag_cuda_fn la_cuda_gemm(void) { return NULL; }
 dag_cuda_fn la_cuda_syrk(void) { return NULL; }
 dag_cuda_fn la_cuda_trsm(void) { return NULL; }

@@ -3,6 +3,7 @@
  * OpenBLAS runs single-threaded inside a task (matrix.c sets it once). */
 #include <cblas.h>
 #include <lapacke.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "la.h"
@@ -82,39 +83,72 @@ void k_laswp_rows(dag_la_type_t t, int n, void *a, int lda, void *b, int ldb, in
         cblas_sswap(n, S(a) + ra, lda, S(b) + rb, ldb);
 }
 
+/* The QR kernels call the LAPACKE *_work entry points with a workspace of their own,
+ * sized for either side (ib x max(m, n, k), twice over): LAPACKE's allocating wrappers
+ * were seen to overrun the heap with the triangle-on-triangle shapes. */
+static void *qr_work(dag_la_type_t t, int ib, int m, int n, int k)
+{
+    size_t es = t == DAG_LA_DOUBLE ? sizeof(double) : sizeof(float);
+    int w = la_max(la_max(m, n), la_max(k, 1));
+    return malloc(2 * es * (size_t)la_max(ib, 1) * (size_t)w);
+}
+
 int k_geqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *tq, int ldt)
 {
-    if (t == DAG_LA_DOUBLE)
-        return LAPACKE_dgeqrt(LAPACK_COL_MAJOR, m, n, ib, D(a), lda, D(tq), ldt);
-    return LAPACKE_sgeqrt(LAPACK_COL_MAJOR, m, n, ib, S(a), lda, S(tq), ldt);
+    void *w = qr_work(t, ib, m, n, 0);
+    if (!w)
+        return -1;
+    int r = t == DAG_LA_DOUBLE
+                ? LAPACKE_dgeqrt_work(LAPACK_COL_MAJOR, m, n, ib, D(a), lda, D(tq), ldt, D(w))
+                : LAPACKE_sgeqrt_work(LAPACK_COL_MAJOR, m, n, ib, S(a), lda, S(tq), ldt, S(w));
+    free(w);
+    return r;
 }
 
 int k_gemqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *c, int ldc)
 {
-    if (t == DAG_LA_DOUBLE)
-        return LAPACKE_dgemqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, ib, CD(v), ldv, CD(tq),
-                               ldt, D(c), ldc);
-    return LAPACKE_sgemqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, ib, CS(v), ldv, CS(tq), ldt,
-                           S(c), ldc);
+    void *w = qr_work(t, ib, m, n, k);
+    if (!w)
+        return -1;
+    int r = t == DAG_LA_DOUBLE
+                ? LAPACKE_dgemqrt_work(LAPACK_COL_MAJOR, 'L', trans, m, n, k, ib, CD(v), ldv,
+                                       CD(tq), ldt, D(c), ldc, D(w))
+                : LAPACKE_sgemqrt_work(LAPACK_COL_MAJOR, 'L', trans, m, n, k, ib, CS(v), ldv,
+                                       CS(tq), ldt, S(c), ldc, S(w));
+    free(w);
+    return r;
 }
 
-int k_tpqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *b, int ldb,
+/* l = 0: B square (TS kernel); l = m: B upper trapezoidal (TT kernel) */
+int k_tpqrt(dag_la_type_t t, int m, int n, int l, int ib, void *a, int lda, void *b, int ldb,
             void *tq, int ldt)
 {
-    if (t == DAG_LA_DOUBLE)
-        return LAPACKE_dtpqrt(LAPACK_COL_MAJOR, m, n, 0, ib, D(a), lda, D(b), ldb, D(tq), ldt);
-    return LAPACKE_stpqrt(LAPACK_COL_MAJOR, m, n, 0, ib, S(a), lda, S(b), ldb, S(tq), ldt);
+    void *w = qr_work(t, ib, m, n, 0);
+    if (!w)
+        return -1;
+    int r = t == DAG_LA_DOUBLE
+                ? LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, m, n, l, ib, D(a), lda, D(b), ldb,
+                                      D(tq), ldt, D(w))
+                : LAPACKE_stpqrt_work(LAPACK_COL_MAJOR, m, n, l, ib, S(a), lda, S(b), ldb,
+                                      S(tq), ldt, S(w));
+    free(w);
+    return r;
 }
 
-int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
+int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int l, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *a, int lda, void *b, int ldb)
 {
-    if (t == DAG_LA_DOUBLE)
-        return LAPACKE_dtpmqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, 0, ib, CD(v), ldv,
-                               CD(tq), ldt, D(a), lda, D(b), ldb);
-    return LAPACKE_stpmqrt(LAPACK_COL_MAJOR, 'L', trans, m, n, k, 0, ib, CS(v), ldv, CS(tq),
-                           ldt, S(a), lda, S(b), ldb);
+    void *w = qr_work(t, ib, m, n, k);
+    if (!w)
+        return -1;
+    int r = t == DAG_LA_DOUBLE
+                ? LAPACKE_dtpmqrt_work(LAPACK_COL_MAJOR, 'L', trans, m, n, k, l, ib, CD(v), ldv,
+                                       CD(tq), ldt, D(a), lda, D(b), ldb, D(w))
+                : LAPACKE_stpmqrt_work(LAPACK_COL_MAJOR, 'L', trans, m, n, k, l, ib, CS(v), ldv,
+                                       CS(tq), ldt, S(a), lda, S(b), ldb, S(w));
+    free(w);
+    return r;
 }
 
 void k_lacpy(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb)

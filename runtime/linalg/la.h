@@ -17,7 +17,8 @@ struct dag_la {
     dag_matrix_t *aux;  /* per-tile small records (norms, pivots, info); same distribution */
     size_t aux_bytes;
     dag_matrix_t *piv;  /* LU: pivots of step k (global 0-based rows) in tile (k, k) */
-    dag_matrix_t *tq;   /* QR: T factors (ib x nb per tile), same distribution */
+    dag_matrix_t *tq;   /* QR: T factors (ib x nb per tile) of GEQRT and TS steps */
+    dag_matrix_t *tt;   /* QR: T factors of the TT steps that merge the heads */
     int ib;
     int factored;       /* 0, 'L' (potrf), 'U' (getrf: pivots in aux diagonal), 'Q' */
 };
@@ -75,15 +76,16 @@ void k_laswp_rows(dag_la_type_t t, int n, void *a, int lda, void *b, int ldb, in
 int k_geqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *tq, int ldt);
 int k_gemqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *c, int ldc);
-int k_tpqrt(dag_la_type_t t, int m, int n, int ib, void *a, int lda, void *b, int ldb,
+int k_tpqrt(dag_la_type_t t, int m, int n, int l, int ib, void *a, int lda, void *b, int ldb,
             void *tq, int ldt);
-int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int ib, const void *v,
+int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int l, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *a, int lda, void *b, int ldb);
 void k_lacpy(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
 void k_scal(dag_la_type_t t, int m, int n, double alpha, void *a, int lda);
 void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
 
 /* CUDA tile kernels (cuda.c), NULL without CUDA. */
+dag_cuda_fn la_cuda_potrf(void);
 dag_cuda_fn la_cuda_gemm(void);
 dag_cuda_fn la_cuda_syrk(void);
 dag_cuda_fn la_cuda_trsm(void);
@@ -112,6 +114,13 @@ struct la_trsm_args {
     double alpha;
     const void *a;
     void *b;
+};
+/* Cholesky diagonal task: info[1] = LAPACK info of the tile (0 or its failing column) */
+struct la_potrf_args {
+    dag_la_type_t t;
+    int n, ld;
+    void *a;
+    int *info;
 };
 int la_task_gemm(void *p);
 int la_task_syrk(void *p);

@@ -1,9 +1,10 @@
 /* lu.c: tiled LU with partial pivoting across the whole column. Step k: one panel task
  * (on the owner of the diagonal tile) factors tile column k below the diagonal with
  * LAPACK's getrf, so every pivot is searched over the whole column as in dgetrf; one
- * row-swap task per other tile column applies the step's pivots there (tasks on the
- * owners of the tile row k, across ranks); TRSM on tile row k and GEMM on the trailing
- * matrix follow. The solve applies the same swaps to B, then two triangular solves. */
+ * row-swap task per tile column on the right applies the step's pivots there (tasks on
+ * the owners of the tile row k, across ranks); TRSM on tile row k and GEMM on the
+ * trailing matrix follow. L's columns take the later interchanges at the end, one task
+ * per tile column. The solve applies all swaps to B, then two triangular solves. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,8 @@
 struct panel_args {
     dag_la_type_t t;
     int k, mt, mb, nb, m, nk;
-    size_t tb;
-    void **tiles; /* mt - k tile addresses, copied into the argument block */
     int *piv;
+    /* followed by the mt - k tile addresses of the panel */
 };
 
 static int task_panel(void *p)
@@ -51,48 +51,57 @@ static int task_panel(void *p)
 
 struct swap_args {
     dag_la_type_t t;
-    int k, mt, mb, ncols;
-    const int *piv;
+    int k0, k1, mt, mb, ncols;
+    /* followed by mt - k0 tile addresses, then k1 - k0 pivot record addresses */
 };
 
-/* Apply step k's row interchanges to one tile column (tiles k..mt-1 follow the block). */
+/* Apply the row interchanges of steps k0..k1-1 to one tile column (tiles k0..mt-1). */
 static int task_swap(void *p)
 {
     struct swap_args *a = p;
     void **tiles = (void **)(a + 1);
-    int base = a->k * a->mb;
-    for (int t = 0; t < a->piv[a->mb + 1]; t++) {
-        int r1 = base + t, r2 = a->piv[t];
-        if (r1 == r2)
-            continue;
-        int i1 = r1 / a->mb - a->k, i2 = r2 / a->mb - a->k;
-        k_laswp_rows(a->t, a->ncols, tiles[i1], a->mb, tiles[i2], a->mb, r1 % a->mb,
-                     r2 % a->mb);
+    const int *const *pivs = (const int *const *)(tiles + (a->mt - a->k0));
+    for (int k = a->k0; k < a->k1; k++) {
+        const int *piv = pivs[k - a->k0];
+        int base = k * a->mb;
+        for (int t = 0; t < piv[a->mb + 1]; t++) {
+            int r1 = base + t, r2 = piv[t];
+            if (r1 == r2)
+                continue;
+            int i1 = r1 / a->mb - a->k0, i2 = r2 / a->mb - a->k0;
+            k_laswp_rows(a->t, a->ncols, tiles[i1], a->mb, tiles[i2], a->mb, r1 % a->mb,
+                         r2 % a->mb);
+        }
     }
     return 0;
 }
 
-/* One swap task on tile column j of b (rows tiled like the factor) with piv of step k. */
-static dag_status_t submit_swap(dag_la_t *b, int j, int k, const int *piv, size_t pivbytes,
+/* One task applying the pivots of steps k0..k1-1 of lu to tile column j of b (rows tiled
+ * like the factor): the column's tiles from k0 down travel to one rank once. */
+static dag_status_t submit_swap(const dag_la_t *lu, dag_la_t *b, int j, int k0, int k1,
                                 int prio)
 {
-    int n = b->mt - k;
-    size_t sz = sizeof(struct swap_args) + sizeof(void *) * (size_t)n;
+    int n = b->mt - k0, np = k1 - k0;
+    size_t pb = sizeof(int) * (size_t)(lu->nb + 2);
+    size_t sz = sizeof(struct swap_args) + sizeof(void *) * (size_t)(n + np);
     struct swap_args *sa = malloc(sz);
-    dag_dep_t *d = malloc(sizeof *d * (size_t)(n + 1));
+    dag_dep_t *d = malloc(sizeof *d * (size_t)(n + np));
     if (!sa || !d) {
         free(sa);
         free(d);
         return DAG_ERR_NOMEM;
     }
-    *sa = (struct swap_args){b->type, k, b->mt, b->mb, la_nj(b, j), piv};
-    void **tiles = (void **)(sa + 1);
+    *sa = (struct swap_args){b->type, k0, k1, b->mt, b->mb, la_nj(b, j)};
+    void **ptrs = (void **)(sa + 1);
     for (int i = 0; i < n; i++) {
-        tiles[i] = la_t(b, k + i, j);
-        d[i] = (dag_dep_t){tiles[i], la_tb(b), DAG_INOUT};
+        ptrs[i] = la_t(b, k0 + i, j);
+        d[i] = (dag_dep_t){ptrs[i], la_tb(b), DAG_INOUT};
     }
-    d[n] = (dag_dep_t){(void *)piv, pivbytes, DAG_IN};
-    dag_status_t st = la_submit(task_swap, sa, sz, d, n + 1, "la_laswp", prio, -1, NULL);
+    for (int k = k0; k < k1; k++) {
+        ptrs[n + k - k0] = dag_tile(lu->piv, k, k);
+        d[n + k - k0] = (dag_dep_t){ptrs[n + k - k0], pb, DAG_IN};
+    }
+    dag_status_t st = la_submit(task_swap, sa, sz, d, n + np, "la_laswp", prio, -1, NULL);
     free(sa);
     free(d);
     return st;
@@ -126,7 +135,7 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
             free(d);
             return DAG_ERR_NOMEM;
         }
-        *pa = (struct panel_args){a->type, k, mt, a->mb, a->nb, a->m, nk, tb, NULL, piv};
+        *pa = (struct panel_args){a->type, k, mt, a->mb, a->nb, a->m, nk, piv};
         void **tiles = (void **)(pa + 1);
         for (int i = 0; i < n; i++) {
             tiles[i] = la_t(a, k + i, k);
@@ -140,7 +149,7 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         int pk = la_min(la_mi(a, k), nk);
         for (int j = k + 1; j < nt && !st; j++) {
             int pr = la_prio(k, j, kt, 0);
-            st = submit_swap(a, j, k, piv, pb, pr);
+            st = submit_swap(a, a, j, k, k + 1, pr);
             if (!st)
                 st = la_trsm_tile(a->type, 'L', 'L', 'N', 'U', pk, la_nj(a, j), 1.0,
                                   la_t(a, k, k), a->mb, tb, la_t(a, k, j), a->mb, tb, pr);
@@ -149,9 +158,11 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
                                   la_t(a, i, k), a->mb, tb, la_t(a, k, j), a->mb, tb, 1.0,
                                   la_t(a, i, j), a->mb, tb, pr);
         }
-        for (int j = 0; j < k && !st; j++) /* L's earlier columns: LAPACK's layout */
-            st = submit_swap(a, j, k, piv, pb, 0);
     }
+    /* L's columns take the later steps' interchanges (LAPACK's layout), all in one task
+     * per tile column once the factorisation is done */
+    for (int j = 0; j + 1 < kt && !st; j++)
+        st = submit_swap(a, a, j, j + 1, kt, 0);
     for (int k = 0; k < kt && !st; k++)
         st = dag_dist_fetch(dag_tile(a->piv, k, k), pb, -1);
     if (!st)
@@ -188,11 +199,10 @@ dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b)
         return la_invalid("dag_la_getrs: B (%dx%d, tiles %dx%d) does not conform to A (%dx%d, "
                           "tiles %dx%d)", b->m, b->n, b->mb, b->nb, lu->m, lu->n, lu->mb,
                           lu->nb);
-    size_t pb = sizeof(int) * (size_t)(lu->nb + 2);
     dag_status_t st = DAG_OK;
-    for (int k = 0; k < lu->nt && !st; k++)
-        for (int j = 0; j < b->nt && !st; j++)
-            st = submit_swap(b, j, k, dag_tile(lu->piv, k, k), pb, 0);
+    int kt = la_min(lu->mt, lu->nt);
+    for (int j = 0; j < b->nt && !st; j++)
+        st = submit_swap(lu, b, j, 0, kt, 0);
     if (!st)
         st = la_trsm_part('L', 'L', 'N', 'U', 1.0, lu, b, lu->n);
     if (!st)

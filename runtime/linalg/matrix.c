@@ -159,6 +159,8 @@ dag_status_t dag_la_destroy(dag_la_t *a)
         dag_matrix_destroy(a->aux);
     if (a->tq)
         dag_matrix_destroy(a->tq);
+    if (a->tt)
+        dag_matrix_destroy(a->tt);
     if (a->piv)
         dag_matrix_destroy(a->piv);
     dag_matrix_destroy(a->tiles);
@@ -231,13 +233,17 @@ dag_status_t dag_la_set(dag_la_t *a, const void *buf, int ld, int root)
 {
     if (!a || (ld < a->m))
         return la_invalid("dag_la_set: ld %d < m %d", ld, a ? a->m : 0);
+    if (!buf && (root < 0 || dag_rank() == root))
+        return la_invalid("dag_la_set: null buffer on the rank that holds it");
     if (root >= dag_nranks() || root < -1)
         return la_invalid("dag_la_set: root %d out of range", root);
     for (int j = 0; j < a->nt; j++)
         for (int i = 0; i < a->mt; i++) {
-            struct copy_args ca = {a->type, la_mi(a, i), la_nj(a, j), ld, a->mb,
-                                   (const char *)buf +
-                                       ((size_t)j * a->nb * ld + (size_t)i * a->mb) * a->esize,
+            /* the buffer may exist on the root only (NULL elsewhere) */
+            const char *src = buf ? (const char *)buf + ((size_t)j * a->nb * ld +
+                                                         (size_t)i * a->mb) * a->esize
+                                  : NULL;
+            struct copy_args ca = {a->type, la_mi(a, i), la_nj(a, j), ld, a->mb, src,
                                    la_t(a, i, j)};
             dag_dep_t d = {ca.dst, la_tb(a), DAG_OUT};
             dag_status_t st =

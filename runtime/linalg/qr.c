@@ -1,78 +1,151 @@
-/* qr.c: tiled Householder QR with triangle-on-square kernels along a flat tree (PLASMA's
- * dgeqrf: GEQRT on the diagonal tile, TPQRT folding each tile below into it, GEMQRT and
- * TPMQRT applying the reflectors to the tiles on the right), and the least-squares solve
- * (Q^T B by the same kernels, then the triangular solve with R). */
+/* qr.c: tiled Householder QR with a hierarchical reduction tree, and the least-squares
+ * solve. For tile column k the tiles on and below the diagonal are grouped by the rank
+ * that owns them; each group is reduced locally along a flat tree of triangle-on-square
+ * (TS) kernels into its first tile (GEQRT on it, TPQRT l = 0 folding each other tile into
+ * it), then the groups' triangles are merged pairwise along a binary tree of
+ * triangle-on-triangle (TT) kernels (TPQRT l = m), so only log2(groups) triangles cross
+ * ranks per column. GEMQRT / TPMQRT apply every step to the tiles on the right; the solve
+ * replays them on B (Q^T B), then solves with R. DAG_LA_QR_TREE=flat: one group (PLASMA's
+ * flat TS tree). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "la.h"
 
 #define QR_IB 32
 
-struct geqrt_args {
+struct qr_args {
     dag_la_type_t t;
-    int m, n, ib, lda, ldt;
-    void *a, *tq;
-};
-static int task_geqrt(void *p)
-{
-    struct geqrt_args *a = p;
-    return k_geqrt(a->t, a->m, a->n, a->ib, a->a, a->lda, a->tq, a->ldt) ? DAG_ERR_INVALID : 0;
-}
-
-struct gemqrt_args {
-    dag_la_type_t t;
-    int m, n, k, ib, ldv, ldt, ldc;
-    const void *v, *tq;
-    void *c;
-};
-static int task_gemqrt(void *p)
-{
-    struct gemqrt_args *a = p;
-    return k_gemqrt(a->t, 'T', a->m, a->n, a->k, a->ib, a->v, a->ldv, a->tq, a->ldt, a->c,
-                    a->ldc) ? DAG_ERR_INVALID : 0;
-}
-
-struct tpqrt_args {
-    dag_la_type_t t;
-    int m, n, ib, lda, ldb, ldt;
+    char kind; /* 'G' geqrt, 'g' gemqrt, 'S'/'T' tpqrt, 's'/'t' tpmqrt */
+    int m, n, k, l, ib, lda, ldb, ldt;
     void *a, *b, *tq;
+    const void *v;
 };
-static int task_tpqrt(void *p)
-{
-    struct tpqrt_args *a = p;
-    return k_tpqrt(a->t, a->m, a->n, a->ib, a->a, a->lda, a->b, a->ldb, a->tq, a->ldt)
-               ? DAG_ERR_INVALID : 0;
-}
 
-struct tpmqrt_args {
-    dag_la_type_t t;
-    int m, n, k, ib, ldv, ldt, lda, ldb;
-    const void *v, *tq;
-    void *a, *b;
-};
-static int task_tpmqrt(void *p)
+static int task_qr(void *p)
 {
-    struct tpmqrt_args *a = p;
-    return k_tpmqrt(a->t, 'T', a->m, a->n, a->k, a->ib, a->v, a->ldv, a->tq, a->ldt, a->a,
-                    a->lda, a->b, a->ldb) ? DAG_ERR_INVALID : 0;
-}
-
-/* Apply step k's reflectors (transposed) to tile column j of c (rows tiled like a). */
-static dag_status_t apply_q(const dag_la_t *a, int k, dag_la_t *c, int j, int prio)
-{
-    int nk = la_nj(a, k), mk = la_mi(a, k), ib = a->ib;
-    size_t tb = la_tb(a), cb = la_tb(c), qb = (size_t)ib * a->nb * a->esize;
-    struct gemqrt_args g = {a->type, mk, la_nj(c, j), la_min(mk, nk), la_min(ib, nk), a->mb,
-                            ib, c->mb, la_t(a, k, k), dag_tile(a->tq, k, k), la_t(c, k, j)};
-    dag_dep_t d[3] = {{g.c, cb, DAG_INOUT}, {(void *)g.v, tb, DAG_IN}, {(void *)g.tq, qb, DAG_IN}};
-    dag_status_t st = la_submit(task_gemqrt, &g, sizeof g, d, 3, "la_gemqrt", prio, -1, NULL);
-    for (int i = k + 1; i < a->mt && !st; i++) {
-        struct tpmqrt_args t = {a->type, la_mi(a, i), la_nj(c, j), nk, la_min(ib, nk), a->mb,
-                                ib, c->mb, c->mb, la_t(a, i, k), dag_tile(a->tq, i, k),
-                                la_t(c, k, j), la_t(c, i, j)};
-        dag_dep_t e[4] = {{t.b, cb, DAG_INOUT}, {t.a, cb, DAG_INOUT},
-                          {(void *)t.v, tb, DAG_IN}, {(void *)t.tq, qb, DAG_IN}};
-        st = la_submit(task_tpmqrt, &t, sizeof t, e, 4, "la_tpmqrt", prio, -1, NULL);
+    struct qr_args *a = p;
+    int r = 0;
+    switch (a->kind) {
+    case 'G':
+        r = k_geqrt(a->t, a->m, a->n, a->ib, a->a, a->lda, a->tq, a->ldt);
+        break;
+    case 'g':
+        r = k_gemqrt(a->t, 'T', a->m, a->n, a->k, a->ib, a->v, a->lda, a->tq, a->ldt, a->b,
+                     a->ldb);
+        break;
+    case 'S':
+    case 'T':
+        r = k_tpqrt(a->t, a->m, a->n, a->l, a->ib, a->a, a->lda, a->b, a->ldb, a->tq, a->ldt);
+        break;
+    default:
+        r = k_tpmqrt(a->t, 'T', a->m, a->n, a->k, a->l, a->ib, a->v, a->lda, a->tq, a->ldt,
+                     a->a, a->ldb, a->b, a->ldb);
     }
-    return st;
+    return r ? DAG_ERR_INVALID : 0;
+}
+
+/* One reduction step of column k: 'G' on tile h, 'S' (TS) or 'T' (TT) folding tile i
+ * into tile h. */
+struct qr_op {
+    char kind;
+    int h, i;
+};
+
+static int flat_tree(void)
+{
+    const char *s = getenv("DAG_LA_QR_TREE");
+    return s && !strcmp(s, "flat");
+}
+
+/* The steps of column k, in submission order. ops has room for 2 * (mt - k) entries. */
+static int plan(const dag_la_t *a, int k, struct qr_op *ops)
+{
+    int n = a->mt - k, ng = 0, nops = 0;
+    int *owner = malloc(sizeof(int) * (size_t)n), *head = malloc(sizeof(int) * (size_t)n);
+    int *grp = malloc(sizeof(int) * (size_t)n);
+    if (!owner || !head || !grp) {
+        free(owner), free(head), free(grp);
+        return -1;
+    }
+    int flat = flat_tree();
+    for (int i = k; i < a->mt; i++) {
+        int o = flat ? 0 : dag_tile_owner(a->tiles, i, k), g = 0;
+        while (g < ng && owner[g] != o)
+            g++;
+        if (g == ng) {
+            owner[ng] = o;
+            head[ng++] = i;
+            ops[nops++] = (struct qr_op){'G', i, i};
+        }
+        grp[i - k] = g;
+    }
+    for (int i = k; i < a->mt; i++)
+        if (head[grp[i - k]] != i)
+            ops[nops++] = (struct qr_op){'S', head[grp[i - k]], i};
+    for (int s = 1; s < ng; s *= 2)
+        for (int x = 0; x + s < ng; x += 2 * s)
+            ops[nops++] = (struct qr_op){'T', head[x], head[x + s]};
+    free(owner), free(head), free(grp);
+    return nops;
+}
+
+/* Submit step op of column k: the factorisation (c == a: also its updates of the tiles on
+ * the right) or its application to the tile column j of c (Q^T C). */
+static dag_status_t submit_op(dag_la_t *a, int k, const struct qr_op *op, dag_la_t *c,
+                              int j, int prio)
+{
+    int nk = la_nj(a, k), ib = a->ib, mh = la_mi(a, op->h), mi = la_mi(a, op->i);
+    size_t tb = la_tb(a), cb = la_tb(c), qb = (size_t)ib * a->nb * a->esize;
+    dag_matrix_t *tm = op->kind == 'T' ? a->tt : a->tq;
+    void *T = dag_tile(tm, op->i, k);
+    struct qr_args q = {a->type, 0, 0, 0, 0, 0, 0, a->mb, c->mb, ib, NULL, NULL, T, NULL};
+    dag_dep_t d[4];
+    int nd;
+    if (j < 0) { /* factorisation step */
+        if (op->kind == 'G') {
+            q.kind = 'G', q.m = mh, q.n = nk, q.ib = la_min(ib, la_min(mh, nk));
+            q.a = la_t(a, op->h, k);
+            d[0] = (dag_dep_t){q.a, tb, DAG_INOUT};
+            d[1] = (dag_dep_t){T, qb, DAG_OUT};
+            nd = 2;
+        } else {
+            q.kind = op->kind, q.n = nk, q.ib = la_min(ib, nk);
+            q.m = op->kind == 'T' ? la_min(mi, nk) : mi;
+            q.l = op->kind == 'T' ? q.m : 0;
+            q.a = la_t(a, op->h, k), q.b = la_t(a, op->i, k);
+            d[0] = (dag_dep_t){q.b, tb, DAG_INOUT};
+            d[1] = (dag_dep_t){q.a, tb, DAG_INOUT};
+            d[2] = (dag_dep_t){T, qb, DAG_OUT};
+            nd = 3;
+        }
+        return la_submit(task_qr, &q, sizeof q, d, nd,
+                         op->kind == 'G' ? "la_geqrt" : op->kind == 'S' ? "la_tpqrt_ts"
+                                                                        : "la_tpqrt_tt",
+                         prio, -1, NULL);
+    }
+    int nj = la_nj(c, j);
+    if (op->kind == 'G') {
+        q.kind = 'g', q.m = mh, q.n = nj, q.k = la_min(mh, nk);
+        q.ib = la_min(ib, q.k);
+        q.v = la_t(a, op->h, k), q.b = la_t(c, op->h, j);
+        d[0] = (dag_dep_t){q.b, cb, DAG_INOUT};
+        d[1] = (dag_dep_t){(void *)q.v, tb, DAG_IN};
+        d[2] = (dag_dep_t){T, qb, DAG_IN};
+        nd = 3;
+    } else {
+        q.kind = op->kind == 'T' ? 't' : 's', q.n = nj, q.k = nk, q.ib = la_min(ib, nk);
+        q.m = op->kind == 'T' ? la_min(mi, nk) : mi;
+        q.l = op->kind == 'T' ? q.m : 0;
+        q.v = la_t(a, op->i, k), q.a = la_t(c, op->h, j), q.b = la_t(c, op->i, j);
+        d[0] = (dag_dep_t){q.b, cb, DAG_INOUT};
+        d[1] = (dag_dep_t){q.a, cb, DAG_INOUT};
+        d[2] = (dag_dep_t){(void *)q.v, tb, DAG_IN};
+        d[3] = (dag_dep_t){T, qb, DAG_IN};
+        nd = 4;
+    }
+    return la_submit(task_qr, &q, sizeof q, d, nd, op->kind == 'G' ? "la_gemqrt" : "la_tpmqrt",
+                     prio, -1, NULL);
 }
 
 dag_status_t dag_la_geqrf(dag_la_t *a)
@@ -85,45 +158,26 @@ dag_status_t dag_la_geqrf(dag_la_t *a)
         return la_invalid("dag_la_geqrf: needs m >= n (%dx%d)", a->m, a->n);
     a->ib = la_min(QR_IB, a->nb);
     size_t qb = (size_t)a->ib * a->nb * a->esize;
-    if (!a->tq) {
-        dag_status_t st = dag_matrix_create(&a->tq, a->mt, a->nt, qb, &a->dist);
-        if (st)
-            return st;
-    }
-    size_t tb = la_tb(a);
-    int nt = a->nt;
     dag_status_t st = DAG_OK;
+    if (!a->tq)
+        st = dag_matrix_create(&a->tq, a->mt, a->nt, qb, &a->dist);
+    if (!st && !a->tt)
+        st = dag_matrix_create(&a->tt, a->mt, a->nt, qb, &a->dist);
+    struct qr_op *ops = malloc(sizeof *ops * 2 * (size_t)a->mt);
+    if (!ops)
+        st = DAG_ERR_NOMEM;
+    int nt = a->nt;
     for (int k = 0; k < nt && !st; k++) {
-        int nk = la_nj(a, k), mk = la_mi(a, k), ib = la_min(a->ib, nk);
-        struct geqrt_args g = {a->type, mk, nk, ib, a->mb, a->ib, la_t(a, k, k),
-                               dag_tile(a->tq, k, k)};
-        dag_dep_t d[2] = {{g.a, tb, DAG_INOUT}, {g.tq, qb, DAG_OUT}};
-        st = la_submit(task_geqrt, &g, sizeof g, d, 2, "la_geqrt", la_prio(k, k, nt, 1), -1,
-                       NULL);
-        for (int j = k + 1; j < nt && !st; j++) {
-            struct gemqrt_args m = {a->type, mk, la_nj(a, j), la_min(mk, nk), ib, a->mb, a->ib,
-                                    a->mb, g.a, g.tq, la_t(a, k, j)};
-            dag_dep_t e[3] = {{m.c, tb, DAG_INOUT}, {g.a, tb, DAG_IN}, {g.tq, qb, DAG_IN}};
-            st = la_submit(task_gemqrt, &m, sizeof m, e, 3, "la_gemqrt", la_prio(k, j, nt, 0),
-                           -1, NULL);
-        }
-        for (int i = k + 1; i < a->mt && !st; i++) {
-            struct tpqrt_args t = {a->type, la_mi(a, i), nk, ib, a->mb, a->mb, a->ib, g.a,
-                                   la_t(a, i, k), dag_tile(a->tq, i, k)};
-            dag_dep_t e[3] = {{t.b, tb, DAG_INOUT}, {t.a, tb, DAG_INOUT}, {t.tq, qb, DAG_OUT}};
-            st = la_submit(task_tpqrt, &t, sizeof t, e, 3, "la_tpqrt", la_prio(k, k, nt, 1), -1,
-                           NULL);
-            for (int j = k + 1; j < nt && !st; j++) {
-                struct tpmqrt_args u = {a->type, la_mi(a, i), la_nj(a, j), nk, ib, a->mb,
-                                        a->ib, a->mb, a->mb, t.b, t.tq, la_t(a, k, j),
-                                        la_t(a, i, j)};
-                dag_dep_t f[4] = {{u.b, tb, DAG_INOUT}, {u.a, tb, DAG_INOUT},
-                                  {(void *)u.v, tb, DAG_IN}, {(void *)u.tq, qb, DAG_IN}};
-                st = la_submit(task_tpmqrt, &u, sizeof u, f, 4, "la_tpmqrt",
-                               la_prio(k, j, nt, 0), -1, NULL);
-            }
+        int nops = plan(a, k, ops);
+        if (nops < 0)
+            st = DAG_ERR_NOMEM;
+        for (int o = 0; o < nops && !st; o++) {
+            st = submit_op(a, k, &ops[o], a, -1, la_prio(k, k, nt, 1));
+            for (int j = k + 1; j < nt && !st; j++)
+                st = submit_op(a, k, &ops[o], a, j, la_prio(k, j, nt, 0));
         }
     }
+    free(ops);
     if (!st)
         st = dag_dist_flush(a->tiles);
     dag_status_t w = la_wait();
@@ -144,10 +198,18 @@ dag_status_t dag_la_gels(const dag_la_t *qr, dag_la_t *b)
         return la_invalid("dag_la_gels: B (%dx%d, tiles %dx%d) does not conform to A (%dx%d, "
                           "tiles %dx%d)", b->m, b->n, b->mb, b->nb, qr->m, qr->n, qr->mb,
                           qr->nb);
-    dag_status_t st = DAG_OK;
-    for (int k = 0; k < qr->nt && !st; k++)
-        for (int j = 0; j < b->nt && !st; j++)
-            st = apply_q(qr, k, b, j, 0);
+    dag_la_t *a = (dag_la_t *)qr;
+    struct qr_op *ops = malloc(sizeof *ops * 2 * (size_t)a->mt);
+    dag_status_t st = ops ? DAG_OK : DAG_ERR_NOMEM;
+    for (int k = 0; k < a->nt && !st; k++) {
+        int nops = plan(a, k, ops); /* the same tree as the factorisation's */
+        if (nops < 0)
+            st = DAG_ERR_NOMEM;
+        for (int o = 0; o < nops && !st; o++)
+            for (int j = 0; j < b->nt && !st; j++)
+                st = submit_op(a, k, &ops[o], b, j, 0);
+    }
+    free(ops);
     if (!st)
         st = la_trsm_part('L', 'U', 'N', 'N', 1.0, qr, b, qr->n);
     if (!st)

@@ -20,7 +20,6 @@
 #include "../linalg/la.h"
 
 void Cblacs_gridinfo(int ctxt, int *nprow, int *npcol, int *myrow, int *mycol);
-int Cblacs_pnum(int ctxt, int prow, int pcol);
 
 enum { DTYPE_, CTXT_, M_, N_, MB_, NB_, RSRC_, CSRC_, LLD_ };
 
@@ -55,10 +54,38 @@ static void *real(const char *name)
 struct gridmat {
     int nprow, npcol, myrow, mycol;
     const int *desc;
+    int *rank; /* rank[prow * npcol + pcol]: the MPI_COMM_WORLD rank of that process */
 };
+
+/* Where each grid process is. Cblacs_pnum does not follow a column-major ("Col") grid in
+ * this BLACS, so the ranks tell their coordinates (every grid process makes the call). */
+static int grid_ranks(struct gridmat *g)
+{
+    int n = g->nprow * g->npcol, me[2] = {g->myrow, g->mycol};
+    int *all = malloc(sizeof(int) * 2 * (size_t)n);
+    g->rank = malloc(sizeof(int) * (size_t)n);
+    if (!all || !g->rank) {
+        free(all);
+        return 0;
+    }
+    MPI_Allgather(me, 2, MPI_INT, all, 2, MPI_INT, MPI_COMM_WORLD);
+    for (int r = 0; r < n; r++)
+        if (all[2 * r] >= 0 && all[2 * r] < g->nprow && all[2 * r + 1] >= 0 &&
+            all[2 * r + 1] < g->npcol)
+            g->rank[all[2 * r] * g->npcol + all[2 * r + 1]] = r;
+    free(all);
+    return 1;
+}
+
+static void gm_free(struct gridmat *g)
+{
+    free(g->rank);
+    g->rank = NULL;
+}
 
 static int qualifies(const int *desc, int ia, int ja, int square, struct gridmat *g)
 {
+    g->rank = NULL;
     if (!enabled() || desc[DTYPE_] != 1 || ia != 1 || ja != 1 || desc[RSRC_] || desc[CSRC_])
         return 0;
     if (square && desc[MB_] != desc[NB_])
@@ -67,7 +94,7 @@ static int qualifies(const int *desc, int ia, int ja, int square, struct gridmat
     if (g->nprow < 1 || g->nprow * g->npcol != dag_nranks())
         return 0;
     g->desc = desc;
-    return 1;
+    return grid_ranks(g);
 }
 
 struct blk_args {
@@ -95,7 +122,7 @@ static dag_status_t xfer(dag_la_t *t, const struct gridmat *g, void *local, int 
     for (int j = 0; j < t->nt && !st; j++)
         for (int i = 0; i < t->mt && !st; i++) {
             int pr = i % g->nprow, pc = j % g->npcol;
-            int owner = Cblacs_pnum(d[CTXT_], pr, pc);
+            int owner = g->rank[pr * g->npcol + pc];
             struct blk_args a = {t->type, la_mi(t, i), la_nj(t, j), d[LLD_], t->mb, in, NULL,
                                  la_t(t, i, j)};
             if (pr == g->myrow && pc == g->mycol)
@@ -142,14 +169,17 @@ static void gemm(dag_la_type_t t, const char *name, const char *ta, const char *
                  const int *jb, const int *db, const void *beta, void *c, const int *ic,
                  const int *jc, const int *dc)
 {
-    struct gridmat ga, gb, gc;
+    struct gridmat ga = {0}, gb = {0}, gc = {0};
     int tra = *ta == 'T' || *ta == 't' || *ta == 'C' || *ta == 'c';
     int trb = *tb == 'T' || *tb == 't' || *tb == 'C' || *tb == 'c';
     if (!qualifies(da, *ia, *ja, 0, &ga) || !qualifies(db, *ib, *jb, 0, &gb) ||
         !qualifies(dc, *ic, *jc, 0, &gc) || da[CTXT_] != dc[CTXT_] || db[CTXT_] != dc[CTXT_] ||
         (tra ? da[N_] : da[M_]) != *m || (trb ? db[M_] : db[N_]) != *n ||
-        (tra ? da[M_] : da[N_]) != *k || dc[M_] != *m || dc[N_] != *n) {
+        (tra ? da[M_] : da[N_]) != *k || dc[M_] != *m || dc[N_] != *n ||
+        (tra ? da[NB_] : da[MB_]) != dc[MB_] || (trb ? db[MB_] : db[NB_]) != dc[NB_] ||
+        (tra ? da[MB_] : da[NB_]) != (trb ? db[NB_] : db[MB_])) {
         say(name, "forwarded to ScaLAPACK");
+        gm_free(&ga), gm_free(&gb), gm_free(&gc);
         ((gemm_fn)real(name))(ta, tb, m, n, k, alpha, a, ia, ja, da, b, ib, jb, db, beta, c, ic,
                               jc, dc, 1, 1);
         return;
@@ -172,6 +202,7 @@ static void gemm(dag_la_type_t t, const char *name, const char *ta, const char *
     dag_la_destroy(A);
     dag_la_destroy(B);
     dag_la_destroy(C);
+    gm_free(&ga), gm_free(&gb), gm_free(&gc);
 }
 
 void pdgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
@@ -199,10 +230,11 @@ typedef void (*potrf_fn)(const char *, const int *, void *, const int *, const i
 static void potrf(dag_la_type_t t, const char *name, const char *uplo, const int *n, void *a,
                   const int *ia, const int *ja, const int *da, int *info)
 {
-    struct gridmat g;
+    struct gridmat g = {0};
     if ((*uplo != 'L' && *uplo != 'l') || !qualifies(da, *ia, *ja, 1, &g) || da[M_] != *n ||
         da[N_] != *n) {
         say(name, "forwarded to ScaLAPACK");
+        gm_free(&g);
         ((potrf_fn)real(name))(uplo, n, a, ia, ja, da, info, 1);
         return;
     }
@@ -220,6 +252,7 @@ static void potrf(dag_la_type_t t, const char *name, const char *uplo, const int
     if (st)
         failed(name, st, info);
     dag_la_destroy(A);
+    gm_free(&g);
 }
 
 void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja,
@@ -241,11 +274,12 @@ static void potrs(dag_la_type_t t, const char *name, const char *uplo, const int
                   const int *nrhs, const void *a, const int *ia, const int *ja, const int *da,
                   void *b, const int *ib, const int *jb, const int *db, int *info)
 {
-    struct gridmat ga, gb;
+    struct gridmat ga = {0}, gb = {0};
     if ((*uplo != 'L' && *uplo != 'l') || !qualifies(da, *ia, *ja, 1, &ga) ||
         !qualifies(db, *ib, *jb, 0, &gb) || da[M_] != *n || da[N_] != *n || db[M_] != *n ||
         db[N_] != *nrhs || db[MB_] != da[NB_] || da[CTXT_] != db[CTXT_]) {
         say(name, "forwarded to ScaLAPACK");
+        gm_free(&ga), gm_free(&gb);
         ((potrs_fn)real(name))(uplo, n, nrhs, a, ia, ja, da, b, ib, jb, db, info, 1);
         return;
     }
@@ -265,6 +299,7 @@ static void potrs(dag_la_type_t t, const char *name, const char *uplo, const int
         failed(name, st, info);
     dag_la_destroy(A);
     dag_la_destroy(B);
+    gm_free(&ga), gm_free(&gb);
 }
 
 void pdpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *ia,
@@ -303,9 +338,10 @@ typedef void (*getrf_fn)(const int *, const int *, void *, const int *, const in
 static void getrf(dag_la_type_t t, const char *name, const int *m, const int *n, void *a,
                   const int *ia, const int *ja, const int *da, int *ipiv, int *info)
 {
-    struct gridmat g;
+    struct gridmat g = {0};
     if (!qualifies(da, *ia, *ja, 1, &g) || da[M_] != *m || da[N_] != *n) {
         say(name, "forwarded to ScaLAPACK");
+        gm_free(&g);
         ((getrf_fn)real(name))(m, n, a, ia, ja, da, ipiv, info);
         return;
     }
@@ -334,6 +370,7 @@ static void getrf(dag_la_type_t t, const char *name, const int *m, const int *n,
     }
     free(gp);
     dag_la_destroy(A);
+    gm_free(&g);
 }
 
 void pdgetrf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
@@ -356,13 +393,14 @@ static void getrs(dag_la_type_t t, const char *name, const char *trans, const in
                   const int *ipiv, void *b, const int *ib, const int *jb, const int *db,
                   int *info)
 {
-    struct gridmat gb;
+    struct gridmat gb = {0};
     /* the factors must be the ones pdgetrf_ left here (same array and descriptor) */
     if ((*trans != 'N' && *trans != 'n') || !last.lu || last.a != a ||
         memcmp(last.desc, da, sizeof last.desc) || last.lu->type != t ||
         !qualifies(db, *ib, *jb, 0, &gb) || *ia != 1 || *ja != 1 || da[M_] != *n ||
         db[M_] != *n || db[N_] != *nrhs || db[MB_] != da[NB_] || db[CTXT_] != da[CTXT_]) {
         say(name, "forwarded to ScaLAPACK");
+        gm_free(&gb);
         ((getrs_fn)real(name))(trans, n, nrhs, a, ia, ja, da, ipiv, b, ib, jb, db, info, 1);
         return;
     }
@@ -377,6 +415,7 @@ static void getrs(dag_la_type_t t, const char *name, const char *trans, const in
     if (st)
         failed(name, st, info);
     dag_la_destroy(B);
+    gm_free(&gb);
 }
 
 void pdgetrs_(const char *trans, const int *n, const int *nrhs, const double *a, const int *ia,

@@ -5,12 +5,14 @@
  *   scalapack_prog run N NB P Q OUT   run every routine, time it, write the results
  *                                     (gathered to rank 0) to OUT
  *   scalapack_prog cmp REF OUT        compare two result files (exit 1 when they differ)
- * Routines to run can be limited with SCALAPACK_ONLY=gemm,potrf,getrf,geqrf. */
+ * Routines to run can be limited with SCALAPACK_ONLY=gemm,potrf,getrf,geqrf;
+ * SCALAPACK_ORDER=Col numbers the process grid column-major. */
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 void Cblacs_pinfo(int *me, int *np);
 void Cblacs_get(int ctxt, int what, int *val);
@@ -94,13 +96,25 @@ static double *dm_gather(const struct dm *d)
     return r;
 }
 
+/* CPU seconds of this process (all threads) so far */
+static double cpu_now(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+static double cpu0;
+
 static FILE *out;
+/* report one routine: time, GFLOP/s, CPU seconds since cpu0 summed over the ranks */
 static void emit(const char *name, const struct dm *d, double secs, double flops)
 {
+    double c = cpu_now() - cpu0, call = c;
+    MPI_Reduce(&c, &call, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     double *g = dm_gather(d);
     if (me == 0) {
-        printf("%-8s n=%d nb=%d grid %dx%d: %8.3f s %8.2f GFLOP/s\n", name, d->n, d->nb, nprow,
-               npcol, secs, flops / secs * 1e-9);
+        printf("%-8s n=%d nb=%d grid %dx%d: %8.3f s %8.2f GFLOP/s cpu %.3f\n", name, d->n,
+               d->nb, nprow, npcol, secs, flops / secs * 1e-9, call);
         if (out) {
             fprintf(out, "%s %d %d\n", name, d->m, d->n);
             fwrite(g, sizeof(double), (size_t)d->m * d->n, out);
@@ -166,7 +180,8 @@ int main(int argc, char **argv)
         return 2;
     }
     Cblacs_get(-1, 0, &ctxt);
-    Cblacs_gridinit(&ctxt, "Row", nprow, npcol);
+    const char *order = getenv("SCALAPACK_ORDER"); /* "Col": column-major process grid */
+    Cblacs_gridinit(&ctxt, order && !strcmp(order, "Col") ? "Col" : "Row", nprow, npcol);
     Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
     out = me == 0 && argc > 6 ? fopen(argv[6], "wb") : NULL;
     double t, one = 1, zero = 0;
@@ -175,7 +190,7 @@ int main(int argc, char **argv)
         struct dm a, b, c;
         dm_init(&a, n, n, nb, 0), dm_init(&b, n, n, nb, 2), dm_init(&c, n, n, nb, 3);
         MPI_Barrier(MPI_COMM_WORLD);
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pdgemm_("N", "T", &n, &n, &n, &one, a.a, &ione, &ione, a.desc, b.a, &ione, &ione, b.desc,
                 &zero, c.a, &ione, &ione, c.desc);
         MPI_Barrier(MPI_COMM_WORLD);
@@ -186,7 +201,7 @@ int main(int argc, char **argv)
         struct dm a, b;
         dm_init(&a, n, n, nb, 1), dm_init(&b, n, nrhs, nb, 2);
         MPI_Barrier(MPI_COMM_WORLD);
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pdpotrf_("L", &n, a.a, &ione, &ione, a.desc, &info);
         MPI_Barrier(MPI_COMM_WORLD);
         double s = MPI_Wtime() - t;
@@ -201,7 +216,7 @@ int main(int argc, char **argv)
                     a.a[(size_t)lj * a.desc[8] + li] = 0;
             }
         emit("pdpotrf", &a, s, (double)n * n * n / 3);
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pdpotrs_("L", &n, &nrhs, a.a, &ione, &ione, a.desc, b.a, &ione, &ione, b.desc, &info);
         emit("pdpotrs", &b, MPI_Wtime() - t, 2.0 * n * n * nrhs);
         free(a.a), free(b.a);
@@ -211,7 +226,7 @@ int main(int argc, char **argv)
         float *fa = malloc(sizeof(float) * (size_t)f.desc[8] * (f.lc > 0 ? f.lc : 1));
         for (size_t i = 0; i < (size_t)f.desc[8] * f.lc; i++)
             fa[i] = (float)f.a[i];
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pspotrf_("L", &n, fa, &ione, &ione, f.desc, &info);
         double sf = MPI_Wtime() - t;
         for (int lj = 0; lj < f.lc; lj++)
@@ -228,11 +243,11 @@ int main(int argc, char **argv)
         dm_init(&a, n, n, nb, 0), dm_init(&b, n, nrhs, nb, 2);
         int *ipiv = malloc(sizeof(int) * (size_t)(a.lr + nb));
         MPI_Barrier(MPI_COMM_WORLD);
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pdgetrf_(&n, &n, a.a, &ione, &ione, a.desc, ipiv, &info);
         MPI_Barrier(MPI_COMM_WORLD);
         emit("pdgetrf", &a, MPI_Wtime() - t, 2.0 / 3 * n * n * n);
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pdgetrs_("N", &n, &nrhs, a.a, &ione, &ione, a.desc, ipiv, b.a, &ione, &ione, b.desc,
                  &info);
         emit("pdgetrs", &b, MPI_Wtime() - t, 2.0 * n * n * nrhs);
@@ -247,7 +262,7 @@ int main(int argc, char **argv)
         lwork = (int)wq;
         double *work = malloc(sizeof(double) * (size_t)lwork);
         MPI_Barrier(MPI_COMM_WORLD);
-        t = MPI_Wtime();
+        t = MPI_Wtime(), cpu0 = cpu_now();
         pdgeqrf_(&n, &n, a.a, &ione, &ione, a.desc, tau, work, &lwork, &info);
         MPI_Barrier(MPI_COMM_WORLD);
         emit("pdgeqrf", &a, MPI_Wtime() - t, 4.0 / 3 * n * n * n);

@@ -38,6 +38,12 @@ static dag_dist_t la_dist;
         if (getenv("LA_DEBUG"))                                                            \
             fprintf(stderr, "[%d] %s\n", me, x);                                           \
     } while (0)
+/* LA_ONLY=name: run only the checks of that name (debugging); the random draws stay */
+static int only(const char *x)
+{
+    const char *o = getenv("LA_ONLY");
+    return !o || !strcmp(o, x);
+}
 
 static unsigned long long rng = 88172645463325252ull;
 static double urand(void)
@@ -294,6 +300,23 @@ static void t_getrf(int n, int nb, int growth)
     free(A), free(ip), free(ref), free(LU), free(W), free(L), free(U), free(B), free(X);
 }
 
+/* an exactly singular matrix: info names the first zero pivot, as dgetrf's */
+static void t_singular(int n, int nb)
+{
+    double *A = rmat(n, n);
+    int q = irand(0, n - 1);
+    for (int i = 0; i < n; i++)
+        A[(size_t)q * n + i] = 0;
+    dag_la_t *a = mk(n, n, nb, A);
+    int info = -1, ref, *ip = malloc(sizeof(int) * n);
+    OK(dag_la_getrf(a, NULL, &info));
+    ref = LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, A, n, ip);
+    CHECK(info == ref && info == q + 1, "singular n %d column %d: info %d, dgetrf %d", n, q,
+          info, ref);
+    dag_la_destroy(a);
+    free(A), free(ip);
+}
+
 static void t_geqrf(int m, int n, int nb)
 {
     double *A = rmat(m, n);
@@ -428,33 +451,48 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < rounds; r++) {
         PHASE("matrix");
-        t_matrix();
+        if (only("matrix"))
+            t_matrix();
         PHASE("t_gemm");
-        t_gemm();
+        if (only("gemm"))
+            t_gemm();
         PHASE("t_trsm_syrk");
-        t_trsm_syrk();
+        if (only("trsm"))
+            t_trsm_syrk();
         PHASE("t_potrf");
-        t_potrf(irand(1, 90), irand(2, 20));
+        if (only("potrf"))
+            t_potrf(irand(1, 90), irand(2, 20));
         PHASE("t_getrf");
-        t_getrf(irand(1, 90), irand(2, 20), 0);
+        if (only("getrf"))
+            t_getrf(irand(1, 90), irand(2, 20), 0);
         PHASE("t_getrf");
-        t_getrf(irand(10, 40), irand(2, 12), 1);
+        if (only("growth"))
+            t_getrf(irand(10, 40), irand(2, 12), 1);
         PHASE("int n = irand");
         int n = irand(1, 60);
-        t_geqrf(n + irand(0, 50), n, irand(2, 20));
+        if (only("geqrf"))
+            t_geqrf(n + irand(0, 50), n, irand(2, 20));
+        if (only("singular"))
+            t_singular(irand(2, 60), irand(2, 16));
         PHASE("t_float");
-        t_float();
+        if (only("float"))
+            t_float();
     }
     PHASE("t_potrf");
-    t_potrf(300, 64); /* tiles of realistic shape */
+    if (only("potrf"))
+        t_potrf(300, 64); /* tiles of realistic shape */
     PHASE("t_getrf");
-    t_getrf(300, 64, 0);
+    if (only("getrf"))
+        t_getrf(300, 64, 0);
     PHASE("t_geqrf");
-    t_geqrf(330, 250, 64);
+    if (only("geqrf"))
+        t_geqrf(330, 250, 64);
     PHASE("t_bad");
-    t_bad();
+    if (only("bad"))
+        t_bad();
     PHASE("t_gemm3d");
-    t_gemm3d();
+    if (only("gemm3d"))
+        t_gemm3d();
     PHASE("dag_finalize");
     int np = dag_nranks();
     dag_finalize();
