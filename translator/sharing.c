@@ -455,6 +455,12 @@ static void capture_checks(sharing *s)
             continue;
         }
         int bad = bad_type(fv->type, 0);
+        if (bad == 1 && !fv->vm && !bad_type(clang_getCanonicalType(fv->type), 0)) {
+            /* local typedefs of file-scope types: the argument block spells the type
+             * they stand for */
+            fv->type = clang_getCanonicalType(fv->type);
+            bad = 0;
+        }
         if (bad)
             tr_diag_p2(c, DIAG_ERROR, at, len,
                        "the type of '%s' is %s; a task cannot capture it (declare the type "
