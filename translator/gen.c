@@ -220,8 +220,11 @@ static void field_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
 {
     const f_var *v = &c->vars[cp->var];
     sb_puts(b, "    ");
-    if (v->vm)
+    if (v->vm || (cp->localty && cp->mode == CAP_SHARED))
         sb_printf(b, "void *%s", v->name);
+    else if (cp->localty)
+        sb_printf(b, "_Alignas(%lld) unsigned char %s[%lld]",
+                  clang_Type_getAlignOf(v->type), v->name, clang_Type_getSizeOf(v->type));
     else
         var_decl(b, v, v->name, cp->mode == CAP_SHARED || cp->reduce);
     sb_puts(b, ";\n");
@@ -294,6 +297,9 @@ static void local_decl(tr_ctx *c, const tr_cons *k, strbuf *b, const tr_cap *cp)
         sb_free(&nm);
         free(sp);
         return;
+    } else if (cp->localty) {
+        var_decl(b, v, v->name, 1);
+        sb_printf(b, " = (void *)__dagcc_a->%s", v->name);
     } else if (cp->byptr && cp->mode == CAP_FIRSTPRIVATE) {
         var_decl(b, v, v->name, 1);
         sb_printf(b, " = &__dagcc_a->%s", v->name);
@@ -424,11 +430,11 @@ static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const cha
     for (unsigned i = 0; i < k->ncaps; i++) {
         const tr_cap *cp = &k->caps[i];
         const f_var *v = &c->vars[cp->var];
-        if (!is_field(cp) || (cp->mode == CAP_FIRSTPRIVATE && v->array))
+        if (!is_field(cp) || (cp->mode == CAP_FIRSTPRIVATE && (v->array || cp->localty)))
             continue;
         sb_printf(&b, "%s.%s = ", first ? "" : ", ", v->name);
         first = 0;
-        if (v->vm)
+        if (v->vm || cp->localty)
             sb_puts(&b, "(void *)(uintptr_t)");
         if (cp->mode == CAP_SHARED || cp->reduce)
             sb_puts(&b, "&");
@@ -445,7 +451,7 @@ static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const cha
     for (unsigned i = 0; i < k->ncaps; i++) {
         const tr_cap *cp = &k->caps[i];
         const f_var *v = &c->vars[cp->var];
-        if (cp->mode != CAP_FIRSTPRIVATE || !v->array)
+        if (cp->mode != CAP_FIRSTPRIVATE || !(v->array || cp->localty))
             continue;
         sb_printf(&b, "%s    __builtin_memcpy((void *)(uintptr_t)&__dagcc_a.%s, &", ind,
                   v->name);

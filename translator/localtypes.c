@@ -141,6 +141,33 @@ static void need(lt_walk *w, CXCursor ref, CXCursor d)
     w->decls[w->ndecls++] = top;
 }
 
+/* The local declarations a captured variable's type names. */
+static void need_type(lt_walk *w, CXType t, int depth)
+{
+    if (depth > 16)
+        return;
+    switch (t.kind) {
+    case CXType_Pointer:
+        need_type(w, clang_getPointeeType(t), depth + 1);
+        break;
+    case CXType_ConstantArray:
+    case CXType_IncompleteArray:
+        need_type(w, clang_getArrayElementType(t), depth + 1);
+        break;
+    case CXType_Elaborated:
+        need_type(w, clang_Type_getNamedType(t), depth + 1);
+        break;
+    case CXType_Typedef:
+    case CXType_Record:
+    case CXType_Enum:
+        if (t.kind == CXType_Typedef || !clang_Cursor_isAnonymous(clang_getTypeDeclaration(t)))
+            need(w, clang_getNullCursor(), clang_getTypeDeclaration(t));
+        break;
+    default:
+        break;
+    }
+}
+
 static enum CXChildVisitResult lt_visit(CXCursor cur, CXCursor parent, CXClientData data)
 {
     (void)parent;
@@ -202,6 +229,15 @@ void local_types(tr_ctx *c, int ci)
     w.b = k->body_b;
     w.e = k->body_e;
     clang_visitChildren(fn, lt_visit, &w);
+    /* the types of captured variables the task function declares */
+    w.in_decl = 1;
+    w.use_b = k->p2b;
+    w.use_e = k->p2b + 1;
+    for (unsigned i = 0; i < k->ncaps; i++) {
+        const f_var *v = &c->vars[k->caps[i].var];
+        if (!v->vm && v->storage != ST_GLOBAL)
+            need_type(&w, v->type, 0);
+    }
     /* what the copied declarations need in turn (the list grows while it is walked) */
     w.in_decl = 1;
     unsigned errors = c->diag.errors;

@@ -145,6 +145,8 @@ typedef struct tr_cap {
     int vmsize;   /* shared, and gives the size of a captured variably modified type: its
                      value at creation is also passed, as __dagcc_vm_<name> */
     int reduce;   /* reduction / in_reduction item: the field is the private copy */
+    int localty;  /* its type is declared in the function: the field is a void * (shared)
+                     or bytes of its size and alignment (firstprivate, used in place) */
 } tr_cap;
 
 typedef struct tr_loop {

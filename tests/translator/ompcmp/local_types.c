@@ -1,6 +1,7 @@
 /* local_types.c: OpenMP tasks and a taskloop whose bodies use an enum, typedefs, a
  * struct with a nested tag, a union and a typedef of an unnamed struct declared inside
- * the enclosing function (and inside an outer task, for a nested task), compared with
+ * the enclosing function (and inside an outer task, for a nested task), and a variable of
+ * a local struct type captured firstprivate by default, compared with
  * gcc -fopenmp, where the bodies stay in their scope. */
 #include <stdio.h>
 
@@ -15,6 +16,7 @@ static long run(int seed)
     union word { unsigned u; unsigned short h[2]; };
     typedef struct { acc_t sum; int n[M]; } stat_t;
     acc_t total[N] = {0};
+    struct cell base = {seed * 10, {TRI}}; /* firstprivate by default in the tasks */
     long check = 0;
     #pragma omp parallel
     #pragma omp single
@@ -30,7 +32,9 @@ static long run(int seed)
                     st.n[j] = j * c.t.s;
                     st.sum += st.n[j];
                 }
-                total[i] = st.sum + w.h[0] + (acc_t)sizeof(struct tag);
+                total[i] = st.sum + w.h[0] + (acc_t)sizeof(struct tag) + base.id +
+                           base.t.s;
+                base.id = -1; /* the task's copy */
             }
         }
         #pragma omp task shared(check)
@@ -55,7 +59,7 @@ static long run(int seed)
             check += (acc_t)s;
         }
     }
-    long r = check;
+    long r = check + base.id;
     for (int i = 0; i < N; i++)
         r = r * 31 + total[i];
     return r;
