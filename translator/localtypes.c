@@ -296,7 +296,8 @@ void gen_local_types(tr_ctx *c, writer *w, int ci)
         render(c, w, k->ltypes[i][0], k->ltypes[i][1], ci, 1);
         w_gen(w, ";\n");
     }
-    gen_local_type_uses(c, w, ci, "    ");
+    for (unsigned i = 0; i < k->nltd; i++)
+        w_genf(w, "    (void)(%s *)0;\n", k->ltd[i]);
 }
 
 /* The copied typedefs are used in the task function; the originals may now be used only
@@ -304,6 +305,15 @@ void gen_local_types(tr_ctx *c, writer *w, int ci)
 void gen_local_type_uses(tr_ctx *c, writer *w, int ci, const char *ind)
 {
     const tr_cons *k = &c->cons[ci];
-    for (unsigned i = 0; i < k->nltd; i++)
-        w_genf(w, "%s(void)(%s *)0;\n", ind, k->ltd[i]);
+    for (unsigned i = 0; i < k->nltd; i++) {
+        int shadowed = 0; /* by a variable in scope at the construct */
+        for (size_t j = 0; j < c->nvars && !shadowed; j++) {
+            const f_var *v = &c->vars[j];
+            shadowed = v->storage != ST_GLOBAL && v->func == k->func &&
+                       v->decl_b < k->p2b && k->p2b < v->scope_e &&
+                       strcmp(v->name, k->ltd[i]) == 0;
+        }
+        if (!shadowed)
+            w_genf(w, "%s(void)(%s *)0;\n", ind, k->ltd[i]);
+    }
 }

@@ -142,6 +142,24 @@ int main(void)
         printf("shadow: %d\n", shadow);
         fails++;
     }
+    /* a typedef a copied typedef needs, shadowed by a variable at the construct */
+    typedef int T;
+    typedef T pair_t[2];
+    int pairs = 0;
+    {
+        int T = 5;
+        #pragma dag task shared(pairs) firstprivate(T)
+        {
+            pair_t q = {T, T};
+            pairs = q[0] + q[1];
+        }
+        #pragma dag taskwait
+    }
+    if (pairs != 10) {
+        printf("pairs: %d\n", pairs);
+        fails++;
+    }
+
     /* a function declared inside main, defined after it */
     typedef long val_t;
     val_t twice_plus(val_t);
