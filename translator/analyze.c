@@ -540,8 +540,10 @@ void analyze(tr_ctx *c)
     set_contexts(c);
     check_jumps(c);
     for (size_t i = 0; i < c->ncons; i++)
-        if (c->cons[i].translate && is_task(&c->cons[i]))
+        if (c->cons[i].translate && is_task(&c->cons[i])) {
             compute_sharing(c, (int)i);
+            local_types(c, (int)i);
+        }
     if (c->diag.errors)
         return;
     check_lifetimes(c);

@@ -220,8 +220,11 @@ static void field_decl(tr_ctx *c, strbuf *b, const tr_cap *cp)
 {
     const f_var *v = &c->vars[cp->var];
     sb_puts(b, "    ");
-    if (v->vm)
+    if (v->vm || (cp->localty && cp->mode == CAP_SHARED))
         sb_printf(b, "void *%s", v->name);
+    else if (cp->localty)
+        sb_printf(b, "_Alignas(%lld) unsigned char %s[%lld]",
+                  clang_Type_getAlignOf(v->type), v->name, clang_Type_getSizeOf(v->type));
     else
         var_decl(b, v, v->name, cp->mode == CAP_SHARED || cp->reduce);
     sb_puts(b, ";\n");
@@ -294,6 +297,9 @@ static void local_decl(tr_ctx *c, const tr_cons *k, strbuf *b, const tr_cap *cp)
         sb_free(&nm);
         free(sp);
         return;
+    } else if (cp->localty) {
+        var_decl(b, v, v->name, 1);
+        sb_printf(b, " = (void *)__dagcc_a->%s", v->name);
     } else if (cp->byptr && cp->mode == CAP_FIRSTPRIVATE) {
         var_decl(b, v, v->name, 1);
         sb_printf(b, " = &__dagcc_a->%s", v->name);
@@ -353,6 +359,16 @@ void gen_hoist(tr_ctx *c, int ci)
         sb_puts(&b, "};\n");
     }
     sb_printf(&b, "static int __dagcc_task_%d(void *__dagcc_p)\n{\n", k->id);
+    if (k->nltypes) {
+        /* the local types in the outer block: a capture may have a name they shadow */
+        w_gen(&w, sb_str(&b));
+        b.n = 0;
+        b.s[0] = '\0';
+        gen_local_types(c, &w, ci);
+        w_end_line(&w);
+        w_line(&w, file, line);
+        sb_puts(&b, "    {\n");
+    }
     if (nfields || loop)
         sb_printf(&b, "    struct __dagcc_args_%d *__dagcc_a = __dagcc_p;\n", k->id);
     else
@@ -391,7 +407,8 @@ void gen_hoist(tr_ctx *c, int ci)
     w_gen(&w, sb_str(&b));
     sb_free(&b);
     render(c, &w, k->body_b, k->body_e, ci, 1);
-    w_gen(&w, loop ? "\n    }\n    return 0;\n}\n" : "\n    return 0;\n}\n");
+    w_gen(&w, loop ? "\n    }\n    return 0;\n" : "\n    return 0;\n");
+    w_gen(&w, k->nltypes ? "    }\n}\n" : "}\n");
     for (unsigned i = 0; i < k->ncaps; i++)
         if (k->caps[i].reduce && c->vars[k->caps[i].var].storage == ST_GLOBAL)
             w_genf(&w, "#undef %s\n", c->vars[k->caps[i].var].name);
@@ -413,11 +430,11 @@ static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const cha
     for (unsigned i = 0; i < k->ncaps; i++) {
         const tr_cap *cp = &k->caps[i];
         const f_var *v = &c->vars[cp->var];
-        if (!is_field(cp) || (cp->mode == CAP_FIRSTPRIVATE && v->array))
+        if (!is_field(cp) || (cp->mode == CAP_FIRSTPRIVATE && (v->array || cp->localty)))
             continue;
         sb_printf(&b, "%s.%s = ", first ? "" : ", ", v->name);
         first = 0;
-        if (v->vm)
+        if (v->vm || cp->localty)
             sb_puts(&b, "(void *)(uintptr_t)");
         if (cp->mode == CAP_SHARED || cp->reduce)
             sb_puts(&b, "&");
@@ -434,7 +451,7 @@ static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const cha
     for (unsigned i = 0; i < k->ncaps; i++) {
         const tr_cap *cp = &k->caps[i];
         const f_var *v = &c->vars[cp->var];
-        if (cp->mode != CAP_FIRSTPRIVATE || !v->array)
+        if (cp->mode != CAP_FIRSTPRIVATE || !(v->array || cp->localty))
             continue;
         sb_printf(&b, "%s    __builtin_memcpy((void *)(uintptr_t)&__dagcc_a.%s, &", ind,
                   v->name);
@@ -482,6 +499,7 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         w_genf(w, "%s(void)&%s;\n", sb_str(&ind4), sb_str(&nm));
         sb_free(&nm);
     }
+    gen_local_type_uses(c, w, ci, sb_str(&ind4));
     args_init(c, w, k, ctx, ind, 0);
     gen_in_reductions(c, w, p, ctx, sb_str(&ind4), k->p2b);
     int ndeps = 0;
@@ -523,9 +541,10 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
         w_gen(w, ")");
     }
     w_gen(w, ";\n");
-    args_init(c, w, k, ctx, ind, 1);
     strbuf ind4 = {0}, lab = {0};
     sb_printf(&ind4, "%s    ", ind);
+    gen_local_type_uses(c, w, ci, sb_str(&ind4));
+    args_init(c, w, k, ctx, ind, 1);
     func_label(c, k, &lab);
     gen_attr(c, w, p, ctx, sb_str(&ind4), sb_str(&lab), k->p2b);
     int nred = gen_reductions(c, w, p, PC_REDUCTION, ctx, sb_str(&ind4), k->id);

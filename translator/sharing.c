@@ -167,11 +167,11 @@ static int bad_type(CXType t, int depth)
     case CXType_Record:
     case CXType_Enum: {
         CXCursor d = clang_getTypeDeclaration(t);
+        if (t.kind != CXType_Typedef && clang_Cursor_isAnonymous(d))
+            return 2;
         CXCursor sp = clang_getCursorSemanticParent(d);
         if (!clang_Cursor_isNull(sp) && clang_getCursorKind(sp) != CXCursor_TranslationUnit)
             return 1;
-        if (t.kind != CXType_Typedef && clang_Cursor_isAnonymous(d))
-            return 2;
         return 0;
     }
     default:
@@ -455,11 +455,30 @@ static void capture_checks(sharing *s)
             continue;
         }
         int bad = bad_type(fv->type, 0);
-        if (bad)
+        if (bad == 1 && !fv->vm && !bad_type(clang_getCanonicalType(fv->type), 0)) {
+            /* local typedefs of file-scope types: the argument block spells the type
+             * they stand for */
+            fv->type = clang_getCanonicalType(fv->type);
+            bad = 0;
+        }
+        if (bad == 1 && !fv->vm && !cp->reduce && fv->storage != ST_GLOBAL &&
+            clang_Type_getSizeOf(fv->type) > 0 && clang_Type_getAlignOf(fv->type) > 0) {
+            /* the task function sees the type (localtypes.c); the argument block does
+             * not name it */
+            cp->localty = 1;
+            if (cp->mode == CAP_FIRSTPRIVATE)
+                cp->byptr = 1;
+            bad = 0;
+        }
+        if (bad == 1)
             tr_diag_p2(c, DIAG_ERROR, at, len,
-                       "the type of '%s' is %s; a task cannot capture it (declare the type "
-                       "at file scope)", fv->name,
-                       bad == 1 ? "declared inside a function" : "an unnamed struct or union");
+                       "the type of '%s' is declared inside a function; a task cannot "
+                       "capture it as a %s (declare the type at file scope)", fv->name,
+                       fv->vm ? "variably modified variable" : "reduction item");
+        else if (bad)
+            tr_diag_p2(c, DIAG_ERROR, at, len,
+                       "the type of '%s' is an unnamed struct, union or enum; a task cannot "
+                       "capture it (name the type with a tag or a typedef)", fv->name);
     }
 }
 

@@ -145,6 +145,8 @@ typedef struct tr_cap {
     int vmsize;   /* shared, and gives the size of a captured variably modified type: its
                      value at creation is also passed, as __dagcc_vm_<name> */
     int reduce;   /* reduction / in_reduction item: the field is the private copy */
+    int localty;  /* its type is declared in the function: the field is a void * (shared)
+                     or bytes of its size and alignment (firstprivate, used in place) */
 } tr_cap;
 
 typedef struct tr_loop {
@@ -170,6 +172,10 @@ typedef struct tr_cons {
     tr_loop loop;
     int id;
     char *hoist;
+    unsigned (*ltypes)[2];     /* function-local type declarations the body uses (p2) */
+    unsigned nltypes;
+    char **ltd;                /* the typedef names they declare */
+    unsigned nltd;
     int detach;                /* detach(ev): 1 + index of ev in vars; 0 without */
 } tr_cons;
 
@@ -245,6 +251,11 @@ struct writer {
 /* context.c */
 void context_pass1(tr_ctx *c);
 int ftask_of(const tr_ctx *c, const char *name);
+/* localtypes.c: the local types and enumerators the body of task ci uses (copied to the
+ * top of its outlined function by gen_local_types) */
+void local_types(tr_ctx *c, int ci);
+void gen_local_types(tr_ctx *c, writer *w, int ci);
+void gen_local_type_uses(tr_ctx *c, writer *w, int ci, const char *ind);
 /* sharing.c */
 void compute_sharing(tr_ctx *c, int ci);
 /* The variable a clause list item names (a global one is added to c->vars), or NONE. */

@@ -127,6 +127,10 @@ static void free_ctx(tr_ctx *c)
     for (size_t i = 0; i < c->ncons; i++) {
         free(c->cons[i].caps);
         free(c->cons[i].hoist);
+        free(c->cons[i].ltypes);
+        for (unsigned j = 0; j < c->cons[i].nltd; j++)
+            free(c->cons[i].ltd[j]);
+        free(c->cons[i].ltd);
     }
     for (size_t i = 0; i < c->nnames; i++)
         free(c->names[i]);
