@@ -104,6 +104,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
         spin_us = 0; /* oversubscribed: a spinning worker only steals time from a busy one */
     rt.spin_ns = spin_us * 1000;
     rt.throttle = env_long("DAG_THROTTLE", 256, 1, 1L << 30);
+    rt.steal_tiny_ns = env_long("DAG_STEAL_TINY_NS", 500, 0, 1000000000L);
     atomic_store(&rt.stop, 0);
     atomic_store(&rt.next_ctx_index, 0);
     atomic_store(&rt.lost_wakeups, 0);

@@ -66,6 +66,7 @@ struct runtime {
     int bind;
     long spin_ns;                 /* idle spin before sleeping */
     long throttle;                /* ready tasks queued per worker before running inline */
+    long steal_tiny_ns;           /* stolen tasks shorter than this pace the thief (0: off) */
     struct worker *workers;       /* nthreads entries; workers[0] is the initialising thread */
     struct pool task_pool, succ_pool, rec_pool;
     struct eventcount ec;         /* idle workers and waiting threads sleep here */

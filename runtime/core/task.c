@@ -40,6 +40,27 @@ static inline void fill_attr(struct task *t, const dag_task_attr_t *a)
     t->cuda = a->cuda;
 }
 
+/* memcpy for an argument block that fits the descriptor, without a call for the small
+ * blocks generated code passes (a few pointers and scalars). */
+static inline void copy_small(char *dst, const void *src, size_t size)
+{
+    const char *s = src;
+    if (size <= 16) {
+        if (size >= 8) {
+            memcpy(dst, s, 8);
+            memcpy(dst + size - 8, s + size - 8, 8);
+        } else if (size >= 4) {
+            memcpy(dst, s, 4);
+            memcpy(dst + size - 4, s + size - 4, 4);
+        } else {
+            for (size_t i = 0; i < size; i++)
+                dst[i] = s[i];
+        }
+    } else {
+        memcpy(dst, s, size);
+    }
+}
+
 /* Common initialisation of pool and stack descriptors. Never touches `lock` or `state`. */
 static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, const void *args,
                             size_t size, const dag_task_attr_t *attr, uint32_t flags)
@@ -71,8 +92,7 @@ static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, cons
     fill_attr(t, attr);
     if (likely(size <= TASK_ARGS_INLINE)) {
         t->args = t->argbuf;
-        if (size)
-            memcpy(t->argbuf, args, size);
+        copy_small(t->argbuf, args, size);
     } else {
         t->args = malloc(size);
         if (!t->args)
@@ -94,6 +114,8 @@ static inline struct task *task_alloc(struct tctx *c)
     return t;
 }
 
+static void inline_slot_init(struct tctx *c);
+
 void task_init_implicit(struct tctx *c, unsigned thread_index)
 {
     struct task *t = &c->implicit;
@@ -106,6 +128,7 @@ void task_init_implicit(struct tctx *c, unsigned thread_index)
     c->cur = t;
     c->group = NULL;
     c->next_id = ((uint64_t)thread_index << 40) + 1;
+    inline_slot_init(c);
 }
 
 /* ---- release ----------------------------------------------------------------------- */
@@ -410,9 +433,38 @@ static int mutexes_taken(void *arg)
 
 /* ---- inline and undeferred execution ------------------------------------------------ */
 
-/* Run a task without dependencies now, on this thread, with a descriptor on the stack:
- * final tasks' descendants, undeferred tasks without dependencies, and tasks beyond the
- * throttle. Waits for the task's own children before returning (they point at it). */
+/* What an inline run leaves to do after its body: wait for the task's children (they
+ * point at it), then report its failure and theirs to the parent. */
+static void inline_complete(struct tctx *c, struct task *t, int rc, const dag_dep_t *deps,
+                            size_t ndeps)
+{
+    /* no child was ever created (the common case): nobody else can touch t->counts */
+    if (atomic_load_explicit(&t->counts, ACQUIRE) != C_REF &&
+        atomic_fetch_sub_explicit(&t->counts, C_REF, ACQ_REL) != C_REF)
+        sched_wait(c, stack_task_released, t);
+    if (unlikely(atomic_load_explicit(&t->zombies, RELAXED)))
+        zombies_collect(c, t, 1);
+    struct task *p = t->parent;
+    if (unlikely(rc)) {
+        struct failure *f = failure_new(t, rc);
+        failure_report(&p->fail, f);
+        if (t->group)
+            failure_report(&t->group->fail, f);
+        if (ndeps)
+            zombie_for_inline(c, p, f, deps, ndeps);
+        failure_unref(f);
+    }
+    struct failure *f = atomic_load_explicit(&t->fail, RELAXED);
+    if (unlikely(f)) {
+        failure_report(&p->fail, f);
+        failure_unref(f);
+    }
+}
+
+/* Run a task now, on this thread, with a descriptor on the stack: final tasks'
+ * descendants, undeferred tasks without dependencies, tasks beyond the throttle, and
+ * work-first tasks on one worker (their dependencies, all satisfied, matter only if the
+ * task fails). Waits for the task's own children before returning (they point at it). */
 static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args, size_t size,
                                const dag_task_attr_t *attr, uint32_t flags,
                                const dag_dep_t *deps, size_t ndeps)
@@ -422,30 +474,56 @@ static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args,
     if (init_task(c, &t, fn, args, size, attr, flags | TF_STACK))
         return DAG_ERR_NOMEM;
     int rc = run_body(c, &t);
-    /* no child was ever created (the common case): nobody else can touch t.counts */
-    if (atomic_load_explicit(&t.counts, ACQUIRE) != C_REF &&
-        atomic_fetch_sub_explicit(&t.counts, C_REF, ACQ_REL) != C_REF)
-        sched_wait(c, stack_task_released, &t);
-    if (unlikely(atomic_load_explicit(&t.zombies, RELAXED)))
-        zombies_collect(c, &t, 1);
-    struct task *p = t.parent;
-    if (unlikely(rc)) {
-        struct failure *f = failure_new(&t, rc);
-        failure_report(&p->fail, f);
-        if (t.group)
-            failure_report(&t.group->fail, f);
-        if (ndeps)
-            zombie_for_inline(c, p, f, deps, ndeps);
-        failure_unref(f);
-    }
-    struct failure *f = atomic_load_explicit(&t.fail, RELAXED);
-    if (unlikely(f)) {
-        failure_report(&p->fail, f);
-        failure_unref(f);
-    }
+    inline_complete(c, &t, rc, deps, ndeps);
     if (t.flags & TF_EXT_ARGS)
         free(t.args);
     return DAG_OK;
+}
+
+/* run_inline with the context's clean descriptor (tctx.inline_slot): only the fields
+ * that differ between tasks are written, and the descriptor is cleaned again only when
+ * the body left something behind (children, a failure). Nested inline tasks and large
+ * argument blocks take run_inline's stack descriptor. */
+static inline dag_status_t run_inline_fast(struct tctx *c, dag_task_fn fn, const void *args,
+                                           size_t size, const dag_task_attr_t *attr,
+                                           uint32_t flags, const dag_dep_t *deps, size_t ndeps)
+{
+    struct task *t = c->inline_slot;
+    if (unlikely(!t || size > TASK_ARGS_INLINE))
+        return run_inline(c, fn, args, size, attr, flags, deps, ndeps);
+    c->inline_slot = NULL;
+    t->fn = fn;
+    t->flags = flags | TF_STACK;
+    t->parent = c->cur;
+    t->group = c->group;
+    t->id = c->next_id++;
+    fill_attr(t, attr);
+    copy_small(t->argbuf, args, size);
+    int rc = run_body(c, t);
+    if (unlikely(rc || atomic_load_explicit(&t->counts, ACQUIRE) != C_REF ||
+                 atomic_load_explicit(&t->fail, RELAXED) ||
+                 atomic_load_explicit(&t->zombies, RELAXED))) {
+        inline_complete(c, t, rc, deps, ndeps);
+        atomic_store_explicit(&t->counts, C_REF, RELAXED);
+        atomic_store_explicit(&t->fail, NULL, RELAXED);
+    }
+    c->inline_slot = t;
+    return DAG_OK;
+}
+
+/* The clean state run_inline_fast expects of tctx.inline_task. */
+static void inline_slot_init(struct tctx *c)
+{
+    struct task *t = &c->inline_task;
+    memset(t, 0, sizeof *t);
+    t->mtx = t->mtx_inline;
+    t->args = t->argbuf;
+    t->flags = TF_STACK;
+    atomic_init(&t->npreds, 1);
+    atomic_init(&t->counts, C_REF);
+    atomic_init(&t->detach, 1);
+    atomic_init(&t->fulfilled, 1);
+    c->inline_slot = t;
 }
 
 static dag_status_t run_undeferred(struct tctx *c, struct task *t)
@@ -479,21 +557,9 @@ static inline int eager_ok(struct tctx *c, const dag_task_attr_t *attr)
            atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
 }
 
-/* The distributed layer (rt.interpose) sees the top-level task flow first and calls
- * task_submit_local() for the tasks this process runs. */
-dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
-                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
-{
-    if (unlikely(rt.interpose)) {
-        struct tctx *c = ctx_fast();
-        if (c && (c->cur->flags & TF_IMPLICIT))
-            return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
-    }
-    return task_submit_local(fn, args, args_size, deps, ndeps, attr);
-}
-
-dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
-                               const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+static inline __attribute__((always_inline)) dag_status_t
+submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t *deps,
+             size_t ndeps, const dag_task_attr_t *attr)
 {
     struct tctx *c = ctx_fast();
     if (unlikely(!c))
@@ -523,14 +589,18 @@ dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_siz
     }
 
     if (unlikely(c->cur->flags & TF_FINAL))
-        return run_inline(c, fn, args, args_size, attr, TF_FINAL, NULL, 0); /* included task */
+        return run_inline_fast(c, fn, args, args_size, attr, TF_FINAL, NULL, 0); /* included */
     if (rt.nthreads == 1 && !rt.dev && eager_ok(c, attr))
-        return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps);
+        return run_inline_fast(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps);
     if (ndeps == 0) {
         if (flags & TF_UNDEFERRED)
-            return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0);
-        if (c->w && deque_size(&c->w->dq) > rt.throttle && (!attr || attr->priority == 0))
-            return run_inline(c, fn, args, args_size, attr, flags, NULL, 0);
+            return run_inline_fast(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0);
+        if (c->w && deque_size(&c->w->dq) > rt.throttle && (!attr || attr->priority == 0)) {
+            /* seen by thieves (sched.c: steal pacing); only this thread writes it */
+            atomic_store_explicit(&c->w->inlined,
+                                  atomic_load_explicit(&c->w->inlined, RELAXED) + 1, RELAXED);
+            return run_inline_fast(c, fn, args, args_size, attr, flags, NULL, 0);
+        }
     }
 
 deferred:;
@@ -577,6 +647,25 @@ deferred:;
     if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) == 1)
         sched_push(c, t);
     return DAG_OK;
+}
+
+/* The distributed layer (rt.interpose) sees the top-level task flow first and calls
+ * task_submit_local() for the tasks this process runs. */
+dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
+                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    if (unlikely(rt.interpose)) {
+        struct tctx *c = ctx_fast();
+        if (c && (c->cur->flags & TF_IMPLICIT))
+            return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
+    }
+    return submit_local(fn, args, args_size, deps, ndeps, attr);
+}
+
+dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
+                               const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    return submit_local(fn, args, args_size, deps, ndeps, attr);
 }
 
 int dag_in_final(void)

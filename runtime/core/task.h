@@ -114,7 +114,12 @@ struct tctx {
     unsigned gen;                /* runtime instance this context belongs to */
     unsigned index;              /* thread index: worker id, or nthreads + n for others */
     struct tctx *next_ext;       /* list of persistent (non-worker-thread) contexts */
+    /* The descriptor of the next task run inline (work-first, throttle, undeferred), kept
+     * clean between runs so that starting one writes only what differs from task to task;
+     * NULL while it is in use (a nested inline task takes one on the stack). */
+    struct task *inline_slot;
     struct task implicit;        /* the thread's implicit task (the sequential flow) */
+    struct task inline_task;     /* what inline_slot points at */
 };
 
 struct taskgroup {

@@ -221,7 +221,7 @@ void obs_init(void)
     }
     obs.nthreads = rt.nthreads;
     obs.gen++;
-    obs.t_begin = obs_now();
+    obs.t_begin = clock_now_ns();
     if (rt.hooks == &no_hooks)
         rt.hooks = NULL;
     if (!obs.record && !obs.progress && !obs.registry)
@@ -249,7 +249,7 @@ void obs_fini(void)
      * have replaced our table meanwhile: then leave its table alone.) */
     if (rt.hooks == &obs_hooks)
         rt.hooks = &no_hooks;
-    uint64_t t_end = obs_now();
+    uint64_t t_end = clock_now_ns();
     struct obs_thread_stats *ts = NULL;
     size_t nts = 0;
     if (obs.stats) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "../core/clock.h"
 #include "../core/runtime.h"
 
 /* Lanes (trace "tid"s) within a rank (trace "pid"). Threads use their context index:
@@ -92,13 +93,6 @@ struct obs_state {
 };
 
 extern struct obs_state obs;
-
-static inline uint64_t obs_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Called by core/init.c: after the workers started / after the drain, before they stop.
  * Both do nothing unless a DAG_* observability variable asks for something. */

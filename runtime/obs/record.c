@@ -102,7 +102,7 @@ static struct obuf *buf_slow(struct tctx *c)
         return NULL;
     memset(b, 0, sizeof *b);
     b->lane = c ? (int)c->index : -1;
-    b->born = obs_now();
+    b->born = clock_now_ns();
     pthread_mutex_lock(&buf_lock);
     b->next = buffers;
     buffers = b;
@@ -228,7 +228,7 @@ static void on_start(struct tctx *c, struct task *t)
     }
     struct frame *f = &b->stk[b->depth++];
     f->t = t;
-    f->t0 = obs_now();
+    f->t0 = clock_now_ns();
 }
 
 static void on_end(struct tctx *c, struct task *t, int rc)
@@ -242,7 +242,7 @@ static void on_end(struct tctx *c, struct task *t, int rc)
         bump(&b->ndone, 1);
         return;
     }
-    uint64_t now = obs_now();
+    uint64_t now = clock_now_ns();
     uint64_t t0 = now;
     int ran = 0;
     if (likely(b->depth && b->stk[b->depth - 1].t == t)) {
@@ -273,7 +273,7 @@ static void on_sleep(struct tctx *c, int asleep)
     struct obuf *b = buf(c);
     if (unlikely(!b))
         return;
-    uint64_t now = obs_now();
+    uint64_t now = clock_now_ns();
     if (asleep)
         b->sleep_t0 = now;
     else if (b->sleep_t0)
@@ -360,7 +360,7 @@ void obs_counts(uint64_t *submitted, uint64_t *done)
 size_t obs_thread_stats(struct obs_thread_stats *out, size_t cap)
 {
     size_t n = 0;
-    uint64_t now = obs_now();
+    uint64_t now = clock_now_ns();
     pthread_mutex_lock(&buf_lock);
     for (struct obuf *b = buffers; b && n < cap; b = b->next) {
         if (b->lane < 0)

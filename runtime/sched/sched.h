@@ -16,6 +16,16 @@ struct worker {
     pthread_t thread;
     struct tctx *ctx;
     void *saved_binding;         /* worker 0: the thread's binding before dag_init */
+    /* Steal pacing (sched.c), owner only: the task in hand was stolen; stolen tasks that
+     * ran for less than rt.steal_tiny_ns in a row; no stealing before this time. */
+    int stolen;
+    unsigned tiny_streak;
+    uint64_t no_steal_until;
+    int victim;                  /* the worker the last task was stolen from */
+    unsigned long victim_inlined;/* its `inlined` when that task was stolen */
+    /* Tasks this worker ran inline past the throttle (written by the owner only): a
+     * thief pauses only while the worker it steals from keeps producing work. */
+    atomic_ulong inlined;
 };
 
 void sched_push(struct tctx *c, struct task *t);
