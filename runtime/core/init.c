@@ -117,7 +117,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
     rt.workers = calloc((size_t)rt.nthreads, sizeof *rt.workers);
     if (!rt.workers)
         return DAG_ERR_NOMEM;
-    if (sched_init())
+    if (sched_init(task_execute))
         goto fail;
     for (int i = 1; i < rt.nthreads; i++) {
         struct tctx *c = calloc(1, sizeof *c);

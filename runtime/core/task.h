@@ -139,7 +139,7 @@ int task_detach(struct task *t, dag_event_t *ev);
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
                                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
 
-/* core/failure.c */
+/* core/error.c: failure records */
 struct failure *failure_new(const struct task *t, int code);
 void failure_ref(struct failure *f);
 void failure_unref(struct failure *f);

@@ -181,13 +181,13 @@ static void on_submit(struct tctx *c, struct task *t)
         return;
     bump(&b->nsub, 1);
     if (unlikely(obs.registry))
-        reg_submit(t, lane_of(c, b));
+        obs.registry->submit(t, lane_of(c, b));
 }
 
 static void on_edge(struct task *p, struct task *s)
 {
     if (unlikely(obs.registry))
-        reg_edge(p, s);
+        obs.registry->edge(p, s);
     if (!obs.record)
         return;
     struct obuf *b = buf(NULL);
@@ -215,7 +215,7 @@ static void on_start(struct tctx *c, struct task *t)
     if (unlikely(!b))
         return;
     if (unlikely(obs.registry))
-        reg_start(t, lane_of(c, b));
+        obs.registry->start(t, lane_of(c, b));
     if (!obs.record)
         return; /* the progress line only counts */
     if (unlikely(b->depth == b->cap)) {
@@ -238,7 +238,7 @@ static void on_end(struct tctx *c, struct task *t, int rc)
         return;
     if (!obs.record) {
         if (unlikely(obs.registry))
-            reg_end(t);
+            obs.registry->end(t);
         bump(&b->ndone, 1);
         return;
     }
@@ -252,7 +252,7 @@ static void on_end(struct tctx *c, struct task *t, int rc)
             bump(&b->busy_ns, now - t0);
     }
     if (unlikely(obs.registry))
-        reg_end(t);
+        obs.registry->end(t);
     bump(&b->ndone, 1);
     struct orec *r = rec_new(b);
     if (unlikely(!r))
@@ -321,7 +321,7 @@ static void on_deps(struct tctx *c, struct task *t, const dag_dep_t *deps, size_
 {
     (void)c;
     if (obs.registry)
-        reg_deps(t, deps, ndeps);
+        obs.registry->deps(t, deps, ndeps);
 }
 
 const struct rt_hooks obs_hooks = {

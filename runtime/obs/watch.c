@@ -82,7 +82,7 @@ static void fill(struct live *e, const struct task *t)
     e->line = t->line;
 }
 
-void reg_submit(struct task *t, int lane)
+static void reg_submit(struct task *t, int lane)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -96,7 +96,7 @@ void reg_submit(struct task *t, int lane)
 }
 
 /* Runs on the submitting thread before reg_submit(s): creates s's entry. */
-void reg_edge(struct task *p, struct task *t)
+static void reg_edge(struct task *p, struct task *t)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -114,7 +114,7 @@ void reg_edge(struct task *p, struct task *t)
     pthread_mutex_unlock(&s->lock);
 }
 
-void reg_deps(struct task *t, const dag_dep_t *deps, size_t ndeps)
+static void reg_deps(struct task *t, const dag_dep_t *deps, size_t ndeps)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -126,7 +126,7 @@ void reg_deps(struct task *t, const dag_dep_t *deps, size_t ndeps)
     pthread_mutex_unlock(&s->lock);
 }
 
-void reg_start(struct task *t, int lane)
+static void reg_start(struct task *t, int lane)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -140,7 +140,7 @@ void reg_start(struct task *t, int lane)
     pthread_mutex_unlock(&s->lock);
 }
 
-void reg_end(struct task *t)
+static void reg_end(struct task *t)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -155,6 +155,14 @@ void reg_end(struct task *t)
         }
     pthread_mutex_unlock(&s->lock);
 }
+
+const struct obs_registry watch_registry = {
+    .submit = reg_submit,
+    .edge = reg_edge,
+    .deps = reg_deps,
+    .start = reg_start,
+    .end = reg_end,
+};
 
 void reg_clear(void)
 {

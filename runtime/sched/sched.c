@@ -32,6 +32,8 @@
 
 #define SLEEP_SAFETY_NS 1000000000L /* a sleeper re-checks after this even unwoken */
 
+static sched_runner_fn run_task; /* core/task.c: task_execute */
+
 void sched_push(struct tctx *c, struct task *t)
 {
     if (unlikely(t->priority != 0)) {
@@ -133,7 +135,7 @@ struct task *sched_pop(struct tctx *c)
 void sched_run(struct tctx *c, struct task *t)
 {
     while (t) {
-        t = task_execute(c, t);
+        t = run_task(c, t);
         if (t && unlikely(atomic_load_explicit(&sq.n_positive, RELAXED) > 0)) {
             sched_push(c, t);
             return;
@@ -281,8 +283,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int sched_init(void)
+int sched_init(sched_runner_fn run)
 {
+    run_task = run;
     queues_init();
     for (int i = 0; i < rt.nthreads; i++) {
         struct worker *w = &rt.workers[i];

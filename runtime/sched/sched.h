@@ -1,6 +1,9 @@
 /* sched.h: the scheduler's interface to the rest of the runtime: making a ready task
  * runnable, finding the next task for a thread, and waiting for a condition while
- * running tasks. Policies (priorities, stealing, sleeping) are documented in sched.c. */
+ * running tasks. The scheduler sits below the task core (runtime/core): it sees the
+ * task and context types and the runtime's settings, and runs a task only through the
+ * runner the core hands to sched_init. Policies (priorities, stealing, sleeping) are
+ * documented in sched.c. */
 #ifndef DAG_SCHED_H
 #define DAG_SCHED_H
 
@@ -35,7 +38,10 @@ void sched_run(struct tctx *c, struct task *t);
  * stores followed by ec_notify(&rt.ec, 1). */
 void sched_wait(struct tctx *c, int (*done)(void *), void *arg);
 
-int sched_init(void);
+/* The task core's runner (core/task.c: task_execute): runs t, returns a successor to
+ * run next or NULL. The scheduler calls nothing else above it. */
+typedef struct task *(*sched_runner_fn)(struct tctx *c, struct task *t);
+int sched_init(sched_runner_fn run);
 int sched_start_workers(void);
 void sched_stop_workers(void);
 void sched_fini(void);
