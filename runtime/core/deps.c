@@ -23,6 +23,7 @@
 #include "rangehash.h"
 #include "runtime.h"
 #include "../sched/sched.h"
+#include "children.h"
 
 #define TYPE_NONE 0
 #define TYPE_W DAG_INOUT /* out and inout are one type: a group of one writer */

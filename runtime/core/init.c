@@ -12,9 +12,6 @@
 #include "../obs/obs.h"
 #include "plugin.h" /* libdagrt_mpi.so under mpirun with > 1 rank; libdagrt_cuda.so with a device */
 
-struct runtime rt;
-RT_TLS struct tctx *tls_ctx;
-
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atexit_done;
 static atomic_int implicit_failed; /* ctx_slow's dag_init failed: see there */
@@ -24,22 +21,6 @@ static atomic_int implicit_failed; /* ctx_slow's dag_init failed: see there */
  * pointing at them; they are re-initialised when they see a new runtime generation. */
 static pthread_mutex_t ctx_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tctx *persistent_ctxs;
-
-long env_long(const char *name, long dflt, long lo, long hi)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) {
-        fprintf(stderr, "dagrt: warning: ignoring %s=%s (expected an integer in [%ld, %ld])\n",
-                name, s, lo, hi);
-        return dflt;
-    }
-    return v;
-}
 
 static int env_bind(void)
 {

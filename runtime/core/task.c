@@ -15,6 +15,7 @@
 #include "runtime.h"
 #include "../sched/queues.h"
 #include "../sched/sched.h"
+#include "children.h"
 
 /* ---- allocation -------------------------------------------------------------------- */
 
@@ -394,17 +395,6 @@ void task_resume(struct task *t)
 }
 
 /* ---- waiting helpers --------------------------------------------------------------- */
-
-static int children_done(void *arg)
-{
-    return C_LOW(atomic_load_explicit(&((struct task *)arg)->counts, ACQUIRE)) == 0;
-}
-
-void task_wait_children(struct tctx *c, struct task *t)
-{
-    if (!children_done(t))
-        sched_wait(c, children_done, t);
-}
 
 static int stack_task_released(void *arg)
 {

@@ -133,7 +133,6 @@ struct taskgroup {
 struct task *task_execute(struct tctx *c, struct task *t);
 void task_make_ready(struct tctx *c, struct task *t, struct task **imm);
 void task_init_implicit(struct tctx *c, unsigned thread_index);
-void task_wait_children(struct tctx *c, struct task *t);
 /* Make t (TF_DETACHABLE, its body running) complete on an event instead of on return. */
 int task_detach(struct task *t, dag_event_t *ev);
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,

@@ -1,12 +1,14 @@
 /* names.c: the bottom of runtime/obs, used by the recorder, the writers and obs.c alike:
- * output paths (%r, %p), lane names, JSON escaping and a record's display name. Calls
- * nothing else in obs. */
+ * the shared state (`obs`), output paths (%r, %p), lane names, JSON escaping and a
+ * record's display name. Calls nothing else in obs. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "obs.h"
+
+struct obs_state obs;
 
 #define MAX_NAMED_LANES 256
 static pthread_mutex_t lane_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -10,8 +10,6 @@
 #include "obs.h"
 #include "../core/hooks.h"
 
-struct obs_state obs;
-
 /* Installed in place of obs_hooks at the end of a run: workers may still be between a
  * test of rt.hooks and a call through it, so the table must stay a valid table. */
 static const struct rt_hooks no_hooks;
