@@ -4,12 +4,16 @@
 #include "tiled_common.h"
 
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* LAPACK's Fortran interface, which libopenblas exports (no LAPACKE needed, so the
+ * benchmark builds wherever OpenBLAS's development files are). */
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info);
 
 struct tl_args tl;
 double **tl_a, **tl_b, **tl_c;
@@ -226,8 +230,10 @@ void tl_report(const char *impl, const uint64_t *ns)
 
 void tl_potrf(double *akk)
 {
-    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', tl.nb, akk, tl.nb))
-        fprintf(stderr, "tiled: dpotrf failed\n");
+    int info = 0;
+    dpotrf_("L", &tl.nb, akk, &tl.nb, &info);
+    if (info)
+        fprintf(stderr, "tiled: dpotrf failed (info %d)\n", info);
 }
 
 void tl_trsm_chol(const double *akk, double *aik)
@@ -250,8 +256,11 @@ void tl_gemm_nt(const double *a, const double *b, double *c)
 
 int tl_getrf(double *akk)
 {
-    lapack_int ipiv[4096];
-    if (tl.nb > 4096 || LAPACKE_dgetrf(LAPACK_COL_MAJOR, tl.nb, tl.nb, akk, tl.nb, ipiv))
+    int ipiv[4096], info = 0;
+    if (tl.nb > 4096)
+        return -1;
+    dgetrf_(&tl.nb, &tl.nb, akk, &tl.nb, ipiv, &info);
+    if (info)
         return -1;
     for (int i = 0; i < tl.nb; i++)
         if (ipiv[i] != i + 1)

@@ -2,8 +2,8 @@
  * of the scheduler) shared by its binaries (tiled_dagcc, tiled_libgomp, tiled_libomp) and
  * its driver (tiled). Cholesky (lower), LU without pivoting (on a diagonally dominant
  * matrix, where partial pivoting would not swap either) and GEMM on a matrix of NB x NB
- * tiles, each tile contiguous and column-major; every tile kernel is one OpenBLAS or
- * LAPACKE call, run single-threaded inside the tasks. */
+ * tiles, each tile contiguous and column-major; every tile kernel is one OpenBLAS call
+ * (CBLAS, or LAPACK's dpotrf / dgetrf), run single-threaded inside the tasks. */
 #ifndef TILED_COMMON_H
 #define TILED_COMMON_H
 
