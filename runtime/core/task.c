@@ -547,6 +547,55 @@ static inline int eager_ok(struct tctx *c, const dag_task_attr_t *attr)
            atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
 }
 
+/* A task whose submission failed half-way, before anything points at it: its
+ * descriptor goes back to the pool, marked done for holders of a stale (pointer, seq). */
+static dag_status_t abandon(struct tctx *c, struct task *t, dag_status_t st)
+{
+    atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE, RELEASE);
+    if (t->flags & TF_EXT_ARGS)
+        free(t->args);
+    pool_put(&rt.task_pool, &c->task_cache, t);
+    return st;
+}
+
+/* Submission with a descriptor of its own: the path of every task that does not run
+ * inline (kept out of line so that the inline path stays short). */
+static __attribute__((noinline)) dag_status_t
+submit_deferred(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size,
+                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr, uint32_t flags)
+{
+    struct task *t = task_alloc(c);
+    if (unlikely(!t))
+        return DAG_ERR_NOMEM;
+    struct task *parent = c->cur;
+    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags))) {
+        pool_put(&rt.task_pool, &c->task_cache, t);
+        return DAG_ERR_NOMEM;
+    }
+    if (unlikely(rt.dev) && rt.dev->on_submit) {
+        dag_status_t st = rt.dev->on_submit(c, t, deps, ndeps);
+        if (unlikely(st))
+            return abandon(c, t, st);
+    }
+    if (unlikely(flags & TF_DETACHABLE) && attr && attr->event)
+        task_detach(t, attr->event); /* the event exists from submission on */
+    if (ndeps) {
+        hooks_deps(c, t, deps, ndeps);
+        dag_status_t st = deps_register(c, parent, t, deps, ndeps);
+        if (unlikely(st))
+            return abandon(c, t, st); /* registration fails before adding edges */
+    }
+    atomic_fetch_add_explicit(&parent->counts, C_CHILD | C_REF, RELAXED);
+    if (t->group)
+        atomic_fetch_add_explicit(&t->group->count, 1, RELAXED);
+    hooks_submit(c, t);
+    if (unlikely(flags & TF_UNDEFERRED))
+        return run_undeferred(c, t);
+    if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) == 1)
+        sched_push(c, t);
+    return DAG_OK;
+}
+
 static inline __attribute__((always_inline)) dag_status_t
 submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t *deps,
              size_t ndeps, const dag_task_attr_t *attr)
@@ -575,7 +624,7 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
         if (aflags & DAG_TASK_UNDEFERRED)
             return DAG_ERR_INVALID;
         flags |= TF_DETACHABLE;
-        goto deferred;
+        return submit_deferred(c, fn, args, args_size, deps, ndeps, attr, flags);
     }
 
     if (unlikely(c->cur->flags & TF_FINAL))
@@ -593,50 +642,7 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
         }
     }
 
-deferred:;
-    struct task *t = task_alloc(c);
-    if (unlikely(!t))
-        return DAG_ERR_NOMEM;
-    struct task *parent = c->cur;
-    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags))) {
-        pool_put(&rt.task_pool, &c->task_cache, t);
-        return DAG_ERR_NOMEM;
-    }
-    if (unlikely(rt.dev) && rt.dev->on_submit) {
-        dag_status_t st = rt.dev->on_submit(c, t, deps, ndeps);
-        if (unlikely(st)) {
-            atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE,
-                                  RELEASE);
-            if (t->flags & TF_EXT_ARGS)
-                free(t->args);
-            pool_put(&rt.task_pool, &c->task_cache, t);
-            return st;
-        }
-    }
-    if (unlikely(flags & TF_DETACHABLE) && attr && attr->event)
-        task_detach(t, attr->event); /* the event exists from submission on */
-    if (ndeps) {
-        hooks_deps(c, t, deps, ndeps);
-        dag_status_t st = deps_register(c, parent, t, deps, ndeps);
-        if (unlikely(st)) {
-            /* nothing points at t yet (registration fails before adding edges) */
-            atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE,
-                                  RELEASE);
-            if (t->flags & TF_EXT_ARGS)
-                free(t->args);
-            pool_put(&rt.task_pool, &c->task_cache, t);
-            return st;
-        }
-    }
-    atomic_fetch_add_explicit(&parent->counts, C_CHILD | C_REF, RELAXED);
-    if (t->group)
-        atomic_fetch_add_explicit(&t->group->count, 1, RELAXED);
-    hooks_submit(c, t);
-    if (unlikely(flags & TF_UNDEFERRED))
-        return run_undeferred(c, t);
-    if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) == 1)
-        sched_push(c, t);
-    return DAG_OK;
+    return submit_deferred(c, fn, args, args_size, deps, ndeps, attr, flags);
 }
 
 /* The distributed layer (rt.interpose) sees the top-level task flow first and calls
