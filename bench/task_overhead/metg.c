@@ -39,6 +39,7 @@ static struct {
     int ngrains;
     int impl_on[NIMPL];
     int reps, target_ms, timeout_s, quiet;
+    int all; /* --all: run every task size, even after two runs below 50% */
 } opt;
 
 static double g_npi; /* ns per burn iteration, one calibration for every implementation */
@@ -141,7 +142,7 @@ static void sweep(int pattern, int threads)
                 }
                 if (!have[i])
                     metg[i] = pt.gran;
-                if (++below[i] >= 2)
+                if (++below[i] >= 2 && !opt.all)
                     active[i] = 0; /* twice below 50%: smaller tasks only get worse */
             }
             fflush(stdout);
@@ -158,11 +159,14 @@ static void sweep(int pattern, int threads)
             continue;
         printf("  %s %c%.2f us", impl_names[i], bound[i] == '=' ? ' ' : bound[i],
                metg[i] / 1000.0);
-        if (i > 0 && metg[i] > 0 && (best_i < 0 || metg[i] < best))
+        if (i > 0 && metg[i] > 0 && bound[i] == '=' && (best_i < 0 || metg[i] < best))
             best = metg[i], best_i = i;
     }
-    if (metg[0] > 0 && best_i > 0)
+    /* a ratio only between two crossings of 50% (a bound says only on which side) */
+    if (metg[0] > 0 && best_i > 0 && bound[0] == '=' && bound[best_i] == '=')
         printf("  dagcc/best(%s) %.2f", impl_names[best_i], metg[0] / best);
+    else if (best_i > 0)
+        printf("  (no ratio: not every METG crossed 50%%)");
     printf("\n");
     fflush(stdout);
 }
@@ -227,11 +231,13 @@ int main(int argc, char **argv)
         char *v = a + 1 < argc ? argv[a + 1] : NULL;
         if (!strcmp(argv[a], "--quiet"))
             opt.quiet = 1;
+        else if (!strcmp(argv[a], "--all"))
+            opt.all = 1;
         else if (!v) {
             fprintf(stderr,
                     "usage: metg [--patterns independent,chains,stencil,fan] [--threads 2]\n"
                     "            [--impls dagcc,libgomp,libomp,starpu] [--reps 3]\n"
-                    "            [--grains NS,...] [--target-ms 30] [--timeout S]\n");
+                    "            [--grains NS,...] [--target-ms 30] [--timeout S] [--all]\n");
             return 2;
         } else if (!strcmp(argv[a], "--patterns"))
             parse_list(v, add_pattern), a++;
