@@ -12,7 +12,8 @@
  *    few cache-line transfers, more than running a tiny task where it was created. A
  *    thief whose stolen tasks keep finishing in under DAG_STEAL_TINY_NS stops stealing
  *    for a while (2 us, doubling up to 128 us), so their creator runs them inline past
- *    the throttle instead; one longer stolen task ends the pause.
+ *    the throttle instead; one longer stolen task ends the pause. Only while idle
+ *    workers may spin (DAG_SPIN_US > 0, not oversubscribed): a paused thief spins.
  *  - Idle threads spin for DAG_SPIN_US, then sleep on the event count; every push
  *    notifies it (one fence and one load when nobody sleeps).
  *  - A thread waiting for a condition (taskwait, taskgroup, an undeferred task's inputs)
@@ -147,11 +148,15 @@ void sched_run(struct tctx *c, struct task *t)
 static void run_found(struct tctx *c, struct task *t)
 {
     struct worker *w = c->w;
-    if (!w || !w->stolen || rt.steal_tiny_ns <= 0) {
+    int stolen = w && w->stolen;
+    if (stolen)
+        w->stolen = 0;
+    /* pacing needs a core per worker: a paused thief spins (rt.spin_ns is 0 when the
+     * workers outnumber the cores, or when the user turned spinning off) */
+    if (!stolen || rt.steal_tiny_ns <= 0 || rt.spin_ns <= 0) {
         sched_run(c, t);
         return;
     }
-    w->stolen = 0;
     uint64_t t0 = clock_now_ns();
     sched_run(c, t);
     steal_account(w, clock_now_ns() - t0);
