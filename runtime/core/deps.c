@@ -20,8 +20,10 @@
 #include "deps.h"
 #include "hooks.h"
 #include "interval.h"
+#include "rangehash.h"
 #include "runtime.h"
 #include "../sched/sched.h"
+#include "children.h"
 
 #define TYPE_NONE 0
 #define TYPE_W DAG_INOUT /* out and inout are one type: a group of one writer */
@@ -226,15 +228,14 @@ static void order_after_overlap(struct tctx *c, struct record *x, struct task *t
 
 /* ---- hash table -------------------------------------------------------------------- */
 
-static inline uint32_t hash_range(uintptr_t lo, uintptr_t hi)
+static inline uint32_t hash_range(uintptr_t lo, uintptr_t hi, uint32_t mask)
 {
-    uint64_t h = (uint64_t)lo * 0x9E3779B97F4A7C15ull ^ (uint64_t)(hi - lo) * 0xC2B2AE3D27D4EB4Full;
-    return (uint32_t)(h >> 32) ^ (uint32_t)h;
+    return (uint32_t)range_hash((const void *)lo, hi - lo, mask);
 }
 
 static struct record *hash_find(struct domain *d, uintptr_t lo, uintptr_t hi)
 {
-    uint32_t i = hash_range(lo, hi) & d->mask;
+    uint32_t i = hash_range(lo, hi, d->mask);
     for (struct record *r; (r = d->tab[i]); i = (i + 1) & d->mask)
         if (r->iv.lo == lo && r->iv.hi == hi)
             return r;
@@ -243,7 +244,7 @@ static struct record *hash_find(struct domain *d, uintptr_t lo, uintptr_t hi)
 
 static void hash_put(struct domain *d, struct record *r)
 {
-    uint32_t i = hash_range(r->iv.lo, r->iv.hi) & d->mask;
+    uint32_t i = hash_range(r->iv.lo, r->iv.hi, d->mask);
     while (d->tab[i])
         i = (i + 1) & d->mask;
     d->tab[i] = r;
@@ -268,13 +269,13 @@ static int hash_grow(struct domain *d)
 
 static void hash_del(struct domain *d, struct record *r)
 {
-    uint32_t i = hash_range(r->iv.lo, r->iv.hi) & d->mask;
+    uint32_t i = hash_range(r->iv.lo, r->iv.hi, d->mask);
     while (d->tab[i] != r)
         i = (i + 1) & d->mask;
     d->tab[i] = NULL;
     /* backward shift: move later entries of the run into the hole when allowed */
     for (uint32_t j = (i + 1) & d->mask; d->tab[j]; j = (j + 1) & d->mask) {
-        uint32_t home = hash_range(d->tab[j]->iv.lo, d->tab[j]->iv.hi) & d->mask;
+        uint32_t home = hash_range(d->tab[j]->iv.lo, d->tab[j]->iv.hi, d->mask);
         /* the entry at j may move to i if its home is not in the cyclic range (i, j] */
         if (((j - home) & d->mask) >= ((j - i) & d->mask)) {
             d->tab[i] = d->tab[j];

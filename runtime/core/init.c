@@ -13,9 +13,6 @@
 #include "../obs/obs.h"
 #include "plugin.h" /* libdagrt_mpi.so under mpirun with > 1 rank; libdagrt_cuda.so with a device */
 
-struct runtime rt;
-RT_TLS struct tctx *tls_ctx;
-
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atexit_done;
 static atomic_int implicit_failed; /* ctx_slow's dag_init failed: see there */
@@ -25,22 +22,6 @@ static atomic_int implicit_failed; /* ctx_slow's dag_init failed: see there */
  * pointing at them; they are re-initialised when they see a new runtime generation. */
 static pthread_mutex_t ctx_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tctx *persistent_ctxs;
-
-long env_long(const char *name, long dflt, long lo, long hi)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) {
-        fprintf(stderr, "dagrt: warning: ignoring %s=%s (expected an integer in [%ld, %ld])\n",
-                name, s, lo, hi);
-        return dflt;
-    }
-    return v;
-}
 
 static int env_bind(void)
 {
@@ -105,6 +86,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
         spin_us = 0; /* oversubscribed: a spinning worker only steals time from a busy one */
     rt.spin_ns = spin_us * 1000;
     rt.throttle = env_long("DAG_THROTTLE", 256, 1, 1L << 30);
+    rt.steal_tiny_ns = env_long("DAG_STEAL_TINY_NS", 500, 0, 1000000000L);
     atomic_store(&rt.stop, 0);
     atomic_store(&rt.next_ctx_index, 0);
     atomic_store(&rt.lost_wakeups, 0);
@@ -117,7 +99,7 @@ static dag_status_t rt_start(const dag_config_t *cfg)
     rt.workers = calloc((size_t)rt.nthreads, sizeof *rt.workers);
     if (!rt.workers)
         return DAG_ERR_NOMEM;
-    if (sched_init())
+    if (sched_init(task_execute))
         goto fail;
     for (int i = 1; i < rt.nthreads; i++) {
         struct tctx *c = calloc(1, sizeof *c);

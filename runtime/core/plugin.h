@@ -16,14 +16,7 @@
 #include "dag.h"
 #include "dag/dist.h"
 
-/* Internal symbols the plugins link against: exported from libdagrt.so. */
-#ifndef DAG_INTERNAL
-#if defined(__GNUC__)
-#define DAG_INTERNAL __attribute__((visibility("default")))
-#else
-#define DAG_INTERNAL
-#endif
-#endif
+#include "visibility.h" /* DAG_INTERNAL: symbols the plugins link against */
 
 #define DAG_PLUGIN_ABI 1
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "task.h"
+#include "visibility.h"
 #include "../sched/sleep.h"
 
 enum { RT_OFF = 0, RT_RUNNING = 1, RT_STOPPING = 2 };
@@ -66,6 +67,7 @@ struct runtime {
     int bind;
     long spin_ns;                 /* idle spin before sleeping */
     long throttle;                /* ready tasks queued per worker before running inline */
+    long steal_tiny_ns;           /* stolen tasks shorter than this pace the thief (0: off) */
     struct worker *workers;       /* nthreads entries; workers[0] is the initialising thread */
     struct pool task_pool, succ_pool, rec_pool;
     struct eventcount ec;         /* idle workers and waiting threads sleep here */
@@ -87,16 +89,6 @@ struct runtime {
     long poll_ns;                 /* how long an idle thread polls without progress */
     int poll_yield;               /* poll with sched_yield (more ranks than cores) */
 };
-
-/* Internal symbols the plugins (core/plugin.h: libdagrt_mpi.so, libdagrt_cuda.so) link
- * against: exported from libdagrt.so, never declared in include/. */
-#ifndef DAG_INTERNAL
-#if defined(__GNUC__)
-#define DAG_INTERNAL __attribute__((visibility("default")))
-#else
-#define DAG_INTERNAL
-#endif
-#endif
 
 DAG_INTERNAL extern struct runtime rt;
 DAG_INTERNAL int task_detach(struct task *t, dag_event_t *ev);

@@ -17,6 +17,7 @@
 #include "runtime.h"
 #include "../sched/queues.h"
 #include "../sched/sched.h"
+#include "children.h"
 
 /* ---- allocation -------------------------------------------------------------------- */
 
@@ -40,6 +41,27 @@ static inline void fill_attr(struct task *t, const dag_task_attr_t *a)
     t->device = a->device;
     t->node = a->node;
     t->cuda = a->cuda;
+}
+
+/* memcpy for an argument block that fits the descriptor, without a call for the small
+ * blocks generated code passes (a few pointers and scalars). */
+static inline void copy_small(char *dst, const void *src, size_t size)
+{
+    const char *s = src;
+    if (size <= 16) {
+        if (size >= 8) {
+            memcpy(dst, s, 8);
+            memcpy(dst + size - 8, s + size - 8, 8);
+        } else if (size >= 4) {
+            memcpy(dst, s, 4);
+            memcpy(dst + size - 4, s + size - 4, 4);
+        } else {
+            for (size_t i = 0; i < size; i++)
+                dst[i] = s[i];
+        }
+    } else {
+        memcpy(dst, s, size);
+    }
 }
 
 /* Common initialisation of pool and stack descriptors. Never touches `lock` or `state`. */
@@ -75,8 +97,7 @@ static inline int init_task(struct tctx *c, struct task *t, dag_task_fn fn, cons
     fill_attr(t, attr);
     if (likely(size <= TASK_ARGS_INLINE)) {
         t->args = t->argbuf;
-        if (size)
-            memcpy(t->argbuf, args, size);
+        copy_small(t->argbuf, args, size);
     } else {
         t->args = malloc(size);
         if (!t->args)
@@ -98,6 +119,8 @@ static inline struct task *task_alloc(struct tctx *c)
     return t;
 }
 
+static void inline_slot_init(struct tctx *c);
+
 void task_init_implicit(struct tctx *c, unsigned thread_index)
 {
     struct task *t = &c->implicit;
@@ -110,6 +133,7 @@ void task_init_implicit(struct tctx *c, unsigned thread_index)
     c->cur = t;
     c->group = NULL;
     c->next_id = ((uint64_t)thread_index << 40) + 1;
+    inline_slot_init(c);
 }
 
 /* ---- release ----------------------------------------------------------------------- */
@@ -405,17 +429,6 @@ void task_resume(struct task *t)
 
 /* ---- waiting helpers --------------------------------------------------------------- */
 
-static int children_done(void *arg)
-{
-    return C_LOW(atomic_load_explicit(&((struct task *)arg)->counts, ACQUIRE)) == 0;
-}
-
-void task_wait_children(struct tctx *c, struct task *t)
-{
-    if (!children_done(t))
-        sched_wait(c, children_done, t);
-}
-
 static int stack_task_released(void *arg)
 {
     return C_HIGH(atomic_load_explicit(&((struct task *)arg)->counts, ACQUIRE)) == 0;
@@ -443,9 +456,38 @@ static int mutexes_taken(void *arg)
 
 /* ---- inline and undeferred execution ------------------------------------------------ */
 
-/* Run a task without dependencies now, on this thread, with a descriptor on the stack:
- * final tasks' descendants, undeferred tasks without dependencies, and tasks beyond the
- * throttle. Waits for the task's own children before returning (they point at it). */
+/* What an inline run leaves to do after its body: wait for the task's children (they
+ * point at it), then report its failure and theirs to the parent. */
+static void inline_complete(struct tctx *c, struct task *t, int rc, const dag_dep_t *deps,
+                            size_t ndeps)
+{
+    /* no child was ever created (the common case): nobody else can touch t->counts */
+    if (atomic_load_explicit(&t->counts, ACQUIRE) != C_REF &&
+        atomic_fetch_sub_explicit(&t->counts, C_REF, ACQ_REL) != C_REF)
+        sched_wait(c, stack_task_released, t);
+    if (unlikely(atomic_load_explicit(&t->zombies, RELAXED)))
+        zombies_collect(c, t, 1);
+    struct task *p = t->parent;
+    if (unlikely(rc)) {
+        struct failure *f = failure_new(t, rc);
+        failure_report(&p->fail, f);
+        if (t->group)
+            failure_report(&t->group->fail, f);
+        if (ndeps)
+            zombie_for_inline(c, p, f, deps, ndeps);
+        failure_unref(f);
+    }
+    struct failure *f = atomic_load_explicit(&t->fail, RELAXED);
+    if (unlikely(f)) {
+        failure_report(&p->fail, f);
+        failure_unref(f);
+    }
+}
+
+/* Run a task now, on this thread, with a descriptor on the stack: final tasks'
+ * descendants, undeferred tasks without dependencies, tasks beyond the throttle, and
+ * work-first tasks on one worker (their dependencies, all satisfied, matter only if the
+ * task fails). Waits for the task's own children before returning (they point at it). */
 static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args, size_t size,
                                const dag_task_attr_t *attr, uint32_t flags,
                                const dag_dep_t *deps, size_t ndeps, struct ft_task *ft)
@@ -457,27 +499,7 @@ static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args,
         return DAG_ERR_NOMEM;
     }
     int rc = run_body(c, &t);
-    /* no child was ever created (the common case): nobody else can touch t.counts */
-    if (atomic_load_explicit(&t.counts, ACQUIRE) != C_REF &&
-        atomic_fetch_sub_explicit(&t.counts, C_REF, ACQ_REL) != C_REF)
-        sched_wait(c, stack_task_released, &t);
-    if (unlikely(atomic_load_explicit(&t.zombies, RELAXED)))
-        zombies_collect(c, &t, 1);
-    struct task *p = t.parent;
-    if (unlikely(rc)) {
-        struct failure *f = failure_new(&t, rc);
-        failure_report(&p->fail, f);
-        if (t.group)
-            failure_report(&t.group->fail, f);
-        if (ndeps)
-            zombie_for_inline(c, p, f, deps, ndeps);
-        failure_unref(f);
-    }
-    struct failure *f = atomic_load_explicit(&t.fail, RELAXED);
-    if (unlikely(f)) {
-        failure_report(&p->fail, f);
-        failure_unref(f);
-    }
+    inline_complete(c, &t, rc, deps, ndeps);
     if (t.flags & TF_EXT_ARGS)
         free(t.args);
     if (unlikely(t.ft)) {
@@ -485,6 +507,53 @@ static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args,
         ft_free(t.ft);
     }
     return DAG_OK;
+}
+
+/* run_inline with the context's clean descriptor (tctx.inline_slot): only the fields
+ * that differ between tasks are written, and the descriptor is cleaned again only when
+ * the body left something behind (children, a failure). Nested inline tasks and large
+ * argument blocks take run_inline's stack descriptor. */
+static inline dag_status_t run_inline_fast(struct tctx *c, dag_task_fn fn, const void *args,
+                                           size_t size, const dag_task_attr_t *attr,
+                                           uint32_t flags, const dag_dep_t *deps, size_t ndeps,
+                                           struct ft_task *ft)
+{
+    struct task *t = c->inline_slot;
+    if (unlikely(!t || size > TASK_ARGS_INLINE || ft)) /* retry state: core/retry.c */
+        return run_inline(c, fn, args, size, attr, flags, deps, ndeps, ft);
+    c->inline_slot = NULL;
+    t->fn = fn;
+    t->flags = flags | TF_STACK;
+    t->parent = c->cur;
+    t->group = c->group;
+    t->id = c->next_id++;
+    fill_attr(t, attr);
+    copy_small(t->argbuf, args, size);
+    int rc = run_body(c, t);
+    if (unlikely(rc || atomic_load_explicit(&t->counts, ACQUIRE) != C_REF ||
+                 atomic_load_explicit(&t->fail, RELAXED) ||
+                 atomic_load_explicit(&t->zombies, RELAXED))) {
+        inline_complete(c, t, rc, deps, ndeps);
+        atomic_store_explicit(&t->counts, C_REF, RELAXED);
+        atomic_store_explicit(&t->fail, NULL, RELAXED);
+    }
+    c->inline_slot = t;
+    return DAG_OK;
+}
+
+/* The clean state run_inline_fast expects of tctx.inline_task. */
+static void inline_slot_init(struct tctx *c)
+{
+    struct task *t = &c->inline_task;
+    memset(t, 0, sizeof *t);
+    t->mtx = t->mtx_inline;
+    t->args = t->argbuf;
+    t->flags = TF_STACK;
+    atomic_init(&t->npreds, 1);
+    atomic_init(&t->counts, C_REF);
+    atomic_init(&t->detach, 1);
+    atomic_init(&t->fulfilled, 1);
+    c->inline_slot = t;
 }
 
 static dag_status_t run_undeferred(struct tctx *c, struct task *t)
@@ -518,28 +587,64 @@ static inline int eager_ok(struct tctx *c, const dag_task_attr_t *attr)
            atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
 }
 
-/* The distributed layer (rt.interpose) sees the top-level task flow first and calls
- * task_submit_local() for the tasks this process runs. */
-dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
-                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+/* A task whose submission failed half-way, before anything points at it: its
+ * descriptor goes back to the pool, marked done for holders of a stale (pointer, seq). */
+static dag_status_t abandon(struct tctx *c, struct task *t, dag_status_t st)
 {
-    if (unlikely(ck_flow)) { /* checkpoint/restart sees the top-level flow: ckpt/ckpt.c */
-        struct tctx *c = ctx_fast();
-        dag_status_t st;
-        if (c && (c->cur->flags & TF_IMPLICIT) &&
-            ck_submit(c, fn, args, args_size, deps, ndeps, attr, &st))
-            return st;
-    }
-    if (unlikely(rt.interpose)) {
-        struct tctx *c = ctx_fast();
-        if (c && (c->cur->flags & TF_IMPLICIT))
-            return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
-    }
-    return task_submit_local(fn, args, args_size, deps, ndeps, attr);
+    atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE, RELEASE);
+    if (t->flags & TF_EXT_ARGS)
+        free(t->args);
+    ft_free(t->ft);
+    t->ft = NULL;
+    pool_put(&rt.task_pool, &c->task_cache, t);
+    return st;
 }
 
-dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
-                               const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+/* Submission with a descriptor of its own: the path of every task that does not run
+ * inline (kept out of line so that the inline path stays short). */
+static __attribute__((noinline)) dag_status_t
+submit_deferred(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size,
+                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr, uint32_t flags,
+                struct ft_task *ft)
+{
+    struct task *t = task_alloc(c);
+    if (unlikely(!t)) {
+        ft_free(ft);
+        return DAG_ERR_NOMEM;
+    }
+    struct task *parent = c->cur;
+    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags, ft))) {
+        ft_free(ft);
+        pool_put(&rt.task_pool, &c->task_cache, t);
+        return DAG_ERR_NOMEM;
+    }
+    if (unlikely(rt.dev) && rt.dev->on_submit) {
+        dag_status_t st = rt.dev->on_submit(c, t, deps, ndeps);
+        if (unlikely(st))
+            return abandon(c, t, st);
+    }
+    if (unlikely(flags & TF_DETACHABLE) && attr && attr->event)
+        task_detach(t, attr->event); /* the event exists from submission on */
+    if (ndeps) {
+        hooks_deps(c, t, deps, ndeps);
+        dag_status_t st = deps_register(c, parent, t, deps, ndeps);
+        if (unlikely(st))
+            return abandon(c, t, st); /* registration fails before adding edges */
+    }
+    atomic_fetch_add_explicit(&parent->counts, C_CHILD | C_REF, RELAXED);
+    if (t->group)
+        atomic_fetch_add_explicit(&t->group->count, 1, RELAXED);
+    hooks_submit(c, t);
+    if (unlikely(flags & TF_UNDEFERRED))
+        return run_undeferred(c, t);
+    if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) == 1)
+        sched_push(c, t);
+    return DAG_OK;
+}
+
+static inline __attribute__((always_inline)) dag_status_t
+submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t *deps,
+             size_t ndeps, const dag_task_attr_t *attr)
 {
     struct tctx *c = ctx_fast();
     if (unlikely(!c))
@@ -573,69 +678,51 @@ dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_siz
             return DAG_ERR_INVALID;
         }
         flags |= TF_DETACHABLE;
-        goto deferred;
+        return submit_deferred(c, fn, args, args_size, deps, ndeps, attr, flags, ft);
     }
 
     if (unlikely(c->cur->flags & TF_FINAL))
-        return run_inline(c, fn, args, args_size, attr, TF_FINAL, NULL, 0, ft); /* included task */
+        return run_inline_fast(c, fn, args, args_size, attr, TF_FINAL, NULL, 0, ft); /* included */
     if (rt.nthreads == 1 && !rt.dev && eager_ok(c, attr))
-        return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps, ft);
+        return run_inline_fast(c, fn, args, args_size, attr, flags & TF_FINAL, deps, ndeps, ft);
     if (ndeps == 0) {
         if (flags & TF_UNDEFERRED)
-            return run_inline(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0, ft);
-        if (c->w && deque_size(&c->w->dq) > rt.throttle && (!attr || attr->priority == 0))
-            return run_inline(c, fn, args, args_size, attr, flags, NULL, 0, ft);
+            return run_inline_fast(c, fn, args, args_size, attr, flags & TF_FINAL, NULL, 0, ft);
+        if (c->w && deque_size(&c->w->dq) > rt.throttle && (!attr || attr->priority == 0)) {
+            /* seen by thieves (sched.c: steal pacing); only this thread writes it */
+            atomic_store_explicit(&c->w->inlined,
+                                  atomic_load_explicit(&c->w->inlined, RELAXED) + 1, RELAXED);
+            return run_inline_fast(c, fn, args, args_size, attr, flags, NULL, 0, ft);
+        }
     }
 
-deferred:;
-    struct task *t = task_alloc(c);
-    if (unlikely(!t)) {
-        ft_free(ft);
-        return DAG_ERR_NOMEM;
-    }
-    struct task *parent = c->cur;
-    if (unlikely(init_task(c, t, fn, args, args_size, attr, flags, ft))) {
-        ft_free(ft);
-        pool_put(&rt.task_pool, &c->task_cache, t);
-        return DAG_ERR_NOMEM;
-    }
-    if (unlikely(rt.dev) && rt.dev->on_submit) {
-        dag_status_t st = rt.dev->on_submit(c, t, deps, ndeps);
-        if (unlikely(st)) {
-            atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE,
-                                  RELEASE);
-            if (t->flags & TF_EXT_ARGS)
-                free(t->args);
-            ft_free(t->ft);
-            pool_put(&rt.task_pool, &c->task_cache, t);
+    return submit_deferred(c, fn, args, args_size, deps, ndeps, attr, flags, ft);
+}
+
+/* The distributed layer (rt.interpose) sees the top-level task flow first and calls
+ * task_submit_local() for the tasks this process runs. */
+dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
+                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    if (unlikely(ck_flow)) { /* checkpoint/restart sees the top-level flow: ckpt/ckpt.c */
+        struct tctx *c = ctx_fast();
+        dag_status_t st;
+        if (c && (c->cur->flags & TF_IMPLICIT) &&
+            ck_submit(c, fn, args, args_size, deps, ndeps, attr, &st))
             return st;
-        }
     }
-    if (unlikely(flags & TF_DETACHABLE) && attr && attr->event)
-        task_detach(t, attr->event); /* the event exists from submission on */
-    if (ndeps) {
-        hooks_deps(c, t, deps, ndeps);
-        dag_status_t st = deps_register(c, parent, t, deps, ndeps);
-        if (unlikely(st)) {
-            /* nothing points at t yet (registration fails before adding edges) */
-            atomic_store_explicit(&t->state, atomic_load_explicit(&t->state, RELAXED) | TS_DONE,
-                                  RELEASE);
-            if (t->flags & TF_EXT_ARGS)
-                free(t->args);
-            ft_free(t->ft);
-            pool_put(&rt.task_pool, &c->task_cache, t);
-            return st;
-        }
+    if (unlikely(rt.interpose)) {
+        struct tctx *c = ctx_fast();
+        if (c && (c->cur->flags & TF_IMPLICIT))
+            return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
     }
-    atomic_fetch_add_explicit(&parent->counts, C_CHILD | C_REF, RELAXED);
-    if (t->group)
-        atomic_fetch_add_explicit(&t->group->count, 1, RELAXED);
-    hooks_submit(c, t);
-    if (unlikely(flags & TF_UNDEFERRED))
-        return run_undeferred(c, t);
-    if (atomic_fetch_sub_explicit(&t->npreds, 1, ACQ_REL) == 1)
-        sched_push(c, t);
-    return DAG_OK;
+    return submit_local(fn, args, args_size, deps, ndeps, attr);
+}
+
+dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
+                               const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    return submit_local(fn, args, args_size, deps, ndeps, attr);
 }
 
 int dag_in_final(void)

@@ -124,7 +124,12 @@ struct tctx {
     unsigned gen;                /* runtime instance this context belongs to */
     unsigned index;              /* thread index: worker id, or nthreads + n for others */
     struct tctx *next_ext;       /* list of persistent (non-worker-thread) contexts */
+    /* The descriptor of the next task run inline (work-first, throttle, undeferred), kept
+     * clean between runs so that starting one writes only what differs from task to task;
+     * NULL while it is in use (a nested inline task takes one on the stack). */
+    struct task *inline_slot;
     struct task implicit;        /* the thread's implicit task (the sequential flow) */
+    struct task inline_task;     /* what inline_slot points at */
 };
 
 struct taskgroup {
@@ -138,13 +143,12 @@ struct taskgroup {
 struct task *task_execute(struct tctx *c, struct task *t);
 void task_make_ready(struct tctx *c, struct task *t, struct task **imm);
 void task_init_implicit(struct tctx *c, unsigned thread_index);
-void task_wait_children(struct tctx *c, struct task *t);
 /* Make t (TF_DETACHABLE, its body running) complete on an event instead of on return. */
 int task_detach(struct task *t, dag_event_t *ev);
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
                                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
 
-/* core/failure.c */
+/* core/error.c: failure records */
 struct failure *failure_new(const struct task *t, int code);
 void failure_ref(struct failure *f);
 void failure_unref(struct failure *f);

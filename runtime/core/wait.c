@@ -6,6 +6,7 @@
 #include "deps.h"
 #include "runtime.h"
 #include "../sched/sched.h"
+#include "children.h"
 #include "plugin.h"
 
 /* Report what the wait covered, then recycle the zombies whose failure is now known:

@@ -1,6 +1,6 @@
-/* obs.c: switching observability on and off: reads the DAG_* variables (documented in
- * docs/observability.md), installs the hooks, and at the end of a run hands the records
- * to the writers. When no variable asks for anything, rt.hooks stays NULL and the
+/* obs.c: switching observability on and off, the top of runtime/obs: reads the DAG_*
+ * variables (documented in docs/observability.md), installs the recorder's hooks and the
+ * watchdog's registry, and at the end of a run hands the records to the writers. When no variable asks for anything, rt.hooks stays NULL and the
  * runtime pays one pointer test per event. */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -10,19 +10,10 @@
 #include "obs.h"
 #include "../core/hooks.h"
 
-struct obs_state obs;
-
 /* Installed in place of obs_hooks at the end of a run: workers may still be between a
  * test of rt.hooks and a call through it, so the table must stay a valid table. */
 static const struct rt_hooks no_hooks;
 
-#define MAX_NAMED_LANES 256
-static pthread_mutex_t lane_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    int lane;
-    char *name;
-} lane_names[MAX_NAMED_LANES];
-static int nlane_names;
 static int rank_set;
 static int active; /* obs_init installed obs_hooks; obs_fini has not run yet */
 
@@ -62,52 +53,6 @@ static void env_rank(void)
     }
 }
 
-char *obs_path(const char *pattern)
-{
-    size_t cap = strlen(pattern) + 64;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    for (const char *p = pattern; *p; p++) {
-        char num[32];
-        const char *add = NULL;
-        if (p[0] == '%' && p[1] == 'r') {
-            snprintf(num, sizeof num, "%d", obs.rank);
-            add = num;
-        } else if (p[0] == '%' && p[1] == 'p') {
-            snprintf(num, sizeof num, "%ld", (long)getpid());
-            add = num;
-        }
-        if (add) {
-            size_t k = strlen(add);
-            if (n + k + 1 >= cap) {
-                char *o = realloc(out, cap = cap * 2 + k);
-                if (!o) {
-                    free(out);
-                    return NULL;
-                }
-                out = o;
-            }
-            memcpy(out + n, add, k);
-            n += k;
-            p++;
-            continue;
-        }
-        if (n + 2 >= cap) {
-            char *o = realloc(out, cap *= 2);
-            if (!o) {
-                free(out);
-                return NULL;
-            }
-            out = o;
-        }
-        out[n++] = *p;
-    }
-    out[n] = 0;
-    return out;
-}
-
 void obs_set_rank(int rank, int nranks, int64_t clock_offset_ns)
 {
     obs.rank = rank;
@@ -130,64 +75,6 @@ void obs_set_rank(int rank, int nranks, int64_t clock_offset_ns)
     }
 }
 
-void obs_lane_name(int lane, const char *name)
-{
-    pthread_mutex_lock(&lane_lock);
-    int i = 0;
-    while (i < nlane_names && lane_names[i].lane != lane)
-        i++;
-    if (i < MAX_NAMED_LANES) {
-        char *s = strdup(name);
-        if (s) {
-            if (i == nlane_names)
-                nlane_names++;
-            else
-                free(lane_names[i].name);
-            lane_names[i].lane = lane;
-            lane_names[i].name = s;
-        }
-    }
-    pthread_mutex_unlock(&lane_lock);
-}
-
-const char *obs_lane_name_get(int lane)
-{
-    const char *s = NULL;
-    pthread_mutex_lock(&lane_lock);
-    for (int i = 0; i < nlane_names; i++)
-        if (lane_names[i].lane == lane)
-            s = lane_names[i].name;
-    pthread_mutex_unlock(&lane_lock);
-    return s;
-}
-
-void json_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else if (ch == '<')
-            fputs("\\u003c", f); /* keeps the text safe to embed in HTML */
-        else
-            fputc(ch, f);
-    }
-}
-
-const char *rec_name(const struct orec *r, char *buf, size_t size)
-{
-    if (r->label)
-        return r->label;
-    if (r->file) {
-        const char *base = strrchr(r->file, '/');
-        snprintf(buf, size, "%s:%d", base ? base + 1 : r->file, r->line);
-        return buf;
-    }
-    return "task";
-}
-
 void obs_init(void)
 {
     free(obs.trace_path);
@@ -207,12 +94,12 @@ void obs_init(void)
     else
         obs.progress = env_flag("DAG_PROGRESS", 0);
     obs.watchdog_s = 0;
-    obs.registry = 0;
+    obs.registry = NULL;
     const char *w = getenv("DAG_WATCHDOG");
     if (w && *w && strcmp(w, "0") != 0) {
         char *end;
         double s = strtod(w, &end);
-        obs.registry = 1; /* SIGUSR1 dumps in every mode */
+        obs.registry = &watch_registry; /* SIGUSR1 dumps in every mode */
         if (end != w && !*end && s > 0)
             obs.watchdog_s = s;
         else if (strcmp(w, "signal") != 0)
@@ -221,14 +108,15 @@ void obs_init(void)
     }
     obs.nthreads = rt.nthreads;
     obs.gen++;
-    obs.t_begin = obs_now();
+    obs.t_begin = clock_now_ns();
     if (rt.hooks == &no_hooks)
         rt.hooks = NULL;
     if (!obs.record && !obs.progress && !obs.registry)
         return;
     if (rt.hooks) {
         /* someone else's hooks (a test's recorder): do not take them over */
-        obs.record = obs.progress = obs.registry = 0;
+        obs.record = obs.progress = 0;
+        obs.registry = NULL;
         return;
     }
     record_begin();
@@ -249,7 +137,7 @@ void obs_fini(void)
      * have replaced our table meanwhile: then leave its table alone.) */
     if (rt.hooks == &obs_hooks)
         rt.hooks = &no_hooks;
-    uint64_t t_end = obs_now();
+    uint64_t t_end = clock_now_ns();
     struct obs_thread_stats *ts = NULL;
     size_t nts = 0;
     if (obs.stats) {
@@ -280,9 +168,5 @@ void obs_fini(void)
     free(ts);
     reg_clear();
     obs.gen++;
-    pthread_mutex_lock(&lane_lock);
-    for (int i = 0; i < nlane_names; i++)
-        free(lane_names[i].name);
-    nlane_names = 0;
-    pthread_mutex_unlock(&lane_lock);
+    obs_lane_names_clear();
 }

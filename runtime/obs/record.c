@@ -102,7 +102,7 @@ static struct obuf *buf_slow(struct tctx *c)
         return NULL;
     memset(b, 0, sizeof *b);
     b->lane = c ? (int)c->index : -1;
-    b->born = obs_now();
+    b->born = clock_now_ns();
     pthread_mutex_lock(&buf_lock);
     b->next = buffers;
     buffers = b;
@@ -181,13 +181,13 @@ static void on_submit(struct tctx *c, struct task *t)
         return;
     bump(&b->nsub, 1);
     if (unlikely(obs.registry))
-        reg_submit(t, lane_of(c, b));
+        obs.registry->submit(t, lane_of(c, b));
 }
 
 static void on_edge(struct task *p, struct task *s)
 {
     if (unlikely(obs.registry))
-        reg_edge(p, s);
+        obs.registry->edge(p, s);
     if (!obs.record)
         return;
     struct obuf *b = buf(NULL);
@@ -215,7 +215,7 @@ static void on_start(struct tctx *c, struct task *t)
     if (unlikely(!b))
         return;
     if (unlikely(obs.registry))
-        reg_start(t, lane_of(c, b));
+        obs.registry->start(t, lane_of(c, b));
     if (!obs.record)
         return; /* the progress line only counts */
     if (unlikely(b->depth == b->cap)) {
@@ -228,7 +228,7 @@ static void on_start(struct tctx *c, struct task *t)
     }
     struct frame *f = &b->stk[b->depth++];
     f->t = t;
-    f->t0 = obs_now();
+    f->t0 = clock_now_ns();
 }
 
 static void on_end(struct tctx *c, struct task *t, int rc)
@@ -238,11 +238,11 @@ static void on_end(struct tctx *c, struct task *t, int rc)
         return;
     if (!obs.record) {
         if (unlikely(obs.registry))
-            reg_end(t);
+            obs.registry->end(t);
         bump(&b->ndone, 1);
         return;
     }
-    uint64_t now = obs_now();
+    uint64_t now = clock_now_ns();
     uint64_t t0 = now;
     int ran = 0;
     if (likely(b->depth && b->stk[b->depth - 1].t == t)) {
@@ -252,7 +252,7 @@ static void on_end(struct tctx *c, struct task *t, int rc)
             bump(&b->busy_ns, now - t0);
     }
     if (unlikely(obs.registry))
-        reg_end(t);
+        obs.registry->end(t);
     bump(&b->ndone, 1);
     struct orec *r = rec_new(b);
     if (unlikely(!r))
@@ -273,7 +273,7 @@ static void on_sleep(struct tctx *c, int asleep)
     struct obuf *b = buf(c);
     if (unlikely(!b))
         return;
-    uint64_t now = obs_now();
+    uint64_t now = clock_now_ns();
     if (asleep)
         b->sleep_t0 = now;
     else if (b->sleep_t0)
@@ -321,7 +321,7 @@ static void on_deps(struct tctx *c, struct task *t, const dag_dep_t *deps, size_
 {
     (void)c;
     if (obs.registry)
-        reg_deps(t, deps, ndeps);
+        obs.registry->deps(t, deps, ndeps);
 }
 
 const struct rt_hooks obs_hooks = {
@@ -360,7 +360,7 @@ void obs_counts(uint64_t *submitted, uint64_t *done)
 size_t obs_thread_stats(struct obs_thread_stats *out, size_t cap)
 {
     size_t n = 0;
-    uint64_t now = obs_now();
+    uint64_t now = clock_now_ns();
     pthread_mutex_lock(&buf_lock);
     for (struct obuf *b = buffers; b && n < cap; b = b->next) {
         if (b->lane < 0)

@@ -82,7 +82,7 @@ static void fill(struct live *e, const struct task *t)
     e->line = t->line;
 }
 
-void reg_submit(struct task *t, int lane)
+static void reg_submit(struct task *t, int lane)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -90,13 +90,13 @@ void reg_submit(struct task *t, int lane)
     if (e) {
         fill(e, t);
         e->lane = lane;
-        e->since = obs_now();
+        e->since = clock_now_ns();
     }
     pthread_mutex_unlock(&s->lock);
 }
 
 /* Runs on the submitting thread before reg_submit(s): creates s's entry. */
-void reg_edge(struct task *p, struct task *t)
+static void reg_edge(struct task *p, struct task *t)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -114,7 +114,7 @@ void reg_edge(struct task *p, struct task *t)
     pthread_mutex_unlock(&s->lock);
 }
 
-void reg_deps(struct task *t, const dag_dep_t *deps, size_t ndeps)
+static void reg_deps(struct task *t, const dag_dep_t *deps, size_t ndeps)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -126,7 +126,7 @@ void reg_deps(struct task *t, const dag_dep_t *deps, size_t ndeps)
     pthread_mutex_unlock(&s->lock);
 }
 
-void reg_start(struct task *t, int lane)
+static void reg_start(struct task *t, int lane)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -135,12 +135,12 @@ void reg_start(struct task *t, int lane)
         fill(e, t);
         e->running = 1;
         e->lane = lane;
-        e->since = obs_now();
+        e->since = clock_now_ns();
     }
     pthread_mutex_unlock(&s->lock);
 }
 
-void reg_end(struct task *t)
+static void reg_end(struct task *t)
 {
     struct stripe *s = stripe_of(t->id);
     pthread_mutex_lock(&s->lock);
@@ -155,6 +155,14 @@ void reg_end(struct task *t)
         }
     pthread_mutex_unlock(&s->lock);
 }
+
+const struct obs_registry watch_registry = {
+    .submit = reg_submit,
+    .edge = reg_edge,
+    .deps = reg_deps,
+    .start = reg_start,
+    .end = reg_end,
+};
 
 void reg_clear(void)
 {
@@ -204,7 +212,7 @@ void reg_dump(FILE *out, const char *why)
     pthread_once(&stripes_once, stripes_init);
     for (int i = 0; i < NSTRIPE; i++)
         pthread_mutex_lock(&stripes[i].lock);
-    uint64_t now = obs_now(), sub, done;
+    uint64_t now = clock_now_ns(), sub, done;
     obs_counts(&sub, &done);
     size_t nrun = 0, nwait = 0, nready = 0;
     fprintf(out, "\ndagrt: hang diagnosis (%s): %llu tasks submitted, %llu finished\n", why,
@@ -281,7 +289,7 @@ static void on_usr1(int sig)
 static void *watch_main(void *arg)
 {
     (void)arg;
-    uint64_t t0 = obs_now(), last_change = t0, last_done = 0, last_sub = 0;
+    uint64_t t0 = clock_now_ns(), last_change = t0, last_done = 0, last_sub = 0;
     uint64_t rate_t = t0, rate_done = 0;
     double rate = 0;
     int shown = 0, dumped = 0;
@@ -304,7 +312,7 @@ static void *watch_main(void *arg)
             if (quit)
                 break;
         }
-        uint64_t now = obs_now(), sub, done;
+        uint64_t now = clock_now_ns(), sub, done;
         obs_counts(&sub, &done);
         if (done != last_done || sub != last_sub) {
             last_change = now;

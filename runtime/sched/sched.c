@@ -8,6 +8,12 @@
  *  - A thread looking for work takes, in order: a positive-priority task from the heap,
  *    its own deque, the shared FIFO, a task stolen from another worker (victims tried
  *    from a random start), a negative-priority task from the heap.
+ *  - Steal pacing: handing a task to another core costs its submitter and its thief a
+ *    few cache-line transfers, more than running a tiny task where it was created. A
+ *    thief whose stolen tasks keep finishing in under DAG_STEAL_TINY_NS stops stealing
+ *    for a while (2 us, doubling up to 128 us), so their creator runs them inline past
+ *    the throttle instead; one longer stolen task ends the pause. Only while idle
+ *    workers may spin (DAG_SPIN_US > 0, not oversubscribed): a paused thief spins.
  *  - Idle threads spin for DAG_SPIN_US, then sleep on the event count; every push
  *    notifies it (one fence and one load when nobody sleeps).
  *  - A thread waiting for a condition (taskwait, taskgroup, an undeferred task's inputs)
@@ -21,17 +27,13 @@
 
 #include "sched.h"
 #include "queues.h"
+#include "../core/clock.h"
 #include "../core/hooks.h"
 #include "../core/runtime.h"
 
 #define SLEEP_SAFETY_NS 1000000000L /* a sleeper re-checks after this even unwoken */
 
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static sched_runner_fn run_task; /* core/task.c: task_execute */
 
 void sched_push(struct tctx *c, struct task *t)
 {
@@ -45,6 +47,38 @@ void sched_push(struct tctx *c, struct task *t)
         fifo_push(t);
     }
     ec_notify(&rt.ec, 0);
+}
+
+#define STEAL_PAUSE_MIN_NS 2000u
+#define STEAL_PAUSE_MAX_SHIFT 6 /* 2 us << 6 = 128 us */
+
+static inline int steal_paused(struct worker *w)
+{
+    return unlikely(w->no_steal_until) && clock_now_ns() < w->no_steal_until;
+}
+
+/* A stolen task (with its immediate successors) ran for `ns`: pace the thief. */
+static void steal_account(struct worker *w, uint64_t ns)
+{
+    if (ns >= (uint64_t)rt.steal_tiny_ns) {
+        w->tiny_streak = 0;
+        w->no_steal_until = 0;
+        return;
+    }
+    /* the victim ran no task inline meanwhile: it is not busy creating tiny tasks (it
+     * may be running a long one with more queued): keep stealing */
+    unsigned long inl = atomic_load_explicit(&rt.workers[w->victim].inlined, RELAXED);
+    if (inl == w->victim_inlined) {
+        w->tiny_streak = 0;
+        w->no_steal_until = 0;
+        return;
+    }
+    if (++w->tiny_streak < 2)
+        return;
+    unsigned shift = w->tiny_streak - 2;
+    if (shift > STEAL_PAUSE_MAX_SHIFT)
+        shift = STEAL_PAUSE_MAX_SHIFT;
+    w->no_steal_until = clock_now_ns() + ((uint64_t)STEAL_PAUSE_MIN_NS << shift);
 }
 
 static struct task *steal(struct tctx *c)
@@ -64,6 +98,11 @@ static struct task *steal(struct tctx *c)
         for (;;) {
             struct task *t = deque_steal(&rt.workers[v].dq);
             if (t != DEQUE_ABORT) {
+                if (t && c->w) {
+                    c->w->victim = v;
+                    c->w->victim_inlined =
+                        atomic_load_explicit(&rt.workers[v].inlined, RELAXED);
+                }
                 if (t)
                     return t;
                 break;
@@ -83,8 +122,11 @@ struct task *sched_pop(struct tctx *c)
         return t;
     if (atomic_load_explicit(&sq.n_fifo, RELAXED) > 0 && (t = fifo_pop()))
         return t;
-    if (rt.nthreads > 1 && (t = steal(c)))
+    if (rt.nthreads > 1 && !(c->w && steal_paused(c->w)) && (t = steal(c))) {
+        if (c->w)
+            c->w->stolen = 1;
         return t;
+    }
     if (atomic_load_explicit(&sq.n_heap, RELAXED) > 0 && (t = heap_pop(0)))
         return t;
     return NULL;
@@ -94,12 +136,30 @@ struct task *sched_pop(struct tctx *c)
 void sched_run(struct tctx *c, struct task *t)
 {
     while (t) {
-        t = task_execute(c, t);
+        t = run_task(c, t);
         if (t && unlikely(atomic_load_explicit(&sq.n_positive, RELAXED) > 0)) {
             sched_push(c, t);
             return;
         }
     }
+}
+
+/* sched_run for a task sched_pop found; a stolen one is timed for steal pacing. */
+static void run_found(struct tctx *c, struct task *t)
+{
+    struct worker *w = c->w;
+    int stolen = w && w->stolen;
+    if (stolen)
+        w->stolen = 0;
+    /* pacing needs a core per worker: a paused thief spins (rt.spin_ns is 0 when the
+     * workers outnumber the cores, or when the user turned spinning off) */
+    if (!stolen || rt.steal_tiny_ns <= 0 || rt.spin_ns <= 0) {
+        sched_run(c, t);
+        return;
+    }
+    uint64_t t0 = clock_now_ns();
+    sched_run(c, t);
+    steal_account(w, clock_now_ns() - t0);
 }
 
 static int work_available(void)
@@ -128,7 +188,7 @@ static int idle_poll(struct tctx *c, int (*done)(void *), void *arg)
     int (*poll)(struct task **) = atomic_load_explicit(&rt.poll, ACQUIRE);
     if (!poll)
         return 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = clock_now_ns();
     for (unsigned i = 1;; i++) {
         struct task *imm = NULL;
         int r = poll(&imm);
@@ -144,7 +204,7 @@ static int idle_poll(struct tctx *c, int (*done)(void *), void *arg)
             poll(NULL);
             return 1;
         }
-        if ((i & 15) == 0 && now_ns() - t0 > (uint64_t)rt.poll_ns) {
+        if ((i & 15) == 0 && clock_now_ns() - t0 > (uint64_t)rt.poll_ns) {
             poll(RT_POLL_GIVE_UP);
             return 0;
         }
@@ -161,13 +221,23 @@ static void idle(struct tctx *c, int (*done)(void *), void *arg)
 {
     if (unlikely(atomic_load_explicit(&rt.poll, RELAXED) != NULL) && idle_poll(c, done, arg))
         return;
+    if (c->w && steal_paused(c->w)) {
+        /* other deques may hold work, but not worth stealing yet: wait here, watching
+         * only what this thread may take (the shared queues, its own deque) */
+        while (!should_stop(done, arg) && deque_size(&c->w->dq) == 0 &&
+               atomic_load_explicit(&sq.n_fifo, RELAXED) == 0 &&
+               atomic_load_explicit(&sq.n_heap, RELAXED) == 0 && steal_paused(c->w))
+            for (int i = 0; i < 32; i++)
+                cpu_relax();
+        return;
+    }
     if (rt.spin_ns > 0) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = clock_now_ns();
         for (unsigned i = 1;; i++) {
             if (work_available() || should_stop(done, arg))
                 return;
             cpu_relax();
-            if ((i & 63) == 0 && now_ns() - t0 > (uint64_t)rt.spin_ns)
+            if ((i & 63) == 0 && clock_now_ns() - t0 > (uint64_t)rt.spin_ns)
                 break;
         }
     }
@@ -179,9 +249,9 @@ static void idle(struct tctx *c, int (*done)(void *), void *arg)
     }
     if (unlikely(rt.hooks) && rt.hooks->thread_sleep)
         rt.hooks->thread_sleep(c, 1);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = clock_now_ns();
     ec_wait(&rt.ec, key, SLEEP_SAFETY_NS);
-    if (now_ns() - t0 >= (uint64_t)SLEEP_SAFETY_NS && (work_available() || should_stop(done, arg)))
+    if (clock_now_ns() - t0 >= (uint64_t)SLEEP_SAFETY_NS && (work_available() || should_stop(done, arg)))
         atomic_fetch_add_explicit(&rt.lost_wakeups, 1, RELAXED);
     if (unlikely(rt.hooks) && rt.hooks->thread_sleep)
         rt.hooks->thread_sleep(c, 0);
@@ -192,7 +262,7 @@ void sched_wait(struct tctx *c, int (*done)(void *), void *arg)
     while (!done(arg)) {
         struct task *t = sched_pop(c);
         if (t)
-            sched_run(c, t);
+            run_found(c, t);
         else
             idle(c, done, arg);
     }
@@ -207,7 +277,7 @@ static void *worker_main(void *arg)
     for (;;) {
         struct task *t = sched_pop(c);
         if (t) {
-            sched_run(c, t);
+            run_found(c, t);
             continue;
         }
         if (atomic_load_explicit(&rt.stop, ACQUIRE))
@@ -218,8 +288,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int sched_init(void)
+int sched_init(sched_runner_fn run)
 {
+    run_task = run;
     queues_init();
     for (int i = 0; i < rt.nthreads; i++) {
         struct worker *w = &rt.workers[i];

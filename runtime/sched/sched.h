@@ -1,6 +1,9 @@
 /* sched.h: the scheduler's interface to the rest of the runtime: making a ready task
  * runnable, finding the next task for a thread, and waiting for a condition while
- * running tasks. Policies (priorities, stealing, sleeping) are documented in sched.c. */
+ * running tasks. The scheduler sits below the task core (runtime/core): it sees the
+ * task and context types and the runtime's settings, and runs a task only through the
+ * runner the core hands to sched_init. Policies (priorities, stealing, sleeping) are
+ * documented in sched.c. */
 #ifndef DAG_SCHED_H
 #define DAG_SCHED_H
 
@@ -16,6 +19,16 @@ struct worker {
     pthread_t thread;
     struct tctx *ctx;
     void *saved_binding;         /* worker 0: the thread's binding before dag_init */
+    /* Steal pacing (sched.c), owner only: the task in hand was stolen; stolen tasks that
+     * ran for less than rt.steal_tiny_ns in a row; no stealing before this time. */
+    int stolen;
+    unsigned tiny_streak;
+    uint64_t no_steal_until;
+    int victim;                  /* the worker the last task was stolen from */
+    unsigned long victim_inlined;/* its `inlined` when that task was stolen */
+    /* Tasks this worker ran inline past the throttle (written by the owner only): a
+     * thief pauses only while the worker it steals from keeps producing work. */
+    atomic_ulong inlined;
 };
 
 void sched_push(struct tctx *c, struct task *t);
@@ -25,7 +38,10 @@ void sched_run(struct tctx *c, struct task *t);
  * stores followed by ec_notify(&rt.ec, 1). */
 void sched_wait(struct tctx *c, int (*done)(void *), void *arg);
 
-int sched_init(void);
+/* The task core's runner (core/task.c: task_execute): runs t, returns a successor to
+ * run next or NULL. The scheduler calls nothing else above it. */
+typedef struct task *(*sched_runner_fn)(struct tctx *c, struct task *t);
+int sched_init(sched_runner_fn run);
 int sched_start_workers(void);
 void sched_stop_workers(void);
 void sched_fini(void);

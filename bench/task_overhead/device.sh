@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# device.sh: issue 18's figures on the 16-core GPU host (Ubuntu 24.04, no Check, no
+# StarPU, LLVM libomp only if installed): builds the benchmarks of this folder (Release,
+# no tests, no CUDA, no MPI) and runs them pinned to 2 cores and on all 16, in phases,
+# so that each call of the device tool stays under 10 minutes:
+#
+#   bash bench/task_overhead/device.sh overhead metg   # ~4 min: per-task cost, METG
+#   bash bench/task_overhead/device.sh tiled2          # ~6 min: Cholesky/LU/GEMM, 2 cores
+#   bash bench/task_overhead/device.sh tiled16         # ~7 min: Cholesky/LU/GEMM, 16 cores
+#
+# No argument runs every phase (longer than one call allows). Logs go to $OUT (the device
+# tool's output folder) or bench/task_overhead/device-out. Override the pinned cores with
+# PIN (default 2,3), repetitions with REPS / RUNS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-bench/task_overhead/device-out}
+PIN=${PIN:-2,3}
+REPS=${REPS:-1}
+RUNS=${RUNS:-3}
+B=build-device-to
+D=$B/bench/task_overhead
+mkdir -p "$OUT"
+phases=("$@")
+[ ${#phases[@]} -eq 0 ] && phases=(overhead metg tiled2 tiled16)
+export OPENBLAS_NUM_THREADS=1
+step() { printf '\n==== %s (%s)\n' "$*" "$(date +%T)" | tee -a "$OUT/summary.txt"; }
+
+{ nproc; lscpu | grep -E 'Model name|Socket|NUMA node\(s\)|Thread\(s\) per core' || true
+  uptime; gcc --version | head -1; } > "$OUT/machine.txt" 2>&1
+step "build"
+cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DDAG_BUILD_TESTS=OFF -DDAG_BUILD_SAMPLES=OFF \
+  -DDAG_WITH_CUDA=OFF -DDAG_WITH_MPI=OFF > "$OUT/cmake.log" 2>&1
+cmake --build $B -j"$(nproc)" --target task_overhead metg tiled > "$OUT/build.log" 2>&1
+grep -E 'skipped|not found' "$OUT/cmake.log" | tee -a "$OUT/summary.txt" || true
+
+for ph in "${phases[@]}"; do
+  case $ph in
+  overhead)
+    step "task_overhead pinned to $PIN (1 and 2 threads), run 1"
+    taskset -c "$PIN" $D/task_overhead --reps 9 --runs 3 --quiet | tee -a "$OUT/summary.txt"
+    step "task_overhead pinned to $PIN, run 2"
+    taskset -c "$PIN" $D/task_overhead --reps 9 --runs 3 --quiet | tee -a "$OUT/summary.txt"
+    step "task_overhead on all cores, 16 threads"
+    $D/task_overhead --threads 16 --reps 9 --runs 3 --quiet | tee -a "$OUT/summary.txt" ;;
+  metg)
+    step "METG pinned to $PIN, 2 threads"
+    taskset -c "$PIN" $D/metg --threads 2 --quiet | tee -a "$OUT/summary.txt"
+    step "METG, 16 threads"
+    $D/metg --threads 16 --quiet | tee -a "$OUT/summary.txt" ;;
+  tiled2)
+    step "tiled, pinned to $PIN, 2 threads"
+    taskset -c "$PIN" $D/tiled --algs cholesky,lu --sizes 4096,8192 --threads 2 \
+      --reps "$REPS" --runs "$RUNS" | tee -a "$OUT/summary.txt"
+    taskset -c "$PIN" $D/tiled --algs gemm --sizes 4096 --threads 2 \
+      --reps "$REPS" --runs "$RUNS" | tee -a "$OUT/summary.txt" ;;
+  tiled16)
+    step "tiled, 16 threads"
+    $D/tiled --algs cholesky,lu,gemm --sizes 4096,8192 --threads 16 \
+      --reps "$REPS" --runs "$RUNS" | tee -a "$OUT/summary.txt"
+    $D/tiled --algs cholesky,lu --sizes 16384 --nb 512 --threads 16 \
+      --reps "$REPS" --runs "$RUNS" | tee -a "$OUT/summary.txt" ;;
+  *) echo "device.sh: unknown phase $ph (overhead, metg, tiled2, tiled16)" >&2; exit 2 ;;
+  esac
+done
+step "done"
