@@ -536,6 +536,10 @@ static inline dag_status_t run_inline_fast(struct tctx *c, dag_task_fn fn, const
         inline_complete(c, t, rc, deps, ndeps);
         atomic_store_explicit(&t->counts, C_REF, RELAXED);
         atomic_store_explicit(&t->fail, NULL, RELAXED);
+        if (unlikely(t->ft)) { /* a crash attached its record (core/retry.c): not reused */
+            ft_free(t->ft);
+            t->ft = NULL;
+        }
     }
     c->inline_slot = t;
     return DAG_OK;
