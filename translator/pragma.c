@@ -546,6 +546,7 @@ static int parse_clauses(parser *p, pr_directive *d)
                 for (unsigned j = 0; j < c.nitems; j++)
                     free(c.items[j].dims);
                 free(c.items);
+                free(c.iters);
                 return -1;
             }
             p->pos = (size_t)close + 1;
