@@ -165,11 +165,8 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         st = submit_swap(a, a, j, j + 1, kt, 0);
     for (int k = 0; k < kt && !st; k++)
         st = dag_dist_fetch(dag_tile(a->piv, k, k), pb, -1);
-    if (!st)
-        st = dag_dist_flush(a->tiles);
-    dag_status_t w = la_wait();
-    if (st || w)
-        return st ? st : w;
+    if ((st = la_finish(st, a->tiles)))
+        return st;
     int bad = 0;
     for (int k = 0; k < kt; k++) {
         const int *piv = dag_tile(a->piv, k, k);
@@ -207,8 +204,5 @@ dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b)
         st = la_trsm_part('L', 'L', 'N', 'U', 1.0, lu, b, lu->n);
     if (!st)
         st = la_trsm_part('L', 'U', 'N', 'N', 1.0, lu, b, lu->n);
-    if (!st)
-        st = dag_dist_flush(b->tiles);
-    dag_status_t w = la_wait();
-    return st ? st : w;
+    return la_finish(st, b->tiles);
 }

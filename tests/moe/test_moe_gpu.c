@@ -12,16 +12,7 @@
 #include <dag/moe.h>
 
 #include "ref.h"
-
-static uint64_t rng(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double urand(uint64_t *s) { return (rng(s) >> 11) * (1.0 / 9007199254740992.0); }
-static int irand(uint64_t *s, int lo, int hi) { return lo + (int)(rng(s) % (uint64_t)(hi - lo + 1)); }
+#include "testrand.h"
 
 #define FAIL(...)                                                                         \
     do {                                                                                  \
