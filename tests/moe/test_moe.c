@@ -146,8 +146,7 @@ static void differential(uint64_t seed, int big)
     float *y = malloc(sizeof *y * n * D), *dx = malloc(sizeof *dx * n * D);
     int *route = malloc(sizeof *route * n * K);
     struct ref_cfg rc = {D, H, E, K, cfg.capacity_factor, cfg.aux_coef};
-    struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
-                        malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+    struct ref_out o = ref_out_alloc(n, D, np, E);
     ck_assert_uint_eq(np, ref_nparams(&rc));
     ck_assert_int_eq(dag_moe_get_params(m, p), DAG_OK);
     for (int step = 0; step < 2; step++) { /* two steps: the second after an SGD update */
@@ -193,10 +192,7 @@ static void differential(uint64_t seed, int big)
     free(y);
     free(dx);
     free(route);
-    free(o.y);
-    free(o.dx);
-    free(o.grad);
-    free(o.count);
+    ref_out_free(&o);
     ck_assert_int_eq(dag_finalize(), DAG_OK);
 }
 

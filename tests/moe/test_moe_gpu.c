@@ -47,8 +47,7 @@ int main(int argc, char **argv)
         float *x = malloc(sizeof *x * n * D), *dy = malloc(sizeof *dy * n * D);
         float *y = malloc(sizeof *y * n * D), *dx = malloc(sizeof *dx * n * D);
         struct ref_cfg rc = {D, H, E, K, cfg.capacity_factor, cfg.aux_coef};
-        struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
-                            malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+        struct ref_out o = ref_out_alloc(n, D, np, E);
         for (int i = 0; i < n * D; i++) {
             x[i] = (float)(2 * urand(&s) - 1);
             dy[i] = (float)(2 * urand(&s) - 1);
@@ -66,7 +65,7 @@ int main(int argc, char **argv)
             FAIL("config %d: grad[%zu] %g vs %g", c, w, gr[w], o.grad[w]);
         dag_moe_destroy(m);
         free(p), free(gr), free(x), free(dy), free(y), free(dx);
-        free(o.y), free(o.dx), free(o.grad), free(o.count);
+        ref_out_free(&o);
     }
     dag_cuda_stats_t cs;
     dag_cuda_stats(&cs);

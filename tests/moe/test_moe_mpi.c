@@ -53,8 +53,7 @@ static unsigned long long run(uint64_t seed)
     float *y = malloc(sizeof *y * n * D), *dx = malloc(sizeof *dx * n * D);
     int *route = malloc(sizeof *route * n * K);
     struct ref_cfg rc = {D, H, E, K, cfg.capacity_factor, cfg.aux_coef};
-    struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
-                        malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+    struct ref_out o = ref_out_alloc(n, D, np, E);
     OK(dag_moe_get_params(m, p));
     for (int step = 0; step < 2; step++) {
         for (int i = 0; i < n * D; i++) {
@@ -99,10 +98,7 @@ static unsigned long long run(uint64_t seed)
     free(y);
     free(dx);
     free(route);
-    free(o.y);
-    free(o.dx);
-    free(o.grad);
-    free(o.count);
+    ref_out_free(&o);
     return st.replicated;
 }
 
