@@ -52,17 +52,6 @@ void var_decl(strbuf *b, const f_var *v, const char *name, int ptr)
     free(t);
 }
 
-static const tr_cap *cap_of(const tr_ctx *c, int ctx, int var)
-{
-    if (ctx < 0)
-        return NULL;
-    const tr_cons *k = &c->cons[ctx];
-    for (unsigned i = 0; i < k->ncaps; i++)
-        if (k->caps[i].var == var)
-            return &k->caps[i];
-    return NULL;
-}
-
 /* How code in context ctx names variable v. */
 static void ref_name(const tr_ctx *c, strbuf *b, int ctx, int v)
 {

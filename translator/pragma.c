@@ -157,8 +157,7 @@ void pr_free(pr_directive *d)
 
 /* ---- argument parsing ----------------------------------------------------------- */
 
-/* Finds the first top-level ':' in tokens [a, b) that does not belong to a '?'. */
-static long section_colon(parser *p, size_t a, size_t b)
+size_t prs_top_level(parser *p, size_t a, size_t b, char ch)
 {
     int depth = 0, pending = 0;
     for (size_t i = a; i < b; i++) {
@@ -172,14 +171,19 @@ static long section_colon(parser *p, size_t a, size_t b)
             depth--;
         else if (depth == 0 && c == '?')
             pending++;
-        else if (depth == 0 && c == ':') {
-            if (pending)
-                pending--;
-            else
-                return (long)i;
-        }
+        else if (depth == 0 && c == ':' && pending)
+            pending--;
+        else if (depth == 0 && c == ch)
+            return i;
     }
-    return -1;
+    return b;
+}
+
+/* Finds the first top-level ':' in tokens [a, b) that does not belong to a '?'. */
+static long section_colon(parser *p, size_t a, size_t b)
+{
+    size_t i = prs_top_level(p, a, b, ':');
+    return i < b ? (long)i : -1;
 }
 
 /* Parses one list item (tokens [a, b)) of a depend clause. */

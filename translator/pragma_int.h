@@ -34,6 +34,9 @@ int prs_punct_is(const parser *p, const tok *t, char c);
 long prs_matching(parser *p, size_t open);
 pr_span prs_span_of(parser *p, size_t a, size_t b); /* tokens [a, b) */
 /* pragma.c */
+/* The first token equal to punctuator ch outside brackets in tokens [a, b), or b; a ':'
+ * that closes a top-level '?' does not count. */
+size_t prs_top_level(parser *p, size_t a, size_t b, char ch);
 int prs_word_in(parser *p, const tok *t, const char *const *words);
 /* Calls fn for each comma-separated item of tokens [a, b). */
 int prs_split_list(parser *p, size_t a, size_t b, pr_clause *c,

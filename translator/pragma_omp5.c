@@ -14,25 +14,6 @@ static int span_is(const parser *p, pr_span s, const char *w)
     return s.e - s.b == n && memcmp(p->s + s.b, w, n) == 0;
 }
 
-/* The first top-level token equal to ch in [a, b), or b. */
-static size_t top_level(parser *p, size_t a, size_t b, char ch)
-{
-    int depth = 0;
-    for (size_t i = a; i < b; i++) {
-        const tok *t = &p->toks[i];
-        if (t->kind != T_PUNCT)
-            continue;
-        char c = p->s[t->b];
-        if (c == '(' || c == '[' || c == '{')
-            depth++;
-        else if (c == ')' || c == ']' || c == '}')
-            depth--;
-        else if (depth == 0 && c == ch)
-            return i;
-    }
-    return b;
-}
-
 /* An operator or identifier of a reduction in tokens [a, b): its pr_red_op. */
 static int red_op(parser *p, pr_clause *c, size_t a, size_t b)
 {
@@ -68,7 +49,7 @@ int prs_reduction_args(parser *p, pr_clause *c, size_t a, size_t b)
                             "not supported by dagcc", mods[m]);
         a += 2;
     }
-    size_t colon = top_level(p, a, b, ':');
+    size_t colon = prs_top_level(p, a, b, ':');
     if (colon == b)
         return prs_fail(p, c->name.b, c->whole.e, "expected 'operator : list' in '%.*s'",
                         (int)(c->name.e - c->name.b), p->s + c->name.b);
@@ -83,7 +64,7 @@ int prs_reduction_args(parser *p, pr_clause *c, size_t a, size_t b)
 
 static int add_iter(parser *p, size_t a, size_t b, pr_clause *c)
 {
-    size_t eq = top_level(p, a, b, '=');
+    size_t eq = prs_top_level(p, a, b, '=');
     if (eq == b || eq == a || p->toks[eq - 1].kind != T_IDENT)
         return prs_fail(p, p->toks[a].b, p->toks[b - 1].e,
                         "expected '[type] name = begin : end [: step]' in 'iterator'");
@@ -91,8 +72,8 @@ static int add_iter(parser *p, size_t a, size_t b, pr_clause *c)
     memset(&it, 0, sizeof it);
     it.type = prs_span_of(p, a, eq - 1);
     it.name = prs_span_of(p, eq - 1, eq);
-    size_t c1 = top_level(p, eq + 1, b, ':');
-    size_t c2 = c1 < b ? top_level(p, c1 + 1, b, ':') : b;
+    size_t c1 = prs_top_level(p, eq + 1, b, ':');
+    size_t c2 = c1 < b ? prs_top_level(p, c1 + 1, b, ':') : b;
     if (c1 == b || c1 == eq + 1 || c1 + 1 >= c2 || (c2 < b && c2 + 1 >= b))
         return prs_fail(p, p->toks[a].b, p->toks[b - 1].e,
                         "expected 'begin : end [: step]' in 'iterator'");
@@ -144,8 +125,8 @@ int prs_declare_reduction(parser *p, pr_directive *d)
     long close = prs_matching(p, open);
     if (close < 0)
         return -1;
-    size_t c1 = top_level(p, open + 1, (size_t)close, ':');
-    size_t c2 = c1 < (size_t)close ? top_level(p, c1 + 1, (size_t)close, ':') : (size_t)close;
+    size_t c1 = prs_top_level(p, open + 1, (size_t)close, ':');
+    size_t c2 = c1 < (size_t)close ? prs_top_level(p, c1 + 1, (size_t)close, ':') : (size_t)close;
     if (c1 == (size_t)close || c2 == (size_t)close || c1 == open + 1 || c2 == c1 + 1 ||
         c2 + 1 == (size_t)close)
         return prs_fail(p, t->b, p->toks[close].e,
@@ -155,7 +136,7 @@ int prs_declare_reduction(parser *p, pr_directive *d)
                         "reductions named by an identifier");
     d->arg = prs_span_of(p, open + 1, c1);
     for (size_t i = c1 + 1; i < c2;) {
-        size_t e = top_level(p, i, c2, ',');
+        size_t e = prs_top_level(p, i, c2, ',');
         if (e == i)
             return prs_fail(p, p->toks[i].b, p->toks[i].e, "expected a type");
         d->types = xrealloc(d->types, (d->ntypes + 1) * sizeof *d->types);

@@ -128,7 +128,7 @@ static void copy_text(tr_ctx *c, writer *w, unsigned b, unsigned e, int sync)
         w->known = 0;
 }
 
-static const tr_cap *cap_in(const tr_ctx *c, int ctx, int var)
+const tr_cap *cap_of(const tr_ctx *c, int ctx, int var)
 {
     if (ctx < 0)
         return NULL;
@@ -156,7 +156,7 @@ static int emit_ref(tr_ctx *c, writer *w, const f_ref *r, int ctx)
         w_gen(w, v->name);
         return 1;
     }
-    const tr_cap *cp = cap_in(c, ctx, r->var);
+    const tr_cap *cp = cap_of(c, ctx, r->var);
     if (!cp || !cp->byptr)
         return 0;
     if (!r->literal) {

@@ -294,6 +294,8 @@ void sort_edits(tr_ctx *c);
 char *emit_output(tr_ctx *c, size_t *len);
 /* render.c */
 void w_gen(writer *w, const char *s);
+/* The capture of variable var in task context ctx (< 0: none), or NULL. */
+const tr_cap *cap_of(const tr_ctx *c, int ctx, int var);
 void w_end_line(writer *w); /* a newline unless the output ends with one */
 void w_genf(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void w_line(writer *w, const char *file, unsigned line);

@@ -3,6 +3,7 @@
  * by gcc and by clang alike. */
 #define _POSIX_C_SOURCE 200809L
 #include "metg_common.h"
+#include "bench_clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,9 +151,7 @@ int mg_verify(void)
 
 uint64_t mg_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return bench_clock_ns();
 }
 
 double mg_calibrate(void)
@@ -170,17 +169,11 @@ double mg_calibrate(void)
     return best;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 void mg_report(const char *impl, const uint64_t *ns, double ns_per_iter)
 {
     uint64_t s[MG_MAX_REPS];
     memcpy(s, ns, sizeof *ns * (size_t)mg.reps);
-    qsort(s, (size_t)mg.reps, sizeof *s, cmp_u64);
+    qsort(s, (size_t)mg.reps, sizeof *s, bench_cmp_u64);
     double med = mg.reps % 2 ? (double)s[mg.reps / 2]
                              : ((double)s[mg.reps / 2 - 1] + (double)s[mg.reps / 2]) / 2.0;
     printf("RESULT impl=%s pattern=%s threads=%d tasks=%ld iters=%ld width=%d steps=%d "

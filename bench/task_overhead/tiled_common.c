@@ -2,6 +2,7 @@
  * tiled linear algebra benchmark (see tiled_common.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "tiled_common.h"
+#include "bench_clock.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -202,22 +203,14 @@ double tl_flops(void)
 
 uint64_t tl_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    return bench_clock_ns();
 }
 
 void tl_report(const char *impl, const uint64_t *ns)
 {
     uint64_t s[TL_MAX_REPS];
     memcpy(s, ns, sizeof *s * (size_t)tl.reps);
-    qsort(s, (size_t)tl.reps, sizeof *s, cmp_u64);
+    qsort(s, (size_t)tl.reps, sizeof *s, bench_cmp_u64);
     double med = tl.reps % 2 ? (double)s[tl.reps / 2]
                              : ((double)s[tl.reps / 2 - 1] + (double)s[tl.reps / 2]) / 2;
     printf("RESULT impl=%s alg=%s n=%d nb=%d threads=%d reps=%d gflops=%.2f min_s=%.4f\n",

@@ -3,6 +3,7 @@
  * gcc and by clang alike. */
 #define _POSIX_C_SOURCE 200809L
 #include "to_common.h"
+#include "bench_clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,15 +159,7 @@ usage:
 
 uint64_t to_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    return bench_clock_ns();
 }
 
 void to_report(const char *impl, int pattern, int threads, int reps, const uint64_t *ns)
@@ -174,7 +167,7 @@ void to_report(const char *impl, int pattern, int threads, int reps, const uint6
     uint64_t sorted[TO_MAX_REPS];
     double tasks = (double)to_pattern_tasks(pattern), median;
     memcpy(sorted, ns, sizeof *ns * (size_t)reps);
-    qsort(sorted, (size_t)reps, sizeof *sorted, cmp_u64);
+    qsort(sorted, (size_t)reps, sizeof *sorted, bench_cmp_u64);
     if (reps % 2)
         median = (double)sorted[reps / 2];
     else

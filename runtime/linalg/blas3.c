@@ -128,9 +128,9 @@ dag_status_t dag_la_gemm(char ta, char tb, double alpha, const dag_la_t *a, cons
                 st = la_submit(task_add, &ad, sizeof ad, d, 2, "la_reduce", 0, -1, NULL);
             }
         }
-    dag_status_t w = la_wait();
+    st = la_finish(st, NULL);
     c->factored = 0;
-    return st ? st : w;
+    return st;
 }
 
 /* ---- TRSM ---- */
@@ -223,9 +223,9 @@ dag_status_t dag_la_trsm(char side, char uplo, char trans, char diag, double alp
                           "(%dx%d, tiles %dx%d) on side '%c'", b->m, b->n, b->mb, b->nb, a->m,
                           a->n, a->mb, a->nb, side);
     dag_status_t st = la_trsm_part(side, uplo, trans, diag, alpha, a, b, a->n);
-    dag_status_t w = la_wait();
+    st = la_finish(st, NULL);
     b->factored = 0;
-    return st ? st : w;
+    return st;
 }
 
 /* ---- SYRK ---- */
@@ -265,7 +265,7 @@ dag_status_t dag_la_syrk(char uplo, char trans, double alpha, const dag_la_t *a,
                                       la_nj(c, j), kl, alpha, ai, a->mb, ab, aj, a->mb, ab,
                                       bet, la_t(c, i, j), c->mb, cb, 0);
             }
-    dag_status_t w = la_wait();
+    st = la_finish(st, NULL);
     c->factored = 0;
-    return st ? st : w;
+    return st;
 }

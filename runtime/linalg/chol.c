@@ -50,9 +50,8 @@ dag_status_t dag_la_potrf(char uplo, dag_la_t *a, int *info)
     }
     for (int k = 0; k < nt && !st; k++)
         st = dag_dist_fetch(dag_tile(a->aux, k, k), a->aux_bytes, -1);
-    dag_status_t w = la_wait();
-    if (st || w)
-        return st ? st : w;
+    if ((st = la_finish(st, NULL)))
+        return st;
     for (int k = 0; k < nt; k++) {
         const int *r = dag_tile(a->aux, k, k);
         if (r[1] > 0) {
@@ -83,6 +82,5 @@ dag_status_t dag_la_potrs(char uplo, const dag_la_t *l, dag_la_t *b)
     dag_status_t st = la_trsm_part('L', 'L', 'N', 'N', 1.0, l, b, l->n);
     if (!st)
         st = la_trsm_part('L', 'L', 'T', 'N', 1.0, l, b, l->n);
-    dag_status_t w = la_wait();
-    return st ? st : w;
+    return la_finish(st, NULL);
 }

@@ -59,6 +59,10 @@ int la_prio(int k, int j, int nt, int panel);
 dag_status_t la_submit(dag_task_fn fn, const void *args, size_t size, const dag_dep_t *deps,
                        int ndeps, const char *label, int prio, int node, dag_cuda_fn cuda);
 dag_status_t la_wait(void);
+/* The end of a routine's submissions: unless st is already an error, sends the tiles of
+ * flush (NULL: none) back to their owners; then waits for every task. Returns st if it is
+ * an error, else the wait's status. */
+dag_status_t la_finish(dag_status_t st, dag_matrix_t *flush);
 
 /* Make the auxiliary per-tile records of a (bytes each), created on first use. */
 dag_status_t la_aux(dag_la_t *a, size_t bytes);

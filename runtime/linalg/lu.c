@@ -76,6 +76,19 @@ static int task_swap(void *p)
     return 0;
 }
 
+/* a task's argument block of `bytes` and its ndeps dependences (*d): both, or NULL */
+static void *task_bufs(size_t bytes, int ndeps, dag_dep_t **d)
+{
+    void *args = malloc(bytes);
+    *d = malloc(sizeof **d * (size_t)ndeps);
+    if (args && *d)
+        return args;
+    free(args);
+    free(*d);
+    *d = NULL;
+    return NULL;
+}
+
 /* One task applying the pivots of steps k0..k1-1 of lu to tile column j of b (rows tiled
  * like the factor): the column's tiles from k0 down travel to one rank once. */
 static dag_status_t submit_swap(const dag_la_t *lu, dag_la_t *b, int j, int k0, int k1,
@@ -84,13 +97,10 @@ static dag_status_t submit_swap(const dag_la_t *lu, dag_la_t *b, int j, int k0, 
     int n = b->mt - k0, np = k1 - k0;
     size_t pb = sizeof(int) * (size_t)(lu->nb + 2);
     size_t sz = sizeof(struct swap_args) + sizeof(void *) * (size_t)(n + np);
-    struct swap_args *sa = malloc(sz);
-    dag_dep_t *d = malloc(sizeof *d * (size_t)(n + np));
-    if (!sa || !d) {
-        free(sa);
-        free(d);
+    dag_dep_t *d;
+    struct swap_args *sa = task_bufs(sz, n + np, &d);
+    if (!sa)
         return DAG_ERR_NOMEM;
-    }
     *sa = (struct swap_args){b->type, k0, k1, b->mt, b->mb, la_nj(b, j)};
     void **ptrs = (void **)(sa + 1);
     for (int i = 0; i < n; i++) {
@@ -128,13 +138,10 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         int nk = la_nj(a, k), n = mt - k;
         int *piv = dag_tile(a->piv, k, k);
         size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
-        struct panel_args *pa = malloc(sz);
-        dag_dep_t *d = malloc(sizeof *d * (size_t)(n + 1));
-        if (!pa || !d) {
-            free(pa);
-            free(d);
+        dag_dep_t *d;
+        struct panel_args *pa = task_bufs(sz, n + 1, &d);
+        if (!pa)
             return DAG_ERR_NOMEM;
-        }
         *pa = (struct panel_args){a->type, k, mt, a->mb, a->nb, a->m, nk, piv};
         void **tiles = (void **)(pa + 1);
         for (int i = 0; i < n; i++) {
@@ -165,11 +172,8 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         st = submit_swap(a, a, j, j + 1, kt, 0);
     for (int k = 0; k < kt && !st; k++)
         st = dag_dist_fetch(dag_tile(a->piv, k, k), pb, -1);
-    if (!st)
-        st = dag_dist_flush(a->tiles);
-    dag_status_t w = la_wait();
-    if (st || w)
-        return st ? st : w;
+    if ((st = la_finish(st, a->tiles)))
+        return st;
     int bad = 0;
     for (int k = 0; k < kt; k++) {
         const int *piv = dag_tile(a->piv, k, k);
@@ -207,8 +211,5 @@ dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b)
         st = la_trsm_part('L', 'L', 'N', 'U', 1.0, lu, b, lu->n);
     if (!st)
         st = la_trsm_part('L', 'U', 'N', 'N', 1.0, lu, b, lu->n);
-    if (!st)
-        st = dag_dist_flush(b->tiles);
-    dag_status_t w = la_wait();
-    return st ? st : w;
+    return la_finish(st, b->tiles);
 }

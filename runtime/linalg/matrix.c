@@ -95,6 +95,14 @@ dag_status_t la_submit(dag_task_fn fn, const void *args, size_t size, const dag_
 
 dag_status_t la_wait(void) { return dag_taskwait(); }
 
+dag_status_t la_finish(dag_status_t st, dag_matrix_t *flush)
+{
+    if (!st && flush)
+        st = dag_dist_flush(flush);
+    dag_status_t w = la_wait();
+    return st ? st : w;
+}
+
 /* ---- descriptor ---- */
 
 dag_status_t dag_la_create(dag_la_t **out, dag_la_type_t type, int m, int n, int mb, int nb,
@@ -252,9 +260,7 @@ dag_status_t dag_la_set(dag_la_t *a, const void *buf, int ld, int root)
                 return st;
         }
     a->factored = 0;
-    dag_status_t st = root >= 0 ? dag_dist_flush(a->tiles) : DAG_OK;
-    dag_status_t w = la_wait();
-    return st != DAG_OK ? st : w;
+    return la_finish(DAG_OK, root >= 0 ? a->tiles : NULL);
 }
 
 dag_status_t dag_la_get(const dag_la_t *a, void *buf, int ld, int root)

@@ -178,11 +178,8 @@ dag_status_t dag_la_geqrf(dag_la_t *a)
         }
     }
     free(ops);
-    if (!st)
-        st = dag_dist_flush(a->tiles);
-    dag_status_t w = la_wait();
-    if (st || w)
-        return st ? st : w;
+    if ((st = la_finish(st, a->tiles)))
+        return st;
     a->factored = 'Q';
     return DAG_OK;
 }
@@ -212,8 +209,5 @@ dag_status_t dag_la_gels(const dag_la_t *qr, dag_la_t *b)
     free(ops);
     if (!st)
         st = la_trsm_part('L', 'U', 'N', 'N', 1.0, qr, b, qr->n);
-    if (!st)
-        st = dag_dist_flush(b->tiles);
-    dag_status_t w = la_wait();
-    return st ? st : w;
+    return la_finish(st, b->tiles);
 }

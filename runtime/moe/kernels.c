@@ -75,6 +75,15 @@ void moe_init_gate(const struct dag_moe *m, float *p)
     memset(p + (size_t)m->D * m->E, 0, m->E * sizeof *p);
 }
 
+/* the tile row of assignment j of token t in block b (and the rank that processes it, *x),
+ * or -1 if the assignment was dropped */
+static int kept_row(const struct dag_moe *m, int b, int t, int j, int *x)
+{
+    size_t as = ((size_t)b * m->bt + t) * m->K + j;
+    *x = m->plan.xof[as];
+    return m->plan.row[as];
+}
+
 /* ---- gate ---- */
 
 int moe_gate_fwd(void *arg)
@@ -134,10 +143,9 @@ int moe_pack(void *arg)
     const float *xt = dag_tile(m->XT, b, 0);
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < K; j++) {
-            size_t as = ((size_t)b * m->bt + t) * K + j;
-            int row = m->plan.row[as];
+            int x, row = kept_row(m, b, t, j, &x);
             if (row >= 0)
-                memcpy(moe_tile_row(m, m->DISP, b, m->plan.xof[as], row, D),
+                memcpy(moe_tile_row(m, m->DISP, b, x, row, D),
                        xt + (size_t)t * D, sizeof *xt * D);
         }
     return 0;
@@ -169,14 +177,41 @@ static void expert_parts(const struct dag_moe *m, float *p, float **w1, float **
     *b2 = *w2 + (size_t)m->H * m->D;
 }
 
+/* the most rows of any chunk of expert task i */
+static int task_max_rows(const struct moe_plan *p, int i)
+{
+    int mx = 0;
+    for (int c = p->task0[i]; c < p->task0[i + 1]; c++)
+        mx = p->chunk[c].n > mx ? p->chunk[c].n : mx;
+    return mx;
+}
+
+/* each of the n rows (width w) of out set to bias */
+static void bias_rows(float *out, const float *bias, int n, int w)
+{
+    for (int r = 0; r < n; r++)
+        memcpy(out + (size_t)r * w, bias, sizeof *bias * w);
+}
+
+/* the n rows (width w) of in summed into acc */
+static void add_rows(float *acc, const float *in, int n, int w)
+{
+    for (int r = 0; r < n; r++)
+        cblas_saxpy(w, 1.f, in + (size_t)r * w, 1, acc, 1);
+}
+
+static void gelu_all(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = gelu(in[i]);
+}
+
 int moe_expert_fwd(void *arg)
 {
     struct moe_targs *a = arg;
     struct dag_moe *m = a->m;
     const struct moe_plan *p = &m->plan;
-    int D = m->D, H = m->H, mx = 0;
-    for (int c = p->task0[a->i]; c < p->task0[a->i + 1]; c++)
-        mx = p->chunk[c].n > mx ? p->chunk[c].n : mx;
+    int D = m->D, H = m->H, mx = task_max_rows(p, a->i);
     float *xc = malloc(sizeof *xc * (size_t)mx * (2 * D + 2 * H));
     if (!xc)
         return DAG_ERR_NOMEM;
@@ -187,14 +222,11 @@ int moe_expert_fwd(void *arg)
         float *w1, *b1, *w2, *b2;
         expert_parts(m, dag_tile(m->P, ch->e, 0), &w1, &b1, &w2, &b2);
         chunk_rows(m, ch, m->DISP, xc, D, 0);
-        for (int r = 0; r < n; r++)
-            memcpy(hp + (size_t)r * H, b1, sizeof *b1 * H);
+        bias_rows(hp, b1, n, H);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, D, 1.f, xc, D, w1, H,
                     1.f, hp, H);
-        for (size_t i = 0; i < (size_t)n * H; i++)
-            ha[i] = gelu(hp[i]);
-        for (int r = 0; r < n; r++)
-            memcpy(yc + (size_t)r * D, b2, sizeof *b2 * D);
+        gelu_all(ha, hp, (size_t)n * H);
+        bias_rows(yc, b2, n, D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, D, H, 1.f, ha, H, w2, D,
                     1.f, yc, D);
         chunk_rows(m, ch, m->OUT, yc, D, 1);
@@ -215,10 +247,9 @@ int moe_combine(void *arg)
     for (int t = 0; t < nt; t++) {
         const float *w = moe_rt_w(m, b, t);
         for (int j = 0; j < K; j++) {
-            size_t as = ((size_t)b * m->bt + t) * K + j;
-            int row = m->plan.row[as];
+            int x, row = kept_row(m, b, t, j, &x);
             if (row >= 0)
-                cblas_saxpy(D, w[j], moe_tile_row(m, m->OUT, b, m->plan.xof[as], row, D), 1,
+                cblas_saxpy(D, w[j], moe_tile_row(m, m->OUT, b, x, row, D), 1,
                             y + (size_t)t * D, 1);
         }
     }
@@ -245,11 +276,9 @@ int moe_gate_bwd(void *arg)
         float *g = dl + (size_t)t * E;
         memcpy(g, p->auxg, sizeof *g * E);
         for (int j = 0; j < K; j++) {
-            size_t as = ((size_t)b * m->bt + t) * K + j;
-            int row = p->row[as];
+            int x, row = kept_row(m, b, t, j, &x);
             if (row < 0)
                 continue;
-            int x = p->xof[as];
             g[idx[j]] += cblas_sdot(D, dyt, 1, moe_tile_row(m, m->OUT, b, x, row, D), 1);
             float *gd = moe_tile_row(m, m->GDISP, b, x, row, D);
             for (int d = 0; d < D; d++)
@@ -296,9 +325,7 @@ int moe_expert_bwd(void *arg)
     struct moe_targs *a = arg;
     struct dag_moe *m = a->m;
     const struct moe_plan *p = &m->plan;
-    int D = m->D, H = m->H, mx = 0;
-    for (int c = p->task0[a->i]; c < p->task0[a->i + 1]; c++)
-        mx = p->chunk[c].n > mx ? p->chunk[c].n : mx;
+    int D = m->D, H = m->H, mx = task_max_rows(p, a->i);
     float *xc = malloc(sizeof *xc * (size_t)mx * (3 * D + 3 * H));
     if (!xc)
         return DAG_ERR_NOMEM;
@@ -318,13 +345,11 @@ int moe_expert_bwd(void *arg)
         chunk_rows(m, ch, m->DISP, xc, D, 0);
         chunk_rows(m, ch, m->GDISP, dyc, D, 0);
         chunk_rows(m, ch, m->HS, hp, H, 0);
-        for (size_t i = 0; i < (size_t)n * H; i++)
-            ha[i] = gelu(hp[i]);
+        gelu_all(ha, hp, (size_t)n * H);
         /* dW2 += A^T dY, db2 += sum dY, dA = dY W2^T */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, n, 1.f, ha, H, dyc, D,
                     1.f, g2, D);
-        for (int r = 0; r < n; r++)
-            cblas_saxpy(D, 1.f, dyc + (size_t)r * D, 1, gb2, 1);
+        add_rows(gb2, dyc, n, D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, H, D, 1.f, dyc, D, w2, D,
                     0.f, dh, H);
         for (size_t i = 0; i < (size_t)n * H; i++)
@@ -332,8 +357,7 @@ int moe_expert_bwd(void *arg)
         /* dW1 += X^T dH, db1 += sum dH, dX = dH W1^T */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, H, n, 1.f, xc, D, dh, H, 1.f,
                     g1, H);
-        for (int r = 0; r < n; r++)
-            cblas_saxpy(H, 1.f, dh + (size_t)r * H, 1, gb1, 1);
+        add_rows(gb1, dh, n, H);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, D, H, 1.f, dh, H, w1, H, 0.f,
                     dxc, D);
         chunk_rows(m, ch, m->GRET, dxc, D, 1);
@@ -380,10 +404,9 @@ int moe_dx_combine(void *arg)
     float *dx = dag_tile(m->DXT, b, 0);
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < K; j++) {
-            size_t as = ((size_t)b * m->bt + t) * K + j;
-            int row = m->plan.row[as];
+            int x, row = kept_row(m, b, t, j, &x);
             if (row >= 0)
-                cblas_saxpy(D, 1.f, moe_tile_row(m, m->GRET, b, m->plan.xof[as], row, D), 1,
+                cblas_saxpy(D, 1.f, moe_tile_row(m, m->GRET, b, x, row, D), 1,
                             dx + (size_t)t * D, 1);
         }
     return 0;

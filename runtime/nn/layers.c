@@ -86,6 +86,17 @@ dag_status_t dag_nn_tensor_init(dag_nn_tensor_t *t, dag_nn_init_t kind, int fan_
     return nn_submit(nn_k_init, NULL, &a, sizeof a, &d, 1, &cpu, "nn.init");
 }
 
+/* a forward task of rows [r0, r1): writes those rows of y from the same rows of x, the
+ * weights w and the bias b */
+static dag_status_t submit_fwd(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
+                               const dag_nn_exec_t *ex, const dag_nn_tensor_t *x,
+                               const dag_nn_tensor_t *w, const dag_nn_tensor_t *b,
+                               const dag_nn_tensor_t *y, int r0, int r1, const char *name) {
+    dag_dep_t d[] = {rows_dep(y, r0, r1, DAG_OUT), rows_dep(x, r0, r1, DAG_IN),
+                     all_dep(w, DAG_IN), all_dep(b, DAG_IN)};
+    return nn_submit(fn, cu, args, size, d, 4, ex, name);
+}
+
 dag_status_t dag_nn_dense_forward(const dag_nn_exec_t *ex, const dag_nn_tensor_t *x,
                                   const dag_nn_tensor_t *w, const dag_nn_tensor_t *b,
                                   dag_nn_tensor_t *y) {
@@ -97,10 +108,8 @@ dag_status_t dag_nn_dense_forward(const dag_nn_exec_t *ex, const dag_nn_tensor_t
         int r0 = TILE(i, T, x->n), r1 = TILE(i + 1, T, x->n);
         nn_dense_fwd_t a = {x->data + r0 * ROW(x), w->data, b->data, y->data + r0 * ROW(y),
                             r1 - r0, (int)ROW(x), w->n};
-        dag_dep_t d[] = {rows_dep(y, r0, r1, DAG_OUT), rows_dep(x, r0, r1, DAG_IN),
-                         all_dep(w, DAG_IN), all_dep(b, DAG_IN)};
-        dag_status_t st = nn_submit(nn_k_dense_fwd, nn_cuda.dense_fwd, &a, sizeof a, d, 4, ex,
-                                    "nn.dense.fwd");
+        dag_status_t st = submit_fwd(nn_k_dense_fwd, nn_cuda.dense_fwd, &a, sizeof a, ex, x, w,
+                                     b, y, r0, r1, "nn.dense.fwd");
         if (st) return st;
     }
     return DAG_OK;
@@ -166,10 +175,8 @@ dag_status_t dag_nn_conv2d_forward(const dag_nn_exec_t *ex, const dag_nn_tensor_
         int r0 = TILE(i, T, x->n), r1 = TILE(i + 1, T, x->n);
         nn_conv_fwd_t a = {x->data + r0 * ROW(x), w->data, b->data, y->data + r0 * ROW(y),
                            r1 - r0, s};
-        dag_dep_t d[] = {rows_dep(y, r0, r1, DAG_OUT), rows_dep(x, r0, r1, DAG_IN),
-                         all_dep(w, DAG_IN), all_dep(b, DAG_IN)};
-        dag_status_t st = nn_submit(nn_k_conv_fwd, nn_cuda.conv_fwd, &a, sizeof a, d, 4, ex,
-                                    "nn.conv.fwd");
+        dag_status_t st = submit_fwd(nn_k_conv_fwd, nn_cuda.conv_fwd, &a, sizeof a, ex, x, w, b,
+                                     y, r0, r1, "nn.conv.fwd");
         if (st) return st;
     }
     return DAG_OK;

@@ -6,7 +6,8 @@
  *
  * The dense layers run on the calling thread (OpenBLAS); the loss is cross-entropy plus
  * the MoE layer's load-balancing loss; plain SGD. Data: the gzipped IDX files in
- * $FASHION_MNIST (default /usr/share/datasets/fashion-mnist), read with zlib.
+ * $FASHION_MNIST (default /usr/share/datasets/fashion-mnist), read with libdagnn's
+ * dag_nn_load_idx (include/dag/nn.h).
  * Usage: moe_fashion [epochs=3] [train images=60000] [min accuracy=0] [experts=8]
  * Exits 1 if the test accuracy is below the minimum, 77 if the data set is missing.
  * Runs unchanged under mpirun (experts spread over the ranks). */
@@ -18,60 +19,13 @@
 #include <time.h>
 
 #include <cblas.h>
-#include <zlib.h>
 
 #include <dag.h>
 #include <dag/dist.h>
 #include <dag/moe.h>
+#include <dag/nn.h>
 
 enum { PIX = 784, CLS = 10, DM = 64, DH = 128, BATCH = 64 };
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* reads an IDX file: images (magic 0x803) as floats in [0,1] or labels (0x801) */
-static int read_idx(const char *dir, const char *name, uint32_t magic, int *count,
-                    float **img, unsigned char **lab)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return -1;
-    unsigned char h[16];
-    int hl = magic == 0x803 ? 16 : 8;
-    if (gzread(f, h, hl) != hl || be32(h) != magic) {
-        fprintf(stderr, "%s: not an IDX file of the expected kind\n", path);
-        gzclose(f);
-        return -2;
-    }
-    int n = (int)be32(h + 4);
-    size_t sz = magic == 0x803 ? (size_t)n * be32(h + 8) * be32(h + 12) : (size_t)n;
-    if (magic == 0x803 && be32(h + 8) * be32(h + 12) != PIX) {
-        gzclose(f);
-        return -2;
-    }
-    unsigned char *buf = malloc(sz);
-    if (!buf || gzread(f, buf, (unsigned)sz) != (int)sz) {
-        fprintf(stderr, "%s: truncated\n", path);
-        free(buf);
-        gzclose(f);
-        return -2;
-    }
-    gzclose(f);
-    *count = n;
-    if (magic == 0x803) {
-        *img = malloc(sizeof **img * sz);
-        for (size_t i = 0; i < sz; i++)
-            (*img)[i] = buf[i] / 255.f;
-        free(buf);
-    } else {
-        *lab = buf;
-    }
-    return 0;
-}
 
 static uint64_t rng(uint64_t *s)
 {
@@ -105,7 +59,7 @@ static void check(dag_status_t st, const char *what)
 }
 
 /* forward of n images; returns the number classified correctly, adds the loss */
-static int forward(struct model *m, const float *x, const unsigned char *y, int n, double *loss)
+static int forward(struct model *m, const float *x, const int32_t *y, int n, double *loss)
 {
     for (int i = 0; i < n; i++)
         memcpy(m->h0 + i * DM, m->b0, sizeof m->b0);
@@ -139,7 +93,7 @@ static int forward(struct model *m, const float *x, const unsigned char *y, int 
     return good;
 }
 
-static void train_step(struct model *m, const float *x, const unsigned char *y, int n, float lr)
+static void train_step(struct model *m, const float *x, const int32_t *y, int n, float lr)
 {
     for (int i = 0; i < n; i++) { /* d loss / d logits, mean over the batch */
         m->dlg[i * CLS + y[i]] -= 1.f;
@@ -178,20 +132,28 @@ int main(int argc, char **argv)
     int experts = argc > 4 ? atoi(argv[4]) : 8;
     const char *dir = getenv("FASHION_MNIST");
     dir = dir ? dir : "/usr/share/datasets/fashion-mnist";
-    float *xtr = NULL, *xte = NULL;
-    unsigned char *ytr = NULL, *yte = NULL;
-    int n1, n2, n3, n4;
-    if (read_idx(dir, "train-images-idx3-ubyte.gz", 0x803, &n1, &xtr, NULL) ||
-        read_idx(dir, "train-labels-idx1-ubyte.gz", 0x801, &n2, NULL, &ytr) ||
-        read_idx(dir, "t10k-images-idx3-ubyte.gz", 0x803, &n3, &xte, NULL) ||
-        read_idx(dir, "t10k-labels-idx1-ubyte.gz", 0x801, &n4, NULL, &yte)) {
+    char ptr[2][1024], pte[2][1024];
+    snprintf(ptr[0], sizeof ptr[0], "%s/train-images-idx3-ubyte.gz", dir);
+    snprintf(ptr[1], sizeof ptr[1], "%s/train-labels-idx1-ubyte.gz", dir);
+    snprintf(pte[0], sizeof pte[0], "%s/t10k-images-idx3-ubyte.gz", dir);
+    snprintf(pte[1], sizeof pte[1], "%s/t10k-labels-idx1-ubyte.gz", dir);
+    dag_nn_dataset_t tr, te;
+    if (dag_nn_load_idx(&tr, ptr[0], ptr[1]) != DAG_OK) {
         fprintf(stderr, "Fashion-MNIST not found in %s (set FASHION_MNIST)\n", dir);
         return 77;
     }
-    if (n1 != n2 || n3 != n4 || epochs < 1 || experts < 1) {
+    if (dag_nn_load_idx(&te, pte[0], pte[1]) != DAG_OK) {
+        fprintf(stderr, "Fashion-MNIST not found in %s (set FASHION_MNIST)\n", dir);
+        dag_nn_dataset_free(&tr);
+        return 77;
+    }
+    if (tr.rows * tr.cols != PIX || te.rows * te.cols != PIX || epochs < 1 || experts < 1) {
         fprintf(stderr, "bad data set or arguments\n");
         return 2;
     }
+    const float *xtr = tr.x, *xte = te.x;
+    const int32_t *ytr = tr.labels, *yte = te.labels;
+    int n1 = tr.n, n3 = te.n;
     ntrain = ntrain > 0 && ntrain < n1 ? ntrain : n1;
     struct model *m = calloc(1, sizeof *m);
     dag_moe_config_t cfg = {.d_model = DM, .d_hidden = DH, .n_experts = experts,
@@ -204,7 +166,7 @@ int main(int argc, char **argv)
     uniform(m->wc, DM * CLS, sqrtf(6.f / DM), &s);
     int *perm = malloc(sizeof *perm * ntrain);
     float *xb = malloc(sizeof *xb * BATCH * PIX);
-    unsigned char yb[BATCH];
+    int32_t yb[BATCH];
     int root = dag_rank() == 0;
     if (root)
         printf("Fashion-MNIST: %d training / %d test images, MoE %d experts (top-%d), "
@@ -263,10 +225,8 @@ int main(int argc, char **argv)
     free(m);
     free(perm);
     free(xb);
-    free(xtr);
-    free(xte);
-    free(ytr);
-    free(yte);
+    dag_nn_dataset_free(&tr);
+    dag_nn_dataset_free(&te);
     dag_finalize();
     return acc >= minacc ? 0 : 1;
 }

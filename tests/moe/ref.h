@@ -41,6 +41,22 @@ static inline size_t ref_nparams(const struct ref_cfg *c)
     return (size_t)c->D * c->E + c->E + (size_t)c->E * (2 * c->D * c->H + c->H + c->D);
 }
 
+/* The reference's results for n tokens of width D, np parameters and E experts. */
+static inline struct ref_out ref_out_alloc(int n, int D, size_t np, int E)
+{
+    struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
+                        malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+    return o;
+}
+
+static inline void ref_out_free(struct ref_out *o)
+{
+    free(o->y);
+    free(o->dx);
+    free(o->grad);
+    free(o->count);
+}
+
 /* Runs forward and backward (dy) with parameters `p` (flat layout of dag_moe_get_params). */
 static inline void ref_run(const struct ref_cfg *c, const float *p, const float *x, int n,
                            const int *route, const float *dy, struct ref_out *o)

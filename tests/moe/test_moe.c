@@ -12,38 +12,12 @@
 #include <dag/moe.h>
 
 #include "ref.h"
-
-static uint64_t rng(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double urand(uint64_t *s) { return (rng(s) >> 11) * (1.0 / 9007199254740992.0); }
-static int irand(uint64_t *s, int lo, int hi) { return lo + (int)(rng(s) % (uint64_t)(hi - lo + 1)); }
+#include "testrand.h"
 
 static void fill(float *v, size_t n, float a, uint64_t *s)
 {
     for (size_t i = 0; i < n; i++)
         v[i] = (float)(a * (2 * urand(s) - 1));
-}
-
-/* distinct experts per token, skewed towards low indices when skew */
-static void make_route(int *r, int n, int K, int E, int skew, uint64_t *s)
-{
-    for (int t = 0; t < n; t++)
-        for (int j = 0; j < K; j++) {
-            int e, dup;
-            do {
-                e = skew ? (int)(E * pow(urand(s), 3.0)) : irand(s, 0, E - 1);
-                e = e < E ? e : E - 1;
-                dup = 0;
-                for (int i = 0; i < j; i++)
-                    dup |= r[t * K + i] == e;
-            } while (dup);
-            r[t * K + j] = e;
-        }
 }
 
 static double loss(dag_moe_t *m, const float *x, int n, const int *route, const float *r, int D)
@@ -78,7 +52,7 @@ static void grad_check(int forced, unsigned flags, uint64_t seed)
     int *route = malloc(sizeof *route * n * K);
     fill(x, n * D, 1.f, &s);
     fill(r, n * D, 1.f, &s);
-    make_route(route, n, K, E, 1, &s);
+    make_route(route, n, K, E, 3.0, &s);
     const int *rt = forced ? route : NULL;
     ck_assert_int_eq(dag_moe_get_params(m, p), DAG_OK);
     for (size_t i = 0; i < np; i++) /* non-zero biases too */
@@ -172,14 +146,13 @@ static void differential(uint64_t seed, int big)
     float *y = malloc(sizeof *y * n * D), *dx = malloc(sizeof *dx * n * D);
     int *route = malloc(sizeof *route * n * K);
     struct ref_cfg rc = {D, H, E, K, cfg.capacity_factor, cfg.aux_coef};
-    struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
-                        malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+    struct ref_out o = ref_out_alloc(n, D, np, E);
     ck_assert_uint_eq(np, ref_nparams(&rc));
     ck_assert_int_eq(dag_moe_get_params(m, p), DAG_OK);
     for (int step = 0; step < 2; step++) { /* two steps: the second after an SGD update */
         fill(x, (size_t)n * D, 1.f, &s);
         fill(dy, (size_t)n * D, 1.f, &s);
-        make_route(route, n, K, E, irand(&s, 0, 1), &s);
+        make_route(route, n, K, E, irand(&s, 0, 1) ? 3.0 : 0, &s);
         const int *rt = forced ? route : NULL;
         ck_assert_int_eq(dag_moe_forward(m, x, n, rt, y), DAG_OK);
         ck_assert_int_eq(dag_moe_backward(m, dy, dx), DAG_OK);
@@ -219,10 +192,7 @@ static void differential(uint64_t seed, int big)
     free(y);
     free(dx);
     free(route);
-    free(o.y);
-    free(o.dx);
-    free(o.grad);
-    free(o.count);
+    ref_out_free(&o);
     ck_assert_int_eq(dag_finalize(), DAG_OK);
 }
 

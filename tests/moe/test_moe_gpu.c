@@ -12,16 +12,7 @@
 #include <dag/moe.h>
 
 #include "ref.h"
-
-static uint64_t rng(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double urand(uint64_t *s) { return (rng(s) >> 11) * (1.0 / 9007199254740992.0); }
-static int irand(uint64_t *s, int lo, int hi) { return lo + (int)(rng(s) % (uint64_t)(hi - lo + 1)); }
+#include "testrand.h"
 
 #define FAIL(...)                                                                         \
     do {                                                                                  \
@@ -56,8 +47,7 @@ int main(int argc, char **argv)
         float *x = malloc(sizeof *x * n * D), *dy = malloc(sizeof *dy * n * D);
         float *y = malloc(sizeof *y * n * D), *dx = malloc(sizeof *dx * n * D);
         struct ref_cfg rc = {D, H, E, K, cfg.capacity_factor, cfg.aux_coef};
-        struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
-                            malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+        struct ref_out o = ref_out_alloc(n, D, np, E);
         for (int i = 0; i < n * D; i++) {
             x[i] = (float)(2 * urand(&s) - 1);
             dy[i] = (float)(2 * urand(&s) - 1);
@@ -75,7 +65,7 @@ int main(int argc, char **argv)
             FAIL("config %d: grad[%zu] %g vs %g", c, w, gr[w], o.grad[w]);
         dag_moe_destroy(m);
         free(p), free(gr), free(x), free(dy), free(y), free(dx);
-        free(o.y), free(o.dx), free(o.grad), free(o.count);
+        ref_out_free(&o);
     }
     dag_cuda_stats_t cs;
     dag_cuda_stats(&cs);

@@ -14,6 +14,7 @@
 #include <dag/moe.h>
 
 #include "ref.h"
+#include "testrand.h"
 
 #define CHECK(c, ...)                                                                     \
     do {                                                                                  \
@@ -30,16 +31,6 @@
         dag_status_t st_ = (x);                                                           \
         CHECK(st_ == DAG_OK, "%s", dag_strerror(st_));                                    \
     } while (0)
-
-static uint64_t rng(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double urand(uint64_t *s) { return (rng(s) >> 11) * (1.0 / 9007199254740992.0); }
-static int irand(uint64_t *s, int lo, int hi) { return lo + (int)(rng(s) % (uint64_t)(hi - lo + 1)); }
 
 static unsigned long long run(uint64_t seed)
 {
@@ -62,26 +53,15 @@ static unsigned long long run(uint64_t seed)
     float *y = malloc(sizeof *y * n * D), *dx = malloc(sizeof *dx * n * D);
     int *route = malloc(sizeof *route * n * K);
     struct ref_cfg rc = {D, H, E, K, cfg.capacity_factor, cfg.aux_coef};
-    struct ref_out o = {malloc(sizeof(double) * n * D), malloc(sizeof(double) * n * D),
-                        malloc(sizeof(double) * np), 0, 0, malloc(sizeof(int) * E)};
+    struct ref_out o = ref_out_alloc(n, D, np, E);
     OK(dag_moe_get_params(m, p));
     for (int step = 0; step < 2; step++) {
         for (int i = 0; i < n * D; i++) {
             x[i] = (float)(2 * urand(&s) - 1);
             dy[i] = (float)(2 * urand(&s) - 1);
         }
-        for (int t = 0; t < n; t++)
-            for (int j = 0; j < K; j++) {
-                int e, dup;
-                do { /* skew: most tokens on the first experts (one rank's) */
-                    e = skew ? (int)(E * pow(urand(&s), 4.0)) : irand(&s, 0, E - 1);
-                    e = e < E ? e : E - 1;
-                    dup = 0;
-                    for (int i = 0; i < j; i++)
-                        dup |= route[t * K + i] == e;
-                } while (dup);
-                route[t * K + j] = e;
-            }
+        /* skew: most tokens on the first experts (one rank's) */
+        make_route(route, n, K, E, skew ? 4.0 : 0, &s);
         const int *rt = forced ? route : NULL;
         OK(dag_moe_forward(m, x, n, rt, y));
         OK(dag_moe_backward(m, dy, dx));
@@ -118,10 +98,7 @@ static unsigned long long run(uint64_t seed)
     free(y);
     free(dx);
     free(route);
-    free(o.y);
-    free(o.dx);
-    free(o.grad);
-    free(o.count);
+    ref_out_free(&o);
     return st.replicated;
 }
 
