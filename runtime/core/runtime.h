@@ -12,11 +12,6 @@
 
 enum { RT_OFF = 0, RT_RUNNING = 1, RT_STOPPING = 2 };
 
-/* dag_task_attr_t.flags bit for the runtime's own layers (not public): the task's body
- * makes its inputs current on the host itself, through rt.dev->home_*, so the device
- * layer neither defers it nor waits for copies before its body runs. */
-#define DAG_TASK_STAGES 0x40000000u
-
 struct rt_hooks; /* trace/observability callbacks, see core/hooks.h */
 
 /* The device seam (runtime/cuda/): when installed, every task passes through on_submit
