@@ -28,6 +28,8 @@ struct rt_device_ops {
      * yet (its inputs are still being copied back to the host); the layer then calls
      * task_resume() when it may, and the task runs without a second prepare. May be NULL. */
     int (*prepare)(struct tctx *c, struct task *t);
+    /* home_* and host_*: the comm <-> cuda seam (docs/architecture.md): implemented by
+     * the CUDA layer, called only by runtime/comm, never by the core. */
     /* Staging for the layers' own transfer tasks (DAG_TASK_STAGES, e.g. a distributed send
      * of data that may be dirty on a device): home_begin starts copying [addr, addr+len)
      * to the host in pieces of `chunk` bytes and returns a handle, or NULL when the host
