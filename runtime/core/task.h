@@ -170,7 +170,7 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
                                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
 
-/* core/error.c: failure records */
+/* core/failure.c: failure records */
 struct failure *failure_new(const struct task *t, int code);
 void failure_ref(struct failure *f);
 void failure_unref(struct failure *f);

@@ -181,7 +181,7 @@ struct cu_state {
     pthread_t progress;
     pthread_cond_t cv;             /* signalled on launch, pend and stop [co] */
     int stop, sleeping;
-    atomic_int polling;            /* a thread runs job_complete_ready (device.c) */
+    atomic_int polling;            /* a thread runs job_complete_ready (complete.c) */
     dag_cuda_stats_t stats;        /* [co] */
 };
 
