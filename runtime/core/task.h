@@ -179,8 +179,26 @@ dag_status_t failure_consume(struct tctx *c, struct failure *_Atomic *slot);
 void failure_count_cancelled(struct failure *f);
 int failure_reported(const struct failure *f);
 
+/* Classify the task named (t, seq) (a dependency record's member, core/deps.c; zombies
+ * are core/poison.c's): 1 live, 0 finished (or reused), -1 a zombie, whose
+ * failure is stored in *zombie (valid while the calling thread owns t's parent). */
+static inline int member_state(struct task *t, uint64_t seq, struct failure **zombie)
+{
+    uint64_t st = atomic_load_explicit(&t->state, ACQUIRE);
+    if (st == seq << 1)
+        return 1;
+    if (st != ((seq << 1) | TS_DONE))
+        return 0;
+    struct failure *f = atomic_load_explicit(&t->zombie, ACQUIRE);
+    /* re-read: a finished task that is not a zombie may be reused under our feet */
+    if (!f || atomic_load_explicit(&t->state, ACQUIRE) != st)
+        return 0;
+    if (zombie)
+        *zombie = f;
+    return -1;
+}
+
 /* core/poison.c */
-int member_state(struct task *t, uint64_t seq, struct failure **zombie);
 void zombie_push(struct task *parent, struct task *t);
 void zombies_collect(struct tctx *c, struct task *parent, int all);
 void zombie_for_inline(struct tctx *c, struct task *parent, struct failure *f,
