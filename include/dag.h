@@ -81,7 +81,7 @@ typedef struct dag_dep {
  * the failure reaches the next dag_taskwait()/dag_taskgroup_end() of its parent. */
 typedef int (*dag_task_fn)(void *args);
 
-/* dag_task_attr_t.flags */
+/* dag_task_attr_t.flags: these bits only; dag_submit rejects any other with DAG_ERR_INVALID */
 #define DAG_TASK_UNDEFERRED 0x1u /* if(false): the submitting thread waits for the task's
                                     dependencies, then runs it before dag_submit returns */
 #define DAG_TASK_FINAL 0x2u      /* final(true): every descendant runs immediately, inline */

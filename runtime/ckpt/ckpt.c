@@ -314,7 +314,7 @@ static dag_status_t submit_internal(dag_task_fn fn, const void *args, size_t siz
                                     const dag_task_attr_t *attr)
 {
     in_ck = 1;
-    dag_status_t st = dag_submit(fn, args, size, deps, ndeps, attr);
+    dag_status_t st = task_submit(fn, args, size, deps, ndeps, attr); /* DAG_TASK_SNAPSHOT */
     in_ck = 0;
     return st;
 }

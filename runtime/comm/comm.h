@@ -20,6 +20,8 @@
 
 #include "dag.h"
 #include "dag/dist.h"
+#include "../core/clock.h"      /* clock_now_ns */
+#include "../core/visibility.h" /* DAG_INTERNAL: exported from libdagrt.so for libdagrt_mpi.so */
 
 struct tctx;
 
@@ -62,9 +64,6 @@ struct dist_state {
     size_t stale_max;    /* DAG_COMM_STALE_MB: beyond it outdated copies are given back */
 };
 
-#ifndef DAG_INTERNAL /* core/runtime.h: exported from libdagrt.so for libdagrt_mpi.so */
-#define DAG_INTERNAL __attribute__((visibility("default")))
-#endif
 DAG_INTERNAL extern struct dist_state dist;
 
 DAG_INTERNAL struct coll *registry_find(const void *addr, size_t *tile);
@@ -80,17 +79,10 @@ DAG_INTERNAL int guard_coll_on(const struct coll *c);   /* its tiles are guarded
 DAG_INTERNAL void guard_tile(struct coll *c, size_t t, int prot); /* GUARD_* */
 DAG_INTERNAL void guard_coll(struct coll *c); /* before its first task, or at a wait */
 
-/* ---- clock (the one helper of this folder) ---- */
-static inline uint64_t comm_now_ns(void) /* CLOCK_MONOTONIC in ns */
+/* ---- clock: core/clock.h's clock_now_ns, in seconds ---- */
+static inline double comm_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline double comm_now(void) /* the same in seconds */
-{
-    return (double)comm_now_ns() * 1e-9;
+    return (double)clock_now_ns() * 1e-9;
 }
 
 /* ---- transfers and the transport interface ---- */

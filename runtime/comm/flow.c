@@ -152,7 +152,7 @@ static int xfer_body(void *arg)
         __atomic_fetch_add(&dist.stats.staged_sends, 1, __ATOMIC_RELAXED);
     }
     if (rt.hooks) /* the message's slice in traces starts here */
-        op->t_post = comm_now_ns();
+        op->t_post = clock_now_ns();
     if (dag_task_detach(&op->ev)) {
         free(op);
         return DAG_ERR_STATE;

@@ -46,7 +46,7 @@ static RT_TLS char poll_token;       /* its address tells the polling worker (xf
 #define WORKER_POLL_NS 200000u
 int xfer_workers_polling(void)
 {
-    return comm_now_ns() - atomic_load_explicit(&xfers.worker_poll, memory_order_relaxed) <
+    return clock_now_ns() - atomic_load_explicit(&xfers.worker_poll, memory_order_relaxed) <
            WORKER_POLL_NS;
 }
 
@@ -100,7 +100,7 @@ static void op_done(struct comm_op *op, int code)
         stage_end(op->stage);
     if (!code && rt.hooks) /* the message as a slice with its bytes, in the peer's lane */
         hooks_transfer(NULL, op->kind == OP_RECV ? HOOK_XFER_RECV : HOOK_XFER_SEND, op->len,
-                       op->t_post, comm_now_ns(), OBS_LANE_COMM + op->peer);
+                       op->t_post, clock_now_ns(), OBS_LANE_COMM + op->peer);
     if (op->done)
         *op->done = 1;
     comm_treq_free(op);
@@ -444,7 +444,7 @@ static int comm_poll(struct task **imm)
         polls = 0;
     }
     if ((polls++ & 31) == 0) /* a clock read per poll would slow every poll down */
-        atomic_store_explicit(&xfers.worker_poll, comm_now_ns(), memory_order_relaxed);
+        atomic_store_explicit(&xfers.worker_poll, clock_now_ns(), memory_order_relaxed);
     if (pthread_mutex_trylock(&xfers.prog))
         return 0; /* the engine's thread or a task is in the transport: poll again */
     tls_imm = imm;

@@ -10,8 +10,7 @@
 
 #include "runtime.h"
 
-/* dag_task_attr_t.flags bit for the runtime's own snapshot tasks (ckpt/ckpt.c). */
-#define DAG_TASK_SNAPSHOT 0x20000000u
+/* DAG_TASK_SNAPSHOT, the flag of the snapshot tasks: core/task.h */
 
 struct ft_range {
     char *addr;

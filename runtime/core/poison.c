@@ -6,29 +6,12 @@
  * attached, and registration turns any edge from it into a cancellation. Zombies are
  * recycled once their failure has been reported to a wait (the data may then be used
  * again) or when their parent goes away. Only the parent's body thread recycles them,
- * and only that thread reads records, so a zombie seen in a record cannot vanish. */
+ * and only that thread reads records, so a zombie seen in a record cannot vanish.
+ * Records tell zombies from live and finished tasks with member_state (task.h). */
 #include <stdlib.h>
 
 #include "deps.h"
 #include "runtime.h"
-
-/* Classify the task named (t, seq): 1 live, 0 finished (or reused), -1 a zombie, whose
- * failure is stored in *zombie (valid while the calling thread owns t's parent). */
-int member_state(struct task *t, uint64_t seq, struct failure **zombie)
-{
-    uint64_t st = atomic_load_explicit(&t->state, ACQUIRE);
-    if (st == seq << 1)
-        return 1;
-    if (st != ((seq << 1) | TS_DONE))
-        return 0;
-    struct failure *f = atomic_load_explicit(&t->zombie, ACQUIRE);
-    /* re-read: a finished task that is not a zombie may be reused under our feet */
-    if (!f || atomic_load_explicit(&t->state, ACQUIRE) != st)
-        return 0;
-    if (zombie)
-        *zombie = f;
-    return -1;
-}
 
 /* Called by the thread that releases t, before its parent's counters drop. */
 void zombie_push(struct task *parent, struct task *t)

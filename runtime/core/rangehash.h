@@ -1,6 +1,6 @@
 /* rangehash.h: the one hash of a byte range [addr, addr + len) for the runtime's
- * range-keyed tables (dependency records in core/deps.c; the CUDA layer's region and
- * writer tables may use it too). Multiplicative mixing of both words. */
+ * range-keyed tables: dependency records (core/deps.c), the CUDA layer's region table
+ * (cuda/coherence.c) and writer counts (cuda/writers.c). Multiplicative mixing of both words. */
 #ifndef DAG_RANGEHASH_H
 #define DAG_RANGEHASH_H
 

@@ -12,11 +12,6 @@
 
 enum { RT_OFF = 0, RT_RUNNING = 1, RT_STOPPING = 2 };
 
-/* dag_task_attr_t.flags bit for the runtime's own layers (not public): the task's body
- * makes its inputs current on the host itself, through rt.dev->home_*, so the device
- * layer neither defers it nor waits for copies before its body runs. */
-#define DAG_TASK_STAGES 0x40000000u
-
 struct rt_hooks; /* trace/observability callbacks, see core/hooks.h */
 
 /* The device seam (runtime/cuda/): when installed, every task passes through on_submit
@@ -33,6 +28,8 @@ struct rt_device_ops {
      * yet (its inputs are still being copied back to the host); the layer then calls
      * task_resume() when it may, and the task runs without a second prepare. May be NULL. */
     int (*prepare)(struct tctx *c, struct task *t);
+    /* home_* and host_*: the comm <-> cuda seam (docs/architecture.md): implemented by
+     * the CUDA layer, called only by runtime/comm, never by the core. */
     /* Staging for the layers' own transfer tasks (DAG_TASK_STAGES, e.g. a distributed send
      * of data that may be dirty on a device): home_begin starts copying [addr, addr+len)
      * to the host in pieces of `chunk` bytes and returns a handle, or NULL when the host

@@ -704,9 +704,11 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
 }
 
 /* The distributed layer (rt.interpose) sees the top-level task flow first and calls
- * task_submit_local() for the tasks this process runs. */
-dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
-                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+ * task_submit_local() for the tasks this process runs. The runtime's own layers enter
+ * here (task_submit) with their private flag bits (DAG_TASK_INTERNAL_MASK, task.h);
+ * dag_submit is the same entry for users, who may set only the public bits. */
+dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
+                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
     if (unlikely(ck_flow)) { /* checkpoint/restart sees the top-level flow: ckpt/ckpt.c */
         struct tctx *c = ctx_fast();
@@ -721,6 +723,14 @@ dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
             return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
     }
     return submit_local(fn, args, args_size, deps, ndeps, attr);
+}
+
+dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
+                        const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+{
+    if (unlikely(attr && (attr->flags & ~DAG_TASK_PUBLIC_MASK)))
+        return DAG_ERR_INVALID; /* unknown bits, or the runtime's private ones */
+    return task_submit(fn, args, args_size, deps, ndeps, attr);
 }
 
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,

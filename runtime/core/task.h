@@ -23,6 +23,23 @@ struct ft_task;
 #define SUCC_INLINE 4
 #define MTX_INLINE 2
 
+/* dag_task_attr_t.flags: the public bits (include/dag.h) and, in DAG_TASK_INTERNAL_MASK,
+ * the runtime's own. dag_submit rejects every bit outside DAG_TASK_PUBLIC_MASK with
+ * DAG_ERR_INVALID; the private bits reach the core only through task_submit (ckpt) and
+ * task_submit_local (comm), which users cannot call. */
+#define DAG_TASK_PUBLIC_MASK \
+    (DAG_TASK_UNDEFERRED | DAG_TASK_FINAL | DAG_TASK_ON_NODE | DAG_TASK_DETACHABLE)
+#define DAG_TASK_INTERNAL_MASK 0xff000000u
+/* the task's body makes its inputs current on the host itself, through rt.dev->home_*,
+ * so the device layer neither defers it nor waits for copies before its body runs
+ * (comm/flow.c: staged sends) */
+#define DAG_TASK_STAGES 0x40000000u
+/* a checkpoint snapshot task (ckpt/ckpt.c) */
+#define DAG_TASK_SNAPSHOT 0x20000000u
+_Static_assert(!(DAG_TASK_PUBLIC_MASK & DAG_TASK_INTERNAL_MASK) &&
+                   ((DAG_TASK_STAGES | DAG_TASK_SNAPSHOT) & ~DAG_TASK_INTERNAL_MASK) == 0,
+               "private task flags overlap the public ones");
+
 /* task.flags (immutable after submission) */
 enum {
     TF_UNDEFERRED = 1u << 0, /* if(false): run by the submitting thread */
@@ -145,10 +162,15 @@ void task_make_ready(struct tctx *c, struct task *t, struct task **imm);
 void task_init_implicit(struct tctx *c, unsigned thread_index);
 /* Make t (TF_DETACHABLE, its body running) complete on an event instead of on return. */
 int task_detach(struct task *t, dag_event_t *ev);
+/* dag_submit without the check of attr->flags: the entry of the runtime's own layers
+ * (ckpt/ckpt.c), whose tasks may carry DAG_TASK_INTERNAL_MASK bits. */
+dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
+                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
+/* Past the distributed layer (rt.interpose): a task this process runs (comm/flow.c). */
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
                                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
 
-/* core/error.c: failure records */
+/* core/failure.c: failure records */
 struct failure *failure_new(const struct task *t, int code);
 void failure_ref(struct failure *f);
 void failure_unref(struct failure *f);
@@ -157,8 +179,26 @@ dag_status_t failure_consume(struct tctx *c, struct failure *_Atomic *slot);
 void failure_count_cancelled(struct failure *f);
 int failure_reported(const struct failure *f);
 
+/* Classify the task named (t, seq) (a dependency record's member, core/deps.c; zombies
+ * are core/poison.c's): 1 live, 0 finished (or reused), -1 a zombie, whose
+ * failure is stored in *zombie (valid while the calling thread owns t's parent). */
+static inline int member_state(struct task *t, uint64_t seq, struct failure **zombie)
+{
+    uint64_t st = atomic_load_explicit(&t->state, ACQUIRE);
+    if (st == seq << 1)
+        return 1;
+    if (st != ((seq << 1) | TS_DONE))
+        return 0;
+    struct failure *f = atomic_load_explicit(&t->zombie, ACQUIRE);
+    /* re-read: a finished task that is not a zombie may be reused under our feet */
+    if (!f || atomic_load_explicit(&t->state, ACQUIRE) != st)
+        return 0;
+    if (zombie)
+        *zombie = f;
+    return -1;
+}
+
 /* core/poison.c */
-int member_state(struct task *t, uint64_t seq, struct failure **zombie);
 void zombie_push(struct task *parent, struct task *t);
 void zombies_collect(struct tctx *c, struct task *parent, int all);
 void zombie_for_inline(struct tctx *c, struct task *parent, struct failure *f,

@@ -21,7 +21,7 @@ int job_complete_ready(void)
                 cudaError_t err = cudaEventQuery(j->done->e);
                 if (err == cudaErrorNotReady)
                     break;
-                uint64_t now = cu_now();
+                uint64_t now = clock_now_ns();
                 float ms = 0;
                 int timed = j->start &&
                             cudaEventElapsedTime(&ms, j->start->e, j->done->e) == cudaSuccess;

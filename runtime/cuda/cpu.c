@@ -28,11 +28,11 @@ int job_run_cpu(struct job *j)
         co_sync_events(w.v, w.n);
         free(w.v);
     }
-    uint64_t t0 = cu_now();
+    uint64_t t0 = clock_now_ns();
     int rc = t->fn(t->args);
     job_writers_done(j); /* no device copy was acquired (deps' r unset): no cu.lock needed */
     if (t->cuda) {
-        double ns = (double)(cu_now() - t0);
+        double ns = (double)(clock_now_ns() - t0);
         pthread_mutex_lock(&cu.lock);
         if (!rc && j->key)
             pm_record(j->key, 0, ns);

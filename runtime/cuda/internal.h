@@ -15,6 +15,8 @@
 
 #include "dag/cuda.h"
 #include "../core/runtime.h"
+#include "../core/clock.h"     /* clock_now_ns */
+#include "../core/rangehash.h" /* range_hash: the region table and the writer counts */
 #include "../obs/obs.h" /* OBS_LANE_DEVICE */
 
 #define CU_MAXDEV 16
@@ -179,27 +181,11 @@ struct cu_state {
     pthread_t progress;
     pthread_cond_t cv;             /* signalled on launch, pend and stop [co] */
     int stop, sleeping;
-    atomic_int polling;            /* a thread runs job_complete_ready (device.c) */
+    atomic_int polling;            /* a thread runs job_complete_ready (complete.c) */
     dag_cuda_stats_t stats;        /* [co] */
 };
 
 extern struct cu_state cu;
-
-static inline uint64_t cu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Bucket of the byte range [addr, addr+len) in a table of mask + 1 buckets (the region
- * table, coherence.c; the writer counts, writers.c). */
-static inline size_t range_hash(const void *addr, size_t len, size_t mask)
-{
-    uint64_t h = ((uint64_t)(uintptr_t)addr >> 3) * 0x9e3779b97f4a7c15ull;
-    h ^= (uint64_t)len * 0xc2b2ae3d27d4eb4full;
-    return (size_t)(h ^ (h >> 29)) & mask;
-}
 
 /* `out` fetches too: OpenMP's out orders like inout and does not promise that the body
  * overwrites every byte, so skipping the fetch could write garbage back. */

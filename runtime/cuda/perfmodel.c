@@ -166,7 +166,7 @@ int pm_place(struct job *j)
     int n_cpu, n_gpu;
     double m_cpu = pm_expect(j->key, 0, &n_cpu);
     double m_gpu = pm_expect(j->key, 1, &n_gpu);
-    double now = (double)cu_now();
+    double now = (double)clock_now_ns();
 
     int best = 0;
     double best_cost = INFINITY;

@@ -8,7 +8,7 @@
  * a copy that was not needed or one that comes late. The table has its own lock, so
  * that submitting threads never wait for cu.lock (a slower submission lets tasks start
  * before their successors exist, and then the launch-time rule writes back too early);
- * wr_done is called with cu.lock held (lock order: cu.lock, then W.lock).
+ * wr_done is called with cu.lock held (lock order: cu.lock, then writers.lock).
  */
 #include <stdlib.h>
 
@@ -26,73 +26,73 @@ static struct {
     struct wr **b;
     size_t mask, n;
     struct wr *free;
-} W = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} writers = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int wr_grow(void)
 {
-    size_t mask = W.b ? W.mask * 2 + 1 : 255;
+    size_t mask = writers.b ? writers.mask * 2 + 1 : 255;
     struct wr **b = calloc(mask + 1, sizeof *b);
     if (!b)
         return -1;
-    for (size_t i = 0; W.b && i <= W.mask; i++)
-        for (struct wr *e = W.b[i], *next; e; e = next) {
+    for (size_t i = 0; writers.b && i <= writers.mask; i++)
+        for (struct wr *e = writers.b[i], *next; e; e = next) {
             next = e->next;
             size_t k = range_hash(e->addr, e->len, mask);
             e->next = b[k];
             b[k] = e;
         }
-    free(W.b);
-    W.b = b;
-    W.mask = mask;
+    free(writers.b);
+    writers.b = b;
+    writers.mask = mask;
     return 0;
 }
 
 static int add_locked(void *addr, size_t len)
 {
-    if ((!W.b || W.n > W.mask) && wr_grow())
+    if ((!writers.b || writers.n > writers.mask) && wr_grow())
         return 0; /* no memory: no hint for this range */
-    size_t k = range_hash(addr, len, W.mask);
-    for (struct wr *e = W.b[k]; e; e = e->next)
+    size_t k = range_hash(addr, len, writers.mask);
+    for (struct wr *e = writers.b[k]; e; e = e->next)
         if (e->addr == addr && e->len == len) {
             e->n++;
             return 1;
         }
-    struct wr *e = W.free;
+    struct wr *e = writers.free;
     if (e)
-        W.free = e->next;
+        writers.free = e->next;
     else if (!(e = malloc(sizeof *e)))
         return 0;
-    *e = (struct wr){addr, len, 1, W.b[k]};
-    W.b[k] = e;
-    W.n++;
+    *e = (struct wr){addr, len, 1, writers.b[k]};
+    writers.b[k] = e;
+    writers.n++;
     return 1;
 }
 
 int wr_add(const struct jdep *d, size_t n)
 {
     int added = 0;
-    pthread_mutex_lock(&W.lock);
+    pthread_mutex_lock(&writers.lock);
     for (size_t i = 0; i < n; i++)
         if (mode_writes(d[i].mode))
             added |= add_locked(d[i].addr, d[i].len);
-    pthread_mutex_unlock(&W.lock);
+    pthread_mutex_unlock(&writers.lock);
     return added;
 }
 
 static int done_locked(void *addr, size_t len)
 {
-    if (!W.b)
+    if (!writers.b)
         return 0;
-    for (struct wr **pp = &W.b[range_hash(addr, len, W.mask)]; *pp; pp = &(*pp)->next) {
+    for (struct wr **pp = &writers.b[range_hash(addr, len, writers.mask)]; *pp; pp = &(*pp)->next) {
         struct wr *e = *pp;
         if (e->addr != addr || e->len != len)
             continue;
         if (--e->n > 0)
             return 0;
         *pp = e->next;
-        e->next = W.free;
-        W.free = e;
-        W.n--;
+        e->next = writers.free;
+        writers.free = e;
+        writers.n--;
         return 1;
     }
     return 0; /* counted before the table had room, or never */
@@ -100,27 +100,27 @@ static int done_locked(void *addr, size_t len)
 
 int wr_done(void *addr, size_t len)
 {
-    pthread_mutex_lock(&W.lock);
+    pthread_mutex_lock(&writers.lock);
     int last = done_locked(addr, len);
-    pthread_mutex_unlock(&W.lock);
+    pthread_mutex_unlock(&writers.lock);
     return last;
 }
 
 void wr_fini(void)
 {
-    pthread_mutex_lock(&W.lock);
-    for (size_t i = 0; W.b && i <= W.mask; i++)
-        for (struct wr *e = W.b[i], *next; e; e = next) {
+    pthread_mutex_lock(&writers.lock);
+    for (size_t i = 0; writers.b && i <= writers.mask; i++)
+        for (struct wr *e = writers.b[i], *next; e; e = next) {
             next = e->next;
             free(e);
         }
-    for (struct wr *e = W.free, *next; e; e = next) {
+    for (struct wr *e = writers.free, *next; e; e = next) {
         next = e->next;
         free(e);
     }
-    free(W.b);
-    W.b = NULL;
-    W.free = NULL;
-    W.mask = W.n = 0;
-    pthread_mutex_unlock(&W.lock);
+    free(writers.b);
+    writers.b = NULL;
+    writers.free = NULL;
+    writers.mask = writers.n = 0;
+    pthread_mutex_unlock(&writers.lock);
 }

@@ -35,7 +35,7 @@ struct cev *xtrace_begin(int dev, cudaStream_t s)
             cev_put(r);
             return NULL;
         }
-        ref_ns[dev] = cu_now();
+        ref_ns[dev] = clock_now_ns();
         ref[dev] = r;
     }
     struct cev *a = cev_get(dev, 1);

@@ -269,6 +269,41 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/* dag_submit accepts only the DAG_TASK_* bits of include/dag.h: any other bit (an
+ * unknown one, or one of the runtime's private ones) is DAG_ERR_INVALID and the task
+ * does not run; the public bits alone still run. */
+START_TEST(test_unknown_flags_rejected)
+{
+    for (int nt = 1; nt <= 2; nt++) {
+        rt_start(nt);
+        atomic_store(&ran_independent, 0);
+        int rejected = 0, accepted = 0;
+        for (int bit = 0; bit < 32; bit++) {
+            unsigned f = 1u << bit;
+            dag_task_attr_t a = {.label = "flagged", .flags = f, .node = 0}; /* rank 0 */
+            dag_status_t st = dag_submit(mark_independent, NULL, 0, NULL, 0, &a);
+            int public_bit = f == DAG_TASK_UNDEFERRED || f == DAG_TASK_FINAL ||
+                             f == DAG_TASK_ON_NODE || f == DAG_TASK_DETACHABLE;
+            if (public_bit) {
+                ck_assert_int_eq(st, DAG_OK);
+                accepted++;
+            } else {
+                ck_assert_msg(st == DAG_ERR_INVALID, "flag 0x%x: status %d", f, (int)st);
+                rejected++;
+            }
+        }
+        /* a public bit with an unknown one is rejected as a whole */
+        dag_task_attr_t mixed = {.flags = DAG_TASK_FINAL | 0x100u};
+        ck_assert_int_eq(dag_submit(mark_independent, NULL, 0, NULL, 0, &mixed), DAG_ERR_INVALID);
+        ck_assert_int_eq(dag_taskwait(), DAG_OK);
+        ck_assert_int_eq(accepted, 4);
+        ck_assert_int_eq(rejected, 28);
+        ck_assert_int_eq(atomic_load(&ran_independent), accepted);
+        rt_stop();
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("errors");
@@ -284,6 +319,7 @@ int main(void)
     tcase_add_test(tc, test_unbalanced_group);
     tcase_add_test(tc, test_reported_at_exit);
     tcase_add_test(tc, test_strerror);
+    tcase_add_test(tc, test_unknown_flags_rejected);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -1,4 +1,4 @@
-/* error.c: status strings and task failures. A failure is created when a task body
+/* failure.c: status strings and task failures. A failure is created when a task body
  * returns non-zero; it is shared (refcounted) by the parent's and the taskgroup's
  * report slots and by every successor it cancels, and is reported to exactly one
  * waiter (the first to consume it). */
