@@ -5,7 +5,7 @@
  * The core dlopen()s a plugin at dag_init only when it is needed (plugin.c) and reads its
  * entry table; the plugin links against libdagrt.so and uses the core's internal symbols
  * marked DAG_INTERNAL (exported from libdagrt.so, never declared in include/). Public
- * API functions implemented by a plugin are defined once, in the core (plugin.c), and
+ * API functions implemented by a plugin are defined once, in the core (forward.c), and
  * forward through the plugin's entry table; the plugin's own functions have other names.
  * Never installed. */
 #ifndef DAG_CORE_PLUGIN_H
