@@ -135,7 +135,7 @@ struct comm_op {
     int nreq;
     int nposted;          /* mpi.c, ucx.c: data chunks posted so far */
     int env_ok;           /* recv: the peer's envelope arrived and matched */
-    void *stage;          /* a send of data dirty on a device: rt.dev->home_* handle */
+    void *stage;          /* a send of data dirty on a device: rt.host->home_* handle */
     size_t ready;         /* bytes from buf a send may read now (== len unless staged);
                            * the engine raises it before start/test, a transport posts
                            * only chunks below it (or waits for len) */

@@ -168,8 +168,8 @@ static int evict_body(void *arg)
     uintptr_t a = ((uintptr_t)x->buf + (uintptr_t)fl.page - 1) & ~((uintptr_t)fl.page - 1);
     uintptr_t e = ((uintptr_t)x->buf + x->len) & ~((uintptr_t)fl.page - 1);
     if (e > a) {
-        if (rt.dev && rt.dev->host_release) /* no page-locked registration may survive */
-            rt.dev->host_release(x->buf, x->len, 0);
+        if (rt.host && rt.host->host_release) /* no page-locked registration may survive */
+            rt.host->host_release(x->buf, x->len, 0);
         madvise((void *)a, e - a, MADV_DONTNEED);
     }
     return 0;

@@ -167,8 +167,8 @@ static void coll_free(struct coll *c)
         }
     free(c->tiles);
     if (c->mapped && c->base) {
-        if (rt.dev && rt.dev->host_release)
-            rt.dev->host_release(c->base, c->stride * c->ntiles, 1);
+        if (rt.host && rt.host->host_release)
+            rt.host->host_release(c->base, c->stride * c->ntiles, 1);
         munmap(c->base, c->stride * c->ntiles);
     }
     free(c);
@@ -258,8 +258,8 @@ dag_status_t dag_matrix_create(dag_matrix_t **m, int mt, int nt, size_t tile_byt
         return DAG_ERR_NOMEM;
     }
     c->base = p;
-    if (rt.dev && rt.dev->host_keep) /* the device layer may keep tiles page-locked */
-        rt.dev->host_keep(p, c->stride * c->ntiles);
+    if (rt.host && rt.host->host_keep) /* the device layer may keep tiles page-locked */
+        rt.host->host_keep(p, c->stride * c->ntiles);
     st = coll_tiles(c);
     pthread_mutex_lock(&dist.lock);
     if (!st)

@@ -1,5 +1,5 @@
 /* stage.c: sends of data dirty on a device. The device layer brings the data home piece
- * by piece (rt.dev->home_*), and the transports post each piece as it lands (comm_op.ready).
+ * by piece (rt.host->home_*), and the transports post each piece as it lands (comm_op.ready).
  * DAG_COMM_TEST_STAGE=1 (tests) stages every send with a stand-in whose pieces land one
  * per poll, so the transports' partial posting runs on machines without a GPU. */
 #include <stdlib.h>
@@ -42,13 +42,13 @@ void *comm_stage_begin(void *buf, size_t len)
         }
         return f;
     }
-    return rt.dev && rt.dev->home_begin ? rt.dev->home_begin(buf, len, staging.chunk) : NULL;
+    return rt.host && rt.host->home_begin ? rt.host->home_begin(buf, len, staging.chunk) : NULL;
 }
 
 long long stage_poll(void *h)
 {
     if (!staging.fake)
-        return rt.dev->home_poll(h);
+        return rt.host->home_poll(h);
     struct fake_stage *f = h;
     f->done = f->len - f->done > f->chunk ? f->done + f->chunk : f->len;
     return (long long)f->done;
@@ -58,6 +58,6 @@ void stage_end(void *h)
 {
     if (staging.fake)
         free(h);
-    else if (rt.dev && rt.dev->home_end)
-        rt.dev->home_end(h);
+    else if (rt.host && rt.host->home_end)
+        rt.host->home_end(h);
 }

@@ -28,8 +28,15 @@ struct rt_device_ops {
      * yet (its inputs are still being copied back to the host); the layer then calls
      * task_resume() when it may, and the task runs without a second prepare. May be NULL. */
     int (*prepare)(struct tctx *c, struct task *t);
-    /* home_* and host_*: the comm <-> cuda seam (docs/architecture.md): implemented by
-     * the CUDA layer, called only by runtime/comm, never by the core. */
+    int (*exec)(struct tctx *c, struct task *t);
+    void (*on_wait)(struct tctx *c);
+};
+
+/* The comm <-> cuda seam (docs/architecture.md): host-memory services the CUDA layer
+ * offers the communication layer, installed in rt.host by the CUDA plugin while it runs
+ * (NULL otherwise). The core never calls them; it only holds the pointer, so that neither
+ * plugin links against the other. */
+struct rt_host_ops {
     /* Staging for the layers' own transfer tasks (DAG_TASK_STAGES, e.g. a distributed send
      * of data that may be dirty on a device): home_begin starts copying [addr, addr+len)
      * to the host in pieces of `chunk` bytes and returns a handle, or NULL when the host
@@ -44,8 +51,6 @@ struct rt_device_ops {
      * registration may outlive them. Both may be NULL. */
     void (*host_keep)(void *base, size_t len);
     void (*host_release)(void *base, size_t len, int gone);
-    int (*exec)(struct tctx *c, struct task *t);
-    void (*on_wait)(struct tctx *c);
 };
 
 #define RT_POLL_GIVE_UP ((struct task **)1)
@@ -75,6 +80,7 @@ struct runtime {
     atomic_ulong lost_wakeups;    /* sleeps that timed out and found work: should stay 0 */
     const struct rt_hooks *hooks; /* NULL unless tracing or statistics are on */
     const struct rt_device_ops *dev; /* NULL unless a device layer is active */
+    const struct rt_host_ops *host;  /* the comm <-> cuda seam: NULL unless CUDA runs */
     rt_interpose_fn interpose;    /* NULL unless running distributed */
     /* Progress hook of the distributed layer: an idle thread calls it before sleeping.
      * Returns -1 when nothing is in flight (sleep), 0 when transfers are pending but none

@@ -30,7 +30,7 @@ struct ft_task;
 #define DAG_TASK_PUBLIC_MASK \
     (DAG_TASK_UNDEFERRED | DAG_TASK_FINAL | DAG_TASK_ON_NODE | DAG_TASK_DETACHABLE)
 #define DAG_TASK_INTERNAL_MASK 0xff000000u
-/* the task's body makes its inputs current on the host itself, through rt.dev->home_*,
+/* the task's body makes its inputs current on the host itself, through rt.host->home_*,
  * so the device layer neither defers it nor waits for copies before its body runs
  * (comm/flow.c: staged sends) */
 #define DAG_TASK_STAGES 0x40000000u

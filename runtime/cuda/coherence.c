@@ -199,7 +199,7 @@ struct cev *co_writeback(struct region *r)
     return writeback_in(r, 0, NULL);
 }
 
-/* ---- staging for the layers' transfer tasks (rt.dev->home_*) ------------------------ */
+/* ---- staging for the layers' transfer tasks (rt.host->home_*) ------------------------ */
 
 /* What a distributed send of [addr, addr+len) waits for before its bytes may leave:
  * per piece, the copy bringing it home (the exact region dirty on a device is copied

@@ -127,9 +127,20 @@ void cuda_start(void)
         return;
     }
     cudaSetDevice(current);
+    __atomic_store_n(&rt.host, &cu_host_ops, __ATOMIC_RELEASE); /* for runtime/comm */
     /* last: a worker that sees rt.dev sees the layer ready (it may start while tasks run) */
     __atomic_store_n(&rt.dev, &cu_ops, __ATOMIC_RELEASE);
 }
+
+/* The comm <-> cuda seam (rt.host, core/runtime.h): staging from coherence.c, kept
+ * page-locked tiles from hostpin.c. Installed by cuda_start, removed by cuda_stop. */
+const struct rt_host_ops cu_host_ops = {
+    .home_begin = co_home_begin,
+    .home_poll = co_home_poll,
+    .home_end = co_home_end,
+    .host_keep = co_host_keep,
+    .host_release = co_host_release,
+};
 
 void cuda_stop(void)
 {
@@ -159,6 +170,7 @@ void cuda_stop(void)
     progress_stop();
     xtrace_poll(1); /* the copies not reported yet, before the trace is written */
     rt.dev = NULL;
+    rt.host = NULL;
 
     pthread_mutex_lock(&cu.lock);
     while (cu.nsorted)

@@ -78,11 +78,6 @@ static void cu_on_wait(struct tctx *c)
 const struct rt_device_ops cu_ops = {
     .on_submit = cu_on_submit,
     .prepare = cu_prepare,
-    .home_begin = co_home_begin,
-    .home_poll = co_home_poll,
-    .home_end = co_home_end,
-    .host_keep = co_host_keep,
-    .host_release = co_host_release,
     .exec = cu_exec,
     .on_wait = cu_on_wait,
 };

@@ -3,7 +3,7 @@
  * enough (DAG_CUDA_PIN_MIN), so copies run asynchronously at full speed, and unlocked
  * when the region is forgotten at a top-level wait: the program may free that memory
  * afterwards. Memory the runtime owns itself is different (the tiles of distributed
- * matrices, announced with rt.dev->host_keep): its registrations outlive the waits, up to
+ * matrices, announced with rt.host->host_keep): its registrations outlive the waits, up to
  * DAG_CUDA_PIN_KEEP_MB in all, until the runtime releases the memory (host_release) or
  * the layer stops, so a tile that goes between the GPU and the network every iteration
  * is page-locked once.

@@ -239,7 +239,7 @@ struct cev *xtrace_begin(int dev, cudaStream_t s);                          /* [
 void xtrace_end(struct cev *a, int dev, cudaStream_t s, int kind, size_t bytes); /* [co] */
 int xtrace_poll(int wait);                                                  /* takes cu.lock */
 struct cev *co_writeback(struct region *r);      /* returns a new ref to host_ready, or NULL */
-/* rt.dev->home_*: bring [addr, addr+len) home in pieces for a transfer task; they take
+/* rt.host->home_*: bring [addr, addr+len) home in pieces for a transfer task; they take
  * cu.lock themselves (poll takes none) */
 void *co_home_begin(void *addr, size_t len, size_t chunk);
 long long co_home_poll(void *h);
@@ -298,6 +298,7 @@ struct stream *ctx_stream(const struct dag_cuda_ctx *ctx); /* api.c */
  *   complete.c  completion
  *   jobs.c      on_submit, job lists, job_finish */
 extern const struct rt_device_ops cu_ops;                                   /* exec.c */
+extern const struct rt_host_ops cu_host_ops;                              /* device.c */
 int cu_prepare(struct tctx *c, struct task *t);                            /* cpu.c */
 int job_run_cpu(struct job *j);
 int job_hostwait_poll(void);                     /* progress thread: resume CPU tasks */
