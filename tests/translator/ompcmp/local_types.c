@@ -1,7 +1,7 @@
 /* local_types.c: OpenMP tasks and a taskloop whose bodies use an enum, typedefs, a
  * struct with a nested tag, a union and a typedef of an unnamed struct declared inside
  * the enclosing function (and inside an outer task, for a nested task), and a variable of
- * a local struct type captured firstprivate by default, compared with
+ * a local struct type captured firstprivate, compared with
  * gcc -fopenmp, where the bodies stay in their scope. */
 #include <stdio.h>
 
@@ -16,13 +16,14 @@ static long run(int seed)
     union word { unsigned u; unsigned short h[2]; };
     typedef struct { acc_t sum; int n[M]; } stat_t;
     acc_t total[N] = {0};
-    struct cell base = {seed * 10, {TRI}}; /* firstprivate by default in the tasks */
+    struct cell base = {seed * 10, {TRI}}; /* firstprivate in the tasks (shared in the
+                                             parallel region, it would be shared there) */
     long check = 0;
     #pragma omp parallel
     #pragma omp single
     {
         for (int i = 0; i < N; i++) {
-            #pragma omp task firstprivate(i) shared(total)
+            #pragma omp task firstprivate(i, base) shared(total)
             {
                 struct cell c = {i + seed, {i % 2 ? TRI : RECT}};
                 union word w;
