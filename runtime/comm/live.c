@@ -6,7 +6,11 @@
  *   - same-node peers: a heartbeat carries the sender's pid and host, and a peer on this
  *     node whose process is gone (kill(pid, 0): ESRCH) is declared dead within tens of
  *     milliseconds, without waiting for the timeout (DAG_COMM_PID_WATCH=0: not watched,
- *     as if on another node);
+ *     as if on another node). Silence alone from a watched peer whose process lives is
+ *     not death (ranks oversubscribing a node's cores, or spinning in a blocking MPI
+ *     call of the program's own, can starve its engine for seconds): it is declared
+ *     dead only after DAG_COMM_LOCAL_TIMEOUT_MS (default 10000); a body stuck in a task
+ *     is the third check's;
  *   - stuck task bodies: a task body that has been running on one of this rank's workers
  *     for longer than DAG_COMM_STUCK_MS (default 300000; 0: off) is reported with its
  *     label, source line and start time, and the job ends: the other ranks would wait for
@@ -45,7 +49,7 @@ static struct {
     char *heard;            /* anything came from it yet */
     double *gone_since;     /* its process was found gone then (0: not) */
     uint64_t host;
-    double last_hb, hb_interval, timeout, start_timeout, pid_checked;
+    double last_hb, hb_interval, timeout, start_timeout, local_timeout, pid_checked;
     double stuck_s, stuck_checked;
     int pid_watch;          /* DAG_COMM_PID_WATCH */
     struct sample *w;       /* per worker */
@@ -82,6 +86,9 @@ dag_status_t live_start(const struct transport *tp, int nranks)
     live.start_timeout = (double)env_long("DAG_COMM_START_TIMEOUT_MS", 10000, 100, 1L << 30) / 1e3;
     if (live.start_timeout < live.timeout)
         live.start_timeout = live.timeout;
+    live.local_timeout = (double)env_long("DAG_COMM_LOCAL_TIMEOUT_MS", 10000, 100, 1L << 30) / 1e3;
+    if (live.local_timeout < live.timeout)
+        live.local_timeout = live.timeout;
     live.stuck_s = (double)env_long("DAG_COMM_STUCK_MS", 300000, 0, 1L << 40) / 1e3;
     live.host = host_hash();
     live.pid_watch = (int)env_long("DAG_COMM_PID_WATCH", 1, 0, 1);
@@ -230,8 +237,10 @@ void live_tick(double now)
     if (comm_broken())
         return;
     for (int r = 0; r < live.nranks; r++) {
-        if (r == dist.rank || live.bye[r] ||
-            now - live.last_seen[r] < (live.heard[r] ? live.timeout : live.start_timeout))
+        double limit = !live.heard[r] ? live.start_timeout
+                       : live.lpid[r]  ? live.local_timeout /* alive: check_pids watches it */
+                                       : live.timeout;
+        if (r == dist.rank || live.bye[r] || now - live.last_seen[r] < limit)
             continue;
         char how[64];
         snprintf(how, sizeof how, "no message for %.1f s", now - live.last_seen[r]);
