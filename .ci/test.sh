@@ -15,8 +15,6 @@ cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WERROR=ON >/dev/n
 cmake --build build-ci -j"$jobs"
 step "test suite"
 # --repeat until-pass:2: a test that fails is run once more and both runs are printed.
-# Known intermittent: linalg.scalapack.np4.* (a ScaLAPACK call forwarded to the real
-# library while the runtime's engine runs, 4 ranks on 2 cores; issue 15).
 ctest --test-dir build-ci -j"$jobs" --output-on-failure --timeout 900 --repeat until-pass:2
 
 if [ "${DAG_CI_SKIP_SANITIZERS:-0}" != 1 ]; then
