@@ -10,7 +10,7 @@
 #   T=8 NB=256 SWEEPS=5000 REPS=2 KILL_AT=60 bash bench/ckpt/stencil.sh [build dir]
 set -euo pipefail
 BUILD=${1:-build}
-B=$BUILD/bench/ckpt/bench_stencil
+B=${B:-$BUILD/bench/ckpt/bench_stencil} # B=/path/bench_stencil: a frozen copy
 T=${T:-8} NB=${NB:-256} SWEEPS=${SWEEPS:-5000} CHECK=${CHECK:-20} REPS=${REPS:-2}
 KILL_AT=${KILL_AT:-60} KEVERY=${KEVERY:-15} CFGS=${CFGS:-"off e5 e15 e60"}
 CK=$(mktemp -d /tmp/bench_stencil.XXXXXX)
