@@ -65,6 +65,7 @@ static struct job *dev_lost(int d, const char *why, size_t *nlost)
 {
     struct device *dv = &cu.dev[d];
     dv->dead = why;
+    atomic_fetch_add_explicit(&cu.ndead, 1, RELEASE);
     size_t n = 0;
     for (size_t i = 0; i < cu.nsorted; i++) {
         struct region *r = cu.sorted[i];

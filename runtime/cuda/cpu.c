@@ -20,7 +20,8 @@ static void acquire_host(struct job *j, struct evlist *w)
 int job_run_cpu(struct job *j)
 {
     struct task *t = j->t;
-    if (j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED)) {
+    if (j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED) &&
+        (!j->host_acquired || atomic_load_explicit(&cu.ndead, RELAXED))) {
         struct evlist w = {0};
         pthread_mutex_lock(&cu.lock);
         int lost = job_check_lost(j);

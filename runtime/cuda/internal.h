@@ -195,6 +195,7 @@ struct cu_state {
     long inject_at;                /* DAG_FAULT_INJECT=cuda:N[:sticky]: the Nth device */
     int inject_sticky;             /* completion fails (as if its context were lost) */
     long ncompleted;               /* [co] device completions so far */
+    atomic_int ndead;              /* devices lost (complete.c): lost regions may exist */
     dag_cuda_stats_t stats;        /* [co] */
 };
 

@@ -172,6 +172,8 @@ dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
 
 int job_check_lost(struct job *j)
 {
+    if (likely(!atomic_load_explicit(&cu.ndead, ACQUIRE)))
+        return 0;
     for (size_t i = 0; i < j->ndeps; i++) {
         struct region *r = co_lost(j->deps[i].addr, j->deps[i].len);
         if (!r)
