@@ -73,10 +73,12 @@ static struct job *dev_lost(int d, const char *why, size_t *nlost)
             r->c[d].valid = 0;
             r->nvalid_dev--;
         }
-        /* a copy home from d that nobody saw complete may not have landed */
+        /* a copy home from d that nobody saw complete may not have landed (after a
+         * sticky error every query fails: it is then taken as lost) */
         int host_ok = r->host_valid &&
                       (!r->host_ready || r->host_ready->dev != d ||
-                       atomic_load_explicit(&r->host_ready->seen_done, RELAXED));
+                       atomic_load_explicit(&r->host_ready->seen_done, RELAXED) ||
+                       cudaEventQuery(r->host_ready->e) == cudaSuccess);
         if (!host_ok && !r->nvalid_dev && !r->lost) {
             r->lost = d + 1;
             n++;
@@ -138,6 +140,12 @@ int job_complete_ready(void)
                         for (size_t i = 0; i < j->ndeps; i++)
                             if (mode_writes(j->deps[i].mode))
                                 co_rollback(j->deps[i].r);
+                } else if (j->retryable) {
+                    /* its outputs go home now that they are good (launch.c held them
+                     * back): a later loss of the device spares them once they landed */
+                    for (size_t i = 0; i < j->ndeps; i++)
+                        if (mode_writes(j->deps[i].mode) && !j->deps[i].r->host_valid)
+                            cev_put(co_writeback(j->deps[i].r));
                 }
                 size_t nlost = 0;
                 struct job *pend = NULL;

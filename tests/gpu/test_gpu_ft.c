@@ -166,12 +166,13 @@ static int sc_no_retry(void)
     return dag_finalize() ? 1 : 0;
 }
 
-/* The 5th completion loses the device (as a sticky error would): every task has a CPU
- * implementation and retry(1): the rest runs on the CPU with the right data; a CUDA-only
- * task then fails cleanly. */
+/* The first completion loses the device (as a sticky error would): every task has a CPU
+ * implementation and retry(1): the tasks in flight there and the rest run on the CPU
+ * with the right data (nothing had only a device copy yet); a CUDA-only task then fails
+ * cleanly. */
 static int sc_sticky(void)
 {
-    setenv("DAG_FAULT_INJECT", "cuda:5:sticky", 1);
+    setenv("DAG_FAULT_INJECT", "cuda:1:sticky", 1);
     if (setup() || init() || submit_all(DAG_DEVICE_ANY, 1))
         return 1;
     if (dag_taskwait() != DAG_OK)
@@ -237,13 +238,15 @@ static int sc_illegal_address(void)
     dag_dep_t d = {x, sizeof(uint32_t) * M, DAG_INOUT};
     dag_task_attr_t at = {.label = "bad", .file = __FILE__, .line = __LINE__,
                           .cuda = cuda_bad_address, .retries = 1};
-    if (dag_submit(cpu_add, &a, sizeof a, &d, 1, &at) || submit_all(DAG_DEVICE_ANY, 1))
+    if (dag_submit(cpu_add, &a, sizeof a, &d, 1, &at))
         FAIL("submit");
     if (dag_taskwait() != DAG_OK)
         FAIL("retry on the CPU after an illegal address failed");
     for (size_t k = 0; k < M; k++)
         if (x[k] != 7)
             FAIL("x[%zu] = %u after the retry (expected 7)", k, x[k]);
+    if (submit_all(DAG_DEVICE_ANY, 1) || dag_taskwait() != DAG_OK) /* all on the CPU now */
+        FAIL("the program after the lost context failed");
     if (!same())
         FAIL("results differ from the sequential run");
     if (gpu_only_fails())
