@@ -4,7 +4,8 @@
  * (sticky error): CPU fallback, clear failures, lost data never handed out, no hang.
  * Each scenario runs in a fresh process (this program re-executed with the scenario's
  * name: a lost context cannot be recovered, and CUDA does not survive fork()); each
- * compares its data with a sequential run. Exits 77 (skipped) without a CUDA device.
+ * compares its data with a sequential run; `random` runs random programs with random
+ * placements under injected faults. Exits 77 (skipped) without a CUDA device.
  *   test_gpu_ft                 all scenarios (Check)
  *   test_gpu_ft <scenario>      one, in this process */
 #define _GNU_SOURCE
@@ -255,6 +256,90 @@ static int sc_illegal_address(void)
     return 0;
 }
 
+/* ---- randomised: random programs under injected device faults ----------------------- */
+
+static uint64_t rnd(uint64_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 7;
+    *st ^= *st << 17;
+    return *st;
+}
+
+/* A random range of n elements, aligned to one of a few granularities: repeats, nesting
+ * and partial overlaps all occur (a task's two ranges too: the CUDA layer merges them). */
+static void pick(uint64_t *st, size_t n, size_t *o, size_t *len)
+{
+    static const size_t grain[] = {1 << 16, 1 << 14, 4096, 96};
+    size_t g = grain[rnd(st) % 4];
+    size_t cnt = n / g;
+    size_t a = rnd(st) % cnt, b = 1 + rnd(st) % (cnt / 4 + 1);
+    if (a + b > cnt)
+        b = cnt - a;
+    *o = a * g;
+    *len = b * g;
+}
+
+/* Seeds 1..DAG_TEST_FT_SEEDS (default 24): 120 mix tasks over a 16 MiB array, placed at
+ * random (DAG_SCHED=random), all with retry(3), some forced onto the GPU; odd seeds fail
+ * one device completion (cuda:N, N random), even ones inject error returns at random
+ * (prob:seed). Every byte is compared with the sequential run. */
+static int sc_random(void)
+{
+    const char *e = getenv("DAG_TEST_FT_SEEDS");
+    int seeds = e && *e ? atoi(e) : 24;
+    enum { N = 4 << 20 };
+    uint32_t *x = malloc(sizeof(uint32_t) * N), *r = malloc(sizeof(uint32_t) * N);
+    if (!x || !r)
+        FAIL("out of memory");
+    for (int seed = 1; seed <= seeds; seed++) {
+        uint64_t st = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 1;
+        char buf[64];
+        if (seed % 2)
+            snprintf(buf, sizeof buf, "cuda:%d", 1 + (int)(rnd(&st) % 60));
+        else
+            snprintf(buf, sizeof buf, "0.05:%d", seed);
+        setenv("DAG_FAULT_INJECT", buf, 1);
+        snprintf(buf, sizeof buf, "%d", seed);
+        setenv("DAG_SCHED_SEED", buf, 1);
+        setenv("DAG_SCHED", "random", 1);
+        setenv("DAG_CUDA_DEVICES", "1", 1);
+        dag_config_t cfg = {.nthreads = 1 + seed % 3, .bind = DAG_BIND_NONE};
+        if (dag_init(&cfg) || dag_cuda_device_count() < 1)
+            FAIL("no device");
+        for (size_t i = 0; i < N; i++)
+            x[i] = r[i] = (uint32_t)rnd(&st);
+        for (int k = 0; k < 120; k++) {
+            size_t oo, on, io, in;
+            pick(&st, N, &oo, &on);
+            pick(&st, N, &io, &in);
+            struct mix_args m = {x + oo, x + io, on, in, (uint32_t)k};
+            dag_dep_t d[2] = {{x + oo, on * 4, DAG_INOUT}, {x + io, in * 4, DAG_IN}};
+            dag_task_attr_t at = {.label = "mix", .file = __FILE__, .line = __LINE__,
+                                  .cuda = cuda_mix, .retries = 3};
+            if (rnd(&st) % 4 == 0)
+                at.device = DAG_DEVICE_CUDA;
+            if (dag_submit(cpu_mix, &m, sizeof m, d, 2, &at))
+                FAIL("seed %d: submit", seed);
+            struct mix_args mr = {r + oo, r + io, on, in, (uint32_t)k};
+            cpu_mix(&mr);
+        }
+        if (dag_taskwait() != DAG_OK)
+            FAIL("seed %d (DAG_FAULT_INJECT=%s): a retried task failed", seed,
+                 getenv("DAG_FAULT_INJECT"));
+        for (size_t i = 0; i < N; i++)
+            if (x[i] != r[i])
+                FAIL("seed %d (DAG_FAULT_INJECT=%s): x[%zu] = %u, expected %u", seed,
+                     getenv("DAG_FAULT_INJECT"), i, x[i], r[i]);
+        dag_finalize();
+    }
+    fprintf(stderr, "test_gpu_ft: %d random programs under injected faults: all equal\n",
+            seeds);
+    free(x);
+    free(r);
+    return 0;
+}
+
 static int run_scenario(const char *name)
 {
     alarm(300); /* a hang is a failure */
@@ -270,6 +355,8 @@ static int run_scenario(const char *name)
         return sc_lost();
     if (!strcmp(name, "illegal_address"))
         return sc_illegal_address();
+    if (!strcmp(name, "random"))
+        return sc_random();
     fprintf(stderr, "test_gpu_ft: unknown scenario %s\n", name);
     return 2;
 }
@@ -298,6 +385,8 @@ START_TEST(test_lost) { spawn("lost"); }
 END_TEST
 START_TEST(test_illegal_address) { spawn("illegal_address"); }
 END_TEST
+START_TEST(test_random) { spawn("random"); }
+END_TEST
 
 int main(int argc, char **argv)
 {
@@ -318,6 +407,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_no_retry);
     tcase_add_test(tc, test_sticky);
     tcase_add_test(tc, test_lost);
+    tcase_add_test(tc, test_random);
     tcase_add_test(tc, test_illegal_address);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
