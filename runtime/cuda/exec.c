@@ -120,11 +120,14 @@ int cu_redo(struct tctx *c, struct task *t)
     j->dev = -1;
     j->start = j->done = NULL;
     j->host_acquired = 0;
-    if (was >= 0)
-        fprintf(stderr, "dagrt: %s:%d: task '%s' is retried %s (attempt %d of %d)\n",
-                t->file ? t->file : "?", t->line, t->label ? t->label : "task",
-                d < 0 ? "on the CPU (its CPU implementation)" : "on a CUDA device",
+    if (was >= 0) {
+        int rc = t->detach_rc ? t->detach_rc : atomic_load_explicit(&t->event_rc, RELAXED);
+        fprintf(stderr, "dagrt: %s:%d: task '%s' failed on CUDA device %d (code %d); "
+                        "retried %s (attempt %d of at most %d)\n",
+                t->file ? t->file : "?", t->line, t->label ? t->label : "task", was, rc,
+                d < 0 ? "on its CPU implementation" : "on a CUDA device",
                 t->ft->attempts + 1, t->ft->retries + 1);
+    }
     return 0;
 }
 
