@@ -83,6 +83,10 @@ static struct job *dev_lost(int d, const char *why, size_t *nlost)
             r->lost = d + 1;
             n++;
         }
+        if (host_ok && r->host_ready && r->host_ready->dev == d) {
+            cev_put(r->host_ready); /* complete: no stream may wait on the lost context */
+            r->host_ready = NULL;
+        }
     }
     *nlost = n;
     struct job *p = dv->pend_head;
