@@ -481,22 +481,25 @@ int ft_run(struct tctx *c, struct task *t)
 int ft_redo(struct tctx *c, struct task *t)
 {
     struct ft_task *f = t->ft;
-    if (!(t->flags & TF_DEVICE) || !f->retries || f->attempts > f->retries || !rt.dev ||
-        !rt.dev->redo)
+    if (!(t->flags & TF_DEVICE) || !f->retries)
         return 0;
     /* children of the failed attempt would have to be waited for, possibly on the
-     * progress thread: such a task is not retried */
+     * progress thread: such a task is neither retried nor restored */
     if (!task_children_done(t) || atomic_load_explicit(&t->fail, ACQUIRE))
         return 0;
     int rc = t->detach_rc ? t->detach_rc : atomic_load_explicit(&t->event_rc, RELAXED);
-    if (rt.dev->redo(c, t))
+    int again = f->attempts <= f->retries && rt.dev && rt.dev->redo && !rt.dev->redo(c, t);
+    /* the attempt's writes are void, whether it runs again or gives up (the device layer
+     * has made the host copy the current one: the restored bytes are what successors of
+     * a later attempt see, and what the program sees after a failure) */
+    if (f->nw && f->w[0].save)
+        restore_inputs(f);
+    if (!again)
         return 0;
     if (verbose)
         fprintf(stderr, "dagrt: %s:%d: task '%s' failed with code %d on attempt %d; "
                         "retrying\n", t->file ? t->file : "?", t->line,
                 t->label ? t->label : "task", rc, f->attempts);
-    if (f->nw)
-        restore_inputs(f);
     t->detach_rc = 0;
     atomic_store_explicit(&t->event_rc, 0, RELAXED);
     atomic_store_explicit(&t->fulfilled, 1, RELAXED);
