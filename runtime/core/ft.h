@@ -42,6 +42,10 @@ void ft_free(struct ft_task *f);
  * code of the last attempt. */
 int ft_run(struct tctx *c, struct task *t);
 extern int ft_guard_all; /* DAG_CATCH_SIGNALS (default on): protect every body */
+/* A TF_DEVICE task's attempt failed (both its body and its event are done): when it has
+ * retries left and the device layer agrees (rt.dev->redo), its outputs are restored and
+ * it is queued again: returns 1 (the caller must not finish it), else 0. */
+int ft_redo(struct tctx *c, struct task *t);
 /* After the body (rc) or the cancellation (cause) of a task with a record. */
 void ft_done(struct tctx *c, struct task *t, int rc, int cancelled);
 

@@ -16,7 +16,16 @@
  * Fault injection (DAG_FAULT_INJECT=prob:seed): each attempt of a task body fails with
  * probability prob, by returning an error or by a real SIGSEGV, SIGFPE or SIGBUS, before
  * or after the body ran (the latter leaves modified outputs behind, which a retry must
- * undo). The choice depends on (seed, task id, attempt) only. */
+ * undo). The choice depends on (seed, task id, attempt) only.
+ *
+ * Tasks with a CUDA variant (TF_DEVICE: detachable while the CUDA layer runs) complete on
+ * their stream's event, after the body returned: their retry is decided when both are
+ * done (ft_redo, called by task.c instead of finishing the failed task). The CUDA layer
+ * voids the attempt's writes and picks where the next attempt runs (rt.dev->redo); the
+ * copies taken before the first attempt are written back here; the task is queued again.
+ * Injection into such tasks is an error return before the body only (nothing launched);
+ * DAG_FAULT_INJECT=cuda:N[:sticky] (runtime/cuda/complete.c) fails the Nth completion of
+ * a task on a device instead. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
@@ -28,6 +37,7 @@
 #include <unistd.h>
 
 #include "ft.h"
+#include "children.h"
 
 #define ALT_STACK_BYTES (256 * 1024)
 
@@ -160,6 +170,8 @@ static void alt_setup(void)
 
 static int parse_inject(const char *s)
 {
+    if (!strncmp(s, "cuda:", 5))
+        return 0; /* device completions: runtime/cuda/complete.c parses and checks it */
     char *end;
     double p = strtod(s, &end);
     if (end == s || *end != ':' || !(p >= 0 && p <= 1))
@@ -294,12 +306,15 @@ enum { INJ_NONE, INJ_ERR_BEFORE, INJ_ERR_AFTER, INJ_SEGV, INJ_FPE, INJ_BUS };
 
 static int inject_kind(const struct task *t, int attempt, int *after)
 {
-    if (!ft_wanted_all || !t->ft || t->ft->snapshot || (t->flags & TF_DETACHABLE))
+    if (!ft_wanted_all || !t->ft || t->ft->snapshot ||
+        (t->flags & (TF_DETACHABLE | TF_DEVICE)) == TF_DETACHABLE)
         return INJ_NONE;
     uint64_t h = mix64(inject_seed ^ mix64(t->id * 0x9e3779b97f4a7c15ull + (uint64_t)attempt));
     if ((double)(h >> 11) * 0x1p-53 >= inject_prob)
         return INJ_NONE;
     uint64_t k = mix64(h);
+    if (t->flags & TF_DEVICE)
+        return INJ_ERR_BEFORE; /* before the body: nothing was launched */
     *after = (int)(k >> 40) & 1;
     return INJ_ERR_BEFORE + (int)(k % (FT_TSAN ? 2 : 5));
 }
@@ -422,8 +437,16 @@ static const char *signame(int sig)
 int ft_run(struct tctx *c, struct task *t)
 {
     struct ft_task *f = t->ft;
-    /* a detachable task (detach, a CUDA implementation) completes on its event: its
-     * failure arrives after the body returned, too late to re-run it here */
+    /* a detachable task completes on its event: its failure arrives after the body
+     * returned, too late to re-run it here. Those with a CUDA variant are re-run by
+     * ft_redo (the copies are taken before their first attempt, the host bytes current:
+     * the CUDA layer's prepare made sure); `detach` tasks are not retried. */
+    if (f && f->retries && (t->flags & TF_DEVICE) && !f->attempts && f->nw &&
+        save_inputs(f)) {
+        fprintf(stderr, "dagrt: warning: task '%s': no memory for the copy retry(%d) needs; "
+                        "it runs once\n", t->label ? t->label : "task", f->retries);
+        f->retries = 0;
+    }
     if (!f || !f->retries || (t->flags & TF_DETACHABLE))
         return attempt(c, t);
     if (f->nw && save_inputs(f)) {
@@ -453,6 +476,36 @@ int ft_run(struct tctx *c, struct task *t)
     }
     drop_copies(f);
     return rc;
+}
+
+int ft_redo(struct tctx *c, struct task *t)
+{
+    struct ft_task *f = t->ft;
+    if (!(t->flags & TF_DEVICE) || !f->retries)
+        return 0;
+    /* children of the failed attempt would have to be waited for, possibly on the
+     * progress thread: such a task is neither retried nor restored */
+    if (!task_children_done(t) || atomic_load_explicit(&t->fail, ACQUIRE))
+        return 0;
+    int rc = t->detach_rc ? t->detach_rc : atomic_load_explicit(&t->event_rc, RELAXED);
+    int again = f->attempts <= f->retries && rt.dev && rt.dev->redo && !rt.dev->redo(c, t);
+    /* the attempt's writes are void, whether it runs again or gives up (the device layer
+     * has made the host copy the current one: the restored bytes are what successors of
+     * a later attempt see, and what the program sees after a failure) */
+    if (f->nw && f->w[0].save)
+        restore_inputs(f);
+    if (!again)
+        return 0;
+    if (verbose)
+        fprintf(stderr, "dagrt: %s:%d: task '%s' failed with code %d on attempt %d; "
+                        "retrying\n", t->file ? t->file : "?", t->line,
+                t->label ? t->label : "task", rc, f->attempts);
+    t->detach_rc = 0;
+    atomic_store_explicit(&t->event_rc, 0, RELAXED);
+    atomic_store_explicit(&t->fulfilled, 1, RELAXED);
+    atomic_store_explicit(&t->detach, 1, RELEASE);
+    task_resume(t);
+    return 1;
 }
 
 void ft_done(struct tctx *c, struct task *t, int rc, int cancelled)

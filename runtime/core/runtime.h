@@ -30,6 +30,12 @@ struct rt_device_ops {
     int (*prepare)(struct tctx *c, struct task *t);
     int (*exec)(struct tctx *c, struct task *t);
     void (*on_wait)(struct tctx *c);
+    /* A failed attempt of a task with retries left whose CUDA variant made it detachable
+     * (TF_DEVICE, core/retry.c ft_redo): the layer voids what the attempt wrote (device
+     * copies invalidated, the host copy current again: retry.c then restores its bytes)
+     * and decides where the next attempt runs. Returns 0 when it may run again. May be
+     * NULL (no retries for such tasks). */
+    int (*redo)(struct tctx *c, struct task *t);
 };
 
 /* The comm <-> cuda seam (docs/architecture.md): host-memory services the CUDA layer

@@ -358,6 +358,8 @@ static struct task *execute_body(struct tctx *c, struct task *t)
             return NULL;
         if (!rc && !cause)
             rc = atomic_load_explicit(&t->event_rc, RELAXED);
+        if (unlikely(rc && t->ft && !cause) && ft_redo(c, t))
+            return NULL; /* a CUDA-layer task runs again (core/retry.c) */
     }
     return task_finish(c, t, rc, cause);
 }
@@ -401,6 +403,8 @@ dag_status_t task_fulfill(dag_event_t ev, int code, struct task **imm)
     if (!c)
         return DAG_ERR_STATE;
     int rc = t->detach_rc ? t->detach_rc : atomic_load_explicit(&t->event_rc, RELAXED);
+    if (unlikely(rc && t->ft) && ft_redo(c, t))
+        return DAG_OK; /* a CUDA-layer task runs again (core/retry.c) */
     *imm = task_finish(c, t, rc, NULL);
     return DAG_OK;
 }
@@ -682,6 +686,8 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
             return DAG_ERR_INVALID;
         }
         flags |= TF_DETACHABLE;
+        if (!(aflags & DAG_TASK_DETACHABLE))
+            flags |= TF_DEVICE;
         return submit_deferred(c, fn, args, args_size, deps, ndeps, attr, flags, ft);
     }
 

@@ -49,7 +49,9 @@ enum {
     TF_EXT_ARGS = 1u << 4,   /* args were malloc'ed (too large for argbuf) */
     TF_EXT_MTX = 1u << 5,    /* mtx was malloc'ed (more than MTX_INLINE mutexes) */
     TF_DETACHABLE = 1u << 6, /* completion may wait for an event: see `detach` */
-    TF_STAGES = 1u << 7      /* DAG_TASK_STAGES: the body brings its inputs home itself */
+    TF_STAGES = 1u << 7,     /* DAG_TASK_STAGES: the body brings its inputs home itself */
+    TF_DEVICE = 1u << 8      /* TF_DETACHABLE because of its CUDA variant, not `detach`: a
+                                failed attempt may be re-run (core/retry.c ft_redo) */
 };
 
 /* task.counts packs two counters so that a child that finishes with no live children

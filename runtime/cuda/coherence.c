@@ -465,6 +465,7 @@ void co_host_written(void *addr, size_t len)
     FOR_OVERLAPS(addr, len, o)
     {
         o->host_valid = 1;
+        o->lost = 0; /* the program wrote the bytes again */
         invalidate_others(o, -1);
     }
 }
@@ -496,6 +497,27 @@ void co_drop_copy(struct region *r, int dev)
         set_ev(&c->ready, NULL);
         set_ev(&c->rd, NULL);
     }
+}
+
+struct region *co_lost(void *addr, size_t len)
+{
+    struct region *o;
+    FOR_OVERLAPS(addr, len, o)
+    {
+        if (o->lost)
+            return o;
+    }
+    return NULL;
+}
+
+void co_rollback(struct region *r)
+{
+    for (int d = 0; d < cu.ndev; d++)
+        r->c[d].valid = 0;
+    r->nvalid_dev = 0;
+    r->host_valid = 1;
+    r->lost = 0;
+    set_ev(&r->host_ready, NULL);
 }
 
 /* Callers make sure no transfer touches r's host bytes any more (host_ready completed). */

@@ -20,11 +20,19 @@ static void acquire_host(struct job *j, struct evlist *w)
 int job_run_cpu(struct job *j)
 {
     struct task *t = j->t;
-    if (!j->host_acquired && j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED)) {
+    if (j->ndeps && atomic_load_explicit(&cu.nregions, RELAXED) &&
+        (!j->host_acquired || atomic_load_explicit(&cu.ndead, RELAXED))) {
         struct evlist w = {0};
         pthread_mutex_lock(&cu.lock);
-        acquire_host(j, &w);
+        int lost = job_check_lost(j);
+        if (!lost && !j->host_acquired)
+            acquire_host(j, &w);
         pthread_mutex_unlock(&cu.lock);
+        if (lost) {
+            if (!j->retryable)
+                atomic_store_explicit(&j->finished, 1, RELEASE);
+            return lost;
+        }
         co_sync_events(w.v, w.n);
         free(w.v);
     }
@@ -39,7 +47,8 @@ int job_run_cpu(struct job *j)
         cu.stats.cpu_tasks++;
         pthread_mutex_unlock(&cu.lock);
     }
-    atomic_store_explicit(&j->finished, 1, RELEASE);
+    if (!j->retryable)
+        atomic_store_explicit(&j->finished, 1, RELEASE);
     return rc;
 }
 
@@ -60,7 +69,10 @@ static int keep_pending(struct cev **v, int n)
 
 /* rt.dev->prepare: place the task; if it runs on the CPU and its inputs are dirty on a
  * device, start their copies back and defer it: the progress thread resumes it when the
- * copies are done (job_hostwait_poll), so no worker blocks on PCIe meanwhile. */
+ * copies are done (job_hostwait_poll), so no worker blocks on PCIe meanwhile. A task
+ * with retry(n) gets its data current on the host wherever it runs (device copies are
+ * kept when it runs on one): core/retry.c copies what it writes before the first attempt,
+ * and a retry on the CPU after its device was lost finds its inputs there. */
 int cu_prepare(struct tctx *c, struct task *t)
 {
     (void)c;
@@ -71,12 +83,19 @@ int cu_prepare(struct tctx *c, struct task *t)
     j->place = pm_place(j);
     if (t->flags & TF_STAGES)
         j->host_acquired = 1; /* its body brings its inputs home itself (home_begin) */
-    if (j->place >= 0 || !j->cpu_ok || !j->ndeps || !cu.nsorted || j->host_acquired) {
+    int keep_dev = j->retryable && j->place >= 0;
+    if (!j->ndeps || !cu.nsorted ||
+        (!keep_dev && (j->place >= 0 || !j->cpu_ok || j->host_acquired))) {
         pthread_mutex_unlock(&cu.lock);
         return 0;
     }
     struct evlist w = {0};
-    acquire_host(j, &w);
+    if (keep_dev) { /* copies back only: a read keeps the device copies valid */
+        for (size_t i = 0; i < j->ndeps; i++)
+            co_acquire_host(j->deps[i].addr, j->deps[i].len, DAG_IN, &w);
+    } else {
+        acquire_host(j, &w);
+    }
     w.n = keep_pending(w.v, w.n);
     if (!w.n) {
         pthread_mutex_unlock(&cu.lock);

@@ -95,6 +95,7 @@ void cuda_start(void)
     cu.serial_ns = 1e3 * (double)env_long("DAG_CUDA_SERIAL_US", 500, 0, 1L << 40);
     cu.urgent = (int)env_long("DAG_CUDA_URGENT", 1, 0, 1);
     cu.rng = (uint64_t)env_long("DAG_SCHED_SEED", 12345, 0, 1L << 62) * 2654435761u + 1;
+    cu_inject_parse(); /* DAG_FAULT_INJECT=cuda:N (complete.c) */
     int nstreams = (int)env_long("DAG_CUDA_STREAMS", 8, 1, CU_MAXSTREAMS);
     for (int d = 0; d < n; d++) {
         if (device_setup(&cu.dev[d], d, nstreams)) {

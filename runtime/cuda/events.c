@@ -35,6 +35,7 @@ struct cev *cev_get(int dev, int timing)
     }
     e->refs = 1;
     e->next = NULL;
+    atomic_store_explicit(&e->seen_done, 0, RELAXED);
     return e;
 }
 
@@ -75,6 +76,7 @@ int cev_state(struct cev *e, const char *what)
         cudaGetLastError();
         return -1;
     }
+    atomic_store_explicit(&e->seen_done, 1, RELAXED);
     return 1;
 }
 
@@ -93,6 +95,8 @@ void co_sync_events(struct cev **ev, int n)
         cudaError_t err = cudaEventSynchronize(ev[i]->e);
         if (err != cudaSuccess)
             cu_warn("cudaEventSynchronize", err);
+        else
+            atomic_store_explicit(&ev[i]->seen_done, 1, RELAXED);
     }
     if (n) {
         pthread_mutex_lock(&cu.lock);

@@ -35,6 +35,7 @@ struct cev {
     int dev;
     int refs;
     int timing;
+    atomic_int seen_done; /* a query or wait saw it complete (complete.c: device loss) */
     struct cev *next; /* free list */
 };
 
@@ -80,6 +81,8 @@ struct region {
                                       overlapping our registrations), 2 we registered, 3 we
                                       registered and keep (hostpin.c), -1 pageable */
     int nvalid_dev;
+    int lost;                      /* 1 + the device whose lost context held its only
+                                      copy: tasks using it fail (complete.c dev_lost) */
     struct copy c[];               /* cu.ndev entries */
 };
 
@@ -109,6 +112,8 @@ struct device {
     int inflight;                  /* [co] launched, not completed */
     struct job *pend_head, *pend_tail; /* [co] placed here, waiting for room */
     double exp_end;                /* [co] expected time (ns) the queued work ends */
+    const char *dead;              /* [co] why its context is unusable (a sticky error):
+                                      it takes no more work (complete.c dev_lost) */
     int peer[CU_MAXDEV];           /* peer access to device i is enabled */
     char name[256];
 };
@@ -143,6 +148,11 @@ struct job {
     int place;                     /* prepare chose (t->prepared): -1 the CPU, else a device */
     int counted;                   /* its writes are in writers.c's counts [co] */
     int host_acquired;             /* prepare made the host copies current (or is) */
+    int retryable;                 /* retry(n): its data is kept current on the host
+                                      before each attempt, its writes voided on failure
+                                      (exec.c cu_redo); `finished` stays 0 (the task's
+                                      state says when it is done) */
+    int fault_dev;                 /* the device of the last failed attempt, or -1 */
     struct cev **hw;               /* copies back the CPU body waits for [co] */
     int nhw;
     struct job *hwnext;            /* cu.hw_head list [co] */
@@ -182,6 +192,10 @@ struct cu_state {
     pthread_cond_t cv;             /* signalled on launch, pend and stop [co] */
     int stop, sleeping;
     atomic_int polling;            /* a thread runs job_complete_ready (complete.c) */
+    long inject_at;                /* DAG_FAULT_INJECT=cuda:N[:sticky]: the Nth device */
+    int inject_sticky;             /* completion fails (as if its context were lost) */
+    long ncompleted;               /* [co] device completions so far */
+    atomic_int ndead;              /* devices lost (complete.c): lost regions may exist */
     dag_cuda_stats_t stats;        /* [co] */
 };
 
@@ -245,6 +259,11 @@ void *co_home_begin(void *addr, size_t len, size_t chunk);
 long long co_home_poll(void *h);
 void co_home_end(void *h);
 void co_drop_copy(struct region *r, int dev);    /* invalidate + release the buffer */
+/* A region overlapping [addr, addr+len) whose data was lost with a device, or NULL. */
+struct region *co_lost(void *addr, size_t len);
+/* A retryable task's failed attempt wrote r: the host bytes (the pre-task version) are
+ * current again, every device copy is void. */
+void co_rollback(struct region *r);
 void region_forget(struct region *r);            /* drop every copy, unpin, remove */
 size_t co_missing_bytes(void *addr, size_t len, int dev); /* for placement */
 /* writers.c: submitted, unfinished writers per exact range (a write-back hint); its
@@ -308,6 +327,11 @@ extern RT_TLS struct dag_cuda_ctx *cu_tls_ctx;   /* the context of the running l
 int progress_start(void);                        /* progress.c */
 void progress_stop(void);
 int job_complete_ready(void);                    /* complete.c: by one poller at a time */
+void cu_inject_parse(void);                      /* complete.c: DAG_FAULT_INJECT=cuda:N */
+/* A job cannot use some of its data (lost with a device): reports it, returns
+ * DAG_ERR_DEVICE; 0 when all is there. [co] */
+int job_check_lost(struct job *j);
+int cu_redo(struct tctx *c, struct task *t);     /* exec.c: rt.dev->redo */
 dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
                           size_t ndeps);         /* jobs.c */
 void job_writers_done(struct job *j);            /* [co] when it ran on a device */
@@ -317,7 +341,8 @@ void jobs_sweep_all(void);
 /* perfmodel.c [co] */
 void pm_init(void);
 void pm_fini(void);
-int pm_place(struct job *j);                     /* -1: CPU, else device */
+int pm_place(struct job *j);                     /* -1: CPU, else device; -2: no usable
+                                                    device left and no CPU variant */
 void pm_record(uint64_t key, int arch, double ns);
 uint64_t pm_key(const struct task *t, size_t bytes);
 double pm_expect(uint64_t key, int arch, int *n);

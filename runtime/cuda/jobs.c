@@ -2,10 +2,12 @@
  * (on_submit: its dependencies, merged where they overlap), counted as a writer
  * (writers.c), and freed by the thread that made it once the task is done. job_finish
  * is where a task placed on a device ends. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "../core/ft.h" /* struct ft_task: retry(n) */
 
 /* ---- job lists: one per submitting thread ------------------------------------------- */
 
@@ -76,7 +78,8 @@ static struct jlist *my_jobs(void)
 void job_finish(struct job *j, int rc)
 {
     dag_event_t ev = j->ev;
-    atomic_store_explicit(&j->finished, 1, RELEASE);
+    if (!j->retryable) /* else it may run again: the task's state says when it is done */
+        atomic_store_explicit(&j->finished, 1, RELEASE);
     atomic_fetch_sub_explicit(&cu.njobs, 1, RELEASE);
     dag_event_fulfill(ev, rc);
 }
@@ -143,6 +146,8 @@ dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
     j->gpu_ok = gpu;
     j->cpu_ok = t->device != DAG_DEVICE_CUDA;
     j->dev = -1;
+    j->fault_dev = -1;
+    j->retryable = t->ft && t->ft->retries > 0 && (t->flags & TF_DEVICE);
     size_t n = 0;
     for (size_t i = 0; i < ndeps; i++) {
         if (!deps[i].len)
@@ -163,6 +168,25 @@ dag_status_t cu_on_submit(struct tctx *c, struct task *t, const dag_dep_t *deps,
         sweep(l, 0);
     t->ext = j;
     return DAG_OK;
+}
+
+int job_check_lost(struct job *j)
+{
+    if (likely(!atomic_load_explicit(&cu.ndead, ACQUIRE)))
+        return 0;
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct region *r = co_lost(j->deps[i].addr, j->deps[i].len);
+        if (!r)
+            continue;
+        struct task *t = j->t;
+        fprintf(stderr, "dagrt: %s:%d: task '%s' needs %p+%zu, whose only copy was on CUDA "
+                        "device %d when its context was lost (%s): the task fails (rewrite "
+                        "the data and call dag_cuda_host_modified to use it again)\n",
+                t->file ? t->file : "?", t->line, t->label ? t->label : "task", r->addr,
+                r->len, r->lost - 1, cu.dev[r->lost - 1].dead);
+        return DAG_ERR_DEVICE;
+    }
+    return 0;
 }
 
 /* j's writes are done (or will never be). Under auto, a region whose last known writer

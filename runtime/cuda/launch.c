@@ -75,6 +75,9 @@ static int launch(struct job *j)
     int d = j->dev;
     struct device *dv = &cu.dev[d];
     struct task *t = j->t;
+    int lost = job_check_lost(j);
+    if (lost)
+        return lost;
     struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0);
     cudaSetDevice(d);
     for (size_t i = 0; i < j->ndeps; i++) {
@@ -115,7 +118,9 @@ static int launch(struct job *j)
     pthread_mutex_unlock(&st->launch);
 
     pthread_mutex_lock(&cu.lock);
-    int wb = writeback_eagerly(t);
+    /* a retryable task's outputs stay on the device until it succeeded: a failed
+     * attempt's bytes must never reach the host (complete.c voids them) */
+    int wb = !j->retryable && writeback_eagerly(t);
     for (size_t i = 0; i < j->ndeps; i++) {
         struct jdep *p = &j->deps[i];
         if (mode_writes(p->mode)) {
@@ -231,6 +236,8 @@ int job_launch_or_pend(struct job *j)
 {
     struct device *dv = &cu.dev[j->dev];
     int rc = 1;
+    if (dv->dead) /* lost since placement: the job fails (and may be retried elsewhere) */
+        return DAG_ERR_DEVICE;
     if (!dv->pend_head && dv->inflight < stream_cap() * dv->nstreams)
         rc = launch(j);
     if (rc == 1)

@@ -168,17 +168,22 @@ int pm_place(struct job *j)
     double m_gpu = pm_expect(j->key, 1, &n_gpu);
     double now = (double)clock_now_ns();
 
-    int best = 0;
+    int best = -1, nlive = 0;
     double best_cost = INFINITY;
     for (int d = 0; d < cu.ndev; d++) {
         struct device *dv = &cu.dev[d];
+        if (dv->dead) /* its context is lost (complete.c) */
+            continue;
+        nlive++;
         double wait = dv->exp_end > now ? dv->exp_end - now : 0;
         double cost = wait + transfer_ns(j, d) + m_gpu;
-        if (cost < best_cost) {
+        if (best < 0 || cost < best_cost) {
             best_cost = cost;
             best = d;
         }
     }
+    if (best < 0)
+        return j->cpu_ok ? -1 : -2;
 
     int choice = best;
     switch (cu.policy) {
@@ -188,8 +193,11 @@ int pm_place(struct job *j)
     case SCHED_EAGER:
         break;
     case SCHED_RANDOM: {
-        int k = (int)(next_random() % (uint64_t)(cu.ndev + j->cpu_ok));
-        choice = k < cu.ndev ? k : -1;
+        int k = (int)(next_random() % (uint64_t)(nlive + j->cpu_ok));
+        choice = -1;
+        for (int d = 0; d < cu.ndev && choice < 0; d++)
+            if (!cu.dev[d].dead && k-- == 0)
+                choice = d;
         break;
     }
     default:

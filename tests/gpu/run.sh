@@ -22,7 +22,7 @@ command -v mpirun >/dev/null && [ "${SKIP_MPI:-0}" != 1 ] && mpi_targets="test_g
 core_targets=dag_core_tests_so
 [ "${SKIP_CORESO:-0}" = 1 ] && core_targets=""
 grep -q "^DAGCC_LIBCLANG:.*=/" "$build/CMakeCache.txt" && tr_targets="dagcc dagcc-translate"
-cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy $core_targets $mpi_targets \
+cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy test_gpu_ft $core_targets $mpi_targets \
     $tr_targets >/dev/null || {
   cmake --build "$build" -j1 --target test_gpu test_gpu_lazy $tr_targets 2>&1 | tail -30; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
@@ -30,6 +30,8 @@ rc=0
 echo "== tests/gpu"
 DAG_TEST_SEEDS=${DAG_TEST_SEEDS:-200} DAG_TEST_BIG_SEEDS=${DAG_TEST_BIG_SEEDS:-24} \
   "$build/tests/gpu/test_gpu" || rc=1
+echo "== tests/gpu/test_gpu_ft (device faults: retry(n), lost contexts; one process each)"
+"$build/tests/gpu/test_gpu_ft" || rc=1
 echo "== tests/gpu/test_gpu_lazy (a CPU-only program does not start the CUDA layer)"
 "$build/tests/gpu/test_gpu_lazy" || rc=1
 if [ "${SKIP_MPI:-0}" != 1 ] && [ -n "$mpi_targets" ] && [ -x "$build/tests/gpu/test_gpu_mpi" ]; then
