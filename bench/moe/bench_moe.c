@@ -1,8 +1,13 @@
 /* bench_moe.c: MoE training steps (forward + backward + SGD of one layer) with routing
- * skewed by a Zipf law, dynamic scheduling (chunk tasks, stealing, priorities) against
- * static expert placement (contiguous expert groups, one task per worker, no chunks) in
- * the same runtime and the same run, steps interleaved. Prints tokens/s, median and p99
- * step time of each and the ratios.
+ * skewed by a Zipf law, dynamic scheduling (chunk tasks, stealing, priorities, hot
+ * experts' chunks moved to idle ranks) against static expert placement (expert
+ * parallelism: expert e pinned to rank e mod R and worker (e/R) mod W, one task per
+ * worker, no chunks) in the same runtime and the same run, steps interleaved. Prints
+ * tokens/s, median and p99 step time of each and the ratios, the CPU-seconds of each
+ * (summed over ranks, and the busiest rank's: the step time if every rank had its own
+ * cores), and the placement's imbalance (the busiest (rank, worker) slot's expert rows
+ * over the mean: the most any scheduler can gain on the expert work over this static
+ * placement). No capacity limit (a capacity factor cf caps the imbalance near cf).
  * Usage: bench_moe [s=1.0] [steps=40] [tokens=1024] [experts=16] [d_model=128]
  *                  [d_hidden=256] [top_k=2] [chunk=0: adaptive]  (DAG_NUM_THREADS: workers;
  *        MOE_BENCH_ONLY=dynamic|static runs one variant, for profiling: no ratios) */
@@ -11,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <dag.h>
@@ -54,6 +60,13 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double cpu_now(void) /* CPU-seconds of this process (all its threads) */
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 static int cmpd(const void *a, const void *b)
@@ -105,6 +118,13 @@ int main(int argc, char **argv)
     t[1] = calloc(steps, sizeof(double));
     int load[E];
     double share = 0; /* mean share of the hottest expert in a step */
+    double imb = 0;   /* mean over steps of busiest static slot / mean slot */
+    int R = dag_nranks(), W = dag_num_threads(), P = R * W;
+    double slot[P];
+    /* per variant: CPU-s of the process, then task CPU-s of the busiest worker, then of
+     * all workers (dag_moe_worker_busy) */
+    double cpu[6] = {0, 0, 0, 0, 0, 0}, bw[2][W], b0[W], b1[W];
+    memset(bw, 0, sizeof bw);
     for (int it = 0; it < warm + steps; it++) {
         zipf_route(route, n, K, E, zs, &s);
         for (int v = 0; v < 2; v++) { /* alternate which variant goes first */
@@ -112,22 +132,37 @@ int main(int argc, char **argv)
             if (only >= 0 && which != only) /* profiling one variant (MOE_BENCH_ONLY) */
                 continue;
             dag_moe_t *m = which ? st : dyn;
-            double t0 = now();
+            ok(dag_moe_worker_busy(m, b0, W), "busy");
+            double t0 = now(), c0 = cpu_now();
             ok(dag_moe_forward(m, x, n, route, y), "forward");
             ok(dag_moe_backward(m, dy, dx), "backward");
             ok(dag_moe_sgd(m, 1e-3f), "sgd");
             double dt = now() - t0;
-            if (it >= warm)
+            if (it >= warm) {
                 t[which][it - warm] = dt;
+                cpu[which] += cpu_now() - c0;
+                ok(dag_moe_worker_busy(m, b1, W), "busy");
+                for (int w = 0; w < W; w++)
+                    bw[which][w] += b1[w] - b0[w];
+            }
         }
         if (it >= warm) {
-            dag_moe_expert_load(dyn, load, NULL);
+            dag_moe_expert_load(only == 1 ? st : dyn, load, NULL);
             long mx = 0, tot = 0;
             for (int e = 0; e < E; e++) {
                 mx = load[e] > mx ? load[e] : mx;
                 tot += load[e];
             }
             share += (double)mx / (tot ? tot : 1) / steps;
+            /* the static rule of DAG_MOE_STATIC: slot (e mod R, (e / R) mod W) */
+            double smax = 0;
+            for (int i = 0; i < P; i++)
+                slot[i] = 0;
+            for (int e = 0; e < E; e++)
+                slot[(e % R) * W + (e / R) % W] += load[e];
+            for (int i = 0; i < P; i++)
+                smax = slot[i] > smax ? slot[i] : smax;
+            imb += smax / ((double)(tot ? tot : 1) / P) / steps;
         }
     }
     /* on a shared machine load bursts hit whole steps: the median over iterations of
@@ -149,6 +184,35 @@ int main(int argc, char **argv)
         p99[v] = t[v][i99 < 0 ? 0 : i99];
         tput[v] = (double)n * steps / sum;
     }
+    for (int v = 0; v < 2; v++)
+        for (int w = 0; w < W; w++) {
+            cpu[2 + v] = bw[v][w] > cpu[2 + v] ? bw[v][w] : cpu[2 + v];
+            cpu[4 + v] += bw[v][w];
+        }
+    /* CPU-seconds of every rank to rank 0 (a registered 1 x R array, one tile per rank):
+     * sums over ranks, and the busiest rank's process CPU-s and busiest worker's task CPU-s */
+    double csum[6], cmax[6];
+    memcpy(csum, cpu, sizeof cpu);
+    memcpy(cmax, cpu, sizeof cpu);
+    if (R > 1) {
+        dag_matrix_t *cm;
+        dag_dist_t dd = {.kind = DAG_DIST_2D, .p = 1, .q = R};
+        ok(dag_matrix_create(&cm, 1, R, sizeof cpu, &dd), "matrix");
+        memcpy(dag_tile(cm, 0, dag_rank()), cpu, sizeof cpu);
+        for (int r = 0; r < R; r++)
+            ok(dag_dist_fetch(dag_tile(cm, 0, r), sizeof cpu, 0), "fetch");
+        ok(dag_taskwait(), "taskwait");
+        if (dag_rank() == 0)
+            for (int r = 1; r < R; r++) {
+                const double *c = dag_tile(cm, 0, r);
+                for (int v = 0; v < 6; v++) {
+                    csum[v] += c[v];
+                    cmax[v] = c[v] > cmax[v] ? c[v] : cmax[v];
+                }
+            }
+        ok(dag_dist_barrier(), "barrier");
+        dag_matrix_destroy(cm);
+    }
     if (dag_rank() != 0)
         goto done;
     printf("moe s=%.2f tokens=%d experts=%d top_k=%d d=%d h=%d chunk=%d workers=%d "
@@ -161,9 +225,23 @@ int main(int argc, char **argv)
            1e3 * p99[1]);
     printf("  dynamic/static throughput %.2fx, p99 static/dynamic %.2fx, paired median %.2fx\n",
            tput[0] / tput[1], p99[1] / p99[0], paired);
+    printf("  CPU-s per step: dynamic %.1f ms, static %.1f ms (all ranks); busiest rank "
+           "dynamic %.1f ms, static %.1f ms\n", 1e3 * csum[0] / steps, 1e3 * csum[1] / steps,
+           1e3 * cmax[0] / steps, 1e3 * cmax[1] / steps);
+    printf("  task CPU-s per step: dynamic %.1f ms, static %.1f ms; busiest worker (critical-path "
+           "estimate, one core per worker) dynamic %.1f ms, static %.1f ms: %.2fx\n",
+           1e3 * csum[4] / steps, 1e3 * csum[5] / steps, 1e3 * cmax[2] / steps,
+           1e3 * cmax[3] / steps, cmax[3] / cmax[2]);
+    printf("  static placement imbalance over %d slots (ceiling of the expert-work gain): "
+           "%.2fx\n", P, imb);
     printf("RESULT s=%.2f dyn_tps=%.0f dyn_p99_ms=%.2f st_tps=%.0f st_p99_ms=%.2f "
-           "ratio=%.2f p99_ratio=%.2f paired=%.2f\n", zs, tput[0], 1e3 * p99[0], tput[1],
-           1e3 * p99[1], tput[0] / tput[1], p99[1] / p99[0], paired);
+           "ratio=%.2f p99_ratio=%.2f paired=%.2f cpu_dyn_ms=%.1f cpu_st_ms=%.1f "
+           "cpumax_dyn_ms=%.1f cpumax_st_ms=%.1f cp_dyn_ms=%.1f cp_st_ms=%.1f cp_ratio=%.2f "
+           "ceiling=%.2f\n", zs, tput[0], 1e3 * p99[0],
+           tput[1], 1e3 * p99[1], tput[0] / tput[1], p99[1] / p99[0], paired,
+           1e3 * csum[0] / steps, 1e3 * csum[1] / steps, 1e3 * cmax[0] / steps,
+           1e3 * cmax[1] / steps, 1e3 * cmax[2] / steps, 1e3 * cmax[3] / steps,
+           cmax[3] / cmax[2], imb);
 done:
     dag_moe_destroy(dyn);
     dag_moe_destroy(st);
