@@ -121,9 +121,11 @@ int main(int argc, char **argv)
     double imb = 0;   /* mean over steps of busiest static slot / mean slot */
     int R = dag_nranks(), W = dag_num_threads(), P = R * W;
     double slot[P];
-    /* per variant: CPU-s of the process, then task CPU-s of the busiest worker, then of
-     * all workers (dag_moe_worker_busy) */
-    double cpu[6] = {0, 0, 0, 0, 0, 0}, bw[2][W], b0[W], b1[W];
+    /* this rank's figures, gathered on rank 0 at the end: per variant v the process's
+     * CPU-s (cs[v]), the task CPU-s of all workers (cs[2 + v]), and per step the task CPU-s
+     * of the busiest worker (cs[4 + v * steps + step], dag_moe_worker_busy) */
+    size_t ncs = 4 + 2 * (size_t)steps;
+    double *cs = calloc(ncs, sizeof *cs), bw[2][W], b0[W], b1[W];
     memset(bw, 0, sizeof bw);
     for (int it = 0; it < warm + steps; it++) {
         zipf_route(route, n, K, E, zs, &s);
@@ -140,10 +142,14 @@ int main(int argc, char **argv)
             double dt = now() - t0;
             if (it >= warm) {
                 t[which][it - warm] = dt;
-                cpu[which] += cpu_now() - c0;
+                cs[which] += cpu_now() - c0;
                 ok(dag_moe_worker_busy(m, b1, W), "busy");
-                for (int w = 0; w < W; w++)
+                double *smx = &cs[4 + (size_t)which * steps + (it - warm)];
+                for (int w = 0; w < W; w++) {
                     bw[which][w] += b1[w] - b0[w];
+                    cs[2 + which] += b1[w] - b0[w];
+                    *smx = b1[w] - b0[w] > *smx ? b1[w] - b0[w] : *smx;
+                }
             }
         }
         if (it >= warm) {
@@ -184,35 +190,49 @@ int main(int argc, char **argv)
         p99[v] = t[v][i99 < 0 ? 0 : i99];
         tput[v] = (double)n * steps / sum;
     }
-    for (int v = 0; v < 2; v++)
-        for (int w = 0; w < W; w++) {
-            cpu[2 + v] = bw[v][w] > cpu[2 + v] ? bw[v][w] : cpu[2 + v];
-            cpu[4 + v] += bw[v][w];
+    if (getenv("MOE_BENCH_WORKERS")) /* each worker's task CPU ms per step, this rank */
+        for (int v = 0; v < 2; v++) {
+            fprintf(stderr, "rank %d %s task CPU ms/step per worker:", dag_rank(),
+                    v ? "static " : "dynamic");
+            for (int w = 0; w < W; w++)
+                fprintf(stderr, " %.1f", 1e3 * bw[v][w] / steps);
+            fprintf(stderr, "\n");
         }
-    /* CPU-seconds of every rank to rank 0 (a registered 1 x R array, one tile per rank):
-     * sums over ranks, and the busiest rank's process CPU-s and busiest worker's task CPU-s */
-    double csum[6], cmax[6];
-    memcpy(csum, cpu, sizeof cpu);
-    memcpy(cmax, cpu, sizeof cpu);
+    /* to rank 0 (a registered 1 x R array, one tile per rank): sums over ranks, the
+     * busiest rank's process CPU-s, and per step the busiest worker of all ranks: the
+     * critical-path estimate (the step time with one core per worker, waits left out) */
+    double csum[4], cmax[2], cp[2] = {0, 0};
+    memcpy(csum, cs, sizeof csum);
+    memcpy(cmax, cs, sizeof cmax);
+    dag_matrix_t *cm = NULL;
     if (R > 1) {
-        dag_matrix_t *cm;
         dag_dist_t dd = {.kind = DAG_DIST_2D, .p = 1, .q = R};
-        ok(dag_matrix_create(&cm, 1, R, sizeof cpu, &dd), "matrix");
-        memcpy(dag_tile(cm, 0, dag_rank()), cpu, sizeof cpu);
+        ok(dag_matrix_create(&cm, 1, R, ncs * sizeof *cs, &dd), "matrix");
+        memcpy(dag_tile(cm, 0, dag_rank()), cs, ncs * sizeof *cs);
         for (int r = 0; r < R; r++)
-            ok(dag_dist_fetch(dag_tile(cm, 0, r), sizeof cpu, 0), "fetch");
+            ok(dag_dist_fetch(dag_tile(cm, 0, r), ncs * sizeof *cs, 0), "fetch");
         ok(dag_taskwait(), "taskwait");
-        if (dag_rank() == 0)
-            for (int r = 1; r < R; r++) {
-                const double *c = dag_tile(cm, 0, r);
-                for (int v = 0; v < 6; v++) {
-                    csum[v] += c[v];
-                    cmax[v] = c[v] > cmax[v] ? c[v] : cmax[v];
+    }
+    if (dag_rank() == 0)
+        for (int v = 0; v < 2; v++)
+            for (int i = 0; i < steps; i++) {
+                double mx = 0;
+                for (int r = 0; r < R; r++) {
+                    const double *c = R > 1 ? dag_tile(cm, 0, r) : cs;
+                    mx = c[4 + (size_t)v * steps + i] > mx ? c[4 + (size_t)v * steps + i] : mx;
+                    if (i == 0 && r > 0) {
+                        csum[v] += c[v];
+                        csum[2 + v] += c[2 + v];
+                        cmax[v] = c[v] > cmax[v] ? c[v] : cmax[v];
+                    }
                 }
+                cp[v] += mx;
             }
+    if (R > 1) {
         ok(dag_dist_barrier(), "barrier");
         dag_matrix_destroy(cm);
     }
+    free(cs);
     if (dag_rank() != 0)
         goto done;
     printf("moe s=%.2f tokens=%d experts=%d top_k=%d d=%d h=%d chunk=%d workers=%d "
@@ -230,8 +250,8 @@ int main(int argc, char **argv)
            1e3 * cmax[0] / steps, 1e3 * cmax[1] / steps);
     printf("  task CPU-s per step: dynamic %.1f ms, static %.1f ms; busiest worker (critical-path "
            "estimate, one core per worker) dynamic %.1f ms, static %.1f ms: %.2fx\n",
-           1e3 * csum[4] / steps, 1e3 * csum[5] / steps, 1e3 * cmax[2] / steps,
-           1e3 * cmax[3] / steps, cmax[3] / cmax[2]);
+           1e3 * csum[2] / steps, 1e3 * csum[3] / steps, 1e3 * cp[0] / steps,
+           1e3 * cp[1] / steps, cp[1] / cp[0]);
     printf("  static placement imbalance over %d slots (ceiling of the expert-work gain): "
            "%.2fx\n", P, imb);
     printf("RESULT s=%.2f dyn_tps=%.0f dyn_p99_ms=%.2f st_tps=%.0f st_p99_ms=%.2f "
@@ -240,8 +260,8 @@ int main(int argc, char **argv)
            "ceiling=%.2f\n", zs, tput[0], 1e3 * p99[0],
            tput[1], 1e3 * p99[1], tput[0] / tput[1], p99[1] / p99[0], paired,
            1e3 * csum[0] / steps, 1e3 * csum[1] / steps, 1e3 * cmax[0] / steps,
-           1e3 * cmax[1] / steps, 1e3 * cmax[2] / steps, 1e3 * cmax[3] / steps,
-           cmax[3] / cmax[2], imb);
+           1e3 * cmax[1] / steps, 1e3 * cp[0] / steps, 1e3 * cp[1] / steps, cp[1] / cp[0],
+           imb);
 done:
     dag_moe_destroy(dyn);
     dag_moe_destroy(st);
