@@ -22,6 +22,16 @@
 #include <dag.h>
 #include <dag/dist.h>
 #include <dag/moe.h>
+#ifdef BENCH_MOE_CUDA /* built with CUDA: count the chunks that ran on a GPU */
+#include <dag/cuda.h>
+static unsigned long long gpu_tasks(void)
+{
+    dag_cuda_stats_t c;
+    return dag_cuda_stats(&c) == DAG_OK ? c.gpu_tasks : 0;
+}
+#else
+static unsigned long long gpu_tasks(void) { return 0; }
+#endif
 
 static uint64_t rng(uint64_t *s)
 {
@@ -127,6 +137,7 @@ int main(int argc, char **argv)
     size_t ncs = 4 + 2 * (size_t)steps;
     double *cs = calloc(ncs, sizeof *cs), bw[2][W], b0[W], b1[W];
     memset(bw, 0, sizeof bw);
+    unsigned long long gpu[2] = {0, 0}; /* tasks run on a GPU, per variant */
     for (int it = 0; it < warm + steps; it++) {
         zipf_route(route, n, K, E, zs, &s);
         for (int v = 0; v < 2; v++) { /* alternate which variant goes first */
@@ -135,6 +146,7 @@ int main(int argc, char **argv)
                 continue;
             dag_moe_t *m = which ? st : dyn;
             ok(dag_moe_worker_busy(m, b0, W), "busy");
+            unsigned long long g0 = gpu_tasks();
             double t0 = now(), c0 = cpu_now();
             ok(dag_moe_forward(m, x, n, route, y), "forward");
             ok(dag_moe_backward(m, dy, dx), "backward");
@@ -143,6 +155,7 @@ int main(int argc, char **argv)
             if (it >= warm) {
                 t[which][it - warm] = dt;
                 cs[which] += cpu_now() - c0;
+                gpu[which] += gpu_tasks() - g0;
                 ok(dag_moe_worker_busy(m, b1, W), "busy");
                 double *smx = &cs[4 + (size_t)which * steps + (it - warm)];
                 for (int w = 0; w < W; w++) {
@@ -252,16 +265,19 @@ int main(int argc, char **argv)
            "estimate, one core per worker) dynamic %.1f ms, static %.1f ms: %.2fx\n",
            1e3 * csum[2] / steps, 1e3 * csum[3] / steps, 1e3 * cp[0] / steps,
            1e3 * cp[1] / steps, cp[1] / cp[0]);
+    if (gpu[0] + gpu[1])
+        printf("  tasks on the GPU per step (rank 0): dynamic %.1f, static %.1f\n",
+               (double)gpu[0] / steps, (double)gpu[1] / steps);
     printf("  static placement imbalance over %d slots (ceiling of the expert-work gain): "
            "%.2fx\n", P, imb);
     printf("RESULT s=%.2f dyn_tps=%.0f dyn_p99_ms=%.2f st_tps=%.0f st_p99_ms=%.2f "
            "ratio=%.2f p99_ratio=%.2f paired=%.2f cpu_dyn_ms=%.1f cpu_st_ms=%.1f "
            "cpumax_dyn_ms=%.1f cpumax_st_ms=%.1f cp_dyn_ms=%.1f cp_st_ms=%.1f cp_ratio=%.2f "
-           "ceiling=%.2f\n", zs, tput[0], 1e3 * p99[0],
+           "ceiling=%.2f gpu_dyn=%.1f gpu_st=%.1f\n", zs, tput[0], 1e3 * p99[0],
            tput[1], 1e3 * p99[1], tput[0] / tput[1], p99[1] / p99[0], paired,
            1e3 * csum[0] / steps, 1e3 * csum[1] / steps, 1e3 * cmax[0] / steps,
            1e3 * cmax[1] / steps, 1e3 * cp[0] / steps, 1e3 * cp[1] / steps, cp[1] / cp[0],
-           imb);
+           imb, (double)gpu[0] / steps, (double)gpu[1] / steps);
 done:
     dag_moe_destroy(dyn);
     dag_moe_destroy(st);
