@@ -14,7 +14,7 @@
 #          one worker; dynamic moves hot experts' chunks to idle ranks
 # Prints a table last. Logs under $OUT (default bench/moe/out).
 # Environment: MOE_ARGS (tokens experts d_model d_hidden top_k chunk; default
-# "8192 32 256 512 2 0"), STEPS (30), BUILD (build-moe), QUICK=1 (tiny sizes, to try the
+# "8192 32 256 512 2 0"), STEPS (24), BUILD (build-moe), QUICK=1 (tiny sizes, to try the
 # script on a small machine), BUDGET (330 s).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -26,7 +26,7 @@ budget=${BUDGET:-330}
 left() { echo $((budget - ($(date +%s) - start))); }
 build=${BUILD:-build-moe}
 args=${MOE_ARGS:-8192 32 256 512 2 0}
-steps=${STEPS:-30}
+steps=${STEPS:-24}
 if [ "${QUICK:-0}" = 1 ]; then args="1024 16 64 128 2 0"; steps=4; fi
 ncpu=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDAG_WITH_CUDA=ON -DDAG_BUILD_TESTS=OFF \

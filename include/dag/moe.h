@@ -91,6 +91,10 @@ typedef struct dag_moe_stats {
     unsigned long long replicated;  /* chunks run away from their expert's rank */
     int last_dropped;               /* dropped in the last forward */
     int capacity;                   /* capacity per expert in the last forward (0: none) */
+    /* CPU seconds of the longest expert task on this rank in the last forward and in the
+     * last backward (a chunk, or under DAG_MOE_STATIC a worker slot's experts): the
+     * indivisible unit that bounds a step from below (GPU executions not counted) */
+    double last_longest_fwd_s, last_longest_bwd_s;
 } dag_moe_stats_t;
 DAG_API dag_status_t dag_moe_stats(const dag_moe_t *moe, dag_moe_stats_t *stats);
 /* counts[n_experts]: assignments each expert processed in the last forward (after

@@ -46,8 +46,15 @@ static int timed_body(void *arg)
     int w = dag_worker_id();
     w = w >= 0 && w < a->m->W ? w : a->m->W;
     long long ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
-    __atomic_add_fetch(&a->m->busy_ns[w], (unsigned long long)(ns > 0 ? ns : 0),
-                       __ATOMIC_RELAXED);
+    unsigned long long u = (unsigned long long)(ns > 0 ? ns : 0);
+    __atomic_add_fetch(&a->m->busy_ns[w], u, __ATOMIC_RELAXED);
+    int ph = a->fn == moe_expert_fwd ? 0 : a->fn == moe_expert_bwd ? 1 : -1;
+    if (ph >= 0) { /* atomic max */
+        unsigned long long cur = __atomic_load_n(&a->m->longest_ns[ph], __ATOMIC_RELAXED);
+        while (u > cur && !__atomic_compare_exchange_n(&a->m->longest_ns[ph], &cur, u, 1,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+    }
     return r;
 }
 
@@ -293,6 +300,7 @@ dag_status_t dag_moe_forward(dag_moe_t *m, const float *x, int n, const int *rou
     dag_status_t st = DAG_OK;
     m->route = route;
     m->have_fwd = 0;
+    m->longest_ns[0] = 0; /* no task of this layer runs between the calls */
     for (int b = 0; b < nb && !st; b++) {
         int nt = moe_ntok(m, b, n);
         TRY(dep_add(&v, dag_tile(m->GW, 0, 0), m->pg * 4, DAG_IN));
@@ -358,6 +366,7 @@ dag_status_t dag_moe_forward(dag_moe_t *m, const float *x, int n, const int *rou
     m->st.capacity = p->capacity;
     m->st.chunks += p->nchunk;
     m->st.replicated += p->replicated;
+    m->st.last_longest_fwd_s = 1e-9 * (double)m->longest_ns[0];
     return DAG_OK;
 }
 
@@ -373,6 +382,7 @@ dag_status_t dag_moe_backward(dag_moe_t *m, const float *dy, float *dx)
     struct deps v = {0};
     dag_status_t st = DAG_OK;
     m->gen++;
+    m->longest_ns[1] = 0;
     for (int b = 0; b < nb && !st; b++) { /* gate backward, rows w * dy to the experts */
         int nt = moe_ntok(m, b, n);
         TRY(dep_add(&v, dag_tile(m->RT, b, 0), m->rt_tok * nt, DAG_IN));
@@ -448,6 +458,7 @@ dag_status_t dag_moe_backward(dag_moe_t *m, const float *dy, float *dx)
         for (int b = 0; b < nb; b++)
             memcpy(dx + (size_t)b * m->bt * D, dag_tile(m->DXT, b, 0), rowb * moe_ntok(m, b, n));
     m->st.backwards++;
+    m->st.last_longest_bwd_s = 1e-9 * (double)m->longest_ns[1];
     m->st.chunks += p->nchunk;
     m->st.replicated += p->replicated;
     return DAG_OK;

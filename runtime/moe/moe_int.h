@@ -73,6 +73,7 @@ struct dag_moe {
     const int *route;         /* forced routing of the current forward */
     dag_moe_stats_t st;
     unsigned long long *busy_ns; /* [W+1]: CPU time of task bodies per worker (W: others) */
+    unsigned long long longest_ns[2]; /* longest expert task body: forward, backward */
 };
 
 /* routing record of a token in RT: idx[K] (int), w[K], probs[E] (float) */
