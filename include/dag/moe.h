@@ -95,6 +95,7 @@ typedef struct dag_moe_stats {
      * last backward (a chunk, or under DAG_MOE_STATIC a worker slot's experts): the
      * indivisible unit that bounds a step from below (GPU executions not counted) */
     double last_longest_fwd_s, last_longest_bwd_s;
+    int last_replicated; /* chunks of the last forward run away from their expert's rank */
 } dag_moe_stats_t;
 DAG_API dag_status_t dag_moe_stats(const dag_moe_t *moe, dag_moe_stats_t *stats);
 /* counts[n_experts]: assignments each expert processed in the last forward (after

@@ -367,6 +367,7 @@ dag_status_t dag_moe_forward(dag_moe_t *m, const float *x, int n, const int *rou
     m->st.chunks += p->nchunk;
     m->st.replicated += p->replicated;
     m->st.last_longest_fwd_s = 1e-9 * (double)m->longest_ns[0];
+    m->st.last_replicated = p->replicated;
     return DAG_OK;
 }
 

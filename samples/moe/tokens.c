@@ -139,9 +139,9 @@ int main(int argc, char **argv)
         if (step >= steps - tail)
             acc_tail += acc / tail;
         if (rank == 0)
-            printf("step %3d  loss %.4f  acc %.4f  aux %.4f  dropped %5.2f%%  replicated %llu  "
+            printf("step %3d  loss %.4f  acc %.4f  aux %.4f  dropped %5.2f%%  replicated %d  "
                    "%.0f ms\n", step, loss, acc, aux, 100.0 * st.last_dropped / (2.0 * n),
-                   st.replicated, 1e3 * (now() - t0));
+                   st.last_replicated, 1e3 * (now() - t0));
     }
     int load[64], routed[64];
     if (E <= 64 && dag_moe_expert_load(moe, load, routed) == DAG_OK && rank == 0) {
