@@ -46,11 +46,11 @@ mpi=0
 command -v mpirun >/dev/null && [ -x "$build/bench/moe/bench_moe_check_mpi" ] && mpi=1
 : >"$out/checks.log"
 if [ -x "$build/bench/moe/bench_moe_check_gpu" ]; then
-  DAG_NUM_THREADS=$ncpu timeout 40 "$build/bench/moe/bench_moe_check_gpu" 12 >>"$out/checks.log" 2>&1
+  DAG_SCHED=random DAG_NUM_THREADS=$ncpu timeout 45 "$build/bench/moe/bench_moe_check_gpu" 6 >>"$out/checks.log" 2>&1
   echo "gpu check: exit $? ($(tail -1 "$out/checks.log"))"
 fi
 if [ $mpi = 1 ]; then
-  timeout 40 mpirun --oversubscribe --bind-to none -np 4 -x DAG_NUM_THREADS=4 -x DAG_CUDA=0 \
+  timeout 30 mpirun --oversubscribe --bind-to none -np 4 -x DAG_NUM_THREADS=4 -x DAG_CUDA=0 \
     "$build/bench/moe/bench_moe_check_mpi" 12 >>"$out/checks.log" 2>&1
   echo "mpi check: exit $? ($(tail -1 "$out/checks.log"))"
 fi
