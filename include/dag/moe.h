@@ -25,8 +25,9 @@ extern "C" {
 #endif
 
 /* dag_moe_config_t.flags */
-#define DAG_MOE_STATIC 0x1u       /* static placement: experts split into contiguous groups,
-                                     one task per group and worker (per rank), no chunks */
+#define DAG_MOE_STATIC 0x1u       /* static placement (expert parallelism): expert e pinned
+                                     to rank e mod R and there to worker (e/R) mod W; one
+                                     task per worker's group, no chunks, no stealing */
 #define DAG_MOE_NO_PRIORITY 0x2u  /* chunk tasks without priorities */
 #define DAG_MOE_NO_REPLICATE 0x4u /* distributed: chunks stay on their expert's rank */
 
@@ -90,11 +91,22 @@ typedef struct dag_moe_stats {
     unsigned long long replicated;  /* chunks run away from their expert's rank */
     int last_dropped;               /* dropped in the last forward */
     int capacity;                   /* capacity per expert in the last forward (0: none) */
+    /* CPU seconds of the longest expert task on this rank in the last forward and in the
+     * last backward (a chunk, or under DAG_MOE_STATIC a worker slot's experts): the
+     * indivisible unit that bounds a step from below (GPU executions not counted) */
+    double last_longest_fwd_s, last_longest_bwd_s;
+    int last_replicated; /* chunks of the last forward run away from their expert's rank */
 } dag_moe_stats_t;
 DAG_API dag_status_t dag_moe_stats(const dag_moe_t *moe, dag_moe_stats_t *stats);
 /* counts[n_experts]: assignments each expert processed in the last forward (after
  * capacity), and where non-NULL, routed[n_experts]: assignments before capacity. */
 DAG_API dag_status_t dag_moe_expert_load(const dag_moe_t *moe, int *counts, int *routed);
+
+/* busy[w]: seconds of CPU time the layer's task bodies took on worker w of this rank
+ * since creation, w < n <= dag_num_threads() (GPU executions of chunks not included).
+ * The busiest worker's share of a step is the step time one core per worker would give
+ * without waits (bench/moe prints it as the critical-path estimate). */
+DAG_API dag_status_t dag_moe_worker_busy(const dag_moe_t *moe, double *busy, int n);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
  * and for backward the gradient reductions. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cblas.h>
 
@@ -33,17 +34,41 @@ static int dep_add(struct deps *v, void *addr, size_t len, unsigned mode)
     return 0;
 }
 
+/* every CPU task body runs through here: its thread CPU time goes to its worker's count
+ * (dag_moe_worker_busy) */
+static int timed_body(void *arg)
+{
+    struct moe_targs *a = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    int r = a->fn(arg);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    int w = dag_worker_id();
+    w = w >= 0 && w < a->m->W ? w : a->m->W;
+    long long ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+    unsigned long long u = (unsigned long long)(ns > 0 ? ns : 0);
+    __atomic_add_fetch(&a->m->busy_ns[w], u, __ATOMIC_RELAXED);
+    int ph = a->fn == moe_expert_fwd ? 0 : a->fn == moe_expert_bwd ? 1 : -1;
+    if (ph >= 0) { /* atomic max */
+        unsigned long long cur = __atomic_load_n(&a->m->longest_ns[ph], __ATOMIC_RELAXED);
+        while (u > cur && !__atomic_compare_exchange_n(&a->m->longest_ns[ph], &cur, u, 1,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+    }
+    return r;
+}
+
 static dag_status_t submit_cuda(struct dag_moe *m, dag_task_fn fn, dag_cuda_fn cuda, int i,
                                 int n, const float *user, float lr, struct deps *v, int node,
                                 int prio, const char *label)
 {
-    struct moe_targs a = {m, i, n, user, lr};
+    struct moe_targs a = {m, fn, i, n, user, lr};
     dag_task_attr_t at = {.label = label, .file = __FILE__, .priority = prio, .cuda = cuda};
     if (m->R > 1) {
         at.flags = DAG_TASK_ON_NODE;
         at.node = node;
     }
-    dag_status_t st = dag_submit(fn, &a, sizeof a, v->d, v->n, &at);
+    dag_status_t st = dag_submit(timed_body, &a, sizeof a, v->d, v->n, &at);
     v->n = 0;
     return st;
 }
@@ -105,6 +130,7 @@ dag_status_t dag_moe_destroy(dag_moe_t *m)
             free(m->acc[i]);
     free(m->acc);
     free(m->acc_gen);
+    free(m->busy_ns);
     moe_plan_free(&m->plan);
     free(m);
     return DAG_OK;
@@ -174,6 +200,7 @@ dag_status_t dag_moe_create(dag_moe_t **out, const dag_moe_config_t *cfg)
     size_t maxseg = maxchunk + (size_t)E * B + 1;
     m->acc = calloc((size_t)E * (m->W + 1), sizeof *m->acc);
     m->acc_gen = calloc((size_t)E * (m->W + 1), sizeof *m->acc_gen);
+    m->busy_ns = calloc((size_t)m->W + 1, sizeof *m->busy_ns);
     p->count = calloc(E, sizeof *p->count);
     p->routed = calloc(E, sizeof *p->routed);
     p->auxg = calloc(E, sizeof *p->auxg);
@@ -184,7 +211,7 @@ dag_status_t dag_moe_create(dag_moe_t **out, const dag_moe_config_t *cfg)
     p->seg = calloc(maxseg, sizeof *p->seg);
     p->task0 = calloc(maxchunk + 1, sizeof *p->task0);
     p->eused = calloc((size_t)E * R, sizeof *p->eused);
-    if (!st && (!m->acc || !m->acc_gen || !p->count || !p->routed || !p->auxg || !p->row ||
+    if (!st && (!m->acc || !m->acc_gen || !m->busy_ns || !p->count || !p->routed || !p->auxg || !p->row ||
                 !p->xof || !p->rows_bx || !p->chunk || !p->seg || !p->task0 || !p->eused))
         st = DAG_ERR_NOMEM;
     /* parameters, initialised on their owners */
@@ -273,6 +300,7 @@ dag_status_t dag_moe_forward(dag_moe_t *m, const float *x, int n, const int *rou
     dag_status_t st = DAG_OK;
     m->route = route;
     m->have_fwd = 0;
+    m->longest_ns[0] = 0; /* no task of this layer runs between the calls */
     for (int b = 0; b < nb && !st; b++) {
         int nt = moe_ntok(m, b, n);
         TRY(dep_add(&v, dag_tile(m->GW, 0, 0), m->pg * 4, DAG_IN));
@@ -338,6 +366,8 @@ dag_status_t dag_moe_forward(dag_moe_t *m, const float *x, int n, const int *rou
     m->st.capacity = p->capacity;
     m->st.chunks += p->nchunk;
     m->st.replicated += p->replicated;
+    m->st.last_longest_fwd_s = 1e-9 * (double)m->longest_ns[0];
+    m->st.last_replicated = p->replicated;
     return DAG_OK;
 }
 
@@ -353,6 +383,7 @@ dag_status_t dag_moe_backward(dag_moe_t *m, const float *dy, float *dx)
     struct deps v = {0};
     dag_status_t st = DAG_OK;
     m->gen++;
+    m->longest_ns[1] = 0;
     for (int b = 0; b < nb && !st; b++) { /* gate backward, rows w * dy to the experts */
         int nt = moe_ntok(m, b, n);
         TRY(dep_add(&v, dag_tile(m->RT, b, 0), m->rt_tok * nt, DAG_IN));
@@ -428,6 +459,7 @@ dag_status_t dag_moe_backward(dag_moe_t *m, const float *dy, float *dx)
         for (int b = 0; b < nb; b++)
             memcpy(dx + (size_t)b * m->bt * D, dag_tile(m->DXT, b, 0), rowb * moe_ntok(m, b, n));
     m->st.backwards++;
+    m->st.last_longest_bwd_s = 1e-9 * (double)m->longest_ns[1];
     m->st.chunks += p->nchunk;
     m->st.replicated += p->replicated;
     return DAG_OK;
@@ -537,5 +569,14 @@ dag_status_t dag_moe_expert_load(const dag_moe_t *m, int *counts, int *routed)
     memcpy(counts, m->plan.count, sizeof *counts * m->E);
     if (routed)
         memcpy(routed, m->plan.routed, sizeof *routed * m->E);
+    return DAG_OK;
+}
+
+dag_status_t dag_moe_worker_busy(const dag_moe_t *m, double *busy, int n)
+{
+    if (!m || !busy || n < 1 || n > m->W)
+        return DAG_ERR_INVALID;
+    for (int w = 0; w < n; w++)
+        busy[w] = 1e-9 * (double)__atomic_load_n(&m->busy_ns[w], __ATOMIC_RELAXED);
     return DAG_OK;
 }

@@ -72,6 +72,8 @@ struct dag_moe {
     int have_fwd;
     const int *route;         /* forced routing of the current forward */
     dag_moe_stats_t st;
+    unsigned long long *busy_ns; /* [W+1]: CPU time of task bodies per worker (W: others) */
+    unsigned long long longest_ns[2]; /* longest expert task body: forward, backward */
 };
 
 /* routing record of a token in RT: idx[K] (int), w[K], probs[E] (float) */
@@ -110,6 +112,7 @@ void moe_plan_free(struct moe_plan *p);
 /* kernels.c: task bodies */
 struct moe_targs {
     struct dag_moe *m;
+    int (*fn)(void *);  /* the body (moe.c runs it through a timing trampoline) */
     int i;             /* block, task or expert index, by body */
     int n;             /* tokens in the forward */
     const float *user; /* x or dy of the caller (same on every rank) */

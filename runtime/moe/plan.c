@@ -37,13 +37,13 @@ static int cmp_key(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* static placement: the worker group of expert e on its home rank (contiguous groups) */
+/* static placement (expert parallelism as GShard / DeepSpeed-MoE run it): expert e is
+ * pinned to rank e mod R (its home) and, there, to worker (e div R) mod W: experts dealt
+ * round-robin over every (rank, worker) slot, so neighbouring experts land on different
+ * workers. Each worker is a device that runs its experts whole. */
 static int static_group(const struct dag_moe *m, int e)
 {
-    int x = moe_home(m, e);
-    int nloc = (m->E - x + m->R - 1) / m->R; /* experts homed on x */
-    int loc = e / m->R;
-    return loc * m->W / nloc;
+    return (e / m->R) % m->W;
 }
 
 /* Greedy rebalancing over ranks: move chunks of the most loaded rank's hottest expert
