@@ -87,7 +87,9 @@ configs() {
         echo "dag1x1|dagnn 1 rank x 1 thread|DAG_NUM_THREADS=1 $fm $common ${FMNIST_ARGS:-}"
     else
       local th=$(( THREADS / np > 0 ? THREADS / np : 1 ))
-      local mpi="mpirun --oversubscribe --allow-run-as-root -np $np -x DAG_NUM_THREADS=$th"
+      # --bind-to none: Open MPI binds each of 2 ranks to one core otherwise (its threads
+      # would share it); the runtime leaves its workers unpinned when ranks share a node
+      local mpi="mpirun --oversubscribe --allow-run-as-root --bind-to none -np $np -x DAG_NUM_THREADS=$th"
       echo "dag$np|dagnn $np ranks, buckets|$mpi $fm $common ${FMNIST_ARGS:-}"
       echo "dag${np}end|dagnn $np ranks, one bucket|$mpi $fm $common ${FMNIST_ARGS:-} --bucket-kb 1000000"
     fi

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../dag.h"
+#include "dist.h" /* dag_rank(), dag_nranks(): a data-parallel program asks them */
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "nn_model.h"
@@ -234,9 +235,9 @@ void nn_nccl_stats(nn_nccl_t *c, double *ms, long *n) {
 dag_status_t nn_exchange_open(dag_nn_model_t *m) {
     const char *e = getenv("DAG_NN_ALLREDUCE");
     int mode = 0; /* 0 auto, 1 nccl, 2 mpi */
-    if (e && *e && strcmp(e, "auto")) {
-        if (!strcmp(e, "nccl")) mode = 1;
-        else if (!strcmp(e, "mpi")) mode = 2;
+    if (e && *e && strcasecmp(e, "auto")) {
+        if (!strcasecmp(e, "nccl")) mode = 1;
+        else if (!strcasecmp(e, "mpi")) mode = 2;
         else {
             fprintf(stderr, "dagnn: DAG_NN_ALLREDUCE=%s: expected auto, nccl or mpi\n", e);
             return DAG_ERR_INVALID;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cuda_runtime_api.h>
 
@@ -99,23 +100,59 @@ const char *nn_nccl_why_not(int nranks) {
     if (n > 1)
         return "this rank sees several CUDA devices; NCCL needs one per rank (set "
                "CUDA_VISIBLE_DEVICES per rank, or DAG_CUDA_DEVICES=1)";
-#ifndef DAG_NN_HAVE_MPI
+#ifdef DAG_NN_HAVE_MPI
+    int init = 0;
+    if (nranks > 1 && (MPI_Initialized(&init), !init))
+        return "MPI is not running, the NCCL id cannot reach the other ranks";
+#else
     if (nranks > 1) return "built without MPI, the NCCL id cannot reach the other ranks";
 #endif
     (void)nranks;
     return NULL;
 }
 
+/* whether two ranks use the same GPU (same host, same PCI bus id), which NCCL refuses:
+ * every rank answers the same (collective; MPI is running when nranks > 1) */
+static int shared_device(int nranks, int device) {
+    int shared = 0;
+#ifdef DAG_NN_HAVE_MPI
+    int init = 0;
+    if (nranks < 2 || (MPI_Initialized(&init), !init)) return 0;
+    enum { K = 160 };
+    char me[K];
+    memset(me, 0, sizeof me);
+    gethostname(me, 96);
+    me[96] = '\0';
+    size_t l = strlen(me);
+    me[l++] = '/';
+    if (cudaDeviceGetPCIBusId(me + l, (int)(K - 1 - l), device) != cudaSuccess)
+        snprintf(me + l, K - l, "device %d", device);
+    char *all = malloc((size_t)K * nranks);
+    if (!all) return 1;
+    MPI_Allgather(me, K, MPI_CHAR, all, K, MPI_CHAR, MPI_COMM_WORLD);
+    for (int i = 0; i < nranks && !shared; i++)
+        for (int j = i + 1; j < nranks && !shared; j++)
+            shared = !strncmp(all + (size_t)i * K, all + (size_t)j * K, K);
+    free(all);
+#else
+    (void)nranks, (void)device;
+#endif
+    return shared;
+}
+
 dag_status_t nn_nccl_create(nn_nccl_t **out, int forced, int rank, int nranks) {
     *out = NULL;
     const char *why = nn_nccl_why_not(nranks);
-    if (!forced && agree_min(!why, nranks) == 0) return DAG_OK; /* auto: MPI then */
-    if (why) {
-        fprintf(stderr, "dagnn: rank %d: DAG_NN_ALLREDUCE=nccl: %s\n", rank, why);
-        agree_min(0, nranks);
+    int ok = agree_min(!why, nranks);
+    if (ok && shared_device(nranks, 0))
+        ok = 0, why = "two ranks share one GPU, which NCCL refuses (one rank per GPU: "
+                      "CUDA_VISIBLE_DEVICES per rank)";
+    if (!ok) {
+        if (!forced) return DAG_OK; /* auto: MPI then */
+        fprintf(stderr, "dagnn: rank %d: DAG_NN_ALLREDUCE=nccl: %s\n", rank,
+                why ? why : "NCCL cannot run on another rank");
         return DAG_ERR_UNSUPPORTED;
     }
-    if (forced && agree_min(1, nranks) == 0) return DAG_ERR_UNSUPPORTED;
     nn_nccl_t *c = calloc(1, sizeof *c);
     if (!c) return DAG_ERR_NOMEM;
     c->token = aligned_alloc(64, 64);
