@@ -57,7 +57,7 @@ static void load(void) {
     *(void **)&lib.get_version = dlsym(lib.lib, "ncclGetVersion");
     if (!lib.get_unique_id || !lib.comm_init_rank || !lib.comm_destroy || !lib.all_reduce ||
         !lib.error_string || !lib.get_version || lib.get_version(&lib.version) ||
-        lib.version < 20000) {
+        lib.version < 2000) { /* 2.0-2.8: 2xyz, from 2.9: 2xxyy */
         dlclose(lib.lib);
         lib.lib = NULL;
     }
@@ -92,7 +92,7 @@ static int agree_min(int v, int nranks) {
     return v;
 }
 
-const char *nn_nccl_why_not(int nranks) {
+static const char *why_not(int nranks) {
     pthread_once(&lib.once, load);
     if (!lib.lib) return "libnccl.so.2 was not found (or is older than NCCL 2.0)";
     int n = dag_cuda_device_count();
@@ -142,7 +142,7 @@ static int shared_device(int nranks, int device) {
 
 dag_status_t nn_nccl_create(nn_nccl_t **out, int forced, int rank, int nranks) {
     *out = NULL;
-    const char *why = nn_nccl_why_not(nranks);
+    const char *why = why_not(nranks);
     int ok = agree_min(!why, nranks);
     if (ok && shared_device(nranks, 0))
         ok = 0, why = "two ranks share one GPU, which NCCL refuses (one rank per GPU: "
@@ -255,9 +255,4 @@ void nn_nccl_stats(nn_nccl_t *c, double *ms, long *n) {
     *ms = c->exposed_ms, *n = c->exposed_n;
     c->exposed_ms = 0, c->exposed_n = 0;
     pthread_mutex_unlock(&c->lock);
-}
-
-int nn_nccl_version(void) {
-    pthread_once(&lib.once, load);
-    return lib.lib ? lib.version : 0;
 }
