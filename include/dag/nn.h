@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../dag.h"
+#include "dist.h" /* dag_rank(), dag_nranks(): a data-parallel program asks them */
 
 #ifdef __cplusplus
 extern "C" {
@@ -224,6 +225,11 @@ typedef struct dag_nn_comm_stats {
     int buckets;
 } dag_nn_comm_stats_t;
 DAG_API dag_status_t dag_nn_comm_stats(dag_nn_model_t *m, dag_nn_comm_stats_t *st);
+
+/* How the data-parallel gradients are exchanged: "nccl" (between GPUs, on the CUDA
+ * streams), "mpi" (MPI_Iallreduce, or UCX under it) or "none" (one rank, a pipeline, or
+ * cfg.local). Chosen at dag_nn_model_build by DAG_NN_ALLREDUCE=auto|nccl|mpi (docs/nn.md). */
+DAG_API const char *dag_nn_allreduce_backend(const dag_nn_model_t *m);
 
 /* ---------------------------------------------------------------------------------------
  * Data: IDX files (MNIST, Fashion-MNIST), gzipped or not. Images become floats in [0, 1].

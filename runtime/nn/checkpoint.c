@@ -42,10 +42,10 @@ dag_status_t dag_nn_save(dag_nn_model_t *m, const char *path) {
     }
     if ((st = dag_taskwait())) return st;
     st = m->rank == 0 ? write_file(m, path) : DAG_OK;
-    if (!m->comm) return st;
+    if (!m->comm && !m->nccl) return st;
     /* every rank returns rank 0's status, once the file is complete */
     m->sync[0] = st == DAG_OK ? 0.0f : 1.0f;
-    dag_status_t cs = nn_comm_allreduce(m->comm, m->sync, 1, 0);
+    dag_status_t cs = nn_exchange(m, m->sync, 1, 0);
     if (!cs) cs = dag_taskwait();
     if (cs) return cs;
     return m->sync[0] != 0.0f ? DAG_ERR_IO : DAG_OK;

@@ -6,11 +6,13 @@
  * on every rank while tasks become ready in any order, so each task carries its
  * submission number and a task whose turn has not come leaves its request queued for the
  * task (or thread) that posts its predecessor. MPI itself is started by the runtime's
- * distributed layer (MPI_THREAD_MULTIPLE). */
+ * distributed layer (MPI_THREAD_MULTIPLE). Between GPUs the exchange goes through NCCL
+ * instead (nccl.c); DAG_NN_ALLREDUCE=auto|nccl|mpi chooses (nn_exchange_open, below). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "nn_model.h"
@@ -206,3 +208,71 @@ void nn_comm_stats(nn_comm_t *c, double *ms, long *n) {
     *ms = 0, *n = 0;
 }
 #endif
+
+#ifndef DAG_NN_HAVE_NCCL /* built without CUDA: no NCCL exchange */
+dag_status_t nn_nccl_create(nn_nccl_t **c, int forced, int rank, int nranks) {
+    (void)nranks;
+    *c = NULL;
+    if (!forced) return DAG_OK;
+    fprintf(stderr, "dagnn: rank %d: DAG_NN_ALLREDUCE=nccl: libdagnn was built without CUDA\n",
+            rank);
+    return DAG_ERR_UNSUPPORTED;
+}
+void nn_nccl_destroy(nn_nccl_t *c) { (void)c; }
+dag_status_t nn_nccl_allreduce(nn_nccl_t *c, float *buf, size_t n, int timed) {
+    (void)c, (void)buf, (void)n, (void)timed;
+    return DAG_ERR_UNSUPPORTED;
+}
+void nn_nccl_stats(nn_nccl_t *c, double *ms, long *n) {
+    (void)c;
+    *ms = 0, *n = 0;
+}
+#endif
+
+/* DAG_NN_ALLREDUCE: auto (NCCL when every rank has one GPU for the model and NCCL loads,
+ * else MPI), nccl (an error when NCCL cannot run; on one rank a communicator of one,
+ * which exercises the path), mpi */
+dag_status_t nn_exchange_open(dag_nn_model_t *m) {
+    const char *e = getenv("DAG_NN_ALLREDUCE");
+    int mode = 0; /* 0 auto, 1 nccl, 2 mpi */
+    if (e && *e && strcasecmp(e, "auto")) {
+        if (!strcasecmp(e, "nccl")) mode = 1;
+        else if (!strcasecmp(e, "mpi")) mode = 2;
+        else {
+            fprintf(stderr, "dagnn: DAG_NN_ALLREDUCE=%s: expected auto, nccl or mpi\n", e);
+            return DAG_ERR_INVALID;
+        }
+    }
+    if (m->cfg.local) return DAG_OK;
+    int dp = m->cfg.parallel == DAG_NN_DATA_PARALLEL;
+    dag_status_t st;
+    if (dp && mode == 1) return nn_nccl_create(&m->nccl, 1, m->rank, m->nranks);
+    if (m->nranks < 2) return DAG_OK;
+    if (dp && mode == 0 && m->cfg.device != DAG_DEVICE_CPU &&
+        (st = nn_nccl_create(&m->nccl, 0, m->rank, m->nranks)))
+        return st;
+    return m->nccl ? DAG_OK : nn_comm_create(&m->comm);
+}
+
+void nn_exchange_close(dag_nn_model_t *m) {
+    if (m->comm) nn_comm_destroy(m->comm);
+    if (m->nccl) nn_nccl_destroy(m->nccl);
+    m->comm = NULL, m->nccl = NULL;
+}
+
+int nn_exchanging(const dag_nn_model_t *m) { return m->nccl || (m->replicas > 1 && m->comm); }
+
+dag_status_t nn_exchange(dag_nn_model_t *m, float *buf, size_t n, int timed) {
+    return m->nccl ? nn_nccl_allreduce(m->nccl, buf, n, timed)
+                   : nn_comm_allreduce(m->comm, buf, n, timed);
+}
+
+void nn_exchange_stats(dag_nn_model_t *m, double *ms, long *n) {
+    *ms = 0, *n = 0;
+    if (m->nccl) nn_nccl_stats(m->nccl, ms, n);
+    else if (m->comm) nn_comm_stats(m->comm, ms, n);
+}
+
+const char *dag_nn_allreduce_backend(const dag_nn_model_t *m) {
+    return !m ? NULL : m->nccl ? "nccl" : m->comm && m->replicas > 1 ? "mpi" : "none";
+}

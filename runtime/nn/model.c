@@ -231,7 +231,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
             (st = dag_nn_tensor_init(&b, DAG_NN_INIT_ZERO, 0, 0)))
             return st;
     }
-    if (!m->cfg.local && m->nranks > 1 && (st = nn_comm_create(&m->comm))) return st;
+    if ((st = nn_exchange_open(m))) return st;
     m->built = 1;
     return dag_taskwait();
 }
@@ -239,7 +239,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
 void dag_nn_model_destroy(dag_nn_model_t *m) {
     if (!m) return;
     dag_taskwait();
-    if (m->comm) nn_comm_destroy(m->comm);
+    nn_exchange_close(m);
     for (int s = 0; s < m->stages; s++) {
         dag_nn_tensor_free(&m->grp[s].p);
         dag_nn_tensor_free(&m->grp[s].g);
@@ -385,10 +385,10 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
         if (b < g->nbuckets && g->bucket_last_layer[b] == l) {
             /* every gradient of bucket b is now produced by submitted tasks: reduce it and
              * update its parameters while the backward pass goes on */
-            if (m->replicas > 1) {
+            if (nn_exchanging(m)) {
                 size_t o = g->bucket_off[b];
-                st = nn_comm_allreduce(m->comm, g->g.data + o, g->bucket_off[b + 1] - o,
-                                       b == g->nbuckets - 1);
+                st = nn_exchange(m, g->g.data + o, g->bucket_off[b + 1] - o,
+                                 b == g->nbuckets - 1);
                 if (st) return st;
             }
             if ((st = update_bucket(m, g, b))) return st;
@@ -502,7 +502,7 @@ static int k_zero2(void *p) {
  * the owner's copy stays the current one in distributed runs) */
 static dag_status_t collect(dag_nn_model_t *m, dag_nn_tensor_t *acc, double *v0, double *v1) {
     dag_status_t st;
-    if (m->replicas > 1 && (st = nn_comm_allreduce(m->comm, acc->data, 2, 0))) return st;
+    if (nn_exchanging(m) && (st = nn_exchange(m, acc->data, 2, 0))) return st;
     if (acc->owner >= 0 && (st = dag_dist_fetch(acc->data, 2 * sizeof(float), -1))) return st;
     if ((st = dag_taskwait())) return st;
     *v0 = acc->data[0], *v1 = acc->data[1];
@@ -569,11 +569,11 @@ dag_status_t dag_nn_comm_stats(dag_nn_model_t *m, dag_nn_comm_stats_t *out) {
     if (!m || !out) return DAG_ERR_INVALID;
     memset(out, 0, sizeof *out);
     out->buckets = m->grp[0].nbuckets;
-    if (m->replicas < 2) return DAG_OK;
+    if (!nn_exchanging(m)) return DAG_OK;
     dag_status_t st = dag_taskwait();
     double ms = 0;
     long n = 0;
-    nn_comm_stats(m->comm, &ms, &n);
+    nn_exchange_stats(m, &ms, &n);
     out->steps = n;
     out->exposed_ms = n ? ms / (double)n : 0;
     return st;

@@ -33,6 +33,7 @@ typedef struct nn_group {
 } nn_group_t;
 
 typedef struct nn_comm nn_comm_t;
+typedef struct nn_nccl nn_nccl_t;
 
 struct dag_nn_model {
     dag_nn_config_t cfg;
@@ -50,6 +51,7 @@ struct dag_nn_model {
     long step, samples_since;
     dag_nn_exec_t ex;
     nn_comm_t *comm;
+    nn_nccl_t *nccl; /* gradients reduced through NCCL on the GPUs (nccl.c) */
 };
 
 #define ACT(m, l, s) (&(m)->act[(size_t)(l) * (m)->slots + (s)])
@@ -63,5 +65,21 @@ void nn_comm_destroy(nn_comm_t *c);
  * `timed`: the exchange's exposed time is measured from this bucket */
 dag_status_t nn_comm_allreduce(nn_comm_t *c, float *buf, size_t n, int timed);
 void nn_comm_stats(nn_comm_t *c, double *exposed_ms, long *count);
+
+/* nccl.c (CUDA builds; comm.c answers otherwise): the exchange through NCCL on the task's
+ * CUDA stream. create: forced = DAG_NN_ALLREDUCE=nccl (an error when NCCL cannot run);
+ * otherwise every rank agrees whether NCCL can run and *c stays NULL when not. */
+dag_status_t nn_nccl_create(nn_nccl_t **c, int forced, int rank, int nranks);
+void nn_nccl_destroy(nn_nccl_t *c);
+dag_status_t nn_nccl_allreduce(nn_nccl_t *c, float *buf, size_t n, int timed);
+void nn_nccl_stats(nn_nccl_t *c, double *exposed_ms, long *count);
+
+/* comm.c: choose and open the exchange of a data-parallel model (DAG_NN_ALLREDUCE), submit
+ * one all-reduce through it, read its timing */
+dag_status_t nn_exchange_open(dag_nn_model_t *m);
+void nn_exchange_close(dag_nn_model_t *m);
+int nn_exchanging(const dag_nn_model_t *m);
+dag_status_t nn_exchange(dag_nn_model_t *m, float *buf, size_t n, int timed);
+void nn_exchange_stats(dag_nn_model_t *m, double *exposed_ms, long *count);
 
 #endif

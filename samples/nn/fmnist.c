@@ -142,10 +142,10 @@ int main(int argc, char **argv) {
     }
     if (rank == 0)
         printf("fmnist: %s, %zu parameters, %s on %d rank(s) x %d thread(s), batch %d, %s lr %g,"
-               " %d steps/epoch%s\n",
+               " %d steps/epoch, all-reduce %s%s\n",
                model, dag_nn_model_params(m), pipeline ? "pipeline" : "data-parallel", nranks,
                dag_num_threads(), batch, sgd ? "SGD" : "Adam", lr, steps,
-               resume ? ", resumed" : "");
+               dag_nn_allreduce_backend(m), resume ? ", resumed" : "");
     int32_t *idx = malloc(sizeof(int32_t) * (size_t)ntrain);
     if (!idx) return 1;
     double total_time = 0, total_samples = 0, test_acc = 0, test_loss = 0;
