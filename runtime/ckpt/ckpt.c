@@ -13,9 +13,12 @@
  * it runs once the range's last writer before S is done and before its next writer
  * starts, so it sees exactly the version of the cut. The first snapshot task of a cut
  * to run decides whether the cut is written: when DAG_CHECKPOINT_EVERY seconds have
- * passed since the last written one and no other is being written (in distributed runs:
- * when the wall clock entered a new period of DAG_CHECKPOINT_EVERY seconds, so that the
- * ranks mostly write the same cuts without talking). Snapshot tasks of a written
+ * passed since the last written one and no other is being written. In distributed runs
+ * rank 0 decides for everyone: a decision task on rank 0 (placed with the cut) writes a
+ * small registered word, which every snapshot task of the cut reads (the runtime moves it
+ * like any tile), so all ranks write the same cuts (deciding each on its own clock, the
+ * ranks, which reach a cut at different times, wrote different cuts and a restart often
+ * found none in common). Snapshot tasks of a written
  * cut pwrite their range into the cut's temporary file; once all are done, a writer
  * thread commits the file (file.c). The flow goes on meanwhile.
  *
@@ -85,6 +88,11 @@ static struct {
 } ck = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static RT_TLS int in_ck; /* submissions of this file pass through */
+
+/* Distributed: rank 0's decision for the latest cut, (cut << 1) | written, registered
+ * (owned by rank 0) at the first cut; snapshot tasks read it. */
+static uint64_t ck_dec[8] __attribute__((aligned(64)));
+static int dec_state; /* 0 not registered yet, 1 registered, -1 failed: decide locally */
 
 /* ---- ranges ---------------------------------------------------------------------- */
 
@@ -236,8 +244,11 @@ static int decide(struct ck_epoch *ep)
         /* distributed: periods of the wall clock, so that ranks (which share no clock
          * state) mostly pick the same cuts; restart takes the newest they all have */
         double q = ck.every > 0 ? (double)(long long)(ck_wall() / ck.every) : 0;
-        if (dist.active ? ck.every == 0 || q > ck.last_q
-                        : !ck.busy && now - ck.last_active >= ck.every) {
+        int want = dist.active && dec_state == 1
+                       ? ck_dec[0] == (ep->cut << 1 | 1) /* rank 0's decision */
+                   : dist.active ? ck.every == 0 || q > ck.last_q
+                                 : !ck.busy && now - ck.last_active >= ck.every;
+        if (want) {
             ep->active = !ck_file_open(ep, ck.dir, ck.rank);
             if (ep->active) {
                 ck.busy++;
@@ -319,6 +330,42 @@ static dag_status_t submit_internal(dag_task_fn fn, const void *args, size_t siz
     return st;
 }
 
+/* Rank 0 decides whether a cut is written: DAG_CHECKPOINT_EVERY seconds since the last
+ * written one (every cut with 0). */
+static int dec_body(void *p)
+{
+    uint64_t cut;
+    memcpy(&cut, p, sizeof cut);
+    pthread_mutex_lock(&ck.lock);
+    double now = ck_now();
+    int w = ck.every == 0 || now - ck.last_active >= ck.every;
+    if (w)
+        ck.last_active = now;
+    pthread_mutex_unlock(&ck.lock);
+    ck_dec[0] = cut << 1 | (uint64_t)w;
+    return 0;
+}
+
+/* Distributed: the decision task of the cut at `cut`; 1 when snapshot tasks can read it. */
+static int submit_decision(uint64_t cut)
+{
+    if (!dec_state) {
+        in_ck = 1; /* not part of the checkpointed flow; every rank, at the same point */
+        dec_state = dag_dist_register(ck_dec, sizeof ck_dec[0], 0) ? -1 : 1;
+        in_ck = 0;
+    }
+    if (dec_state != 1)
+        return 0;
+    dag_dep_t d = {ck_dec, sizeof ck_dec[0], DAG_OUT};
+    dag_task_attr_t at = {.label = "dag.checkpoint.decide", .priority = 1 << 20,
+                          .flags = DAG_TASK_ON_NODE, .node = 0};
+    if (submit_internal(dec_body, &cut, sizeof cut, &d, 1, &at)) {
+        dec_state = -1;
+        return 0;
+    }
+    return 1;
+}
+
 /* A cut at the current index: one snapshot task per range this rank keeps. */
 static void place_cut(void)
 {
@@ -337,6 +384,7 @@ static void place_cut(void)
         return;
     }
     atomic_init(&ep->pending, 1);
+    int dec = dist.active && submit_decision(ep->cut);
     for (size_t k = 0; k < ck.n; k++) {
         struct ck_range *r = ck.by_id[k];
         if (r->node >= 0 && r->node != ck.rank)
@@ -348,7 +396,7 @@ static void place_cut(void)
     for (size_t k = 0; k < ck.n; k++) {
         struct ck_range *r = ck.by_id[k];
         struct snap_arg a = {ep, m};
-        dag_dep_t d = {r->addr, r->len, DAG_IN};
+        dag_dep_t d[2] = {{r->addr, r->len, DAG_IN}, {ck_dec, sizeof ck_dec[0], DAG_IN}};
         dag_task_attr_t at = {.label = "dag.checkpoint", .priority = 1 << 20,
                               .flags = DAG_TASK_SNAPSHOT};
         if (r->node >= 0) {
@@ -358,7 +406,7 @@ static void place_cut(void)
         int mine = r->node < 0 || r->node == ck.rank;
         if (mine)
             atomic_fetch_add_explicit(&ep->pending, 1, RELAXED);
-        dag_status_t st = submit_internal(snap_body, &a, sizeof a, &d, 1, &at);
+        dag_status_t st = submit_internal(snap_body, &a, sizeof a, d, dec ? 2 : 1, &at);
         if (mine) {
             if (st) { /* never ran: the cut cannot be written */
                 ep->failed = 1;
@@ -708,6 +756,8 @@ dag_status_t ck_start(void)
     ck.last_active = ck_now();
     ck.last_q = ck.every > 0 ? (double)(long long)(ck_wall() / ck.every) : 0;
     ck.started = ck.restarting = 0;
+    dec_state = 0;
+    ck_dec[0] = 0;
     ck.resumed_at = ~0ull;
     ck.sticky = DAG_OK;
     ck.written = ck.skipped = 0;
