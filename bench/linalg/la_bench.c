@@ -5,7 +5,8 @@
  *           kernels on single-threaded OpenBLAS
  *   dag:    libdaglinalg (dagcc runtime; under mpirun, distributed)
  *   peak:   DGEMM on threaded OpenBLAS, n x n (the reference for "fraction of peak")
- * usage: la_bench ENGINE OP N NB [threads]   OP: potrf getrf geqrf gemm (peak: OP ignored)
+ * usage: la_bench ENGINE OP N NB [threads]   OP: potrf getrf geqrf gemm (peak: OP ignored);
+ *        geqrfl (dag only): dag_la_geqrf_lapack, the QR in LAPACK's layout (pdgeqrf_'s)
  * Prints one line: "ENGINE OP n nb seconds GFLOP/s cpu CPU-seconds" (CPU time of the
  * timed call, all threads, summed over the ranks under mpirun). */
 #include <cblas.h>
@@ -78,7 +79,7 @@ static double flops(const char *op, double n)
         return n * n * n / 3;
     if (!strcmp(op, "getrf"))
         return 2 * n * n * n / 3;
-    if (!strcmp(op, "geqrf"))
+    if (!strncmp(op, "geqrf", 5))
         return 4 * n * n * n / 3;
     return 2 * n * n * n;
 }
@@ -315,6 +316,7 @@ int main(int argc, char **argv)
         st = !strcmp(op, "potrf") ? dag_la_potrf('L', A, &info)
            : !strcmp(op, "getrf") ? dag_la_getrf(A, NULL, &info)
            : !strcmp(op, "geqrf") ? dag_la_geqrf(A)
+           : !strcmp(op, "geqrfl") ? dag_la_geqrf_lapack(A, NULL)
                                   : dag_la_gemm('N', 'N', 1.0, A, B, 0.0, C);
         barrier();
         s = now() - t, cpu = cpu_now() - c0;

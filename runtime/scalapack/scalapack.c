@@ -539,28 +539,37 @@ void psgeqrf_(const int *m, const int *n, float *a, const int *ia, const int *ja
  * MPI_THREAD_MULTIPLE in the program's place: MPI_Init, MPI_Init_thread and Fortran's
  * mpi_init_ / mpi_init_thread_ come here first (PMPI). A level above the one required is
  * allowed by the standard. */
+/* MPI at MPI_THREAD_MULTIPLE, then the runtime (unless DAG_SCALAPACK=0), so that its
+ * start is not inside the program's first timed call. */
+static int init_multiple(int *argc, char ***argv, int *provided)
+{
+    int rc = PMPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, provided);
+    if (rc == MPI_SUCCESS && enabled())
+        dag_rank();
+    return rc;
+}
 int MPI_Init(int *argc, char ***argv)
 {
     int provided;
-    return PMPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+    return init_multiple(argc, argv, &provided);
 }
 int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
     (void)required;
-    return PMPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, provided);
+    return init_multiple(argc, argv, provided);
 }
 void mpi_init_(MPI_Fint *ierr);
 void mpi_init_(MPI_Fint *ierr)
 {
     int provided;
-    *ierr = (MPI_Fint)PMPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided);
+    *ierr = (MPI_Fint)init_multiple(NULL, NULL, &provided);
 }
 void mpi_init_thread_(const MPI_Fint *required, MPI_Fint *provided, MPI_Fint *ierr);
 void mpi_init_thread_(const MPI_Fint *required, MPI_Fint *provided, MPI_Fint *ierr)
 {
     int p = 0;
     (void)required;
-    *ierr = (MPI_Fint)PMPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &p);
+    *ierr = (MPI_Fint)init_multiple(NULL, NULL, &p);
     *provided = (MPI_Fint)p;
 }
 
