@@ -7,6 +7,7 @@
  *   peak:   DGEMM on threaded OpenBLAS, n x n (the reference for "fraction of peak")
  * usage: la_bench ENGINE OP N NB [threads]   OP: potrf getrf geqrf gemm (peak: OP ignored);
  *        geqrfl (dag only): dag_la_geqrf_lapack, the QR in LAPACK's layout (pdgeqrf_'s)
+ * LA_BENCH_P=p: the dag engine's grid has p process rows (default: near-square).
  * Prints one line: "ENGINE OP n nb seconds GFLOP/s cpu CPU-seconds" (CPU time of the
  * timed call, all threads, summed over the ranks under mpirun). */
 #include <cblas.h>
@@ -302,6 +303,9 @@ int main(int argc, char **argv)
     } else if (!strcmp(eng, "dag")) {
         dag_la_t *A, *B = NULL, *C = NULL;
         dag_dist_t d = {.kind = DAG_DIST_2D};
+        const char *gp = getenv("LA_BENCH_P"); /* process rows (default: near-square grid) */
+        if (gp && atoi(gp) > 0 && dag_nranks() % atoi(gp) == 0)
+            d.p = atoi(gp), d.q = dag_nranks() / d.p;
         int info;
         dag_la_create(&A, DAG_LA_DOUBLE, n, n, nb, nb, &d);
         dag_la_fill(A, !strcmp(op, "potrf") ? spd : val, &n);
