@@ -1,14 +1,14 @@
-/* qrhh.c: blocked Householder QR in LAPACK's and ScaLAPACK's format (the reflectors below
- * the diagonal, R on and above, tau), for dag_la_geqrf_lapack and libdagscalapack's
- * pdgeqrf_: ScaLAPACK's own consumers (pdormqr, pdorgqr, pdgeqrs...) read the result. Step k: one panel task on the
- * owner of the diagonal tile gathers tile column k from row k down (the runtime moves the
- * tiles there and back), factors it with LAPACK's geqrf (the reflectors pdgeqr2 makes, up
- * to rounding) and forms the block reflector's T (larft); then, per tile column j on the
- * right, W = V^T C is reduced over the tile rows as tasks (one chain of GEMMs per owning
- * rank into its first tile, the ranks' partial sums added along a binary tree), W := T^T W
- * on the owner of tile (k, j), and every tile takes C -= V W on its own rank. Priorities
- * put the panel and the lookahead columns first (la_prio), so panel k + 1 starts while
- * step k still updates the columns further right. */
+/* qrhh.c: blocked Householder QR in LAPACK's and ScaLAPACK's format (the reflectors below the
+ * diagonal, R on and above, tau), for dag_la_geqrf_lapack and libdagscalapack's pdgeqrf_:
+ * ScaLAPACK's own consumers (pdormqr, pdorgqr, pdgeqrs...) read the result. Step k: one panel
+ * task on the owner of the diagonal tile gathers tile column k from row k down (the runtime
+ * moves the tiles there and back), factors it with LAPACK's geqrf (the reflectors pdgeqr2
+ * makes, up to rounding) and forms the block reflector's T (larft); then, per tile column j on
+ * the right, W = V^T C is reduced over the tile rows as tasks (one chain of GEMMs per owning
+ * rank into its first tile, the ranks' partial sums added along a binary tree), W := T^T W on
+ * the owner of tile (k, j), and every tile takes C -= V W on its own rank. Priorities put the
+ * panel and the lookahead columns first (la_prio), so panel k + 1 starts while step k still
+ * updates the columns further right. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,16 +1,15 @@
-/* scalapack.c: libdagscalapack, a ScaLAPACK drop-in on libdaglinalg. A program written
- * against ScaLAPACK relinks with -ldagscalapack ahead of -lscalapack: pdgemm_, pdpotrf_,
- * pdpotrs_, pdgetrf_, pdgetrs_, pdgeqrf_ (and the ps* twins) copy the caller's
- * block-cyclic local arrays into tiles (one task per block, on the block's BLACS
- * owner), run the task graph, and copy the result back in ScaLAPACK's layout (LU factors and ipiv as pdgetrf's, so
- * the real pdgetrs/pdgecon work on them). Calls outside what the tiled library covers
- * (submatrices ia/ja != 1, RSRC/CSRC != 0, MB != NB for factorisations, uplo 'U',
- * trans != 'N' in pdgetrs, a grid that is not every rank) go to the real ScaLAPACK
- * routine (dlsym RTLD_NEXT). pdgeqrf_/psgeqrf_ run dag_la_geqrf_lapack, whose output is
- * ScaLAPACK's (Householder vectors, R, tau), so pdormqr/pdorgqr work on it. MPI_Init is
- * wrapped to ask for MPI_THREAD_MULTIPLE and MPI_Finalize so that the runtime stops
- * before MPI does (PMPI). DAG_SCALAPACK=0 forwards everything;
- * DAG_SCALAPACK_VERBOSE=1 says on rank 0 which path each call took. */
+/* scalapack.c: libdagscalapack, a ScaLAPACK drop-in on libdaglinalg. A program written against
+ * ScaLAPACK relinks with -ldagscalapack ahead of -lscalapack: pdgemm_, pdpotrf_, pdpotrs_,
+ * pdgetrf_, pdgetrs_, pdgeqrf_ (and the ps* twins) copy the caller's block-cyclic local arrays
+ * into tiles (one task per block, on the block's BLACS owner), run the task graph, and copy
+ * the result back in ScaLAPACK's layout (LU factors and ipiv as pdgetrf's, so the real
+ * pdgetrs/pdgecon work on them). Calls outside what the tiled library covers (submatrices
+ * ia/ja != 1, RSRC/CSRC != 0, MB != NB for factorisations, uplo 'U', trans != 'N' in pdgetrs,
+ * a grid that is not every rank) go to the real ScaLAPACK routine (dlsym RTLD_NEXT).
+ * pdgeqrf_/psgeqrf_ run dag_la_geqrf_lapack, whose output is ScaLAPACK's (Householder vectors,
+ * R, tau), so pdormqr/pdorgqr work on it. MPI_Init is wrapped to ask for MPI_THREAD_MULTIPLE
+ * and MPI_Finalize so that the runtime stops before MPI does (PMPI). DAG_SCALAPACK=0 forwards
+ * everything; DAG_SCALAPACK_VERBOSE=1 says on rank 0 which path each call took. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <mpi.h>

@@ -1,8 +1,9 @@
-/* scalapack_prog.c: a ScaLAPACK program written against the reference API only (BLACS
- * grid, descinit_, block-cyclic local arrays, pdgemm_, pdpotrf_, pdpotrs_, pdgetrf_,
- * pdgetrs_, pdgeqrf_ and the ps* twins of GEMM/POTRF/GEQRF; ScaLAPACK's own pdormqr_ and
- * pdorgqr_ check the QR factors: ||A - QR|| / (||A|| N eps) < 10, the exit status says).
- * The same source is linked twice: with -lscalapack (the reference) and with -ldagscalapack -lscalapack (dagcc's drop-in).
+/* scalapack_prog.c: a ScaLAPACK program written against the reference API only (BLACS grid,
+ * descinit_, block-cyclic local arrays, pdgemm_, pdpotrf_, pdpotrs_, pdgetrf_, pdgetrs_,
+ * pdgeqrf_ and the ps* twins of GEMM/POTRF/GEQRF; ScaLAPACK's own pdormqr_ and pdorgqr_ check
+ * the QR factors: ||A - QR|| / (||A|| N eps) < 10, the exit status says). The same source is
+ * linked twice: with -lscalapack (the reference) and with -ldagscalapack -lscalapack (dagcc's
+ * drop-in).
  *   scalapack_prog run N NB P Q OUT   run every routine, time it, write the results
  *                                     (gathered to rank 0) to OUT
  *   scalapack_prog cmp REF OUT        compare two result files (exit 1 when they differ)
