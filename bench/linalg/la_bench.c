@@ -5,7 +5,9 @@
  *           kernels on single-threaded OpenBLAS
  *   dag:    libdaglinalg (dagcc runtime; under mpirun, distributed)
  *   peak:   DGEMM on threaded OpenBLAS, n x n (the reference for "fraction of peak")
- * usage: la_bench ENGINE OP N NB [threads]   OP: potrf getrf geqrf gemm (peak: OP ignored)
+ * usage: la_bench ENGINE OP N NB [threads]   OP: potrf getrf geqrf gemm (peak: OP ignored);
+ *        geqrfl (dag only): dag_la_geqrf_lapack, the QR in LAPACK's layout (pdgeqrf_'s)
+ * LA_BENCH_P=p: the dag engine's grid has p process rows (default: near-square).
  * Prints one line: "ENGINE OP n nb seconds GFLOP/s cpu CPU-seconds" (CPU time of the
  * timed call, all threads, summed over the ranks under mpirun). */
 #include <cblas.h>
@@ -78,7 +80,7 @@ static double flops(const char *op, double n)
         return n * n * n / 3;
     if (!strcmp(op, "getrf"))
         return 2 * n * n * n / 3;
-    if (!strcmp(op, "geqrf"))
+    if (!strncmp(op, "geqrf", 5))
         return 4 * n * n * n / 3;
     return 2 * n * n * n;
 }
@@ -301,6 +303,9 @@ int main(int argc, char **argv)
     } else if (!strcmp(eng, "dag")) {
         dag_la_t *A, *B = NULL, *C = NULL;
         dag_dist_t d = {.kind = DAG_DIST_2D};
+        const char *gp = getenv("LA_BENCH_P"); /* process rows (default: near-square grid) */
+        if (gp && atoi(gp) > 0 && dag_nranks() % atoi(gp) == 0)
+            d.p = atoi(gp), d.q = dag_nranks() / d.p;
         int info;
         dag_la_create(&A, DAG_LA_DOUBLE, n, n, nb, nb, &d);
         dag_la_fill(A, !strcmp(op, "potrf") ? spd : val, &n);
@@ -315,6 +320,7 @@ int main(int argc, char **argv)
         st = !strcmp(op, "potrf") ? dag_la_potrf('L', A, &info)
            : !strcmp(op, "getrf") ? dag_la_getrf(A, NULL, &info)
            : !strcmp(op, "geqrf") ? dag_la_geqrf(A)
+           : !strcmp(op, "geqrfl") ? dag_la_geqrf_lapack(A, NULL)
                                   : dag_la_gemm('N', 'N', 1.0, A, B, 0.0, C);
         barrier();
         s = now() - t, cpu = cpu_now() - c0;

@@ -100,12 +100,13 @@ if [ -n "$NPS" ]; then
       for op in $OPS; do
         rm -f "$tmp"/e-*
         for r in $(seq "$REPS"); do
-          keep e-ref "$(OPENBLAS_NUM_THREADS=1 SCALAPACK_ONLY=$op nice $MPIRUN -np $np \
-            -x OPENBLAS_NUM_THREADS -x SCALAPACK_ONLY "$REF" run $n $NB $p $q | grep "^pd$op ")"
+          keep e-ref "$(OPENBLAS_NUM_THREADS=1 SCALAPACK_ONLY=$op SCALAPACK_QR=bench nice \
+            $MPIRUN -np $np -x OPENBLAS_NUM_THREADS -x SCALAPACK_ONLY -x SCALAPACK_QR "$REF" \
+            run $n $NB $p $q | grep -E "^pd$op(_${n}x$n)? ")"
           keep e-dag "$(nice $MPIRUN -np $np "$LB" dag $op $n $NB | tail -1)"
-          [ $op = geqrf ] || keep e-drop "$(OPENBLAS_NUM_THREADS=1 SCALAPACK_ONLY=$op nice \
-            $MPIRUN -np $np -x OPENBLAS_NUM_THREADS -x SCALAPACK_ONLY "$DAG" run $n $NB $p $q |
-            grep "^pd$op ")"
+          keep e-drop "$(OPENBLAS_NUM_THREADS=1 SCALAPACK_ONLY=$op SCALAPACK_QR=bench nice \
+            $MPIRUN -np $np -x OPENBLAS_NUM_THREADS -x SCALAPACK_ONLY -x SCALAPACK_QR "$DAG" \
+            run $n $NB $p $q | grep -E "^pd$op(_${n}x$n)? ")"
         done
         ref=$(gflops "$(best e-ref)"); cref=$(gpc "$(best e-ref)")
         for e in ref:"ScaLAPACK" dag:"dagcc (linalg API)" drop:"dagcc (ScaLAPACK drop-in)"; do

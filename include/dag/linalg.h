@@ -97,6 +97,14 @@ DAG_API dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b);
 DAG_API dag_status_t dag_la_geqrf(dag_la_t *a);
 DAG_API dag_status_t dag_la_gels(const dag_la_t *qr, dag_la_t *b);
 
+/* QR in LAPACK's layout (dgeqrf, pdgeqrf): any m x n; on return the Householder vectors
+ * lie below the diagonal of a and R on and above; tau (min(m, n) elements of a's type, the
+ * same on every rank; NULL: not wanted) holds the reflectors' scalars. Blocked by the
+ * tile width: per tile column one panel task (LAPACK geqrf on the gathered column), the
+ * block reflector applied to the right by tasks on each tile's owner. Not for
+ * dag_la_gels (whose factors are the tiled dag_la_geqrf's). */
+DAG_API dag_status_t dag_la_geqrf_lapack(dag_la_t *a, void *tau);
+
 /* The reason for the calling thread's last DAG_ERR_INVALID from dag_la_* ("" if none). */
 DAG_API const char *dag_la_error(void);
 

@@ -181,3 +181,45 @@ void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int l
                 S(b)[(size_t)j * ldb + i] += CS(a)[(size_t)j * lda + i];
         }
 }
+
+/* Householder panel as LAPACK/ScaLAPACK leave it: geqrf (reflectors below the diagonal,
+ * R above, tau), then the forward columnwise T of the k reflectors (larft), ld nb. */
+int k_geqrf_t(dag_la_type_t t, int m, int n, void *a, int lda, void *tq, int ldt)
+{
+    int k = la_min(m, n);
+    size_t es = t == DAG_LA_DOUBLE ? sizeof(double) : sizeof(float);
+    int lw = la_max(1, n) * 64;
+    void *tau = malloc(es * (size_t)la_max(k, 1)), *w = malloc(es * (size_t)lw);
+    int r = -1;
+    if (tau && w) {
+        if (t == DAG_LA_DOUBLE) {
+            r = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, n, D(a), lda, D(tau), D(w), lw);
+            if (!r && k > 0)
+                r = LAPACKE_dlarft_work(LAPACK_COL_MAJOR, 'F', 'C', m, k, D(a), lda, D(tau),
+                                        D(tq), ldt);
+        } else {
+            r = LAPACKE_sgeqrf_work(LAPACK_COL_MAJOR, m, n, S(a), lda, S(tau), S(w), lw);
+            if (!r && k > 0)
+                r = LAPACKE_slarft_work(LAPACK_COL_MAJOR, 'F', 'C', m, k, S(a), lda, S(tau),
+                                        S(tq), ldt);
+        }
+    }
+    free(tau);
+    free(w);
+    return r;
+}
+
+/* B := alpha op(A) B, A upper or lower triangular (left side) */
+void k_trmm(dag_la_type_t t, char uplo, char trans, char diag, int m, int n, double alpha,
+            const void *a, int lda, void *b, int ldb)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    enum CBLAS_DIAG dg = (diag == 'U' || diag == 'u') ? CblasUnit : CblasNonUnit;
+    if (t == DAG_LA_DOUBLE)
+        cblas_dtrmm(CblasColMajor, CblasLeft, up(uplo), tr(trans), dg, m, n, alpha, CD(a), lda,
+                    D(b), ldb);
+    else
+        cblas_strmm(CblasColMajor, CblasLeft, up(uplo), tr(trans), dg, m, n, (float)alpha,
+                    CS(a), lda, S(b), ldb);
+}

@@ -19,6 +19,9 @@ struct dag_la {
     dag_matrix_t *piv;  /* LU: pivots of step k (global 0-based rows) in tile (k, k) */
     dag_matrix_t *tq;   /* QR: T factors (ib x nb per tile) of GEQRT and TS steps */
     dag_matrix_t *tt;   /* QR: T factors of the TT steps that merge the heads */
+    dag_matrix_t *ht;   /* Householder QR (qrhh.c): T and the unit-lower V of step k in
+                           tile (k, k), 2 nb x nb each */
+    dag_matrix_t *hw;   /* Householder QR: partial products V^T C, one per tile */
     int ib;
     int factored;       /* 0, 'L' (potrf), 'U' (getrf: pivots in aux diagonal), 'Q' */
 };
@@ -84,6 +87,9 @@ int k_tpqrt(dag_la_type_t t, int m, int n, int l, int ib, void *a, int lda, void
             void *tq, int ldt);
 int k_tpmqrt(dag_la_type_t t, char trans, int m, int n, int k, int l, int ib, const void *v,
              int ldv, const void *tq, int ldt, void *a, int lda, void *b, int ldb);
+int k_geqrf_t(dag_la_type_t t, int m, int n, void *a, int lda, void *tq, int ldt);
+void k_trmm(dag_la_type_t t, char uplo, char trans, char diag, int m, int n, double alpha,
+            const void *a, int lda, void *b, int ldb);
 void k_lacpy(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
 void k_scal(dag_la_type_t t, int m, int n, double alpha, void *a, int lda);
 void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);

@@ -171,6 +171,10 @@ dag_status_t dag_la_destroy(dag_la_t *a)
         dag_matrix_destroy(a->tt);
     if (a->piv)
         dag_matrix_destroy(a->piv);
+    if (a->ht)
+        dag_matrix_destroy(a->ht);
+    if (a->hw)
+        dag_matrix_destroy(a->hw);
     dag_matrix_destroy(a->tiles);
     free(a);
     return st;

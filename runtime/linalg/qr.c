@@ -14,6 +14,14 @@
 
 #define QR_IB 32
 
+/* inner block of the QR kernels: DAG_LA_QR_IB (default QR_IB), at most nb */
+static int qr_ib(int nb)
+{
+    const char *s = getenv("DAG_LA_QR_IB");
+    int ib = s && atoi(s) > 0 ? atoi(s) : QR_IB;
+    return la_min(ib, nb);
+}
+
 struct qr_args {
     dag_la_type_t t;
     char kind; /* 'G' geqrt, 'g' gemqrt, 'S'/'T' tpqrt, 's'/'t' tpmqrt */
@@ -156,10 +164,16 @@ dag_status_t dag_la_geqrf(dag_la_t *a)
         return la_invalid("dag_la_geqrf: tiles must be square (%dx%d)", a->mb, a->nb);
     if (a->m < a->n)
         return la_invalid("dag_la_geqrf: needs m >= n (%dx%d)", a->m, a->n);
-    a->ib = la_min(QR_IB, a->nb);
+    a->ib = qr_ib(a->nb);
     size_t qb = (size_t)a->ib * a->nb * a->esize;
     dag_status_t st = DAG_OK;
-    if (!a->tq)
+    if (a->tq && dag_tile_bytes(a->tq) < qb) { /* a larger DAG_LA_QR_IB than last time */
+        st = dag_taskwait();
+        dag_matrix_destroy(a->tq);
+        dag_matrix_destroy(a->tt);
+        a->tq = a->tt = NULL;
+    }
+    if (!st && !a->tq)
         st = dag_matrix_create(&a->tq, a->mt, a->nt, qb, &a->dist);
     if (!st && !a->tt)
         st = dag_matrix_create(&a->tt, a->mt, a->nt, qb, &a->dist);

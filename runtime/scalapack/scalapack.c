@@ -1,15 +1,15 @@
-/* scalapack.c: libdagscalapack, a ScaLAPACK drop-in on libdaglinalg. A program written
- * against ScaLAPACK relinks with -ldagscalapack ahead of -lscalapack: pdgemm_, pdpotrf_,
- * pdpotrs_, pdgetrf_, pdgetrs_ (and the ps* twins) copy the caller's block-cyclic local
- * arrays into tiles (one task per block, on the block's BLACS owner), run the task graph,
- * and copy the result back in ScaLAPACK's layout (LU factors and ipiv as pdgetrf's, so
- * the real pdgetrs/pdgecon work on them). Calls outside what the tiled library covers
- * (submatrices ia/ja != 1, RSRC/CSRC != 0, MB != NB for factorisations, uplo 'U',
- * trans != 'N' in pdgetrs, a grid that is not every rank) and pdgeqrf_/psgeqrf_ (whose
- * output must be ScaLAPACK's Householder vectors and tau, which the tiled TS QR does not
- * produce) go to the real ScaLAPACK routine (dlsym RTLD_NEXT). MPI_Finalize is wrapped
- * (PMPI) so that the runtime stops before MPI does. DAG_SCALAPACK=0 forwards everything;
- * DAG_SCALAPACK_VERBOSE=1 says on rank 0 which path each call took. */
+/* scalapack.c: libdagscalapack, a ScaLAPACK drop-in on libdaglinalg. A program written against
+ * ScaLAPACK relinks with -ldagscalapack ahead of -lscalapack: pdgemm_, pdpotrf_, pdpotrs_,
+ * pdgetrf_, pdgetrs_, pdgeqrf_ (and the ps* twins) copy the caller's block-cyclic local arrays
+ * into tiles (one task per block, on the block's BLACS owner), run the task graph, and copy
+ * the result back in ScaLAPACK's layout (LU factors and ipiv as pdgetrf's, so the real
+ * pdgetrs/pdgecon work on them). Calls outside what the tiled library covers (submatrices
+ * ia/ja != 1, RSRC/CSRC != 0, MB != NB for factorisations, uplo 'U', trans != 'N' in pdgetrs,
+ * a grid that is not every rank) go to the real ScaLAPACK routine (dlsym RTLD_NEXT).
+ * pdgeqrf_/psgeqrf_ run dag_la_geqrf_lapack, whose output is ScaLAPACK's (Householder vectors,
+ * R, tau), so pdormqr/pdorgqr work on it. MPI_Init is wrapped to ask for MPI_THREAD_MULTIPLE
+ * and MPI_Finalize so that the runtime stops before MPI does (PMPI). DAG_SCALAPACK=0 forwards
+ * everything; DAG_SCALAPACK_VERBOSE=1 says on rank 0 which path each call took. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <mpi.h>
@@ -28,14 +28,39 @@ static int verbose(void)
     const char *v = getenv("DAG_SCALAPACK_VERBOSE");
     return v && *v == '1';
 }
+/* DAG_SCALAPACK=0, or MPI below MPI_THREAD_MULTIPLE (MPI started by something other
+ * than the MPI_Init below, e.g. PMPI_Init): every call goes to ScaLAPACK and the runtime
+ * is never started, so its thread never calls MPI beside the program's. */
 static int enabled(void)
 {
     const char *v = getenv("DAG_SCALAPACK");
-    return !(v && *v == '0');
+    if (v && *v == '0')
+        return 0;
+    static int level = -1;
+    if (level < 0) {
+        int inited = 0;
+        MPI_Initialized(&inited);
+        if (!inited)
+            return 0; /* not called between MPI_Init and MPI_Finalize: ScaLAPACK's answer */
+        MPI_Query_thread(&level);
+        if (level < MPI_THREAD_MULTIPLE) {
+            int r = 0;
+            MPI_Comm_rank(MPI_COMM_WORLD, &r);
+            if (r == 0)
+                fprintf(stderr, "dagscalapack: MPI runs at thread level %d, below "
+                                "MPI_THREAD_MULTIPLE (MPI was not started through MPI_Init / "
+                                "MPI_Init_thread): every call goes to ScaLAPACK\n", level);
+        }
+    }
+    return level >= MPI_THREAD_MULTIPLE;
 }
 static void say(const char *fn, const char *what)
 {
-    if (verbose() && dag_rank() == 0)
+    int r = 0, inited = 0;
+    MPI_Initialized(&inited); /* MPI's rank: a forwarded call does not start the runtime */
+    if (inited)
+        MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    if (verbose() && r == 0)
         fprintf(stderr, "dagscalapack: %s: %s\n", fn, what);
 }
 
@@ -429,6 +454,122 @@ void psgetrs_(const char *trans, const int *n, const int *nrhs, const float *a, 
               const int *jb, const int *db, int *info)
 {
     getrs(DAG_LA_FLOAT, "psgetrs_", trans, n, nrhs, a, ia, ja, da, ipiv, b, ib, jb, db, info);
+}
+
+/* ---- QR ---- */
+
+int numroc_(const int *n, const int *nb, const int *iproc, const int *isrc, const int *np);
+
+typedef void (*geqrf_fn)(const int *, const int *, void *, const int *, const int *,
+                         const int *, void *, void *, const int *, int *);
+
+/* pdgeqrf_: the Householder vectors and R in the local arrays as pdgeqrf leaves them, tau
+ * on every process of the process column that holds the reflector's column (LOCc). A
+ * workspace query (lwork = -1) and a workspace below ScaLAPACK's minimum go to ScaLAPACK,
+ * which answers (and reports the error) as it does; the drop-in itself needs none. */
+static void geqrf(dag_la_type_t t, const char *name, const int *m, const int *n, void *a,
+                  const int *ia, const int *ja, const int *da, void *tau, void *work,
+                  const int *lwork, int *info)
+{
+    struct gridmat g = {0};
+    int lwmin = 0, ok = *lwork != -1 && *m > 0 && *n > 0 &&
+                        qualifies(da, *ia, *ja, 1, &g) && da[M_] == *m && da[N_] == *n;
+    if (ok) { /* ScaLAPACK's LWMIN = NB (Mp0 + Nq0 + NB) */
+        int mp0 = numroc_(m, &da[MB_], &g.myrow, &da[RSRC_], &g.nprow);
+        int nq0 = numroc_(n, &da[NB_], &g.mycol, &da[CSRC_], &g.npcol);
+        lwmin = da[NB_] * (mp0 + nq0 + da[NB_]);
+        ok = *lwork >= lwmin;
+        int all = 0;
+        MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        ok = all;
+    }
+    if (!ok) {
+        say(name, "forwarded to ScaLAPACK");
+        gm_free(&g);
+        ((geqrf_fn)real(name))(m, n, a, ia, ja, da, tau, work, lwork, info);
+        return;
+    }
+    say(name, "dagcc tasks");
+    dag_la_t *A = NULL;
+    int k = *m < *n ? *m : *n;
+    size_t es = t == DAG_LA_DOUBLE ? sizeof(double) : sizeof(float);
+    char *gt = malloc(es * (size_t)k);
+    *info = 0;
+    dag_status_t st = gt ? load(&A, t, &g, *m, *n, a) : DAG_ERR_NOMEM;
+    if (!st)
+        st = dag_la_geqrf_lapack(A, gt);
+    if (!st)
+        st = xfer(A, &g, a, 0);
+    if (!st) { /* tau: LOCc entries, column gj on process column (gj / nb) mod npcol */
+        int nb = da[NB_];
+        for (int gj = 0; gj < k; gj++)
+            if ((gj / nb) % g.npcol == g.mycol)
+                memcpy((char *)tau + (size_t)((gj / nb / g.npcol) * nb + gj % nb) * es,
+                       gt + (size_t)gj * es, es);
+    } else {
+        failed(name, st, info);
+    }
+    if (t == DAG_LA_DOUBLE) /* as ScaLAPACK: work(1) = the minimum */
+        *(double *)work = lwmin;
+    else
+        *(float *)work = (float)lwmin;
+    free(gt);
+    dag_la_destroy(A);
+    gm_free(&g);
+}
+
+void pdgeqrf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
+              const int *da, double *tau, double *work, const int *lwork, int *info)
+{
+    geqrf(DAG_LA_DOUBLE, "pdgeqrf_", m, n, a, ia, ja, da, tau, work, lwork, info);
+}
+void psgeqrf_(const int *m, const int *n, float *a, const int *ia, const int *ja,
+              const int *da, float *tau, float *work, const int *lwork, int *info)
+{
+    geqrf(DAG_LA_FLOAT, "psgeqrf_", m, n, a, ia, ja, da, tau, work, lwork, info);
+}
+
+/* MPI's thread level. The runtime's communication thread calls MPI while the program's
+ * own thread is in MPI too (BLACS, ScaLAPACK's routines that are forwarded, the program's
+ * collectives), on other communicators: that is legal only at MPI_THREAD_MULTIPLE. A
+ * ScaLAPACK program calls MPI_Init (MPI_THREAD_SINGLE in Open MPI, whose matching then runs
+ * without locks: two threads in it lost or mismatched messages, MPI_ERR_TRUNCATE in the
+ * program's MPI_Allgather, or one rank's engine hung), so the library asks for
+ * MPI_THREAD_MULTIPLE in the program's place: MPI_Init, MPI_Init_thread and Fortran's
+ * mpi_init_ / mpi_init_thread_ come here first (PMPI). A level above the one required is
+ * allowed by the standard. */
+/* MPI at MPI_THREAD_MULTIPLE, then the runtime (unless DAG_SCALAPACK=0), so that its
+ * start is not inside the program's first timed call. */
+static int init_multiple(int *argc, char ***argv, int *provided)
+{
+    int rc = PMPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, provided);
+    if (rc == MPI_SUCCESS && enabled())
+        dag_rank();
+    return rc;
+}
+int MPI_Init(int *argc, char ***argv)
+{
+    int provided;
+    return init_multiple(argc, argv, &provided);
+}
+int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+{
+    (void)required;
+    return init_multiple(argc, argv, provided);
+}
+void mpi_init_(MPI_Fint *ierr);
+void mpi_init_(MPI_Fint *ierr)
+{
+    int provided;
+    *ierr = (MPI_Fint)init_multiple(NULL, NULL, &provided);
+}
+void mpi_init_thread_(const MPI_Fint *required, MPI_Fint *provided, MPI_Fint *ierr);
+void mpi_init_thread_(const MPI_Fint *required, MPI_Fint *provided, MPI_Fint *ierr)
+{
+    int p = 0;
+    (void)required;
+    *ierr = (MPI_Fint)init_multiple(NULL, NULL, &p);
+    *provided = (MPI_Fint)p;
 }
 
 /* The runtime (its communication thread) must stop before MPI does: blacs_exit and the

@@ -1,11 +1,14 @@
-/* scalapack_prog.c: a ScaLAPACK program written against the reference API only (BLACS
- * grid, descinit_, block-cyclic local arrays, pdgemm_, pdpotrf_, pdpotrs_, pdgetrf_,
- * pdgetrs_, pdgeqrf_ and the ps* twins of GEMM/POTRF). The same source is linked twice: with
- * -lscalapack (the reference) and with -ldagscalapack -lscalapack (dagcc's drop-in).
+/* scalapack_prog.c: a ScaLAPACK program written against the reference API only (BLACS grid,
+ * descinit_, block-cyclic local arrays, pdgemm_, pdpotrf_, pdpotrs_, pdgetrf_, pdgetrs_,
+ * pdgeqrf_ and the ps* twins of GEMM/POTRF/GEQRF; ScaLAPACK's own pdormqr_ and pdorgqr_ check
+ * the QR factors: ||A - QR|| / (||A|| N eps) < 10, the exit status says). The same source is
+ * linked twice: with -lscalapack (the reference) and with -ldagscalapack -lscalapack (dagcc's
+ * drop-in).
  *   scalapack_prog run N NB P Q OUT   run every routine, time it, write the results
  *                                     (gathered to rank 0) to OUT
  *   scalapack_prog cmp REF OUT        compare two result files (exit 1 when they differ)
- * Routines to run can be limited with SCALAPACK_ONLY=gemm,potrf,getrf,geqrf;
+ * Routines to run can be limited with SCALAPACK_ONLY=gemm,potrf,getrf,geqrf
+ * (SCALAPACK_QR=bench: QR of the square matrix only, not checked: bench/linalg);
  * SCALAPACK_ORDER=Col numbers the process grid column-major. */
 #include <math.h>
 #include <mpi.h>
@@ -38,8 +41,28 @@ void pdgetrf_(const int *, const int *, double *, const int *, const int *, cons
               int *);
 void pdgetrs_(const char *, const int *, const int *, const double *, const int *, const int *,
               const int *, const int *, double *, const int *, const int *, const int *, int *);
+typedef void (*geqrf_t)(const int *, const int *, void *, const int *, const int *,
+                        const int *, void *, void *, const int *, int *);
+typedef void (*orgqr_t)(const int *, const int *, const int *, void *, const int *,
+                        const int *, const int *, const void *, void *, const int *, int *);
+typedef void (*ormqr_t)(const char *, const char *, const int *, const int *, const int *,
+                        const void *, const int *, const int *, const int *, const void *,
+                        void *, const int *, const int *, const int *, void *, const int *,
+                        int *);
 void pdgeqrf_(const int *, const int *, double *, const int *, const int *, const int *,
               double *, double *, const int *, int *);
+void psgeqrf_(const int *, const int *, float *, const int *, const int *, const int *,
+              float *, float *, const int *, int *);
+void pdorgqr_(const int *, const int *, const int *, double *, const int *, const int *,
+              const int *, const double *, double *, const int *, int *);
+void psorgqr_(const int *, const int *, const int *, float *, const int *, const int *,
+              const int *, const float *, float *, const int *, int *);
+void pdormqr_(const char *, const char *, const int *, const int *, const int *,
+              const double *, const int *, const int *, const int *, const double *, double *,
+              const int *, const int *, const int *, double *, const int *, int *);
+void psormqr_(const char *, const char *, const int *, const int *, const int *,
+              const float *, const int *, const int *, const int *, const float *, float *,
+              const int *, const int *, const int *, float *, const int *, int *);
 
 static int me, np, myrow, mycol, nprow, npcol, ctxt;
 static const int izero = 0, ione = 1;
@@ -161,6 +184,116 @@ static int cmp(const char *fa, const char *fb)
     return bad;
 }
 
+/* element li of a local array of doubles (sp = 0) or floats */
+static double lget(const void *a, size_t i, int sp)
+{
+    return sp ? ((const float *)a)[i] : ((const double *)a)[i];
+}
+static void lset(void *a, size_t i, double v, int sp)
+{
+    if (sp)
+        ((float *)a)[i] = (float)v;
+    else
+        ((double *)a)[i] = v;
+}
+/* the size a workspace query returned in work(1) */
+static int wqsize(const double *wq, int sp)
+{
+    float f;
+    memcpy(&f, wq, sizeof f);
+    return (int)(sp ? f : wq[0]);
+}
+/* sum over the ranks of this rank's sum of squares of the local array (x - y, y may be
+ * NULL) over the local part of d, minus the identity's diagonal (eye) */
+static double fro(const struct dm *d, const void *x, const void *y, int sp, int eye, int ncols)
+{
+    double s = 0, all = 0;
+    for (int lj = 0; lj < d->lc; lj++)
+        for (int li = 0; li < d->lr; li++) {
+            int gi = (li / d->mb * nprow + myrow) * d->mb + li % d->mb;
+            int gj = (lj / d->nb * npcol + mycol) * d->nb + lj % d->nb;
+            if (gj >= ncols)
+                continue;
+            size_t k = (size_t)lj * d->desc[8] + li;
+            double v = lget(x, k, sp) - (y ? lget(y, k, sp) : 0) - (eye && gi == gj);
+            s += v * v;
+        }
+    MPI_Allreduce(&s, &all, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return sqrt(all);
+}
+
+/* pdgeqrf_ / psgeqrf_ on an m x n matrix, then ScaLAPACK's own pdormqr_ and pdorgqr_ on
+ * its output: ||A - Q R|| / (||A|| max(m, n) eps) and ||I - Q^T Q|| / (min(m, n) eps) must
+ * be below 10. Emits the factored matrix (compared with the reference run). Returns 1 on
+ * a failed bound. */
+static int qr_check(int m, int n, int nb, int sp, int check)
+{
+    struct dm a;
+    dm_init(&a, m, n, nb, 0);
+    size_t cnt = (size_t)a.desc[8] * (a.lc > 0 ? a.lc : 1), es = sp ? 4 : 8;
+    void *f = malloc(cnt * es), *a0 = malloc(cnt * es), *r = malloc(cnt * es),
+         *q = malloc(cnt * es), *tau = malloc((size_t)(a.lc + nb) * es);
+    for (size_t i = 0; i < cnt; i++)
+        lset(f, i, a.a[i], sp), lset(a0, i, a.a[i], sp);
+    geqrf_t geqrf = sp ? (geqrf_t)psgeqrf_ : (geqrf_t)pdgeqrf_;
+    orgqr_t orgqr = sp ? (orgqr_t)psorgqr_ : (orgqr_t)pdorgqr_;
+    ormqr_t ormqr = sp ? (ormqr_t)psormqr_ : (ormqr_t)pdormqr_;
+    int lwork = -1, info, k = m < n ? m : n;
+    double wq[2];
+    geqrf(&m, &n, f, &ione, &ione, a.desc, tau, wq, &lwork, &info);
+    lwork = wqsize(wq, sp);
+    void *work = malloc((size_t)(lwork > 1 ? lwork : 1) * es);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t = MPI_Wtime();
+    cpu0 = cpu_now();
+    geqrf(&m, &n, f, &ione, &ione, a.desc, tau, work, &lwork, &info);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double secs = MPI_Wtime() - t;
+    if (info)
+        fprintf(stderr, "p?geqrf info %d\n", info);
+    char name[32];
+    snprintf(name, sizeof name, "%sgeqrf_%dx%d", sp ? "ps" : "pd", m, n);
+    for (size_t i = 0; i < cnt; i++)
+        a.a[i] = lget(f, i, sp);
+    emit(name, &a, secs, 2.0 * n * n * (m - n / 3.0));
+    if (!check) {
+        free(f), free(a0), free(r), free(q), free(tau), free(work), free(a.a);
+        return 0;
+    }
+    /* R = triu(F); Q R with ScaLAPACK's pdormqr on the reflectors */
+    for (int lj = 0; lj < a.lc; lj++)
+        for (int li = 0; li < a.lr; li++) {
+            int gi = (li / nb * nprow + myrow) * nb + li % nb;
+            int gj = (lj / nb * npcol + mycol) * nb + lj % nb;
+            size_t x = (size_t)lj * a.desc[8] + li;
+            lset(r, x, gi <= gj ? lget(f, x, sp) : 0, sp);
+            lset(q, x, lget(f, x, sp), sp);
+        }
+    int lw2 = -1;
+    ormqr("L", "N", &m, &n, &k, f, &ione, &ione, a.desc, tau, r, &ione, &ione, a.desc, wq,
+          &lw2, &info);
+    lw2 = wqsize(wq, sp);
+    int lw3 = -1;
+    orgqr(&m, &k, &k, q, &ione, &ione, a.desc, tau, wq, &lw3, &info);
+    lw3 = wqsize(wq, sp);
+    int lw = lw2 > lw3 ? lw2 : lw3;
+    void *w2 = malloc((size_t)(lw > 1 ? lw : 1) * es);
+    ormqr("L", "N", &m, &n, &k, f, &ione, &ione, a.desc, tau, r, &ione, &ione, a.desc, w2, &lw,
+          &info);
+    double eps = sp ? 5.96e-8 : 1.11e-16, big = m > n ? m : n;
+    double res = fro(&a, r, a0, sp, 0, n) / (fro(&a, a0, NULL, sp, 0, n) * big * eps);
+    /* Q explicitly (m x k, pdorgqr), then Q^T Q with pdormqr: [I; 0] */
+    orgqr(&m, &k, &k, q, &ione, &ione, a.desc, tau, w2, &lw, &info);
+    ormqr("L", "T", &m, &k, &k, f, &ione, &ione, a.desc, tau, q, &ione, &ione, a.desc, w2, &lw,
+          &info);
+    double orth = fro(&a, q, NULL, sp, 1, k) / (k * eps);
+    if (me == 0)
+        printf("%-8s ||A-QR||/(||A|| N eps) = %.2f  ||I-Q^TQ||/(N eps) = %.2f %s\n", name, res,
+               orth, res < 10 && orth < 10 ? "ok" : "FAIL");
+    free(f), free(a0), free(r), free(q), free(tau), free(work), free(w2), free(a.a);
+    return !(res < 10 && orth < 10);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "cmp"))
@@ -253,24 +386,20 @@ int main(int argc, char **argv)
         emit("pdgetrs", &b, MPI_Wtime() - t, 2.0 * n * n * nrhs);
         free(a.a), free(b.a), free(ipiv);
     }
-    if (want("geqrf")) {
-        struct dm a;
-        dm_init(&a, n, n, nb, 0);
-        int lwork = -1;
-        double *tau = malloc(sizeof(double) * (size_t)(a.lc + nb)), wq;
-        pdgeqrf_(&n, &n, a.a, &ione, &ione, a.desc, tau, &wq, &lwork, &info);
-        lwork = (int)wq;
-        double *work = malloc(sizeof(double) * (size_t)lwork);
-        MPI_Barrier(MPI_COMM_WORLD);
-        t = MPI_Wtime(), cpu0 = cpu_now();
-        pdgeqrf_(&n, &n, a.a, &ione, &ione, a.desc, tau, work, &lwork, &info);
-        MPI_Barrier(MPI_COMM_WORLD);
-        emit("pdgeqrf", &a, MPI_Wtime() - t, 4.0 / 3 * n * n * n);
-        free(a.a), free(tau), free(work);
+    int bad = 0;
+    if (want("geqrf")) { /* square, tall, wide; N not a multiple of NB */
+        const char *qb = getenv("SCALAPACK_QR");
+        int bench = qb && !strcmp(qb, "bench"); /* the square case alone, unchecked */
+        bad |= qr_check(n, n, nb, 0, !bench);
+        if (!bench) {
+            bad |= qr_check(n + nb + 5, n - 3, nb, 0, 1);
+            bad |= qr_check(n - nb / 2 - 1, n + 7, nb, 0, 1);
+            bad |= qr_check(n + 9, n, nb, 1, 1);
+        }
     }
     if (out)
         fclose(out);
     Cblacs_gridexit(ctxt);
     MPI_Finalize();
-    return 0;
+    return bad;
 }

@@ -3,7 +3,8 @@
  * 2d, 1d, cyclic, 3d, owner). Random shapes (odd, M != N, N not a multiple of nb) from
  * argv[2] (seed). Checks: fill/set/get/norms, GEMM (all transposes, 2.5D on 3d), TRSM
  * (8 variants), SYRK, POTRF/POTRS residuals, GETRF (pivots equal to LAPACK's dgetrf,
- * growth-factor matrix) and GETRS, GEQRF/GELS, float twins, and bad arguments.
+ * growth-factor matrix) and GETRS, GEQRF/GELS, GEQRF in LAPACK's layout (against dgeqrf,
+ * any shape), float twins, and bad arguments.
  * Exit status 0 is a pass; each failure prints what differed. */
 #include <cblas.h>
 #include <float.h>
@@ -353,6 +354,61 @@ static void t_geqrf(int m, int n, int nb)
     free(A), free(F), free(R), free(G), free(B), free(X), free(W), free(Y);
 }
 
+/* QR in LAPACK's layout, any m x n: the same reflectors and tau as LAPACK's dgeqrf (up to
+ * rounding) and ||A - QR|| / (||A|| max(m, n) eps) < 10 with LAPACK's dormqr on them;
+ * the float twin by its residual. */
+static void t_geqrf_lapack(int m, int n, int nb)
+{
+    double *A = rmat(m, n), *F0 = malloc(sizeof(double) * (size_t)m * n);
+    int k = m < n ? m : n;
+    double *tau = malloc(sizeof(double) * (size_t)k), *tau0 = malloc(sizeof(double) * (size_t)k);
+    memcpy(F0, A, sizeof(double) * (size_t)m * n);
+    LAPACKE_dgeqrf(LAPACK_COL_MAJOR, m, n, F0, m, tau0);
+    dag_la_t *a = mk(m, n, nb, A);
+    OK(dag_la_geqrf_lapack(a, tau));
+    double *F = get(a), *QR = calloc((size_t)m * n, sizeof(double));
+    double fd = 0, td = 0;
+    for (size_t i = 0; i < (size_t)m * n; i++)
+        fd = fmax(fd, fabs(F[i] - F0[i]));
+    for (int i = 0; i < k; i++)
+        td = fmax(td, fabs(tau[i] - tau0[i]));
+    CHECK(fd < 1e-9 * fnorm(A, m, n) && td < 1e-9, "geqrf_lapack %dx%d nb %d: factors differ "
+          "from dgeqrf's by %g, tau by %g", m, n, nb, fd, td);
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i <= j && i < m; i++)
+            QR[(size_t)j * m + i] = F[(size_t)j * m + i];
+    LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'N', m, n, k, F, m, tau, QR, m);
+    for (size_t i = 0; i < (size_t)m * n; i++)
+        QR[i] -= A[i];
+    double res = fnorm(QR, m, n) / (fnorm(A, m, n) * (m > n ? m : n) * DBL_EPSILON);
+    CHECK(res < 10, "geqrf_lapack %dx%d nb %d: ||A - QR||/(||A|| N eps) = %g", m, n, nb, res);
+    dag_la_destroy(a);
+    /* float */
+    float *S = malloc(sizeof(float) * (size_t)m * n), *SR = calloc((size_t)m * n, sizeof(float));
+    float *st = malloc(sizeof(float) * (size_t)k);
+    for (size_t i = 0; i < (size_t)m * n; i++)
+        S[i] = (float)A[i];
+    dag_la_t *s = NULL;
+    OK(dag_la_create(&s, DAG_LA_FLOAT, m, n, nb, nb, &la_dist));
+    OK(dag_la_set(s, S, m, -1));
+    OK(dag_la_geqrf_lapack(s, st));
+    float *SF = malloc(sizeof(float) * (size_t)m * n);
+    OK(dag_la_get(s, SF, m, -1));
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i <= j && i < m; i++)
+            SR[(size_t)j * m + i] = SF[(size_t)j * m + i];
+    LAPACKE_sormqr(LAPACK_COL_MAJOR, 'L', 'N', m, n, k, SF, m, st, SR, m);
+    double d2 = 0, a2 = 0;
+    for (size_t i = 0; i < (size_t)m * n; i++)
+        d2 += ((double)SR[i] - S[i]) * ((double)SR[i] - S[i]), a2 += (double)S[i] * S[i];
+    res = sqrt(d2 / a2) / ((m > n ? m : n) * FLT_EPSILON);
+    CHECK(res < 10, "float geqrf_lapack %dx%d nb %d: ||A - QR||/(||A|| N eps) = %g", m, n, nb,
+          res);
+    dag_la_destroy(s);
+    free(A), free(F0), free(tau), free(tau0), free(F), free(QR), free(S), free(SR), free(st);
+    free(SF);
+}
+
 static void t_float(void)
 {
     int n = irand(5, 60), nb = irand(2, 16);
@@ -400,6 +456,11 @@ static void t_bad(void)
               strstr(dag_la_error(), "types"), "mixed types: '%s'", dag_la_error());
     double v;
     CHECK(dag_la_norm(a, 'X', &v) == DAG_ERR_INVALID, "bad norm");
+    dag_la_t *g = NULL;
+    OK(dag_la_create(&g, DAG_LA_DOUBLE, 10, 12, 4, 3, &la_dist));
+    CHECK(dag_la_geqrf_lapack(g, NULL) == DAG_ERR_INVALID && strstr(dag_la_error(), "square"),
+          "geqrf_lapack 4x3 tiles: '%s'", dag_la_error());
+    dag_la_destroy(g);
     dag_la_destroy(a), dag_la_destroy(b), dag_la_destroy(c), dag_la_destroy(f);
 }
 
@@ -474,6 +535,10 @@ int main(int argc, char **argv)
             t_geqrf(n + irand(0, 50), n, irand(2, 20));
         if (only("singular"))
             t_singular(irand(2, 60), irand(2, 16));
+        PHASE("t_geqrf_lapack");
+        int qm = irand(1, 90), qn = irand(1, 90);
+        if (only("geqrf_lapack"))
+            t_geqrf_lapack(qm, qn, irand(2, 20));
         PHASE("t_float");
         if (only("float"))
             t_float();
@@ -487,6 +552,11 @@ int main(int argc, char **argv)
     PHASE("t_geqrf");
     if (only("geqrf"))
         t_geqrf(330, 250, 64);
+    PHASE("t_geqrf_lapack");
+    if (only("geqrf_lapack")) {
+        t_geqrf_lapack(330, 250, 64);
+        t_geqrf_lapack(200, 290, 48);
+    }
     PHASE("t_bad");
     if (only("bad"))
         t_bad();
