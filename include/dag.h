@@ -196,7 +196,8 @@ DAG_API char *dag_error_format(const dag_error_t *err, char *buf, size_t size);
  * Every field of dag_config_t left zero takes its value from the environment variable in
  * brackets, then from the default:
  *   nthreads   [DAG_NUM_THREADS] workers including the calling thread; default: cores
- *   bind       [DAG_BIND] 'none', 'core' (default) or 'pu'
+ *   bind       [DAG_BIND] 'auto' (default: 'core' unless other processes hold the
+ *              cores at dag_init, then 'none'), 'none', 'core' or 'pu'
  *   spin_us    [DAG_SPIN_US] how long an idle worker spins before sleeping (default 50)
  * ------------------------------------------------------------------------------------- */
 #define DAG_BIND_DEFAULT 0

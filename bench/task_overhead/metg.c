@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef MG_BIN_DAGCC
@@ -39,9 +40,11 @@ static struct {
     int ngrains;
     int impl_on[NIMPL];
     int reps, target_ms, timeout_s, quiet;
+    double budget_s; /* --budget: no new run starts past this many seconds (0: none) */
     int all; /* --all: run every task size, even after two runs below 50% */
 } opt;
 
+static double g_t0; /* start of the sweeps, seconds */
 static double g_npi; /* ns per burn iteration, one calibration for every implementation */
 
 struct point {
@@ -50,7 +53,10 @@ struct point {
 
 static int built(int i) { return impl_bins[i][0] && access(impl_bins[i], X_OK) == 0; }
 
-/* Run one binary; fills *pt and returns 1, or 0 on failure (message on stderr). */
+/* Run one binary; fills *pt and returns 1, or 0 on failure (message on stderr). A run
+ * that outlives --timeout (its warm-up and reps repetitions) returns 2: *pt then holds
+ * bounds (granularity at least, efficiency at most what one repetition of timeout /
+ * (reps + 1) seconds would give), enough to say it is below 50% without waiting. */
 static int run_one(int impl, int pattern, int threads, long iters, int width, int steps,
                    struct point *pt)
 {
@@ -71,6 +77,13 @@ static int run_one(int impl, int pattern, int threads, long iters, int width, in
             got = 1;
     }
     int st = pclose(f);
+    if (!got && st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 124) {
+        long ntasks = pattern == MG_FAN ? (long)steps * (width + 1) : (long)steps * width;
+        double rep_ns = opt.timeout_s * 1e9 / (opt.reps + 1);
+        pt->gran = threads * rep_ns / (double)ntasks;
+        pt->eff = (double)ntasks * (double)iters * g_npi / (threads * rep_ns);
+        return 2;
+    }
     if (st != 0 || !got || wall <= 0 || tasks <= 0) {
         fprintf(stderr, "metg: %s %s threads=%d iters=%ld failed (status %d)\n",
                 impl_names[impl], mg_pattern_name(pattern), threads, iters, st);
@@ -118,17 +131,25 @@ static void sweep(int pattern, int threads)
             iters = 1;
         double ideal = opt.target_ms * 1e6 * threads / (width * opt.grains[g]);
         int steps = ideal < 4 ? 4 : ideal > 200000.0 / width ? 200000 / width : (int)ideal;
+        if (opt.budget_s > 0 && mg_now_ns() / 1e9 - g_t0 > opt.budget_s) {
+            printf("# --budget %.0f s spent: smaller task sizes not run\n", opt.budget_s);
+            break;
+        }
         printf("%10.2f", opt.grains[g] / 1000.0);
         for (int i = 0; i < NIMPL; i++) {
             if (!(opt.impl_on[i] && built(i)))
                 continue;
             struct point pt;
-            if (!active[i] || !run_one(i, pattern, threads, iters, width, steps, &pt)) {
-                printf(" %18s", active[i] ? "FAIL" : "-");
+            int r = active[i] ? run_one(i, pattern, threads, iters, width, steps, &pt) : 0;
+            if (!r || (r == 2 && pt.eff >= 0.5)) {
+                printf(" %18s", !active[i] ? "-" : r ? "TIMEOUT" : "FAIL");
                 active[i] = 0;
                 continue;
             }
-            printf(" %7.1f%% (%7.2f)", 100 * pt.eff, pt.gran / 1000.0);
+            if (r == 2)
+                printf("   <%5.1f%% timeout", 100 * pt.eff);
+            else
+                printf(" %7.1f%% (%7.2f)", 100 * pt.eff, pt.gran / 1000.0);
             if (pt.eff >= 0.5) {
                 last[i] = pt;
                 have[i] = 1;
@@ -237,7 +258,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "usage: metg [--patterns independent,chains,stencil,fan] [--threads 2]\n"
                     "            [--impls dagcc,libgomp,libomp,starpu] [--reps 3]\n"
-                    "            [--grains NS,...] [--target-ms 30] [--timeout S] [--all]\n");
+                    "            [--grains NS,...] [--target-ms 30] [--timeout S] [--budget S] [--all]\n");
             return 2;
         } else if (!strcmp(argv[a], "--patterns"))
             parse_list(v, add_pattern), a++;
@@ -253,6 +274,8 @@ int main(int argc, char **argv)
             opt.target_ms = atoi(v), a++;
         else if (!strcmp(argv[a], "--timeout"))
             opt.timeout_s = atoi(v), a++;
+        else if (!strcmp(argv[a], "--budget"))
+            opt.budget_s = atof(v), a++;
         else {
             fprintf(stderr, "metg: unknown option %s\n", argv[a]);
             return 2;
@@ -289,6 +312,7 @@ int main(int argc, char **argv)
     printf("# burn loop: %.4f ns per iteration on this core\n", g_npi);
     printf("# metg: Task Bench METG (50%% efficiency); body = burn loop, %d reps per run "
            "(median), ~%d ms of ideal work per run\n", opt.reps, opt.target_ms);
+    g_t0 = mg_now_ns() / 1e9;
     for (int t = 0; t < opt.nthreads; t++)
         for (int p = 0; p < opt.npatterns; p++)
             sweep(opt.patterns[p], opt.threads[t]);

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "metg_common.h"
 #include "bench_clock.h"
+#include "bench_harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,4 +182,20 @@ void mg_report(const char *impl, const uint64_t *ns, double ns_per_iter)
            impl, mg_pattern_name(mg.pattern), mg.threads, mg_tasks(), mg.iters, mg.width,
            mg.steps, mg.reps, med, ns_per_iter);
     fflush(stdout);
+}
+
+/* ---- the shared timing loop -------------------------------------------------------- */
+
+static void mg_loop_prepare(int rep, void *ctx) { (void)rep, (void)ctx, mg_prepare(); }
+static int mg_loop_run(int rep, void *ctx)
+{
+    (void)rep;
+    return (*(int (**)(void))ctx)();
+}
+static int mg_loop_verify(int rep, void *ctx) { return (void)rep, (void)ctx, mg_verify(); }
+
+int mg_time_reps(int (*run)(void), uint64_t *ns)
+{
+    static const struct bench_ops ops = {mg_loop_prepare, mg_loop_run, mg_loop_verify};
+    return bench_time_reps(mg.reps, &ops, &run, ns);
 }

@@ -77,6 +77,10 @@ void mg_prepare(void);
 /* 1 if the last repetition's data equals sequential execution; prints what differs. */
 int mg_verify(void);
 uint64_t mg_now_ns(void);
+/* The shared timing loop (bench_harness.h): mg_prepare, run() timed (it waits for its
+ * tasks; 1 on success), mg_verify, for the warm-up and mg.reps repetitions; ns[rep] per
+ * timed one. Returns 1 when every repetition ran and verified. */
+int mg_time_reps(int (*run)(void), uint64_t *ns);
 /* Nanoseconds per burn iteration on this core (best of several 1 ms measurements). */
 double mg_calibrate(void);
 /* RESULT impl=.. pattern=.. threads=.. tasks=.. iters=.. width=.. steps=.. reps=..

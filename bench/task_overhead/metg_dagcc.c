@@ -89,16 +89,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dagcc: dag_init failed\n");
         return 3;
     }
-    int ok = 1;
-    for (int rep = -1; rep < mg.reps && ok; rep++) {
-        mg_prepare();
-        uint64_t t0 = mg_now_ns();
-        ok = run();
-        uint64_t t1 = mg_now_ns();
-        ok = ok && mg_verify();
-        if (rep >= 0)
-            ns[rep] = t1 - t0;
-    }
+    int ok = mg_time_reps(run, ns);
     if (dag_finalize() != DAG_OK || !ok) {
         fprintf(stderr, "dagcc: %s: wrong result or failed run\n", mg_pattern_name(mg.pattern));
         return 1;

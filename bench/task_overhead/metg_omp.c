@@ -57,6 +57,13 @@ static void run(void)
 #pragma omp taskwait
 }
 
+/* run() inside `single`, for the shared timing loop (it ends with a taskwait). */
+static int run_wait(void)
+{
+    run();
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t ns[MG_MAX_REPS];
@@ -68,15 +75,7 @@ int main(int argc, char **argv)
 #pragma omp single
     {
         got = omp_get_num_threads();
-        for (int rep = -1; rep < mg.reps && ok; rep++) {
-            mg_prepare();
-            uint64_t t0 = mg_now_ns();
-            run();
-            uint64_t t1 = mg_now_ns();
-            ok = mg_verify();
-            if (rep >= 0)
-                ns[rep] = t1 - t0;
-        }
+        ok = mg_time_reps(run_wait, ns);
     }
     if (got != mg.threads || !ok) {
         fprintf(stderr, "%s: %s: wrong result (threads %d of %d)\n", MG_IMPL,

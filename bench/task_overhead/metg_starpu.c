@@ -148,15 +148,8 @@ int main(int argc, char **argv)
                                       sizeof(uint64_t));
     starpu_variable_data_register(&fan_h, STARPU_MAIN_RAM, (uintptr_t)&mg_fan_x,
                                   sizeof mg_fan_x);
-    for (int rep = -1; rep < mg.reps && ok; rep++) {
-        mg_prepare();
-        uint64_t t0 = mg_now_ns();
-        ok = run();
-        uint64_t t1 = mg_now_ns();
-        ok = ok && mg_verify();
-        if (rep >= 0)
-            ns[rep] = t1 - t0;
-    }
+    if (ok)
+        ok = mg_time_reps(run, ns);
     for (int c = 0; c < 2 * mg.width; c++)
         starpu_data_unregister(grid_h[c]);
     starpu_data_unregister(fan_h);

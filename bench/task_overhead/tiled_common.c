@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "tiled_common.h"
 #include "bench_clock.h"
+#include "bench_harness.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -283,4 +284,20 @@ void tl_gemm_nn_add(const double *a, const double *b, double *c)
 {
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, tl.nb, tl.nb, tl.nb, 1.0, a, tl.nb, b,
                 tl.nb, 1.0, c, tl.nb);
+}
+
+/* ---- the shared timing loop -------------------------------------------------------- */
+
+static void tl_loop_prepare(int rep, void *ctx) { (void)rep, (void)ctx, tl_reset(); }
+static int tl_loop_run(int rep, void *ctx)
+{
+    (void)rep;
+    return (*(int (**)(void))ctx)();
+}
+static int tl_loop_verify(int rep, void *ctx) { return (void)rep, (void)ctx, tl_check(); }
+
+int tl_time_reps(int (*run)(void), uint64_t *ns)
+{
+    static const struct bench_ops ops = {tl_loop_prepare, tl_loop_run, tl_loop_verify};
+    return bench_time_reps(tl.reps, &ops, &run, ns);
 }

@@ -35,6 +35,10 @@ void tl_reset(void);
 int tl_check(void);
 double tl_flops(void);
 uint64_t tl_now_ns(void);
+/* The shared timing loop (bench_harness.h): tl_reset, run() timed (it creates the
+ * algorithm's tasks and waits for them; 1 on success), tl_check, for the warm-up and
+ * tl.reps repetitions; ns[rep] per timed one. 1 when every repetition ran and checked. */
+int tl_time_reps(int (*run)(void), uint64_t *ns);
 /* RESULT impl=.. alg=.. n=.. nb=.. threads=.. reps=.. gflops=MEDIAN min_s=.. */
 void tl_report(const char *impl, const uint64_t *ns);
 

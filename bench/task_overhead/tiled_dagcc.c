@@ -84,6 +84,23 @@ static void gemm(void)
                 task(gemm_add_fn, T(tl_a, i, k), T(tl_b, k, j), T(tl_c, i, j));
 }
 
+/* One repetition: the algorithm's tasks, then the wait. */
+static int run(void)
+{
+    if (tl.alg == TL_CHOLESKY)
+        cholesky();
+    else if (tl.alg == TL_LU)
+        lu();
+    else
+        gemm();
+    dag_status_t st = dag_taskwait();
+    if (st) {
+        fprintf(stderr, "dagcc: dag_taskwait: %s\n", dag_strerror(st));
+        return 0;
+    }
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t ns[TL_MAX_REPS];
@@ -92,25 +109,7 @@ int main(int argc, char **argv)
     tl_init();
     if (dag_init(&(dag_config_t){.nthreads = tl.threads}) != DAG_OK)
         return 3;
-    for (int rep = -1; rep < tl.reps && ok; rep++) {
-        tl_reset();
-        uint64_t t0 = tl_now_ns();
-        if (tl.alg == TL_CHOLESKY)
-            cholesky();
-        else if (tl.alg == TL_LU)
-            lu();
-        else
-            gemm();
-        dag_status_t st = dag_taskwait();
-        uint64_t t1 = tl_now_ns();
-        if (st) {
-            fprintf(stderr, "dagcc: dag_taskwait: %s\n", dag_strerror(st));
-            ok = 0;
-        }
-        ok = ok && tl_check();
-        if (rep >= 0)
-            ns[rep] = t1 - t0;
-    }
+    ok = ok && tl_time_reps(run, ns);
     if (dag_finalize() != DAG_OK || !ok)
         return 1;
     tl_report("dagcc", ns);

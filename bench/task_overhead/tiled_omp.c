@@ -83,6 +83,19 @@ static void gemm(void)
             }
 }
 
+/* One repetition inside `single`: the algorithm's tasks, then the wait. */
+static int run(void)
+{
+    if (tl.alg == TL_CHOLESKY)
+        cholesky();
+    else if (tl.alg == TL_LU)
+        lu();
+    else
+        gemm();
+#pragma omp taskwait
+    return !failed;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t ns[TL_MAX_REPS];
@@ -94,21 +107,7 @@ int main(int argc, char **argv)
 #pragma omp single
     {
         got = omp_get_num_threads();
-        for (int rep = -1; rep < tl.reps && ok; rep++) {
-            tl_reset();
-            uint64_t t0 = tl_now_ns();
-            if (tl.alg == TL_CHOLESKY)
-                cholesky();
-            else if (tl.alg == TL_LU)
-                lu();
-            else
-                gemm();
-#pragma omp taskwait
-            uint64_t t1 = tl_now_ns();
-            ok = !failed && tl_check();
-            if (rep >= 0)
-                ns[rep] = t1 - t0;
-        }
+        ok = tl_time_reps(run, ns);
     }
     if (!ok || got != tl.threads) {
         fprintf(stderr, "%s: %s failed\n", TL_IMPL, tl_alg_name(tl.alg));

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "to_common.h"
 #include "bench_clock.h"
+#include "bench_harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,4 +178,26 @@ void to_report(const char *impl, int pattern, int threads, int reps, const uint6
            impl, to_pattern_name(pattern), threads, to_pattern_tasks(pattern), reps,
            median / tasks, (double)sorted[0] / tasks, (double)sorted[reps - 1] / tasks);
     fflush(stdout);
+}
+
+/* ---- the shared timing loop -------------------------------------------------------- */
+
+struct to_loop {
+    int pattern;
+    int (*run)(int pattern, int rep);
+};
+
+static void to_loop_prepare(int rep, void *ctx) { to_prepare(((struct to_loop *)ctx)->pattern, rep); }
+static int to_loop_run(int rep, void *ctx)
+{
+    struct to_loop *l = ctx;
+    return l->run(l->pattern, rep);
+}
+static int to_loop_verify(int rep, void *ctx) { return to_verify(((struct to_loop *)ctx)->pattern, rep); }
+
+int to_time_reps(int pattern, int reps, int (*run)(int pattern, int rep), uint64_t *ns)
+{
+    static const struct bench_ops ops = {to_loop_prepare, to_loop_run, to_loop_verify};
+    struct to_loop l = {pattern, run};
+    return bench_time_reps(reps, &ops, &l, ns);
 }

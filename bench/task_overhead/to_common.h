@@ -71,6 +71,11 @@ int to_verify(int pattern, int rep);
 /* Parse `argv[0] pattern threads reps`; prints usage and exits 2 on error. */
 void to_parse_args(int argc, char **argv, int *pattern, int *threads, int *reps);
 
+/* The shared timing loop (bench_harness.h) for the pattern: to_prepare, run(pattern, rep)
+ * timed (it waits for its tasks; returns 1 on success), to_verify; ns[rep] per timed
+ * repetition. Returns 1 when every repetition ran and verified. */
+int to_time_reps(int pattern, int reps, int (*run)(int pattern, int rep), uint64_t *ns);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t to_now_ns(void);
 

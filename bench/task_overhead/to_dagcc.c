@@ -118,6 +118,17 @@ static int run_wavefront(void)
     return check(dag_taskwait(), "dag_taskwait");
 }
 
+static int run_pattern(int pattern, int rep)
+{
+    switch (pattern) {
+    case TO_INDEPENDENT: return run_independent(to_indep_value(rep));
+    case TO_CHAIN: return run_chain();
+    case TO_FANOUT: return run_fanout();
+    case TO_WAVEFRONT: return run_wavefront();
+    default: return 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     int pattern, threads, reps, ok = 1;
@@ -131,22 +142,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "dagcc: asked for %d threads, got %d\n", threads, dag_num_threads());
         ok = 0;
     }
-    for (int rep = -1; rep < reps && ok; rep++) {
-        to_prepare(pattern, rep);
-        uint64_t t0 = to_now_ns();
-        switch (pattern) {
-        case TO_INDEPENDENT: ok = run_independent(to_indep_value(rep)); break;
-        case TO_CHAIN: ok = run_chain(); break;
-        case TO_FANOUT: ok = run_fanout(); break;
-        case TO_WAVEFRONT: ok = run_wavefront(); break;
-        default: break;
-        }
-        uint64_t t1 = to_now_ns();
-        if (ok && !to_verify(pattern, rep))
-            ok = 0;
-        if (rep >= 0)
-            ns[rep] = t1 - t0;
-    }
+    if (ok)
+        ok = to_time_reps(pattern, reps, run_pattern, ns);
     if (!check(dag_finalize(), "dag_finalize"))
         ok = 0;
     if (!ok) {

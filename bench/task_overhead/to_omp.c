@@ -74,6 +74,18 @@ static void run_wavefront(void)
 #pragma omp taskwait
 }
 
+/* Called inside `single`: the tasks are the region's. */
+static int run_pattern(int pattern, int rep)
+{
+    switch (pattern) {
+    case TO_INDEPENDENT: run_independent(to_indep_value(rep)); return 1;
+    case TO_CHAIN: run_chain(); return 1;
+    case TO_FANOUT: run_fanout(); return 1;
+    case TO_WAVEFRONT: run_wavefront(); return 1;
+    default: return 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     int pattern, threads, reps, ok = 1, got_threads = 0;
@@ -87,22 +99,7 @@ int main(int argc, char **argv)
 #pragma omp single
     {
         got_threads = omp_get_num_threads();
-        for (int rep = -1; rep < reps && ok; rep++) {
-            to_prepare(pattern, rep);
-            uint64_t t0 = to_now_ns();
-            switch (pattern) {
-            case TO_INDEPENDENT: run_independent(to_indep_value(rep)); break;
-            case TO_CHAIN: run_chain(); break;
-            case TO_FANOUT: run_fanout(); break;
-            case TO_WAVEFRONT: run_wavefront(); break;
-            default: break;
-            }
-            uint64_t t1 = to_now_ns();
-            if (!to_verify(pattern, rep))
-                ok = 0;
-            if (rep >= 0)
-                ns[rep] = t1 - t0;
-        }
+        ok = to_time_reps(pattern, reps, run_pattern, ns);
     }
     if (got_threads != threads) {
         fprintf(stderr, "%s: asked for %d threads, got %d\n", TO_IMPL, threads, got_threads);

@@ -160,6 +160,21 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+/* One repetition: submit, then wait for every task (also after a failed submission). */
+static int run_pattern(int pattern, int rep)
+{
+    int ok = 0;
+    switch (pattern) {
+    case TO_INDEPENDENT: ok = run_independent(to_indep_value(rep)); break;
+    case TO_CHAIN: ok = run_chain(); break;
+    case TO_FANOUT: ok = run_fanout(); break;
+    case TO_WAVEFRONT: ok = run_wavefront(); break;
+    default: break;
+    }
+    starpu_task_wait_for_all();
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     int pattern, threads, reps, ok = 1;
@@ -221,23 +236,8 @@ int main(int argc, char **argv)
                                               (uintptr_t)to_wave_at(i, j), sizeof(uint64_t));
     }
 
-    for (int rep = -1; rep < reps && ok; rep++) {
-        to_prepare(pattern, rep);
-        uint64_t t0 = to_now_ns();
-        switch (pattern) {
-        case TO_INDEPENDENT: ok = run_independent(to_indep_value(rep)); break;
-        case TO_CHAIN: ok = run_chain(); break;
-        case TO_FANOUT: ok = run_fanout(); break;
-        case TO_WAVEFRONT: ok = run_wavefront(); break;
-        default: break;
-        }
-        starpu_task_wait_for_all();
-        uint64_t t1 = to_now_ns();
-        if (ok && !to_verify(pattern, rep))
-            ok = 0;
-        if (rep >= 0)
-            ns[rep] = t1 - t0;
-    }
+    if (ok)
+        ok = to_time_reps(pattern, reps, run_pattern, ns);
 
     starpu_data_unregister(chain_h);
     starpu_data_unregister(fan_h);

@@ -26,14 +26,16 @@ static struct tctx *persistent_ctxs;
 static int env_bind(void)
 {
     const char *s = getenv("DAG_BIND");
-    if (!s || !*s || !strcmp(s, "core"))
+    if (!s || !*s || !strcmp(s, "auto"))
+        return DAG_BIND_DEFAULT; /* sched/bind.c: pinned unless other work holds the cores */
+    if (!strcmp(s, "core"))
         return DAG_BIND_CORE;
     if (!strcmp(s, "none") || !strcmp(s, "false") || !strcmp(s, "0"))
         return DAG_BIND_NONE;
     if (!strcmp(s, "pu") || !strcmp(s, "thread"))
         return DAG_BIND_PU;
-    fprintf(stderr, "dagrt: warning: ignoring DAG_BIND=%s (expected none, core or pu)\n", s);
-    return DAG_BIND_CORE;
+    fprintf(stderr, "dagrt: warning: ignoring DAG_BIND=%s (expected auto, none, core or pu)\n", s);
+    return DAG_BIND_DEFAULT;
 }
 
 static void ctx_reset(struct tctx *c, struct worker *w, unsigned index)

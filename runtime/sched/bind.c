@@ -1,9 +1,11 @@
 /* bind.c: the machine's shape through hwloc: the default number of workers (the cores
  * this process may run on) and pinning workers to cores or PUs (DAG_BIND). The topology
- * is loaded once per process; the calling thread's own binding is restored at
+ * is loaded once per process; DAG_BIND=auto pins only while the machine has a core per
+ * worker free (bind_auto); the calling thread's own binding is restored at
  * dag_finalize(). */
 #include <hwloc.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "sched.h"
@@ -46,10 +48,46 @@ int bind_default_nthreads(void)
     return n > 0 ? n : 1;
 }
 
+/* Threads of other processes running right now (/proc/loadavg's fourth field counts the
+ * runnable threads of the machine, the caller included), or 0 when unknown. An
+ * instantaneous count, not the load average: the average remembers this program's own
+ * previous runs (a benchmark started right after another would never pin). */
+static int others_running(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f)
+        return 0;
+    double l1, l5, l15;
+    int running = 0, total = 0;
+    int n = fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total);
+    fclose(f);
+    return n == 5 && running > 1 ? running - 1 : 0;
+}
+
+/* DAG_BIND=auto (the default): pin to cores when the workers can each own one, that is
+ * when the cores of the process's cpuset outnumber the workers plus the threads other
+ * processes are running at dag_init. A pinned worker cannot leave a core that another
+ * process occupies, so on a shared machine pinning costs more than it saves (the OpenMP
+ * runtimes do not pin unless asked either). Decided once, at dag_init, by worker 0. */
+static int bind_auto(void)
+{
+    int cores = ncores();
+    if (cores <= 0)
+        return DAG_BIND_NONE;
+    return rt.nthreads + others_running() <= cores ? DAG_BIND_CORE : DAG_BIND_NONE;
+}
+
 void bind_thread(struct worker *w)
 {
     pthread_once(&topo_once, topo_load);
-    if (!topo_ok || rt.bind == DAG_BIND_NONE)
+    if (!topo_ok) {
+        if (rt.bind == DAG_BIND_DEFAULT)
+            rt.bind = DAG_BIND_NONE;
+        return;
+    }
+    if (rt.bind == DAG_BIND_DEFAULT && w->id == 0) /* before the other workers start */
+        rt.bind = bind_auto();
+    if (rt.bind == DAG_BIND_NONE || rt.bind == DAG_BIND_DEFAULT)
         return;
     hwloc_obj_type_t type = rt.bind == DAG_BIND_PU ? HWLOC_OBJ_PU : HWLOC_OBJ_CORE;
     int n = hwloc_get_nbobjs_inside_cpuset_by_type(topo, allowed, type);

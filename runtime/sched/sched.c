@@ -13,7 +13,8 @@
  *    thief whose stolen tasks keep finishing in under DAG_STEAL_TINY_NS stops stealing
  *    for a while (2 us, doubling up to 128 us), so their creator runs them inline past
  *    the throttle instead; one longer stolen task ends the pause. Only while idle
- *    workers may spin (DAG_SPIN_US > 0, not oversubscribed): a paused thief spins.
+ *    workers may spin (DAG_SPIN_US > 0, not oversubscribed): a paused thief spins,
+ *    yielding its core between checks.
  *  - Idle threads spin for DAG_SPIN_US, then sleep on the event count; every push
  *    notifies it (one fence and one load when nobody sleeps).
  *  - A thread waiting for a condition (taskwait, taskgroup, an undeferred task's inputs)
@@ -226,9 +227,14 @@ static void idle(struct tctx *c, int (*done)(void *), void *arg)
          * only what this thread may take (the shared queues, its own deque) */
         while (!should_stop(done, arg) && deque_size(&c->w->dq) == 0 &&
                atomic_load_explicit(&sq.n_fifo, RELAXED) == 0 &&
-               atomic_load_explicit(&sq.n_heap, RELAXED) == 0 && steal_paused(c->w))
+               atomic_load_explicit(&sq.n_heap, RELAXED) == 0 && steal_paused(c->w)) {
             for (int i = 0; i < 32; i++)
                 cpu_relax();
+            /* the pause is long next to a yield (2-128 us against well under 1 us): on
+             * a shared machine the core goes to whoever else is runnable there (this
+             * program's own submitter, often); on an idle one it returns at once */
+            sched_yield();
+        }
         return;
     }
     if (rt.spin_ns > 0) {
