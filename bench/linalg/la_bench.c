@@ -315,16 +315,30 @@ int main(int argc, char **argv)
             dag_la_create(&C, DAG_LA_DOUBLE, n, n, nb, nb, &d);
             dag_la_fill(B, val, &n);
         }
-        barrier();
-        t = now(), c0 = cpu_now();
-        st = !strcmp(op, "potrf") ? dag_la_potrf('L', A, &info)
-           : !strcmp(op, "getrf") ? dag_la_getrf(A, NULL, &info)
-           : !strcmp(op, "geqrf") ? dag_la_geqrf(A)
-           : !strcmp(op, "geqrfl") ? dag_la_geqrf_lapack(A, NULL)
-                                  : dag_la_gemm('N', 'N', 1.0, A, B, 0.0, C);
-        barrier();
-        s = now() - t, cpu = cpu_now() - c0;
-        cpu = sum_ranks(cpu);
+        /* LA_BENCH_REPS > 1: the operation again on a refilled matrix, the fastest call
+         * kept; the first call pays what a fresh matrix costs once (page-locking its tiles
+         * for the GPU, first device allocations), it goes to stderr */
+        const char *rp = getenv("LA_BENCH_REPS");
+        int reps = rp && atoi(rp) > 1 ? atoi(rp) : 1;
+        st = DAG_OK;
+        for (int r = 0; r < reps && !st; r++) {
+            if (r && strcmp(op, "gemm"))
+                dag_la_fill(A, !strcmp(op, "potrf") ? spd : val, &n);
+            barrier();
+            double t1 = now(), c1 = cpu_now();
+            st = !strcmp(op, "potrf") ? dag_la_potrf('L', A, &info)
+               : !strcmp(op, "getrf") ? dag_la_getrf(A, NULL, &info)
+               : !strcmp(op, "geqrf") ? dag_la_geqrf(A)
+               : !strcmp(op, "geqrfl") ? dag_la_geqrf_lapack(A, NULL)
+                                      : dag_la_gemm('N', 'N', 1.0, A, B, 0.0, C);
+            barrier();
+            double s1 = now() - t1, cpu1 = sum_ranks(cpu_now() - c1);
+            if (reps > 1 && dag_rank() == 0)
+                fprintf(stderr, "# call %d: %.4f s, %.2f GFLOP/s\n", r + 1, s1,
+                        flops(op, n) / s1 * 1e-9);
+            if (r == 0 || s1 < s)
+                s = s1, cpu = cpu1;
+        }
         if (st)
             fprintf(stderr, "dag %s: %s %s\n", op, dag_strerror(st), dag_la_error());
         dag_la_destroy(A);

@@ -75,7 +75,7 @@ final() { grep '^final:' "$1" | sed 's/^final: //'; }
         printf "%s b%-4s round %s  dagnn %8s samples/s (%s)  cublas %8s samples/s (%s)  x%s\n" \
           $model $bs $r "$d" "$(final "$out/dag" | cut -d' ' -f1-3)" "$a" \
           "$(final "$out/anchor" | cut -d' ' -f1-3)" \
-          "$( [ -n "$a" ] && [ -n "$d" ] && echo "scale=3; $d / $a" | bc)"
+          "$( [ -n "$a" ] && [ -n "$d" ] && awk -v d="$d" -v a="$a" 'BEGIN { printf "%.3f", d / a }')"
       done
     done
   done

@@ -110,12 +110,12 @@ for model in $MODELS; do
       field "$tmp/out" "test accuracy" >> "$tmp/$model.$key.acc"
       exposed "$tmp/out" >> "$tmp/$model.$key.exp"
       if [[ $key == torch* ]]; then
-        if [ -z "$best" ] || [ "$(echo "$v > $best" | bc)" = 1 ]; then best=$v; fi
+        if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$v; fi
       else
-        [ -n "$best" ] && echo "$v / $best" | bc -l >> "$tmp/$model.$key.ratio"
+        [ -n "$best" ] && awk -v a="$v" -v b="$best" 'BEGIN { print a / b }' >> "$tmp/$model.$key.ratio"
         [ "$key" = dag1 ] && one=$v
         [[ $key == dag[0-9]* ]] && [ "$key" != dag1 ] && [ "$key" != dag1x1 ] &&
-          echo "$v / $one" | bc -l >> "$tmp/$model.$key.scale"
+          awk -v a="$v" -v b="$one" 'BEGIN { print a / b }' >> "$tmp/$model.$key.scale"
       fi
     done
     echo "# $model: round $r of $REPS done ($(uptime | sed 's/.*load/load/'))"
