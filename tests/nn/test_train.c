@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "teacher.h"
+
 #define C 1
 #define H 8
 #define W 8
@@ -25,38 +27,7 @@ static float *X;
 static int32_t *Y;
 static int rank, fails;
 
-static void make_data(void) {
-    X = malloc(sizeof(float) * NS * FEAT);
-    Y = malloc(sizeof(int32_t) * NS);
-    unsigned long long s = 12345;
-    float teacher[10][FEAT];
-    for (int c = 0; c < 10; c++)
-        for (int i = 0; i < FEAT; i++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            teacher[c][i] = (float)((s >> 40) % 2001) / 1000.0f - 1.0f;
-        }
-    for (int n = 0; n < NS; n++) {
-        float best = -1e30f;
-        for (int i = 0; i < FEAT; i++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            X[(size_t)n * FEAT + i] = (float)((s >> 40) % 1000) / 1000.0f;
-        }
-        for (int c = 0; c < 10; c++) {
-            float z = 0;
-            for (int i = 0; i < FEAT; i++) z += teacher[c][i] * X[(size_t)n * FEAT + i];
-            if (z > best) best = z, Y[n] = c;
-        }
-    }
-}
-
-#define CHECK(call)                                                                          \
-    do {                                                                                     \
-        dag_status_t st_ = (call);                                                           \
-        if (st_ != DAG_OK) {                                                                 \
-            fprintf(stderr, "rank %d: %s: %s\n", rank, #call, dag_strerror(st_));             \
-            exit(1);                                                                         \
-        }                                                                                    \
-    } while (0)
+static void make_data(void) { teacher_data(&X, &Y, NS, FEAT, 12345ull); }
 
 static dag_nn_model_t *make(int cnn, dag_nn_parallel_t par, int local, int batch, size_t bucket) {
     dag_nn_config_t cfg = {0};

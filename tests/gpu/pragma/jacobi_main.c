@@ -11,6 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* one point of a sweep: boundary points are kept, the others averaged (the kernel in
+ * jacobi_kernels.cu does the same operations in the same order) */
+static inline double point(const double *src, long rows, long cols, long i, long j)
+{
+    if (i == 0 || j == 0 || i == rows - 1 || j == cols - 1)
+        return src[i * cols + j];
+    double s = src[(i - 1) * cols + j] + src[(i + 1) * cols + j];
+    s += src[i * cols + j - 1] + src[i * cols + j + 1];
+    return 0.25 * s;
+}
+
 int sweep_cuda(const double *src, double *dst, long rows, long cols, long first,
                long nrows, struct dag_cuda_ctx *ctx);
 
@@ -23,15 +34,8 @@ void sweep(const double *src, double *dst, long rows, long cols, long first, lon
 void sweep(const double *src, double *dst, long rows, long cols, long first, long nrows)
 {
     for (long i = first; i < first + nrows; i++)
-        for (long j = 0; j < cols; j++) {
-            if (i == 0 || j == 0 || i == rows - 1 || j == cols - 1) {
-                dst[i * cols + j] = src[i * cols + j];
-                continue;
-            }
-            double s = src[(i - 1) * cols + j] + src[(i + 1) * cols + j];
-            s += src[i * cols + j - 1] + src[i * cols + j + 1];
-            dst[i * cols + j] = 0.25 * s;
-        }
+        for (long j = 0; j < cols; j++)
+            dst[i * cols + j] = point(src, rows, cols, i, j);
 }
 
 static void reference(double *a, double *b, long rows, long cols, int sweeps)
@@ -39,15 +43,8 @@ static void reference(double *a, double *b, long rows, long cols, int sweeps)
     for (int s = 0; s < sweeps; s++) {
         double *src = s % 2 ? b : a, *dst = s % 2 ? a : b;
         for (long i = 0; i < rows; i++)
-            for (long j = 0; j < cols; j++) {
-                if (i == 0 || j == 0 || i == rows - 1 || j == cols - 1) {
-                    dst[i * cols + j] = src[i * cols + j];
-                    continue;
-                }
-                double t = src[(i - 1) * cols + j] + src[(i + 1) * cols + j];
-                t += src[i * cols + j - 1] + src[i * cols + j + 1];
-                dst[i * cols + j] = 0.25 * t;
-            }
+            for (long j = 0; j < cols; j++)
+                dst[i * cols + j] = point(src, rows, cols, i, j);
     }
 }
 
