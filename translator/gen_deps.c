@@ -7,40 +7,47 @@
 
 #include "tr.h"
 
+static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
+{
+    if (dm->lo.e > dm->lo.b)
+        render_expr(c, w, p, dm->lo, ctx);
+    else
+        w_gen(w, "0");
+}
+
+/* The elements from the lower bound of dimension d of item it to the end of that array
+ * dimension (a section `[lo:]`): `(sizeof(base[0]..) / sizeof(base[0]..[0]) - lo)`. */
+static void rest_of_dim(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsigned d,
+                        int ctx)
+{
+    w_gen(w, "(sizeof((");
+    render_expr(c, w, p, it->base, ctx);
+    w_gen(w, ")");
+    for (unsigned z = 0; z < d; z++)
+        w_gen(w, "[0]");
+    w_gen(w, ") / sizeof((");
+    render_expr(c, w, p, it->base, ctx);
+    w_gen(w, ")");
+    for (unsigned z = 0; z <= d; z++)
+        w_gen(w, "[0]");
+    w_gen(w, ") - ");
+    dim_lo(c, w, p, &it->dims[d], ctx);
+    w_gen(w, ")");
+}
+
 static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
                        int last)
 {
     for (unsigned d = 0; d < it->ndims; d++) {
         const pr_dim *dm = &it->dims[d];
         w_gen(w, "[");
-        int has_lo = dm->lo.e > dm->lo.b;
-        if (has_lo)
-            render_expr(c, w, p, dm->lo, ctx);
-        else
-            w_gen(w, "0");
+        dim_lo(c, w, p, dm, ctx);
         if (last && dm->is_section) {
             w_gen(w, " + ");
-            if (dm->len.e > dm->len.b) {
+            if (dm->len.e > dm->len.b)
                 render_expr(c, w, p, dm->len, ctx);
-            } else {
-                /* to the end of the array dimension */
-                w_gen(w, "(sizeof((");
-                render_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z < d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") / sizeof((");
-                render_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z <= d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") - ");
-                if (has_lo)
-                    render_expr(c, w, p, dm->lo, ctx);
-                else
-                    w_gen(w, "0");
-                w_gen(w, ")");
-            }
+            else
+                rest_of_dim(c, w, p, it, d, ctx); /* to the end of the array dimension */
             w_gen(w, " - 1");
         }
         w_gen(w, "]");
@@ -89,30 +96,7 @@ static void dim_len(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsig
         render_expr(c, w, p, dm->len, ctx);
         return;
     }
-    w_gen(w, "(sizeof((");
-    render_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") / sizeof((");
-    render_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z <= d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") - ");
-    if (dm->lo.e > dm->lo.b)
-        render_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
-    w_gen(w, ")");
-}
-
-static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
-{
-    if (dm->lo.e > dm->lo.b)
-        render_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
+    rest_of_dim(c, w, p, it, d, ctx);
 }
 
 /* The hull of item it (from its first to its last element) as `addr, len`. */
