@@ -334,6 +334,16 @@ static void on_jump(walk *w, CXCursor cur, enum CXCursorKind kind, unsigned b, u
     VEC_PUSH(c->jumps, c->njumps, c->cjumps, j);
 }
 
+/* Where code inserted before the construct at pass-2 offset b goes: the start of its
+ * line when only blanks precede it there, else b. */
+static unsigned line_start(const tr_ctx *c, unsigned b)
+{
+    unsigned ls = b;
+    while (ls > 0 && (c->p2.s[ls - 1] == ' ' || c->p2.s[ls - 1] == '\t'))
+        ls--;
+    return ls == 0 || c->p2.s[ls - 1] == '\n' ? ls : b;
+}
+
 static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData data);
 
 static void descend(walk *w, CXCursor cur, enum CXCursorKind kind, unsigned b, unsigned e,
@@ -397,10 +407,7 @@ static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData
             f.e = e;
             f.is_main = strcmp(f.name, "main") == 0;
             f.cur = cur;
-            unsigned ls = b;
-            while (ls > 0 && (c->p2.s[ls - 1] == ' ' || c->p2.s[ls - 1] == '\t'))
-                ls--;
-            f.insert_at = ls == 0 || c->p2.s[ls - 1] == '\n' ? ls : b;
+            f.insert_at = line_start(c, b);
             VEC_PUSH(c->funcs, c->nfuncs, c->cfuncs, f);
             int saved = w->func;
             w->func = (int)c->nfuncs - 1;
@@ -434,7 +441,8 @@ static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData
             grow_array((void **)&c->fulfills, &c->cfulfills, c->nfulfills, sizeof *c->fulfills);
             c->fulfills[c->nfulfills][0] = b;
             c->fulfills[c->nfulfills][1] = e;
-            c->fulfills[c->nfulfills++][2] = (unsigned)w->func;
+            c->fulfills[c->nfulfills][2] = (unsigned)w->func;
+            c->fulfills[c->nfulfills++][3] = line_start(c, w->depth ? w->st[0].b : b);
             break;
         }
         on_ref(w, cur, b);
