@@ -109,9 +109,7 @@ static void add_var(walk *w, CXCursor cur, int storage)
     memset(&v, 0, sizeof v);
     if (!decl_key(cur, &v.key))
         return;
-    CXString s = clang_getCursorSpelling(cur);
-    v.name = xstrdup(clang_getCString(s));
-    clang_disposeString(s);
+    v.name = spelling(clang_getCursorSpelling(cur));
     if (!v.name[0]) {
         free(v.name);
         return;
@@ -277,9 +275,7 @@ static void on_call(walk *w, CXCursor cur, unsigned b, unsigned e)
         return;
     f_call k;
     memset(&k, 0, sizeof k);
-    CXString s = clang_getCursorSpelling(fn);
-    k.callee = xstrdup(clang_getCString(s));
-    clang_disposeString(s);
+    k.callee = spelling(clang_getCursorSpelling(fn));
     k.b = b;
     k.e = e;
     k.callee_b = b;
@@ -400,9 +396,7 @@ static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData
         if (!p && clang_isCursorDefinition(cur)) {
             f_func f;
             memset(&f, 0, sizeof f);
-            CXString s = clang_getCursorSpelling(cur);
-            f.name = xstrdup(clang_getCString(s));
-            clang_disposeString(s);
+            f.name = spelling(clang_getCursorSpelling(cur));
             f.b = b;
             f.e = e;
             f.is_main = strcmp(f.name, "main") == 0;

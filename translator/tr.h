@@ -284,6 +284,7 @@ tr_piece *piece_of(tr_pragma *p, pr_span s);
 unsigned stmt_end_with_semi(tr_ctx *c, CXCursor stmt);
 unsigned cursor_b(CXCursor cur);
 unsigned cursor_e(CXCursor cur);
+char *spelling(CXString s); /* a copy of s (freed by the caller); s is disposed */
 /* facts.c */
 void collect_facts(tr_ctx *c);
 /* The first reference at or after offset b; the reference starting at b, or NONE. */

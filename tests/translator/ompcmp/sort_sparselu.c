@@ -164,21 +164,17 @@ static void sparselu_tasks(double *A[NB][NB], int bs)
         double *diag = A[kk][kk];
         #pragma omp task firstprivate(diag) depend(inout: diag[0:bs * bs])
         lu0(diag, bs);
-        for (int jj = kk + 1; jj < NB; jj++) {
-            double *row = A[kk][jj];
-            if (!row)
-                continue;
-            #pragma omp task depend(in: diag[0:bs * bs]) \
-                             depend(inout: row[0:bs * bs])
-            fwd(diag, row, bs);
-        }
-        for (int ii = kk + 1; ii < NB; ii++) {
-            double *col = A[ii][kk];
-            if (!col)
-                continue;
-            #pragma omp task depend(in: diag[0:bs * bs]) \
-                             depend(inout: col[0:bs * bs])
-            bdiv(diag, col, bs);
+        /* block kk + m of the row (fwd) and of the column (bdiv) */
+        for (int m = kk + 1; m < NB; m++) {
+            double *row = A[kk][m], *col = A[m][kk];
+            if (row) {
+                #pragma omp task depend(in: diag[0:bs * bs]) depend(inout: row[0:bs * bs])
+                fwd(diag, row, bs);
+            }
+            if (col) {
+                #pragma omp task depend(in: diag[0:bs * bs]) depend(inout: col[0:bs * bs])
+                bdiv(diag, col, bs);
+            }
         }
         for (int ii = kk + 1; ii < NB; ii++) {
             double *col = A[ii][kk];
@@ -195,17 +191,11 @@ static void sparselu_tasks(double *A[NB][NB], int bs)
                                  depend(in: col[0:bs * bs]) \
                                  depend(inout: inner[0:bs * bs])
                 {
-                    /* bmod written out: the task's own pointer-to-VLA views */
+                    /* the task's own pointer-to-VLA views (their type reads bs) */
                     const double (*r)[bs] = (const double (*)[bs])row;
                     const double (*c)[bs] = (const double (*)[bs])col;
                     double (*x)[bs] = (double (*)[bs])inner;
-                    for (int i = 0; i < bs; i++)
-                        for (int j = 0; j < bs; j++) {
-                            double s = 0;
-                            for (int k = 0; k < bs; k++)
-                                s += c[i][k] * r[k][j];
-                            x[i][j] -= s;
-                        }
+                    bmod(&r[0][0], &c[0][0], &x[0][0], bs);
                 }
             }
         }
