@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: the second quick-start command and what CI runs: installs what is missing,
 # builds everything with -Werror, runs the whole test suite, then the runtime, translator
-# and library (linalg, nn, moe, ckpt) suites again under ASan+UBSan and the runtime suites
+# and library (linalg, nn, moe, ckpt) suites again under ASan+UBSan and, on one process,
 # under TSan.
 # Exits non-zero on the first failure. DAG_CI_SKIP_SANITIZERS=1 skips the last two.
 set -euo pipefail
@@ -43,9 +43,14 @@ if [ "${DAG_CI_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WERROR=ON \
     -DDAG_SANITIZE=thread -DDAG_BUILD_BENCH=OFF -DDAG_BUILD_SAMPLES=OFF \
     -DDAG_WITH_CUDA=OFF -DDAG_WITH_MPI=OFF >/dev/null
-  cmake --build build-tsan -j"$jobs" --target dag_core_tests
+  cmake --build build-tsan -j"$jobs" --target dag_core_tests test_linalg test_nn_layers \
+    test_nn_train test_nn_tp test_moe test_ckpt test_ckpt_api ckpt_app
   step "TSan tests"
   DAG_TEST_SEEDS=60 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp" \
     ctest --test-dir build-tsan -j"$jobs" --output-on-failure --timeout 900 -L '^core$'
+  step "TSan tests: the libraries (linalg, nn, moe, ckpt; one process)"
+  DAG_TEST_SEEDS=10 CKPT_ITERS=10 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp" \
+    ctest --test-dir build-tsan -j"$jobs" --output-on-failure --timeout 900 \
+      -L '^(linalg|nn|moe|ckpt)$'
 fi
 step "all tests passed"
