@@ -79,13 +79,6 @@ static int is_vm(CXType t)
     }
 }
 
-static char *spelling(CXString s)
-{
-    char *r = xstrdup(clang_getCString(s));
-    clang_disposeString(s);
-    return r;
-}
-
 /* Fills the function-task fields of p from the function declaration fn. */
 static void read_signature(tr_ctx *c, tr_pragma *p, CXCursor fn)
 {

@@ -1,9 +1,16 @@
 /* cursor.c: libclang cursor helpers every pass uses: extents as file offsets (expansion
  * locations), direct and last children, a cursor without implicit casts and
- * parentheses, and the end of a statement including its semicolon. */
+ * parentheses, the end of a statement including its semicolon, and spellings as copies. */
 #include <string.h>
 
 #include "tr.h"
+
+char *spelling(CXString s)
+{
+    char *r = xstrdup(clang_getCString(s));
+    clang_disposeString(s);
+    return r;
+}
 
 unsigned cursor_b(CXCursor cur)
 {

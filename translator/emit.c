@@ -86,6 +86,9 @@ static void place_code(tr_ctx *c)
     for (size_t f = 0; f < nf; f++)
         if (used[f] && c->funcs[f].insert_at < first)
             first = c->funcs[f].insert_at;
+    for (size_t i = 0; i < c->nfulfills; i++) /* a file-scope use (a function pointer) */
+        if ((int)c->fulfills[i][2] == NONE && c->fulfills[i][3] < first)
+            first = c->fulfills[i][3];
     for (size_t i = 0; i < c->npragmas; i++) {
         tr_pragma *p = &c->pragmas[i];
         if (p->translate && !p->status && p->file_scope && !p->in_header && p->p2b < first)

@@ -109,9 +109,7 @@ static void add_var(walk *w, CXCursor cur, int storage)
     memset(&v, 0, sizeof v);
     if (!decl_key(cur, &v.key))
         return;
-    CXString s = clang_getCursorSpelling(cur);
-    v.name = xstrdup(clang_getCString(s));
-    clang_disposeString(s);
+    v.name = spelling(clang_getCursorSpelling(cur));
     if (!v.name[0]) {
         free(v.name);
         return;
@@ -277,9 +275,7 @@ static void on_call(walk *w, CXCursor cur, unsigned b, unsigned e)
         return;
     f_call k;
     memset(&k, 0, sizeof k);
-    CXString s = clang_getCursorSpelling(fn);
-    k.callee = xstrdup(clang_getCString(s));
-    clang_disposeString(s);
+    k.callee = spelling(clang_getCursorSpelling(fn));
     k.b = b;
     k.e = e;
     k.callee_b = b;
@@ -332,6 +328,16 @@ static void on_jump(walk *w, CXCursor cur, enum CXCursorKind kind, unsigned b, u
         }
     }
     VEC_PUSH(c->jumps, c->njumps, c->cjumps, j);
+}
+
+/* Where code inserted before the construct at pass-2 offset b goes: the start of its
+ * line when only blanks precede it there, else b. */
+static unsigned line_start(const tr_ctx *c, unsigned b)
+{
+    unsigned ls = b;
+    while (ls > 0 && (c->p2.s[ls - 1] == ' ' || c->p2.s[ls - 1] == '\t'))
+        ls--;
+    return ls == 0 || c->p2.s[ls - 1] == '\n' ? ls : b;
 }
 
 static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData data);
@@ -390,17 +396,12 @@ static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData
         if (!p && clang_isCursorDefinition(cur)) {
             f_func f;
             memset(&f, 0, sizeof f);
-            CXString s = clang_getCursorSpelling(cur);
-            f.name = xstrdup(clang_getCString(s));
-            clang_disposeString(s);
+            f.name = spelling(clang_getCursorSpelling(cur));
             f.b = b;
             f.e = e;
             f.is_main = strcmp(f.name, "main") == 0;
             f.cur = cur;
-            unsigned ls = b;
-            while (ls > 0 && (c->p2.s[ls - 1] == ' ' || c->p2.s[ls - 1] == '\t'))
-                ls--;
-            f.insert_at = ls == 0 || c->p2.s[ls - 1] == '\n' ? ls : b;
+            f.insert_at = line_start(c, b);
             VEC_PUSH(c->funcs, c->nfuncs, c->cfuncs, f);
             int saved = w->func;
             w->func = (int)c->nfuncs - 1;
@@ -434,7 +435,8 @@ static enum CXChildVisitResult visit(CXCursor cur, CXCursor parent, CXClientData
             grow_array((void **)&c->fulfills, &c->cfulfills, c->nfulfills, sizeof *c->fulfills);
             c->fulfills[c->nfulfills][0] = b;
             c->fulfills[c->nfulfills][1] = e;
-            c->fulfills[c->nfulfills++][2] = (unsigned)w->func;
+            c->fulfills[c->nfulfills][2] = (unsigned)w->func;
+            c->fulfills[c->nfulfills++][3] = line_start(c, w->depth ? w->st[0].b : b);
             break;
         }
         on_ref(w, cur, b);

@@ -7,40 +7,54 @@
 
 #include "tr.h"
 
+static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
+{
+    if (dm->lo.e > dm->lo.b)
+        render_expr(c, w, p, dm->lo, ctx);
+    else
+        w_gen(w, "0");
+}
+
+/* `sizeof((base)[0]...[0])` with k subscripts: the size of item it's base after k
+ * dimensions. */
+static void sizeof_sub(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsigned k,
+                       int ctx)
+{
+    w_gen(w, "sizeof((");
+    render_expr(c, w, p, it->base, ctx);
+    w_gen(w, ")");
+    for (unsigned z = 0; z < k; z++)
+        w_gen(w, "[0]");
+    w_gen(w, ")");
+}
+
+/* The elements from the lower bound of dimension d of item it to the end of that array
+ * dimension (a section `[lo:]`): `(sizeof(base[0]..) / sizeof(base[0]..[0]) - lo)`. */
+static void rest_of_dim(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsigned d,
+                        int ctx)
+{
+    w_gen(w, "(");
+    sizeof_sub(c, w, p, it, d, ctx);
+    w_gen(w, " / ");
+    sizeof_sub(c, w, p, it, d + 1, ctx);
+    w_gen(w, " - ");
+    dim_lo(c, w, p, &it->dims[d], ctx);
+    w_gen(w, ")");
+}
+
 static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx,
                        int last)
 {
     for (unsigned d = 0; d < it->ndims; d++) {
         const pr_dim *dm = &it->dims[d];
         w_gen(w, "[");
-        int has_lo = dm->lo.e > dm->lo.b;
-        if (has_lo)
-            render_expr(c, w, p, dm->lo, ctx);
-        else
-            w_gen(w, "0");
+        dim_lo(c, w, p, dm, ctx);
         if (last && dm->is_section) {
             w_gen(w, " + ");
-            if (dm->len.e > dm->len.b) {
+            if (dm->len.e > dm->len.b)
                 render_expr(c, w, p, dm->len, ctx);
-            } else {
-                /* to the end of the array dimension */
-                w_gen(w, "(sizeof((");
-                render_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z < d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") / sizeof((");
-                render_expr(c, w, p, it->base, ctx);
-                w_gen(w, ")");
-                for (unsigned z = 0; z <= d; z++)
-                    w_gen(w, "[0]");
-                w_gen(w, ") - ");
-                if (has_lo)
-                    render_expr(c, w, p, dm->lo, ctx);
-                else
-                    w_gen(w, "0");
-                w_gen(w, ")");
-            }
+            else
+                rest_of_dim(c, w, p, it, d, ctx); /* to the end of the array dimension */
             w_gen(w, " - 1");
         }
         w_gen(w, "]");
@@ -89,30 +103,7 @@ static void dim_len(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, unsig
         render_expr(c, w, p, dm->len, ctx);
         return;
     }
-    w_gen(w, "(sizeof((");
-    render_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") / sizeof((");
-    render_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z <= d; z++)
-        w_gen(w, "[0]");
-    w_gen(w, ") - ");
-    if (dm->lo.e > dm->lo.b)
-        render_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
-    w_gen(w, ")");
-}
-
-static void dim_lo(tr_ctx *c, writer *w, tr_pragma *p, const pr_dim *dm, int ctx)
-{
-    if (dm->lo.e > dm->lo.b)
-        render_expr(c, w, p, dm->lo, ctx);
-    else
-        w_gen(w, "0");
+    rest_of_dim(c, w, p, it, d, ctx);
 }
 
 /* The hull of item it (from its first to its last element) as `addr, len`. */
@@ -185,17 +176,10 @@ static void rows_decl(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int
     /* contiguous (every dimension after the first covered whole) or too many rows */
     w_genf(w, "%sif (%s_%d_rows > %d || (1", ind, nm->pfx, id, DAGCC_MAX_ROWS);
     for (unsigned d = 1; d < n; d++) {
-        w_genf(w, " &&\n%s    %s_%d_n%u * sizeof((", ind, nm->pfx, id, d);
-        render_expr(c, w, p, it->base, ctx);
-        w_gen(w, ")");
-        for (unsigned z = 0; z <= d; z++)
-            w_gen(w, "[0]");
-        w_gen(w, ") == sizeof((");
-        render_expr(c, w, p, it->base, ctx);
-        w_gen(w, ")");
-        for (unsigned z = 0; z < d; z++)
-            w_gen(w, "[0]");
-        w_gen(w, ")");
+        w_genf(w, " &&\n%s    %s_%d_n%u * ", ind, nm->pfx, id, d);
+        sizeof_sub(c, w, p, it, d + 1, ctx);
+        w_gen(w, " == ");
+        sizeof_sub(c, w, p, it, d, ctx);
     }
     w_genf(w, "))\n%s    %s_%d_rows = 1;\n", ind, nm->pfx, id);
 }
@@ -229,12 +213,9 @@ static void rows_fill(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int
             w_genf(w, " + __dagcc_i%u", d);
         w_gen(w, "]");
     }
-    w_genf(w, ", %s_%d_n%u * sizeof((", nm->pfx, id, L);
-    render_expr(c, w, p, it->base, ctx);
-    w_gen(w, ")");
-    for (unsigned z = 0; z < n; z++)
-        w_gen(w, "[0]");
-    w_genf(w, "), %s};\n", mode);
+    w_genf(w, ", %s_%d_n%u * ", nm->pfx, id, L);
+    sizeof_sub(c, w, p, it, n, ctx);
+    w_genf(w, ", %s};\n", mode);
     if (one)
         w_genf(w, "%s}\n", ind);
     sb_free(&in);

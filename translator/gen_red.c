@@ -193,6 +193,24 @@ void gen_in_reductions(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *
     sb_free(&where);
 }
 
+/* One function of a declared reduction for type ts: `__dagcc_udr_<pi>_<k>_<what>(void *x,
+ * const void *y)` that names *x and *y by OpenMP's macro names (mx, my: omp_out/omp_in for
+ * the combiner, omp_priv/omp_orig for the initializer) around the user's expression. */
+static void udr_function(strbuf *b, int pi, unsigned k, const char *what, const char *mx,
+                         const char *my, const char *ts, int tn, const char *file,
+                         unsigned line, const char *expr, int en)
+{
+    sb_printf(b, "static __attribute__((unused)) void __dagcc_udr_%d_%u_%s(void *__dagcc_x, const void *__dagcc_y)\n"
+                 "{\n    %.*s *__dagcc_px = __dagcc_x;\n"
+                 "    %.*s *__dagcc_py = (%.*s *)(uintptr_t)__dagcc_y;\n"
+                 "    (void)__dagcc_py;\n"
+                 "#define %s (*__dagcc_px)\n#define %s (*__dagcc_py)\n",
+              pi, k, what, tn, ts, tn, ts, tn, ts, mx, my);
+    sb_printf(b, "#line %u \"", line);
+    sb_put_c_escaped(b, file);
+    sb_printf(b, "\"\n    %.*s;\n#undef %s\n#undef %s\n}\n", en, expr, mx, my);
+}
+
 char *gen_declare_reduction(tr_ctx *c, int pi)
 {
     tr_pragma *d = &c->pragmas[pi];
@@ -206,27 +224,11 @@ char *gen_declare_reduction(tr_ctx *c, int pi)
     for (unsigned k = 0; k < d->dir.ntypes; k++) {
         int tn = (int)(d->dir.types[k].e - d->dir.types[k].b);
         const char *ts = d->text + d->dir.types[k].b;
-        sb_printf(&b, "static __attribute__((unused)) void __dagcc_udr_%d_%u_comb(void *__dagcc_out, const void *__dagcc_in)\n"
-                      "{\n    %.*s *__dagcc_po = __dagcc_out;\n"
-                      "    %.*s *__dagcc_pi = (%.*s *)(uintptr_t)__dagcc_in;\n"
-                      "#define omp_out (*__dagcc_po)\n#define omp_in (*__dagcc_pi)\n",
-                  pi, k, tn, ts, tn, ts, tn, ts);
-        sb_printf(&b, "#line %u \"", line);
-        sb_put_c_escaped(&b, file);
-        sb_printf(&b, "\"\n    %.*s;\n#undef omp_out\n#undef omp_in\n}\n",
-                  (int)(d->dir.combiner.e - d->dir.combiner.b), d->text + d->dir.combiner.b);
-        if (!ini)
-            continue;
-        sb_printf(&b, "static __attribute__((unused)) void __dagcc_udr_%d_%u_init(void *__dagcc_priv, const void *__dagcc_orig)\n"
-                      "{\n    %.*s *__dagcc_pp = __dagcc_priv;\n"
-                      "    %.*s *__dagcc_po = (%.*s *)(uintptr_t)__dagcc_orig;\n"
-                      "    (void)__dagcc_po;\n"
-                      "#define omp_priv (*__dagcc_pp)\n#define omp_orig (*__dagcc_po)\n",
-                  pi, k, tn, ts, tn, ts, tn, ts);
-        sb_printf(&b, "#line %u \"", line);
-        sb_put_c_escaped(&b, file);
-        sb_printf(&b, "\"\n    %.*s;\n#undef omp_priv\n#undef omp_orig\n}\n",
-                  (int)(ini->expr.e - ini->expr.b), d->text + ini->expr.b);
+        udr_function(&b, pi, k, "comb", "omp_out", "omp_in", ts, tn, file, line,
+                     d->text + d->dir.combiner.b, (int)(d->dir.combiner.e - d->dir.combiner.b));
+        if (ini)
+            udr_function(&b, pi, k, "init", "omp_priv", "omp_orig", ts, tn, file, line,
+                         d->text + ini->expr.b, (int)(ini->expr.e - ini->expr.b));
     }
     return sb_take(&b);
 }

@@ -226,7 +226,9 @@ typedef struct tr_ctx {
     size_t nnames, cnames;
     const struct tr_gen_hooks *gen; /* set by emit_output */
     int omp_events;        /* -fopenmp: the omp_event_handle_t helpers are needed */
-    unsigned (*fulfills)[3]; /* -fopenmp: omp_fulfill_event references (b, e, func) */
+    /* -fopenmp: omp_fulfill_event references (b, e, func, and where the file-scope
+     * declaration holding one outside any function starts: the prelude goes before it) */
+    unsigned (*fulfills)[4];
     size_t nfulfills, cfulfills;
 } tr_ctx;
 
@@ -282,6 +284,7 @@ tr_piece *piece_of(tr_pragma *p, pr_span s);
 unsigned stmt_end_with_semi(tr_ctx *c, CXCursor stmt);
 unsigned cursor_b(CXCursor cur);
 unsigned cursor_e(CXCursor cur);
+char *spelling(CXString s); /* a copy of s (freed by the caller); s is disposed */
 /* facts.c */
 void collect_facts(tr_ctx *c);
 /* The first reference at or after offset b; the reference starting at b, or NONE. */

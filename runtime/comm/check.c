@@ -41,14 +41,13 @@ void check_start(const struct transport *tp, void (*wake)(void))
 
 void check_stop(void)
 {
-    pthread_mutex_lock(&checks.lock);
-    while (checks.head) {
-        struct ckpt_item *n = checks.head->next;
-        free(checks.head);
-        checks.head = n;
+    struct ckpt_item *ck;
+    COMM_FIFO_TAKE(&checks.lock, checks.head, checks.tail, ck);
+    while (ck) {
+        struct ckpt_item *n = ck->next;
+        free(ck);
+        ck = n;
     }
-    checks.tail = NULL;
-    pthread_mutex_unlock(&checks.lock);
     free(checks.own);
     free(checks.pred);
     checks.own = checks.pred = NULL;
@@ -101,15 +100,15 @@ void check_tick(double now)
     size_t idx = checks.bad - 1;
     const struct check *a = &checks.own[idx], *b = &checks.pred[idx];
     int pred = (dist.rank + dist.nranks - 1) % dist.nranks;
+    char w[300];
+    comm_where(a->file, a->line, w, sizeof w);
     fprintf(stderr,
             "dagrt[rank %d]: error: the task flow differs between rank %d and rank %d "
             "(checkpoint %zu: rank %d had submitted %llu tasks%s, rank %d %llu%s; last task "
-            "here '%s'%s%s%s%.0d). Every rank must submit the same tasks in the same order.\n",
+            "here '%s'%s). " COMM_FLOW_ADVICE ".\n",
             dist.rank, pred, dist.rank, idx, pred, (unsigned long long)b->count,
             b->final ? " and finished" : "", dist.rank, (unsigned long long)a->count,
-            a->final ? " and finished" : "", a->label ? a->label : "-",
-            a->file ? " at " : "", a->file ? a->file : "", a->file ? ":" : "",
-            a->file ? a->line : 0);
+            a->final ? " and finished" : "", a->label ? a->label : "-", w);
     comm_fail(DAG_ERR_MISMATCH, -1, 1);
 }
 
@@ -145,24 +144,15 @@ void comm_checkpoint(uint64_t count, uint64_t hash, int final, const char *label
     struct ckpt_item *it = malloc(sizeof *it);
     if (!it)
         return;
-    it->next = NULL;
     it->c = (struct check){count, hash, final, 1, label, file, line};
-    pthread_mutex_lock(&checks.lock);
-    if (checks.tail)
-        checks.tail->next = it;
-    else
-        checks.head = it;
-    checks.tail = it;
-    pthread_mutex_unlock(&checks.lock);
+    COMM_FIFO_PUSH(&checks.lock, checks.head, checks.tail, it);
     checks.wake();
 }
 
 int check_run_queued(void)
 {
-    pthread_mutex_lock(&checks.lock);
-    struct ckpt_item *ck = checks.head;
-    checks.head = checks.tail = NULL;
-    pthread_mutex_unlock(&checks.lock);
+    struct ckpt_item *ck;
+    COMM_FIFO_TAKE(&checks.lock, checks.head, checks.tail, ck);
     int n = 0;
     for (; ck; n++) {
         struct ckpt_item *next = ck->next;

@@ -233,6 +233,34 @@ int comm_fail_hurried(void);
 void comm_fail_reset(const struct transport *tp); /* at start: tp ends the job */
 void comm_end_job(const char *why);          /* after a failure: end every rank, non-zero */
 
+/* A FIFO of nodes linked through their `next` member, guarded by `lock`: one side pushes,
+ * the engine's thread takes the whole list at once (the transfers tasks queue, the flow
+ * checkpoints). Macros, so that one code serves both node types; arguments are evaluated
+ * more than once. */
+#define COMM_FIFO_PUSH(lock, head, tail, item)                                              \
+    do {                                                                                    \
+        (item)->next = NULL;                                                                \
+        pthread_mutex_lock(lock);                                                           \
+        if (tail)                                                                           \
+            (tail)->next = (item);                                                          \
+        else                                                                                \
+            (head) = (item);                                                                \
+        (tail) = (item);                                                                    \
+        pthread_mutex_unlock(lock);                                                         \
+    } while (0)
+#define COMM_FIFO_TAKE(lock, head, tail, out)                                               \
+    do {                                                                                    \
+        pthread_mutex_lock(lock);                                                           \
+        (out) = (head);                                                                     \
+        (head) = (tail) = NULL;                                                             \
+        pthread_mutex_unlock(lock);                                                         \
+    } while (0)
+
+/* Flow mismatch reports (check.c, xfer.c): where a task was submitted, as " (file:line)"
+ * or "" when unknown, and the advice every such report ends with. */
+void comm_where(const char *file, int line, char *buf, size_t n);
+#define COMM_FLOW_ADVICE "Every rank must submit the same tasks in the same order"
+
 /* ---- transfers (xfer.c): the lists, the transport lock and progress ---- */
 dag_status_t xfer_start(const struct transport *tp, int nranks);
 void xfer_stop(void);

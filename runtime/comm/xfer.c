@@ -111,7 +111,7 @@ static void op_done(struct comm_op *op, int code)
         dag_event_fulfill(ev, code);
 }
 
-static void where(const char *file, int line, char *buf, size_t n)
+void comm_where(const char *file, int line, char *buf, size_t n)
 {
     if (file && *file)
         snprintf(buf, n, " (%s:%d)", file, line);
@@ -122,7 +122,7 @@ static void where(const char *file, int line, char *buf, size_t n)
 static void describe(const struct comm_op *op, char *buf, size_t n)
 {
     char w[300];
-    where(op->file, op->line, w, sizeof w);
+    comm_where(op->file, op->line, w, sizeof w);
     snprintf(buf, n, "task '%s'%s %s tile %ld of data #%d %s rank %d", op->label, w,
              op->kind == OP_RECV ? "waits for" : "cannot send", op->tile, op->coll,
              op->kind == OP_RECV ? "from" : "to", op->peer);
@@ -145,15 +145,15 @@ int xfer_env_check(const struct comm_op *op, const struct comm_env *theirs)
     const struct comm_env *s = recv ? theirs : mine, *r = recv ? mine : theirs;
     int sr = recv ? op->peer : dist.rank, rr = recv ? dist.rank : op->peer;
     char ws[128], wr[128];
-    where(s->file, s->line, ws, sizeof ws);
-    where(r->file, r->line, wr, sizeof wr);
+    comm_where(s->file, s->line, ws, sizeof ws);
+    comm_where(r->file, r->line, wr, sizeof wr);
     const char *why = s->len != r->len ? "the tile sizes differ" : "the flows diverged";
     fprintf(stderr,
             "dagrt[rank %d]: error: task flow mismatch (%s): rank %d sends tile %lld of data "
             "#%d (%llu bytes) for task '%.40s'%s, task %llu of its flow, but rank %d expects "
             "tile %lld of data #%d (%llu bytes) for task '%.40s'%s, task %llu of its flow. "
-            "Every rank must submit the same tasks in the same order, on data registered "
-            "with the same sizes; no data was delivered.\n",
+            COMM_FLOW_ADVICE ", on data registered with the same sizes; no data was "
+            "delivered.\n",
             dist.rank, why, sr, (long long)s->tile, s->coll, (unsigned long long)s->len,
             s->label, ws, (unsigned long long)s->task, rr, (long long)r->tile, r->coll,
             (unsigned long long)r->len, r->label, wr, (unsigned long long)r->task);
@@ -245,10 +245,7 @@ void xfer_fail_all(int code, int peer)
     struct comm_op *lists[3] = {xfers.active, xfers.deferred, NULL};
     xfers.active = xfers.deferred = NULL;
     atomic_store(&xfers.npending, 0);
-    pthread_mutex_lock(&xfers.qlock);
-    lists[2] = xfers.qhead;
-    xfers.qhead = xfers.qtail = NULL;
-    pthread_mutex_unlock(&xfers.qlock);
+    COMM_FIFO_TAKE(&xfers.qlock, xfers.qhead, xfers.qtail, lists[2]);
     if (peer >= 0)
         name_oldest(lists, 3, peer);
     for (int l = 0; l < 3; l++) {
@@ -356,10 +353,8 @@ int xfer_progress(void)
 
 int xfer_queue_run(void)
 {
-    pthread_mutex_lock(&xfers.qlock);
-    struct comm_op *q = xfers.qhead;
-    xfers.qhead = xfers.qtail = NULL;
-    pthread_mutex_unlock(&xfers.qlock);
+    struct comm_op *q;
+    COMM_FIFO_TAKE(&xfers.qlock, xfers.qhead, xfers.qtail, q);
     int n = 0;
     for (; q; n++) {
         struct comm_op *next = q->next;
@@ -401,13 +396,7 @@ void comm_post(struct comm_op *op)
             xfers.wake(1);
         return;
     }
-    pthread_mutex_lock(&xfers.qlock);
-    if (xfers.qtail)
-        xfers.qtail->next = op;
-    else
-        xfers.qhead = op;
-    xfers.qtail = op;
-    pthread_mutex_unlock(&xfers.qlock);
+    COMM_FIFO_PUSH(&xfers.qlock, xfers.qhead, xfers.qtail, op);
     xfers.wake(0);
 }
 

@@ -2,7 +2,13 @@
  * reductions (built-in and declared), taskgroup task_reduction with in_reduction tasks
  * (also created by descendants and in another function), depend(iterator(...)),
  * dependence objects, omp_all_memory, taskyield, untied / mergeable / affinity,
- * dag_in_final / dag_worker_id inside tasks, a pointer-to-VLA view read by a task. */
+ * dag_in_final / dag_worker_id inside tasks, a pointer-to-VLA view read by a task.
+ * ompcmp/tasking5.c is its `#pragma omp` twin and must stay a separate source: the
+ * translator reads directives from the source text (a _Pragma made by a macro is not seen,
+ * so one file cannot switch the family), the twin needs a parallel/single region and
+ * prints what libgomp must print too, while this one checks itself against sequential
+ * sums at a larger N and uses what gcc 12's libgomp lacks (omp_all_memory) and the dag_*
+ * API (dag_depobj_t, dag_in_final, dag_worker_id). */
 #include <dag.h>
 #include <stdlib.h>
 

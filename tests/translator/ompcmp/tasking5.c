@@ -1,7 +1,8 @@
 /* OpenMP 5 tasking, compared line by line with gcc -fopenmp (libgomp): taskloop
  * reductions, taskgroup task_reduction with in_reduction tasks, a declared reduction,
  * depend(iterator(...)), depend objects, taskyield, untied / mergeable /
- * affinity, omp_in_final and omp_get_thread_num inside tasks, a pointer-to-VLA view. */
+ * affinity, omp_in_final and omp_get_thread_num inside tasks, a pointer-to-VLA view.
+ * The `#pragma dag` twin is e2e/tasking5.c; why they are two sources is said there. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
