@@ -724,10 +724,17 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
 }
 
 /* dag_submit's shortest path, for the work-first case of eager_ok with nothing layered on
- * the core: one worker, no attributes, no device, distribution, checkpoint, tracing or
- * fault injection, a parent that is not final, arguments that fit the descriptor. The
- * task runs at once in the context's clean descriptor, exactly as run_inline_fast would
- * run it, without the tests those layers need. */
+ * the core: one worker, no device, distribution, checkpoint, tracing or fault injection,
+ * a parent that is not final, arguments that fit the descriptor, and no attributes or
+ * naming ones only (label and source location, as generated code passes: attr_plain).
+ * The task runs at once in the context's clean descriptor, exactly as run_inline_fast
+ * would run it, without the tests those layers need. */
+static inline int attr_plain(const dag_task_attr_t *a)
+{
+    return a->priority == 0 && a->flags == 0 && a->device == DAG_DEVICE_ANY && !a->cuda &&
+           a->retries <= 0;
+}
+
 static inline int eager_plain(struct tctx *c, dag_task_fn fn, const void *args, size_t size)
 {
     struct task *cur;
@@ -740,10 +747,11 @@ static inline int eager_plain(struct tctx *c, dag_task_fn fn, const void *args, 
            atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
 }
 
-static __attribute__((noinline)) dag_status_t run_eager(struct tctx *c, dag_task_fn fn,
-                                                        const void *args, size_t size,
-                                                        const dag_dep_t *deps, size_t ndeps)
+static __attribute__((noinline)) dag_status_t run_eager(dag_task_fn fn, const void *args,
+                                                        size_t size, const dag_dep_t *deps,
+                                                        size_t ndeps, const dag_task_attr_t *attr)
 {
+    struct tctx *c = tls_ctx; /* checked by the caller */
     if (ndeps) {
         dag_status_t st = deps_validate(deps, ndeps); /* as submit_local would */
         if (st)
@@ -757,6 +765,8 @@ static __attribute__((noinline)) dag_status_t run_eager(struct tctx *c, dag_task
     t->parent = parent;
     t->group = c->group;
     t->id = c->next_id++;
+    if (attr)
+        fill_attr(t, attr);
     copy_small(t->argbuf, args, size);
     c->cur = t;
     int rc;
@@ -782,11 +792,20 @@ static __attribute__((noinline)) dag_status_t run_eager(struct tctx *c, dag_task
     }
     c->cur = parent;
     c->group = t->group;
-    if (unlikely(t->domain)) {
-        domain_destroy(c, t->domain);
-        t->domain = NULL;
+    /* every task created in the body (a child, a nested inline task) took an id from
+     * c->next_id, and dependency records, poison and failures come only with such tasks:
+     * when none did, the body left nothing behind and the descriptor is clean */
+    if (unlikely(rc || c->next_id != t->id + 1)) {
+        if (t->domain) {
+            domain_destroy(c, t->domain);
+            t->domain = NULL;
+        }
+        inline_slot_done(c, t, rc, deps, ndeps);
+    } else {
+        c->inline_slot = t;
     }
-    inline_slot_done(c, t, rc, deps, ndeps);
+    if (attr)
+        fill_attr(t, NULL);
     return DAG_OK;
 }
 
@@ -816,9 +835,9 @@ dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
     struct tctx *c;
-    if (likely(!attr) && rt.nthreads == 1 && likely((c = tls_ctx) != NULL) &&
+    if (rt.nthreads == 1 && likely((c = tls_ctx) != NULL) && (likely(!attr) || attr_plain(attr)) &&
         eager_plain(c, fn, args, args_size))
-        return run_eager(c, fn, args, args_size, deps, ndeps);
+        return run_eager(fn, args, args_size, deps, ndeps, attr);
     if (unlikely(attr && (attr->flags & ~DAG_TASK_PUBLIC_MASK)))
         return DAG_ERR_INVALID; /* unknown bits, or the runtime's private ones */
     return task_submit(fn, args, args_size, deps, ndeps, attr);
