@@ -41,20 +41,6 @@
 
 #define ALT_STACK_BYTES (256 * 1024)
 
-/* ThreadSanitizer owns SIGSEGV/SIGFPE/SIGBUS and defers or reports them itself: in such
- * builds crashes are not caught (DAG_CATCH_SIGNALS defaults to 0) and fault injection
- * uses error returns only. */
-#if defined(__SANITIZE_THREAD__)
-#define FT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FT_TSAN 1
-#endif
-#endif
-#ifndef FT_TSAN
-#define FT_TSAN 0
-#endif
-
 int ft_guard_all = 1;
 int ft_wanted_all;
 
@@ -64,36 +50,8 @@ static int verbose;
 static char *segv_page; /* PROT_NONE: an injected SIGSEGV writes here */
 static char *bus_page;  /* a mapping past the end of an empty file: SIGBUS */
 
-/* The jump point. __builtin_setjmp saves three words (the function saves the registers
- * it needs itself): a few ns per body instead of sigsetjmp's ~20. Sanitizers must see the
- * jump (ASan unpoisons the abandoned frames in its siglongjmp interceptor), so their
- * builds use sigsetjmp. The handler is SA_NODEFER: no signal mask to restore. */
-#if defined(__SANITIZE_ADDRESS__) || FT_TSAN
-#define FT_SJLJ 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FT_SJLJ 0
-#endif
-#endif
-#if !defined(FT_SJLJ) && (defined(__GNUC__) || defined(__clang__))
-#define FT_SJLJ 1
-#endif
-#ifndef FT_SJLJ
-#define FT_SJLJ 0
-#endif
-
-struct guard {
-#if FT_SJLJ
-    void *env[5];
-#else
-    sigjmp_buf env;
-#endif
-    volatile int sig;
-    struct guard *prev;
-};
-
-static RT_TLS struct guard *tls_guard;
-static RT_TLS char *tls_alt; /* this thread's alternate signal stack (ours), or 1 */
+RT_TLS struct ft_guard *ft_tls_guard;
+RT_TLS char *ft_tls_alt; /* this thread's alternate signal stack (ours), or 1 */
 
 static const int caught[] = {SIGSEGV, SIGFPE, SIGBUS};
 static struct sigaction old_act[3];
@@ -121,14 +79,10 @@ static void chain(int idx, int sig, siginfo_t *si, void *uc)
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-    struct guard *g = tls_guard;
+    struct ft_guard *g = ft_tls_guard;
     if (g) { /* the body is abandoned; see docs/fault-tolerance.md */
         g->sig = sig;
-#if FT_SJLJ
-        __builtin_longjmp(g->env, 1);
-#else
-        siglongjmp(g->env, sig);
-#endif
+        FT_LONGJMP(g->env, sig);
     }
     for (int i = 0; i < 3; i++)
         if (caught[i] == sig)
@@ -149,10 +103,10 @@ static void alt_key_init(void)
 
 /* This thread's alternate signal stack, unless it has one already (the program's, or a
  * sanitizer's). */
-static void alt_setup(void)
+void ft_alt_setup(void)
 {
     stack_t old;
-    tls_alt = (char *)1;
+    ft_tls_alt = (char *)1;
     if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
         return;
     char *p = malloc(ALT_STACK_BYTES);
@@ -163,7 +117,7 @@ static void alt_setup(void)
         free(p);
         return;
     }
-    tls_alt = p;
+    ft_tls_alt = p;
     pthread_once(&alt_once, alt_key_init);
     pthread_setspecific(alt_key, p);
 }
@@ -352,20 +306,16 @@ static int inject(int kind)
 static __attribute__((noinline)) int guarded(struct tctx *c, struct task *t, int kind,
                                              int after, int *sig)
 {
-    struct guard g;
-    g.prev = tls_guard;
+    struct ft_guard g;
+    g.prev = ft_tls_guard;
     g.sig = 0;
-#if FT_SJLJ
-    if (__builtin_setjmp(g.env)) {
-#else
-    if (sigsetjmp(g.env, 0)) {
-#endif
+    if (FT_SETJMP(g.env)) {
         /* back from the signal handler: the body's frames are gone */
-        tls_guard = g.prev;
+        ft_tls_guard = g.prev;
         *sig = g.sig;
         return 128 + g.sig;
     }
-    tls_guard = &g;
+    ft_tls_guard = &g;
     int rc;
     if (kind && !after) {
         rc = inject(kind);
@@ -374,7 +324,42 @@ static __attribute__((noinline)) int guarded(struct tctx *c, struct task *t, int
         if (kind && !rc)
             rc = inject(kind);
     }
-    tls_guard = g.prev;
+    ft_tls_guard = g.prev;
+    return rc;
+}
+
+/* A crash ended the guarded attempt of t, which had no record: attempt()'s ending for
+ * that case (the record carries the signal into the failure). */
+int ft_crashed_plain(struct tctx *c, struct task *t, int sig)
+{
+    c->cur = t;
+    struct ft_task *f = t->ft = calloc(1, sizeof *f);
+    if (f) {
+        f->attempts = 1;
+        f->signo = sig;
+    }
+    task_attempt_reset(c, t, 0);
+    return 128 + sig;
+}
+
+/* attempt() for a task without a record (t->ft NULL: no retries, nothing injected, see
+ * inject_kind), in one frame: the common case of DAG_CATCH_SIGNALS, on every body. */
+int ft_guard_run(struct tctx *c, struct task *t)
+{
+    struct ft_guard g;
+    if (unlikely(!ft_tls_alt))
+        ft_alt_setup();
+    g.prev = ft_tls_guard;
+    g.sig = 0;
+    if (FT_SETJMP(g.env)) {
+        ft_tls_guard = g.prev;
+        return ft_crashed_plain(c, t, g.sig);
+    }
+    ft_tls_guard = &g;
+    int rc = unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args);
+    if (unlikely(c->group != t->group))
+        rc = task_close_groups(c, t, rc);
+    ft_tls_guard = g.prev;
     return rc;
 }
 
@@ -388,8 +373,8 @@ static int attempt(struct tctx *c, struct task *t)
         f->attempts++;
         f->signo = 0;
     }
-    if (unlikely(!tls_alt))
-        alt_setup();
+    if (unlikely(!ft_tls_alt))
+        ft_alt_setup();
     int rc = guarded(c, t, kind, after, &sig);
     if (likely(!sig))
         return rc;

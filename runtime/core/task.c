@@ -281,7 +281,7 @@ static int group_done(void *arg)
 
 /* A body returned with taskgroups it opened still open: close them (their tasks may
  * reference its frame's data no longer, but they reference the groups) and fail. */
-static int close_groups(struct tctx *c, struct task *t, int rc)
+int task_close_groups(struct tctx *c, struct task *t, int rc)
 {
     while (c->group != t->group && c->group) {
         struct taskgroup *g = c->group;
@@ -297,14 +297,14 @@ int task_attempt(struct tctx *c, struct task *t)
 {
     int rc = unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args);
     if (unlikely(c->group != t->group))
-        rc = close_groups(c, t, rc);
+        rc = task_close_groups(c, t, rc);
     return rc;
 }
 
 void task_attempt_reset(struct tctx *c, struct task *t, int full)
 {
     if (c->group != t->group)
-        close_groups(c, t, 1);
+        task_close_groups(c, t, 1);
     if (!full)
         return;
     task_wait_children(c, t);
@@ -325,7 +325,8 @@ static inline int run_body(struct tctx *c, struct task *t)
     c->group = t->group;
     hooks_start(c, t);
     /* crash protection, retries and fault injection: core/retry.c */
-    int rc = unlikely(t->ft || ft_guard_all) ? ft_run(c, t) : task_attempt(c, t);
+    int rc = unlikely(t->ft) ? ft_run(c, t) : likely(ft_guard_all) ? ft_guard_run(c, t)
+                                                                    : task_attempt(c, t);
     hooks_end(c, t, rc);
     c->cur = saved;
     c->group = saved_group;
@@ -513,10 +514,30 @@ static dag_status_t run_inline(struct tctx *c, dag_task_fn fn, const void *args,
     return DAG_OK;
 }
 
+/* After a body run in the context's clean descriptor: clean it again when the body left
+ * something behind (children, a failure, a crash record) or attributes were set. */
+static inline void inline_slot_done(struct tctx *c, struct task *t, int rc,
+                                    const dag_dep_t *deps, size_t ndeps)
+{
+    if (unlikely(rc || atomic_load_explicit(&t->counts, ACQUIRE) != C_REF ||
+                 atomic_load_explicit(&t->fail, RELAXED) ||
+                 atomic_load_explicit(&t->zombies, RELAXED))) {
+        inline_complete(c, t, rc, deps, ndeps);
+        atomic_store_explicit(&t->counts, C_REF, RELAXED);
+        atomic_store_explicit(&t->fail, NULL, RELAXED);
+        if (unlikely(t->ft)) { /* a crash attached its record (core/retry.c): not reused */
+            ft_free(t->ft);
+            t->ft = NULL;
+        }
+    }
+    c->inline_slot = t;
+}
+
 /* run_inline with the context's clean descriptor (tctx.inline_slot): only the fields
- * that differ between tasks are written, and the descriptor is cleaned again only when
- * the body left something behind (children, a failure). Nested inline tasks and large
- * argument blocks take run_inline's stack descriptor. */
+ * that differ between tasks are written (the attribute fields stay as fill_attr(NULL)
+ * leaves them between runs), and the descriptor is cleaned again only when the body left
+ * something behind. Nested inline tasks and large argument blocks take run_inline's
+ * stack descriptor. */
 static inline dag_status_t run_inline_fast(struct tctx *c, dag_task_fn fn, const void *args,
                                            size_t size, const dag_task_attr_t *attr,
                                            uint32_t flags, const dag_dep_t *deps, size_t ndeps,
@@ -531,21 +552,13 @@ static inline dag_status_t run_inline_fast(struct tctx *c, dag_task_fn fn, const
     t->parent = c->cur;
     t->group = c->group;
     t->id = c->next_id++;
-    fill_attr(t, attr);
+    if (attr)
+        fill_attr(t, attr);
     copy_small(t->argbuf, args, size);
     int rc = run_body(c, t);
-    if (unlikely(rc || atomic_load_explicit(&t->counts, ACQUIRE) != C_REF ||
-                 atomic_load_explicit(&t->fail, RELAXED) ||
-                 atomic_load_explicit(&t->zombies, RELAXED))) {
-        inline_complete(c, t, rc, deps, ndeps);
-        atomic_store_explicit(&t->counts, C_REF, RELAXED);
-        atomic_store_explicit(&t->fail, NULL, RELAXED);
-        if (unlikely(t->ft)) { /* a crash attached its record (core/retry.c): not reused */
-            ft_free(t->ft);
-            t->ft = NULL;
-        }
-    }
-    c->inline_slot = t;
+    inline_slot_done(c, t, rc, deps, ndeps);
+    if (attr)
+        fill_attr(t, NULL);
     return DAG_OK;
 }
 
@@ -561,6 +574,7 @@ static void inline_slot_init(struct tctx *c)
     atomic_init(&t->counts, C_REF);
     atomic_init(&t->detach, 1);
     atomic_init(&t->fulfilled, 1);
+    fill_attr(t, NULL);
     c->inline_slot = t;
 }
 
@@ -709,6 +723,92 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
     return submit_deferred(c, fn, args, args_size, deps, ndeps, attr, flags, ft);
 }
 
+/* dag_submit's shortest path, for the work-first case of eager_ok with nothing layered on
+ * the core: one worker, no device, distribution, checkpoint, tracing or fault injection,
+ * a parent that is not final, arguments that fit the descriptor, and no attributes or
+ * naming ones only (label and source location, as generated code passes: attr_plain).
+ * The task runs at once in the context's clean descriptor, exactly as run_inline_fast
+ * would run it, without the tests those layers need. */
+static inline int attr_plain(const dag_task_attr_t *a)
+{
+    return a->priority == 0 && a->flags == 0 && a->device == DAG_DEVICE_ANY && !a->cuda &&
+           a->retries <= 0;
+}
+
+static inline int eager_plain(struct tctx *c, dag_task_fn fn, const void *args, size_t size)
+{
+    struct task *cur;
+    return c->gen == rt.gen && atomic_load_explicit(&rt.state, RELAXED) == RT_RUNNING &&
+           c->w && c->inline_slot && fn && (args || !size) && size <= TASK_ARGS_INLINE &&
+           !rt.dev && !rt.hooks && !rt.interpose && !ck_flow && !ft_wanted_all &&
+           !((cur = c->cur)->flags & TF_FINAL) &&
+           C_LOW(atomic_load_explicit(&cur->counts, RELAXED)) == 0 &&
+           !atomic_load_explicit(&cur->zombies, RELAXED) &&
+           atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
+}
+
+static __attribute__((noinline)) dag_status_t run_eager(dag_task_fn fn, const void *args,
+                                                        size_t size, const dag_dep_t *deps,
+                                                        size_t ndeps, const dag_task_attr_t *attr)
+{
+    struct tctx *c = tls_ctx; /* checked by the caller */
+    if (ndeps) {
+        dag_status_t st = deps_validate(deps, ndeps); /* as submit_local would */
+        if (st)
+            return st;
+    }
+    struct task *t = c->inline_slot;
+    struct task *parent = c->cur;
+    c->inline_slot = NULL;
+    t->fn = fn;
+    t->flags = TF_STACK;
+    t->parent = parent;
+    t->group = c->group;
+    t->id = c->next_id++;
+    if (attr)
+        fill_attr(t, attr);
+    copy_small(t->argbuf, args, size);
+    c->cur = t;
+    int rc;
+    if (likely(ft_guard_all)) {
+        /* ft_guard_run (core/retry.c) in this frame: one frame per task, not three */
+        struct ft_guard g;
+        if (unlikely(!ft_tls_alt))
+            ft_alt_setup();
+        g.prev = ft_tls_guard;
+        g.sig = 0;
+        if (FT_SETJMP(g.env)) {
+            ft_tls_guard = g.prev;
+            rc = ft_crashed_plain(c, t, g.sig);
+        } else {
+            ft_tls_guard = &g;
+            rc = t->fn(t->args); /* no device layer on this path */
+            if (unlikely(c->group != t->group))
+                rc = task_close_groups(c, t, rc);
+            ft_tls_guard = g.prev;
+        }
+    } else {
+        rc = task_attempt(c, t);
+    }
+    c->cur = parent;
+    c->group = t->group;
+    /* every task created in the body (a child, a nested inline task) took an id from
+     * c->next_id, and dependency records, poison and failures come only with such tasks:
+     * when none did, the body left nothing behind and the descriptor is clean */
+    if (unlikely(rc || c->next_id != t->id + 1)) {
+        if (t->domain) {
+            domain_destroy(c, t->domain);
+            t->domain = NULL;
+        }
+        inline_slot_done(c, t, rc, deps, ndeps);
+    } else {
+        c->inline_slot = t;
+    }
+    if (attr)
+        fill_attr(t, NULL);
+    return DAG_OK;
+}
+
 /* The distributed layer (rt.interpose) sees the top-level task flow first and calls
  * task_submit_local() for the tasks this process runs. The runtime's own layers enter
  * here (task_submit) with their private flag bits (DAG_TASK_INTERNAL_MASK, task.h);
@@ -734,6 +834,10 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
 dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
+    struct tctx *c;
+    if (rt.nthreads == 1 && likely((c = tls_ctx) != NULL) && (likely(!attr) || attr_plain(attr)) &&
+        eager_plain(c, fn, args, args_size))
+        return run_eager(fn, args, args_size, deps, ndeps, attr);
     if (unlikely(attr && (attr->flags & ~DAG_TASK_PUBLIC_MASK)))
         return DAG_ERR_INVALID; /* unknown bits, or the runtime's private ones */
     return task_submit(fn, args, args_size, deps, ndeps, attr);

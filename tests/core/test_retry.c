@@ -163,6 +163,85 @@ START_TEST(test_nested_crash)
 }
 END_TEST
 
+/* Tasks without attributes take dag_submit's shortest path on one worker (core/task.c:
+ * run_eager, the crash guard in its own frame): a crash there is the same failure, the
+ * descriptor it ran in is reused cleanly, and a crash under an unlabelled parent is the
+ * child's. Randomised: which tasks crash, with which signal, and what depends on them. */
+static int maybe_crash(void *p)
+{
+    int sig = *(int *)p;
+    if (sig)
+        crash(sig);
+    atomic_fetch_add(&ran_independent, 1);
+    return 0;
+}
+
+static int unlabelled_parent(void *p)
+{
+    dag_submit(maybe_crash, p, sizeof(int), NULL, 0, NULL);
+    return dag_taskwait() == DAG_ERR_TASK_FAILED ? 6 : 0;
+}
+
+START_TEST(test_crash_unlabelled)
+{
+    setup_pages();
+    static const int sigs[] = {SIGSEGV, SIGFPE, SIGBUS};
+    unsigned seed = 12345;
+    for (int nt = 1; nt <= 2; nt++) {
+        rt_start(nt);
+        for (int round = 0; round < 30; round++) {
+            seed = seed * 1103515245u + 12345u;
+            int sig = sigs[(seed >> 16) % 3];
+            int before = (int)((seed >> 8) % 50), after = (int)((seed >> 20) % 50);
+            static const int none = 0;
+            atomic_store(&ran_after, 0);
+            atomic_store(&ran_independent, 0);
+            for (int i = 0; i < before; i++)
+                ck_assert_int_eq(dag_submit(maybe_crash, &none, sizeof none, NULL, 0, NULL),
+                                 DAG_OK);
+            dag_dep_t wa = {&slot_a, sizeof slot_a, DAG_OUT};
+            dag_dep_t ra = {&slot_a, sizeof slot_a, DAG_IN};
+            int nested = round % 3 == 2;
+            if (nested)
+                ck_assert_int_eq(dag_submit(unlabelled_parent, &sig, sizeof sig, &wa, 1, NULL),
+                                 DAG_OK);
+            else
+                ck_assert_int_eq(dag_submit(maybe_crash, &sig, sizeof sig, &wa, 1, NULL),
+                                 DAG_OK);
+            ck_assert_int_eq(dag_submit(mark_after, NULL, 0, &ra, 1, NULL), DAG_OK);
+            for (int i = 0; i < after; i++)
+                dag_submit(maybe_crash, &none, sizeof none, NULL, 0, NULL);
+            ck_assert_int_eq(dag_taskwait(), DAG_ERR_TASK_FAILED);
+            ck_assert_int_eq(atomic_load(&ran_after), 0);
+            ck_assert_int_eq(atomic_load(&ran_independent), before + after);
+            dag_error_t e;
+            ck_assert_int_eq(dag_last_error(&e), DAG_OK);
+            char buf[256];
+            dag_error_format(&e, buf, sizeof buf);
+            ck_assert_msg(strstr(buf, "(1 dependent task cancelled)") != NULL, "%s", buf);
+            if (nested) {
+                ck_assert_int_eq(e.code, 6);
+                ck_assert_int_eq(e.signal, 0);
+            } else {
+                ck_assert_int_eq(e.signal, sig);
+                ck_assert_int_eq(e.code, 128 + sig);
+                ck_assert_int_eq(e.attempts, 1);
+                ck_assert_msg(strstr(buf, "crashed with SIG") != NULL, "%s", buf);
+            }
+            /* the descriptor the crash ran in runs the next tasks cleanly */
+            atomic_store(&ran_independent, 0);
+            for (int i = 0; i < 10; i++)
+                dag_submit(maybe_crash, &none, sizeof none, NULL, 0, NULL);
+            dag_submit(mark_after, NULL, 0, &ra, 1, NULL);
+            ck_assert_int_eq(dag_taskwait(), DAG_OK);
+            ck_assert_int_eq(atomic_load(&ran_independent), 10);
+            ck_assert_int_eq(atomic_load(&ran_after), 1);
+        }
+        rt_stop();
+    }
+}
+END_TEST
+
 /* Outside task bodies a crash is not caught: the process dies of it as it would have. */
 START_TEST(test_crash_outside_tasks_kills)
 {
@@ -491,6 +570,7 @@ static Suite *make_suite(void)
     if (!TSAN) {
         tcase_add_test(tc, test_crash_reported);
         tcase_add_test(tc, test_nested_crash);
+        tcase_add_test(tc, test_crash_unlabelled);
         tcase_add_test(tc, test_crash_outside_tasks_kills);
         tcase_add_test(tc, test_retry_with_children);
         tcase_add_test(tc, test_retry_large);
