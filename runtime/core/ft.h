@@ -137,4 +137,28 @@ extern RT_TLS char *ft_tls_alt;
 void ft_alt_setup(void);
 int ft_crashed_plain(struct tctx *c, struct task *t, int sig);
 
+/* The guarded frame itself, for a task without a record: rc = CALL under a crash guard
+ * living in the calling function's frame (FT_SETJMP cannot sit in a called function that
+ * returns before the body does, nor be inlined), taskgroups the body left open closed as
+ * task_attempt closes them, ft_crashed_plain's code after a crash. ft_guard_run is this
+ * in a function of its own; run_eager (core/task.c) expands it in its frame. */
+#define FT_GUARDED(c, t, rc, CALL)                                                           \
+    do {                                                                                     \
+        struct ft_guard g_;                                                                  \
+        if (unlikely(!ft_tls_alt))                                                           \
+            ft_alt_setup();                                                                  \
+        g_.prev = ft_tls_guard;                                                              \
+        g_.sig = 0;                                                                          \
+        if (FT_SETJMP(g_.env)) {                                                             \
+            ft_tls_guard = g_.prev;                                                          \
+            (rc) = ft_crashed_plain((c), (t), g_.sig);                                       \
+        } else {                                                                             \
+            ft_tls_guard = &g_;                                                              \
+            (rc) = (CALL);                                                                   \
+            if (unlikely((c)->group != (t)->group))                                          \
+                (rc) = task_close_groups((c), (t), (rc));                                    \
+            ft_tls_guard = g_.prev;                                                          \
+        }                                                                                    \
+    } while (0)
+
 #endif

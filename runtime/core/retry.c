@@ -346,20 +346,8 @@ int ft_crashed_plain(struct tctx *c, struct task *t, int sig)
  * inject_kind), in one frame: the common case of DAG_CATCH_SIGNALS, on every body. */
 int ft_guard_run(struct tctx *c, struct task *t)
 {
-    struct ft_guard g;
-    if (unlikely(!ft_tls_alt))
-        ft_alt_setup();
-    g.prev = ft_tls_guard;
-    g.sig = 0;
-    if (FT_SETJMP(g.env)) {
-        ft_tls_guard = g.prev;
-        return ft_crashed_plain(c, t, g.sig);
-    }
-    ft_tls_guard = &g;
-    int rc = unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args);
-    if (unlikely(c->group != t->group))
-        rc = task_close_groups(c, t, rc);
-    ft_tls_guard = g.prev;
+    int rc;
+    FT_GUARDED(c, t, rc, unlikely(rt.dev) ? rt.dev->exec(c, t) : t->fn(t->args));
     return rc;
 }
 

@@ -770,26 +770,12 @@ static __attribute__((noinline)) dag_status_t run_eager(dag_task_fn fn, const vo
     copy_small(t->argbuf, args, size);
     c->cur = t;
     int rc;
-    if (likely(ft_guard_all)) {
-        /* ft_guard_run (core/retry.c) in this frame: one frame per task, not three */
-        struct ft_guard g;
-        if (unlikely(!ft_tls_alt))
-            ft_alt_setup();
-        g.prev = ft_tls_guard;
-        g.sig = 0;
-        if (FT_SETJMP(g.env)) {
-            ft_tls_guard = g.prev;
-            rc = ft_crashed_plain(c, t, g.sig);
-        } else {
-            ft_tls_guard = &g;
-            rc = t->fn(t->args); /* no device layer on this path */
-            if (unlikely(c->group != t->group))
-                rc = task_close_groups(c, t, rc);
-            ft_tls_guard = g.prev;
-        }
-    } else {
+    if (likely(ft_guard_all))
+        /* ft_guard_run (core/retry.c) in this frame: one frame per task, not three; no
+         * device layer on this path */
+        FT_GUARDED(c, t, rc, t->fn(t->args));
+    else
         rc = task_attempt(c, t);
-    }
     c->cur = parent;
     c->group = t->group;
     /* every task created in the body (a child, a nested inline task) took an id from
