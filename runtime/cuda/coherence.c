@@ -199,6 +199,23 @@ struct cev *co_writeback(struct region *r)
     return writeback_in(r, 0, NULL);
 }
 
+/* A write-back nobody waits for yet (the eager and early write-backs): only where the
+ * copy is asynchronous, i.e. r's host bytes are page-locked. A copy into pageable memory
+ * returns only once it is done, so it would hold the calling thread, and cu.lock, until
+ * the writer's kernel and everything queued before it on the copy stream had finished
+ * (a Cholesky's small info records did that to every launch). Such regions go home
+ * when a host reader or the final wait needs them. Returns whether a copy was issued. */
+int co_writeback_early(struct region *r)
+{
+    if (r->host_valid)
+        return 0;
+    co_host_pin(r);
+    if (r->host_pin <= 0)
+        return 0;
+    cev_put(writeback_in(r, 0, NULL));
+    return 1;
+}
+
 /* ---- staging for the layers' transfer tasks (rt.host->home_*) ------------------------ */
 
 /* What a distributed send of [addr, addr+len) waits for before its bytes may leave:

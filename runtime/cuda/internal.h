@@ -253,6 +253,7 @@ struct cev *xtrace_begin(int dev, cudaStream_t s);                          /* [
 void xtrace_end(struct cev *a, int dev, cudaStream_t s, int kind, size_t bytes); /* [co] */
 int xtrace_poll(int wait);                                                  /* takes cu.lock */
 struct cev *co_writeback(struct region *r);      /* returns a new ref to host_ready, or NULL */
+int co_writeback_early(struct region *r);         /* only if asynchronous (page-locked) */
 /* rt.host->home_*: bring [addr, addr+len) home in pieces for a transfer task; they take
  * cu.lock themselves (poll takes none) */
 void *co_home_begin(void *addr, size_t len, size_t chunk);

@@ -199,9 +199,8 @@ void job_writers_done(struct job *j)
     j->counted = 0;
     for (size_t i = 0; i < j->ndeps; i++) {
         struct jdep *p = &j->deps[i];
-        if (mode_writes(p->mode) && wr_done(p->addr, p->len) && p->r && !p->r->host_valid) {
-            cev_put(co_writeback(p->r));
+        if (mode_writes(p->mode) && wr_done(p->addr, p->len) && p->r &&
+            co_writeback_early(p->r))
             cu.stats.early_writebacks++;
-        }
     }
 }

@@ -125,8 +125,8 @@ static int launch(struct job *j)
         struct jdep *p = &j->deps[i];
         if (mode_writes(p->mode)) {
             co_written_dev(p->r, d, j->done);
-            if (wb && !p->r->host_valid)
-                cev_put(co_writeback(p->r));
+            if (wb)
+                co_writeback_early(p->r);
         }
     }
     /* queued only now: an event not yet recorded reads as complete */

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# probe.sh: one device call that times the GPU Cholesky paths under a few settings and
+# keeps a trace of each, to see where the time goes (the lead's diagnostic; not in CI).
+# usage (device): OUT=... bash bench/gpu/probe.sh
+set -u
+out=${OUT:-/tmp/probe}; mkdir -p "$out/p"
+[ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
+B=build-probe
+{ cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DDAG_WITH_CUDA=ON -DDAG_BUILD_TESTS=OFF \
+    -DDAG_BUILD_SAMPLES=OFF && cmake --build $B -j16 --target daglinalg dagrt_cuda la_bench \
+    bench_gpu_linalg; } >"$out/p/build.log" 2>&1 || { tail -30 "$out/p/build.log"; exit 1; }
+G=$B/bench/gpu/bench_gpu_linalg LB=$B/bench/linalg/la_bench
+N=${N:-16384}
+r() { local name=$1; shift; echo "== $name: $*"; timeout 120 env "$@" 2>&1 | tee "$out/p/$name.txt" | tail -8; }
+r chol-1024 $G chol $N 1024
+r chol-1024-s16 DAG_CUDA_STREAMS=16 DAG_CUDA_INFLIGHT=16 $G chol $N 1024 noref
+r chol-2048 $G chol $N 2048 noref
+r chol-trace DAG_STATS=1 DAG_TRACE=$out/p/chol.json $G chol $N 1024 noref
+r la-cuda LA_BENCH_REPS=3 DAG_LA_DEVICE=cuda DAG_STATS=1 $LB dag potrf $N 1024
+r la-any LA_BENCH_REPS=3 DAG_LA_DEVICE=any $LB dag potrf $N 1024
+r la-trace LA_BENCH_REPS=2 DAG_LA_DEVICE=cuda DAG_TRACE=$out/p/la.json $LB dag potrf $N 1024
+nvidia-smi -L >"$out/p/smi.txt"
+tar -C "$out" -czf "$out/probe.tgz" p && rm -rf "$out/p"
