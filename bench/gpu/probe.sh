@@ -13,7 +13,6 @@ G=$B/bench/gpu/bench_gpu_linalg LB=$B/bench/linalg/la_bench
 N=${N:-16384}
 r() { local name=$1; shift; echo "== $name: $*"; timeout 120 env "$@" 2>&1 | tee "$out/p/$name.txt" | tail -8; }
 r chol-1024 $G chol $N 1024
-r chol-1024-s16 DAG_CUDA_STREAMS=16 DAG_CUDA_INFLIGHT=16 $G chol $N 1024 noref
 r chol-2048 $G chol $N 2048 noref
 r chol-trace DAG_STATS=1 DAG_TRACE=$out/p/chol.json $G chol $N 1024 noref
 r la-cuda LA_BENCH_REPS=3 DAG_LA_DEVICE=cuda DAG_STATS=1 $LB dag potrf $N 1024
