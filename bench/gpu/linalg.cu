@@ -5,7 +5,7 @@
 // copies in and out. The dag versions are timed on device-resident data too (tiles
 // registered, brought in by a first run), which is what the library's on-device time
 // compares with. Results are checked against the library's.
-// Usage: bench_gpu_linalg gemm|chol N NB [noref]
+// Usage: bench_gpu_linalg gemm|chol N NB [noref]   (BENCH_TRSM=inv: see t_trsm_inv)
 //   DAG_CUDA_MEM_MB caps the runtime's device memory (out-of-core runs);
 //   DAG_CUDA_DEVICES=1 restricts it to one GPU.
 #include <algorithm>
@@ -112,6 +112,69 @@ static int t_potrf(void *p, dag_cuda_ctx *ctx)
                             (int *)ws) != CUSOLVER_STATUS_SUCCESS;
 }
 
+// BENCH_TRSM=inv: the panel's TRSMs as GEMMs. The POTRF task also inverts its factor
+// (cusolverDnXtrtri) into a tile of Inv, and each TRSM multiplies by that inverse
+// (C L^-T = C (L^-1)^T, a DGEMM into a workspace, copied back), as MAGMA does with
+// inverted diagonal blocks: cuBLAS's DTRSM of a 1024 tile runs at a small fraction of
+// its DGEMM speed, and 16 of them lie on the critical path.
+static double *Inv; // T tiles, one per panel step
+static bool trsm_inv;
+
+__global__ static void zero_upper(double *a, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x, j = blockIdx.y;
+    if (i < j && j < n)
+        a[(size_t)j * n + i] = 0;
+}
+
+static int t_potrf_inv(void *p, dag_cuda_ctx *ctx) // c = chol(c); b = c^-1 (lower)
+{
+    targs *t = (targs *)p;
+    int rc = t_potrf(p, ctx);
+    if (rc)
+        return rc;
+    cusolverDnHandle_t h = (cusolverDnHandle_t)dag_cuda_cusolver(ctx);
+    cudaStream_t s = dag_cuda_stream(ctx);
+    double *inv = DEV(t->b);
+    if (cudaMemcpyAsync(inv, DEV(t->c), tbytes(), cudaMemcpyDeviceToDevice, s) != cudaSuccess)
+        return 3;
+    size_t dws = 0, hws = 0;
+    if (cusolverDnXtrtri_bufferSize(h, CUBLAS_FILL_MODE_LOWER, CUBLAS_DIAG_NON_UNIT, NB, CUDA_R_64F,
+                                    inv, NB, &dws, &hws))
+        return 4;
+    static thread_local char *hbuf;
+    static thread_local size_t hcap;
+    if (hws > hcap) {
+        free(hbuf);
+        hbuf = (char *)malloc(hws);
+        hcap = hbuf ? hws : 0;
+        if (!hbuf)
+            return 5;
+    }
+    char *ws = (char *)dag_cuda_workspace(ctx, dws + 256);
+    if (!ws)
+        return 6;
+    if (cusolverDnXtrtri(h, CUBLAS_FILL_MODE_LOWER, CUBLAS_DIAG_NON_UNIT, NB, CUDA_R_64F, inv, NB,
+                         ws + 256, dws, hbuf, hws, (int *)ws))
+        return 7;
+    zero_upper<<<dim3((NB + 255) / 256, NB), 256, 0, s>>>(inv, NB);
+    return cudaGetLastError() != cudaSuccess;
+}
+
+static int t_trsm_inv(void *p, dag_cuda_ctx *ctx) // c = c L^-T = c (L^-1)^T, b = L^-1
+{
+    targs *t = (targs *)p;
+    const double one = 1, zero = 0;
+    double *w = (double *)dag_cuda_workspace(ctx, tbytes());
+    if (!w)
+        return 2;
+    if (cublasDgemm(BLAS, CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &one, DEV(t->c), NB, DEV(t->b), NB,
+                    &zero, w, NB) != CUBLAS_STATUS_SUCCESS)
+        return 1;
+    return cudaMemcpyAsync(DEV(t->c), w, tbytes(), cudaMemcpyDeviceToDevice,
+                           dag_cuda_stream(ctx)) != cudaSuccess;
+}
+
 static void gemm_submit(double *A, double *B, double *C)
 {
     for (int k = 0; k < T; k++)
@@ -136,13 +199,14 @@ static double gemm_dag(double *A, double *B, double *C)
 static void chol_submit(double *A)
 {
     for (int k = 0; k < T; k++) {
-        targs p = {nullptr, nullptr, tile(A, k, k)};
-        dag_dep_t dp = {p.c, tbytes(), DAG_INOUT};
-        submit(t_potrf, "potrf", p, &dp, 1, 3);
+        double *inv = trsm_inv && k + 1 < T ? Inv + (size_t)k * NB * NB : nullptr;
+        targs p = {nullptr, inv, tile(A, k, k)};
+        dag_dep_t dp[2] = {{p.c, tbytes(), DAG_INOUT}, {inv, tbytes(), DAG_OUT}};
+        submit(inv ? t_potrf_inv : t_potrf, "potrf", p, dp, inv ? 2 : 1, 3);
         for (int i = k + 1; i < T; i++) {
-            targs a = {tile(A, k, k), nullptr, tile(A, i, k)};
-            dag_dep_t d[2] = {{a.a, tbytes(), DAG_IN}, {a.c, tbytes(), DAG_INOUT}};
-            submit(t_trsm, "trsm", a, d, 2, 2);
+            targs a = {tile(A, k, k), inv, tile(A, i, k)};
+            dag_dep_t d[2] = {{inv ? inv : a.a, tbytes(), DAG_IN}, {a.c, tbytes(), DAG_INOUT}};
+            submit(inv ? t_trsm_inv : t_trsm, "trsm", a, d, 2, 2);
         }
         for (int i = k + 1; i < T; i++) {
             targs s = {tile(A, i, k), nullptr, tile(A, i, i)};
@@ -295,6 +359,18 @@ int main(int argc, char **argv)
                         double v = (*x + *y) * 0.5 + (i == j && r == c ? N : 0);
                         *x = *y = v;
                     }
+    }
+    const char *tv = getenv("BENCH_TRSM");
+    trsm_inv = !gemm && tv && !strcmp(tv, "inv");
+    if (trsm_inv) {
+        Inv = (double *)dag_cuda_malloc_host((size_t)T * tbytes());
+        if (!Inv) {
+            fprintf(stderr, "no memory for the inverses\n");
+            return 1;
+        }
+        for (int k = 0; k < T; k++)
+            dag_cuda_register(Inv + (size_t)k * NB * NB, tbytes()); // kept on the device
+        printf("TRSM as DGEMM with the inverted diagonal tile (BENCH_TRSM=inv)\n");
     }
     double *full = nullptr;
     if (ref) {

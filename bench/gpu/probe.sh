@@ -12,11 +12,13 @@ B=build-probe
 G=$B/bench/gpu/bench_gpu_linalg LB=$B/bench/linalg/la_bench
 N=${N:-16384}
 r() { local name=$1; shift; echo "== $name: $*"; timeout 120 env "$@" 2>&1 | tee "$out/p/$name.txt" | tail -8; }
-r chol-1024 $G chol $N 1024
-r chol-2048 $G chol $N 2048 noref
-r chol-trace DAG_STATS=1 DAG_TRACE=$out/p/chol.json $G chol $N 1024 noref
-r la-cuda LA_BENCH_REPS=3 DAG_LA_DEVICE=cuda DAG_STATS=1 $LB dag potrf $N 1024
-r la-any LA_BENCH_REPS=3 DAG_LA_DEVICE=any $LB dag potrf $N 1024
-r la-trace LA_BENCH_REPS=2 DAG_LA_DEVICE=cuda DAG_TRACE=$out/p/la.json $LB dag potrf $N 1024
+r chol-u4 $G chol $N 1024
+r chol-u0 DAG_CUDA_URGENT=0 $G chol $N 1024
+r chol-inv-u4 BENCH_TRSM=inv $G chol $N 1024
+r chol-inv-u0 BENCH_TRSM=inv DAG_CUDA_URGENT=0 $G chol $N 1024
+r chol-inv-2048 BENCH_TRSM=inv $G chol $N 2048
+r chol-trace BENCH_TRSM=inv DAG_TRACE=$out/p/chol.json $G chol $N 1024
+r la-cuda LA_BENCH_REPS=3 DAG_LA_DEVICE=cuda $LB dag potrf $N 1024
+r la-cuda-u0 LA_BENCH_REPS=3 DAG_LA_DEVICE=cuda DAG_CUDA_URGENT=0 $LB dag potrf $N 1024
 nvidia-smi -L >"$out/p/smi.txt"
 tar -C "$out" -czf "$out/probe.tgz" p && rm -rf "$out/p"

@@ -28,7 +28,7 @@ static int env_choice(const char *name, const char *const *names, int n, int dfl
     return dflt;
 }
 
-static int device_setup(struct device *dv, int d, int nstreams)
+static int device_setup(struct device *dv, int d, int nstreams, int nurgent)
 {
     dv->id = d;
     if (cudaSetDevice(d) != cudaSuccess)
@@ -37,14 +37,15 @@ static int device_setup(struct device *dv, int d, int nstreams)
     if (cudaGetDeviceProperties(&p, d) == cudaSuccess)
         snprintf(dv->name, sizeof dv->name, "%s", p.name);
     dv->nstreams = nstreams;
-    dv->nall = nstreams + 1;
+    dv->nurgent = nurgent;
+    dv->nall = nstreams + nurgent;
     int least = 0, greatest = 0;
     cudaDeviceGetStreamPriorityRange(&least, &greatest);
     for (int i = 0; i < dv->nall; i++) {
         struct stream *st = &dv->st[i];
-        /* the last one is urgent: prioritised tasks (the critical path) overtake the
+        /* the last ones are urgent: prioritised tasks (the critical path) overtake the
          * blocks of queued kernels */
-        int prio = i == nstreams ? greatest : least;
+        int prio = i >= nstreams ? greatest : least;
         if (cudaStreamCreateWithPriority(&st->s, cudaStreamNonBlocking, prio) != cudaSuccess)
             return -1;
         st->dev = d;
@@ -93,12 +94,13 @@ void cuda_start(void)
     cu.pin_keep = (size_t)env_long("DAG_CUDA_PIN_KEEP_MB", phys_mb > 0 ? phys_mb / 4 : 0, 0,
                                    1L << 40) << 20;
     cu.serial_ns = 1e3 * (double)env_long("DAG_CUDA_SERIAL_US", 500, 0, 1L << 40);
-    cu.urgent = (int)env_long("DAG_CUDA_URGENT", 1, 0, 1);
+    int nurgent = (int)env_long("DAG_CUDA_URGENT", 4, 0, CU_MAXURGENT);
+    cu.urgent = nurgent > 0;
     cu.rng = (uint64_t)env_long("DAG_SCHED_SEED", 12345, 0, 1L << 62) * 2654435761u + 1;
     cu_inject_parse(); /* DAG_FAULT_INJECT=cuda:N (complete.c) */
     int nstreams = (int)env_long("DAG_CUDA_STREAMS", 8, 1, CU_MAXSTREAMS);
     for (int d = 0; d < n; d++) {
-        if (device_setup(&cu.dev[d], d, nstreams)) {
+        if (device_setup(&cu.dev[d], d, nstreams, nurgent)) {
             fprintf(stderr, "dagrt: cuda: cannot set up device %d; CUDA tasks run on the CPU\n", d);
             n = d;
             break;

@@ -21,13 +21,14 @@
 
 #define CU_MAXDEV 16
 #define CU_MAXSTREAMS 16
+#define CU_MAXURGENT 8
 
 /* Trace lanes (obs/obs.h): compute stream s of device d, and its copy engines. */
 #define CU_LANES_PER_DEVICE 32
 #define CU_STREAM_H2D 30
 #define CU_STREAM_D2H 31
 #define CU_LANE(d, s) (OBS_LANE_DEVICE + (d) * CU_LANES_PER_DEVICE + (s))
-_Static_assert(CU_MAXSTREAMS + 1 <= CU_STREAM_H2D, "compute streams and copy engines share lanes");
+_Static_assert(CU_MAXSTREAMS + CU_MAXURGENT <= CU_STREAM_H2D, "compute streams and copy engines share lanes");
 
 /* An event shared by several holders (a copy's `ready`, a task's `done`, ...). [co] */
 struct cev {
@@ -102,8 +103,9 @@ struct stream {
 struct device {
     int id;
     int nstreams;                  /* ordinary compute streams st[0 .. nstreams-1] */
-    int nall;                      /* + the urgent stream st[nstreams] (highest priority) */
-    struct stream st[CU_MAXSTREAMS + 1];
+    int nurgent;                   /* urgent streams st[nstreams ..] (highest priority) */
+    int nall;                      /* nstreams + nurgent */
+    struct stream st[CU_MAXSTREAMS + CU_MAXURGENT];
     cudaStream_t h2d, d2h;         /* copy engines */
     struct cev *free_ev[2];        /* [co] pooled events: without / with timing */
     struct block *cache;           /* [co] free blocks */

@@ -16,26 +16,23 @@ static int stream_cap(void)
     return cu.inflight_per_stream;
 }
 
-/* A stream of dv whose launch lock we hold. Kernels the model knows to be long (they
- * fill the GPU) go to stream 0, in launch order: run side by side they would only finish
- * together, late, and their copies back would queue at the end; long ones with a
- * priority take the urgent stream instead, so as not to wait behind them. Short or
- * unknown ones take the least busy of the other streams, where they can overlap. Called
- * and returns with
- * cu.lock held (dropped meanwhile only if the stream it needs is being launched on). */
-static struct stream *grab_stream(struct device *dv, int serial, int urgent)
+/* Lock st's launch lock; cu.lock held on entry and exit (dropped while waiting). */
+static struct stream *lock_stream(struct stream *st)
+{
+    if (pthread_mutex_trylock(&st->launch) == 0)
+        return st;
+    pthread_mutex_unlock(&cu.lock);
+    pthread_mutex_lock(&st->launch);
+    pthread_mutex_lock(&cu.lock);
+    return st;
+}
+
+/* The least busy of the streams st[lo .. hi-1] whose launch lock is free, locked; if
+ * all are being launched on, wait for the least busy one. */
+static struct stream *least_busy(struct device *dv, int lo, int hi)
 {
     struct stream *best = NULL;
-    if (serial || dv->nstreams == 1) {
-        best = &dv->st[urgent ? dv->nstreams : 0];
-        if (pthread_mutex_trylock(&best->launch) == 0)
-            return best;
-        pthread_mutex_unlock(&cu.lock);
-        pthread_mutex_lock(&best->launch);
-        pthread_mutex_lock(&cu.lock);
-        return best;
-    }
-    for (int k = 1; k < dv->nstreams; k++) {
+    for (int k = lo; k < hi; k++) {
         struct stream *st = &dv->st[k];
         if (best && st->inflight >= best->inflight)
             continue;
@@ -47,14 +44,34 @@ static struct stream *grab_stream(struct device *dv, int serial, int urgent)
     }
     if (best)
         return best;
-    best = &dv->st[1];
-    for (int k = 2; k < dv->nstreams; k++)
+    best = &dv->st[lo];
+    for (int k = lo + 1; k < hi; k++)
         if (dv->st[k].inflight < best->inflight)
             best = &dv->st[k];
-    pthread_mutex_unlock(&cu.lock);
-    pthread_mutex_lock(&best->launch);
-    pthread_mutex_lock(&cu.lock);
-    return best;
+    return lock_stream(best);
+}
+
+/* A stream of dv whose launch lock we hold. Prioritised tasks (the critical path: a
+ * factorisation's panel, the next step's updates) take the least busy urgent stream
+ * (DAG_CUDA_URGENT of them, at the highest stream priority): on an ordinary stream they
+ * would wait behind up to DAG_CUDA_INFLIGHT kernels launched before them, and their
+ * blocks would share the SMs with those streams' queued kernels. Long prioritised ones
+ * keep to the first urgent stream, in launch order. Other kernels the model knows to be
+ * long (they fill the GPU) go to stream 0, in launch order: run side by side they would
+ * only finish together, late, and their copies back would queue at the end. Short or
+ * unknown ones take the least busy of the other streams, where they can overlap. Called
+ * and returns with cu.lock held (dropped meanwhile only if the stream it needs is being
+ * launched on). */
+static struct stream *grab_stream(struct device *dv, int serial, int urgent)
+{
+    if (urgent && dv->nurgent) {
+        if (serial || dv->nurgent == 1)
+            return lock_stream(&dv->st[dv->nstreams]);
+        return least_busy(dv, dv->nstreams, dv->nall);
+    }
+    if (serial || dv->nstreams == 1)
+        return lock_stream(&dv->st[0]);
+    return least_busy(dv, 1, dv->nstreams);
 }
 
 static int writeback_eagerly(struct task *t)
