@@ -127,6 +127,8 @@ static int launch(struct job *j)
             co_written_dev(p->r, d, j->done);
             if (wb && !p->r->host_valid)
                 cev_put(co_writeback(p->r));
+        } else {
+            co_read_dev(p->r, d, st->idx, j->done); /* its next writer waits for it */
         }
     }
     /* queued only now: an event not yet recorded reads as complete */
@@ -212,8 +214,15 @@ void job_launch_pending(int dev)
         struct job *j = take_pending(dv, dev);
         atomic_fetch_sub_explicit(&cu.npending, 1, RELAXED);
         int rc = launch(j);
-        if (rc == 0)
+        if (rc == 0) {
+            /* under cu.lock: the poller cannot complete j (and free its task) meanwhile */
+            if (job_may_chain(j)) {
+                struct tctx *c = ctx_get();
+                if (c)
+                    job_chain(c, j->t);
+            }
             continue;
+        }
         if (rc == 1 && dv->inflight > 0) {
             /* memory comes back when a running task completes */
             atomic_fetch_add_explicit(&cu.npending, 1, RELAXED);
@@ -231,7 +240,9 @@ void job_launch_pending(int dev)
 }
 
 /* A worker launches j on its device now if there is room, else queues it (the progress
- * thread launches it later). 0, or a negative status (j failed: the caller finishes it). */
+ * thread launches it later). 0, 1 (launched, and job_may_chain: the caller releases its
+ * successors once it dropped cu.lock), or a negative status (j failed: the caller
+ * finishes it). */
 int job_launch_or_pend(struct job *j)
 {
     struct device *dv = &cu.dev[j->dev];
@@ -242,5 +253,31 @@ int job_launch_or_pend(struct job *j)
         rc = launch(j);
     if (rc == 1)
         pend(dv, j);
-    return rc < 0 ? rc : 0;
+    return rc < 0 ? rc : rc == 0 && job_may_chain(j);
+}
+
+/* ---- chaining (DAG_CUDA_CHAIN) -------------------------------------------------------- */
+
+/* j was launched and its successors may start behind it on the device (core/early.c),
+ * ordered by events (coherence.c) instead of by the host seeing it complete: its launch
+ * returned 0, a failure would not be retried (a retried task's data must stay as it was
+ * until it succeeded), its device is alive. A kernel fault found at completion is sticky
+ * (the device is then lost, and the successors already launched there fail with it);
+ * DAG_FAULT_INJECT=cuda:N (a transient fault, which real kernels do not have) turns
+ * chaining off at start, so that its failure cancels the successors. [co] */
+int job_may_chain(const struct job *j)
+{
+    const struct task *t = j->t;
+    return cu.chain && j->rc == 0 && !j->retryable && !t->ft &&
+           (t->flags & (TF_DEVICE | TF_STAGES)) == TF_DEVICE && !cu.dev[j->dev].dead;
+}
+
+/* Release the task's successors that chain. The caller made sure its task cannot complete
+ * meanwhile: j's body is still running (exec.c), or cu.lock is held (the pending path,
+ * where the poller needs it to complete j). */
+void job_chain(struct tctx *c, struct task *t)
+{
+    int n = task_release_early(c, t);
+    if (n)
+        atomic_fetch_add_explicit(&cu.nchained, (unsigned long long)n, RELAXED);
 }
