@@ -146,6 +146,8 @@ static void add_edge(struct tctx *c, const struct member *m, struct task *s)
     int early = unlikely(p->last_succ == TASK_EARLY); /* launched, released (early.c) */
     if (early && task_chains(s)) {
         spin_unlock(&p->lock); /* the device layer orders s after p's work */
+        if (unlikely(rt.hooks))
+            hooks_edge(p, s); /* still a dependency in the exported graph */
         return;
     }
     if (p->nsucc < SUCC_INLINE) {
