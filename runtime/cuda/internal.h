@@ -340,7 +340,7 @@ int job_launch_or_pend(struct job *j);           /* launch.c [co]; < 0: j failed
  * cannot complete (its body runs, or cu.lock keeps the poller from completing it). */
 void job_chain(struct tctx *c, struct task *t);
 int job_may_chain(const struct job *j);          /* [co] */
-void job_launch_pending(int dev);                /* progress thread [co] */
+void job_launch_pending(int dev, struct tctx *c); /* progress thread [co] */
 extern RT_TLS struct dag_cuda_ctx *cu_tls_ctx;   /* the context of the running launcher */
 int progress_start(void);                        /* progress.c */
 void progress_stop(void);

@@ -156,7 +156,6 @@ static void pend(struct device *dv, struct job *j)
         pthread_cond_signal(&cu.cv);
 }
 
-/* Progress thread, cu.lock held: launch what waited for room on dev, in order. */
 /* Bytes of j's dependencies not valid on dev (what launching it there would copy). */
 static size_t missing_bytes(const struct job *j, int dev)
 {
@@ -206,7 +205,9 @@ static struct job *take_pending(struct device *dv, int dev)
     return best;
 }
 
-void job_launch_pending(int dev)
+/* Progress thread, cu.lock held: launch what waited for room on dev (take_pending's
+ * order); c: the thread's context (taken before the lock), for chaining, or NULL. */
+void job_launch_pending(int dev, struct tctx *c)
 {
     struct device *dv = &cu.dev[dev];
     int cap = stream_cap() * dv->nstreams;
@@ -216,11 +217,8 @@ void job_launch_pending(int dev)
         int rc = launch(j);
         if (rc == 0) {
             /* under cu.lock: the poller cannot complete j (and free its task) meanwhile */
-            if (job_may_chain(j)) {
-                struct tctx *c = ctx_get();
-                if (c)
-                    job_chain(c, j->t);
-            }
+            if (c && job_may_chain(j))
+                job_chain(c, j->t);
             continue;
         }
         if (rc == 1 && dv->inflight > 0) {
