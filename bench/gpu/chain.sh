@@ -4,7 +4,8 @@
 # tests when Check is there, from .device), runs the GPU suite's parts that chaining
 # touches (test_gpu, whose random case runs every program with chaining on and off;
 # test_gpu_ft), then tiled Cholesky N=16384 NB=1024 and DGEMM N=16384 NB=2048 against
-# cuSOLVER / cuBLAS with DAG_CUDA_CHAIN=0 and =1 interleaved, and the patterns benchmark
+# cuSOLVER / cuBLAS with DAG_CUDA_CHAIN=0, 1 (chained on the predecessor's stream) and 2
+# (chained, streams chosen as without) interleaved, and the patterns benchmark
 # (its chain-bare row: 1000 dependent small kernels as tasks against back-to-back launches
 # on one stream) both ways. Writes $OUT/summary.txt (a short table) and $OUT/chain.tgz
 # (every log). OUT defaults to bench/gpu/out-chain. SKIP_TESTS=1 skips the tests.
@@ -70,15 +71,15 @@ bench() { # log name, timeout, command...
 }
 # interleaved: run-to-run noise hits both settings alike
 for rep in 1 2; do
-  for c in 0 1; do
+  for c in 0 1 2; do
     DAG_CUDA_CHAIN=$c bench chol 40 "$b/bench_gpu_linalg" chol 16384 1024
   done
 done
 for c in 0 1; do
   DAG_CUDA_CHAIN=$c bench gemm 40 "$b/bench_gpu_linalg" gemm 16384 2048
 done
-for c in 0 1 0 1; do
-  DAG_CUDA_CHAIN=$c bench patterns 40 "$b/bench_gpu_patterns" 1000
+for c in 0 1 2 0 1 2; do
+  DAG_CUDA_CHAIN=$c bench patterns 30 "$b/bench_gpu_patterns" 1000
 done
 {
   echo
@@ -90,7 +91,7 @@ done
       /chaining:/{sub(/^ +/, ""); printf "  %-5s DAG_CUDA_CHAIN=%s  %s\n", f, c, $0}
       /exit [0-9]/{print "  " f " " $0}' "$logs/$f.log"
   done
-  grep -E "^  (chain|chain-bare|latency)|exit" "$logs/patterns.log" | sed 's/^/  patterns /'
+  grep -E "^  (chain|chain-bare|latency|fork|random)|exit" "$logs/patterns.log" | sed 's/^/  patterns /'
 } >>"$sum"
 echo "total $(el); exit $rc" >>"$sum"
 finish $rc

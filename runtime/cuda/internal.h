@@ -36,6 +36,7 @@ struct cev {
     int refs;
     int timing;
     atomic_int seen_done; /* a query or wait saw it complete (complete.c: device loss) */
+    int stream;           /* a job's `done`: the compute stream it is recorded on, else -1 */
     struct cev *next; /* free list */
 };
 
@@ -182,7 +183,9 @@ struct cu_state {
     size_t pin_keep;               /* bytes of registrations kept across waits (hostpin.c) */
     double serial_ns;              /* kernels expected to run longer go to stream 0 */
     int urgent;                    /* long prioritised kernels take the urgent stream */
-    int chain;                     /* DAG_CUDA_CHAIN: successors released at launch */
+    int chain;                     /* DAG_CUDA_CHAIN: 0 off; 1 successors released at
+                                      launch, on their predecessor's stream if free; 2
+                                      released at launch, streams chosen as without */
     atomic_ullong nchained;        /* successors released that way (stats.chained) */
     uint64_t rng;                  /* [co] DAG_SCHED=random */
     atomic_int seen_gpu;           /* a task with a CUDA variant was ever submitted */

@@ -16,6 +16,23 @@ static int stream_cap(void)
     return cu.inflight_per_stream;
 }
 
+/* With chaining (DAG_CUDA_CHAIN=1): the stream of the kernel that writes j's first input
+ * on dev and has not been seen to complete, or -1. Launched there, j waits for it by
+ * stream order (a chain runs as one stream, as a hand-written loop would) and blocks no
+ * other stream's queue while it waits. Only a preference: the events order the data. */
+static int chain_stream(const struct job *j, int d)
+{
+    if (cu.chain != 1)
+        return -1;
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct region *r = region_get(j->deps[i].addr, j->deps[i].len, 0);
+        const struct cev *e = r ? r->c[d].ready : NULL;
+        if (e && e->stream >= 0 && !atomic_load_explicit(&e->seen_done, RELAXED))
+            return e->stream;
+    }
+    return -1;
+}
+
 /* A stream of dv whose launch lock we hold. Kernels the model knows to be long (they
  * fill the GPU) go to stream 0, in launch order: run side by side they would only finish
  * together, late, and their copies back would queue at the end; long ones with a
@@ -23,9 +40,12 @@ static int stream_cap(void)
  * unknown ones take the least busy of the other streams, where they can overlap. Called
  * and returns with
  * cu.lock held (dropped meanwhile only if the stream it needs is being launched on). */
-static struct stream *grab_stream(struct device *dv, int serial, int urgent)
+static struct stream *grab_stream(struct device *dv, int serial, int urgent, int pref)
 {
     struct stream *best = NULL;
+    if (pref >= 0 && !serial && (pref < dv->nstreams || urgent) &&
+        pthread_mutex_trylock(&dv->st[pref].launch) == 0)
+        return &dv->st[pref]; /* its predecessor's stream (chain_stream) */
     if (serial || dv->nstreams == 1) {
         best = &dv->st[urgent ? dv->nstreams : 0];
         if (pthread_mutex_trylock(&best->launch) == 0)
@@ -78,7 +98,8 @@ static int launch(struct job *j)
     int lost = job_check_lost(j);
     if (lost)
         return lost;
-    struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0);
+    struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0,
+                                    chain_stream(j, d));
     cudaSetDevice(d);
     for (size_t i = 0; i < j->ndeps; i++) {
         struct jdep *p = &j->deps[i];
@@ -94,6 +115,7 @@ static int launch(struct job *j)
     j->stream = st->idx;
     j->start = cev_get(d, 1); /* timed: the model learns from every run */
     j->done = cev_get(d, 1);
+    j->done->stream = st->idx; /* for chain_stream */
     dv->inflight++;
     st->inflight++;
     pthread_mutex_unlock(&cu.lock);
