@@ -120,7 +120,6 @@ int job_complete_ready(void)
                 cudaError_t err = cudaEventQuery(j->done->e);
                 if (err == cudaErrorNotReady)
                     break;
-                atomic_store_explicit(&j->done->seen_done, 1, RELAXED); /* chain_stream */
                 uint64_t now = clock_now_ns();
                 float ms = 0;
                 int timed = j->start &&

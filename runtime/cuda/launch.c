@@ -16,18 +16,22 @@ static int stream_cap(void)
     return cu.inflight_per_stream;
 }
 
-/* With chaining (DAG_CUDA_CHAIN=1): the stream of the kernel that writes j's first input
- * on dev and has not been seen to complete, or -1. Launched there, j waits for it by
- * stream order (a chain runs as one stream, as a hand-written loop would) and blocks no
- * other stream's queue while it waits. Only a preference: the events order the data. */
+/* With chaining (DAG_CUDA_CHAIN=1): a stream whose last launched kernel writes one of j's
+ * inputs on dev, or -1. Launched there, j waits for it by stream order (a chain runs as
+ * one stream, as a hand-written loop would), costs no concurrency (it must wait for that
+ * kernel anyway) and holds up no other stream's queue while it waits. Only the last
+ * kernel of its stream: the other readers of a result (a panel's updates) spread over
+ * the streams as usual. A preference only: events order the data. */
 static int chain_stream(const struct job *j, int d)
 {
     if (cu.chain != 1)
         return -1;
+    struct device *dv = &cu.dev[d];
     for (size_t i = 0; i < j->ndeps; i++) {
         struct region *r = region_get(j->deps[i].addr, j->deps[i].len, 0);
         const struct cev *e = r ? r->c[d].ready : NULL;
-        if (e && e->stream >= 0 && !atomic_load_explicit(&e->seen_done, RELAXED))
+        if (e && e->stream >= 0 && e->stream < dv->nall && dv->st[e->stream].tail &&
+            dv->st[e->stream].tail->done == e)
             return e->stream;
     }
     return -1;
