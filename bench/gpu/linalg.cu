@@ -496,6 +496,10 @@ int main(int argc, char **argv)
     printf("  runtime: %.1f GiB in, %.1f GiB out, %.1f GiB peer, %llu evictions (%llu written back), %llu cudaMalloc, %llu early write-backs\n",
            st.h2d_bytes / 1073741824.0, st.d2h_bytes / 1073741824.0, st.p2p_bytes / 1073741824.0,
            st.evictions, st.writebacks, st.device_allocs, st.early_writebacks);
+    const char *chain = getenv("DAG_CUDA_CHAIN");
+    printf("  chaining: DAG_CUDA_CHAIN=%s, %llu tasks started behind a launched predecessor "
+           "(first run), %llu (resident runs)\n", chain ? chain : "1 (default)", st.chained,
+           st_res.chained);
     if (ndev > 1) {
         printf("  tasks per device:");
         for (int d = 0; d < ndev && d < DAG_CUDA_MAX_STAT_DEVICES; d++)

@@ -6,6 +6,11 @@
 //   random       N tasks over R regions of mixed sizes (4 KiB .. 4 MiB), 1-3 random
 //                dependencies (in/inout) each, kernels of mixed length
 //   latency      submit one empty GPU task + taskwait, against launch + stream sync
+//   chain-bare   N dependent small kernels as tasks (each reads and writes one 4 KiB
+//                region), against the same N kernels launched back to back on one
+//                stream: what a host round trip between dependent tasks costs. With
+//                chaining (DAG_CUDA_CHAIN=1, the default) a successor is launched right
+//                behind its predecessor; run with DAG_CUDA_CHAIN=0 to compare.
 // Usage: bench_gpu_patterns [N=4000]
 #include <algorithm>
 #include <cstdio>
@@ -157,6 +162,32 @@ int main(int argc, char **argv)
     double task = (now_us() - t0) / lat;
     printf("  latency: bare launch+sync %.1f us, empty GPU task submit+wait %.1f us, added %.1f us\n",
            bare, task, task - bare);
+
+    // a chain of n small dependent kernels: tasks against back-to-back launches
+    float *dx = nullptr;
+    CK(cudaMalloc(&dx, small * 4));
+    CK(cudaMemcpy(dx, pool, small * 4, cudaMemcpyHostToDevice));
+    const int kit = 64;
+    for (int rep = 0; rep < 2; rep++) { // the first round warms up
+        t0 = now_us();
+        for (int i = 0; i < n; i++)
+            spin_kernel<<<(unsigned)((small + 255) / 256), 256, 0, st>>>(dx, small, kit);
+        CK(cudaStreamSynchronize(st));
+        bare = (now_us() - t0) / n;
+        dag_cuda_stats_reset();
+        t0 = now_us();
+        for (int i = 0; i < n; i++)
+            submit(pool, small, kit, DAG_INOUT);
+        dag_taskwait();
+        task = (now_us() - t0) / n;
+    }
+    dag_cuda_stats_t cs;
+    dag_cuda_stats(&cs);
+    const char *ch = getenv("DAG_CUDA_CHAIN");
+    printf("  chain-bare: %d dependent kernels: tasks %.2f us/kernel, bare stream %.2f us/kernel, "
+           "bare/tasks %.2fx (DAG_CUDA_CHAIN=%s, %llu chained)\n", n, task, bare, bare / task,
+           ch ? ch : "1", cs.chained);
+    cudaFree(dx);
     dag_cuda_free_host(pool);
     return 0;
 }

@@ -143,6 +143,13 @@ static void add_edge(struct tctx *c, const struct member *m, struct task *s)
         spin_unlock(&p->lock);
         return;
     }
+    int early = unlikely(p->last_succ == TASK_EARLY); /* launched, released (early.c) */
+    if (early && task_chains(s)) {
+        spin_unlock(&p->lock); /* the device layer orders s after p's work */
+        if (unlikely(rt.hooks))
+            hooks_edge(p, s); /* still a dependency in the exported graph */
+        return;
+    }
     if (p->nsucc < SUCC_INLINE) {
         p->succ[p->nsucc++] = s;
     } else {
@@ -161,7 +168,8 @@ static void add_edge(struct tctx *c, const struct member *m, struct task *s)
         }
         k->t[k->n++] = s;
     }
-    p->last_succ = s;
+    if (likely(!early))
+        p->last_succ = s;
     atomic_fetch_add_explicit(&s->npreds, 1, RELAXED);
     spin_unlock(&p->lock);
     if (unlikely(rt.hooks))

@@ -11,6 +11,7 @@
 #include "dag.h"
 #include "../mem/pool.h"
 #include "sync.h"
+#include "visibility.h"
 
 struct domain;
 struct taskgroup;
@@ -125,6 +126,23 @@ static inline int task_has_successors(const struct task *t)
            __atomic_load_n(&t->more, __ATOMIC_RELAXED) != NULL;
 }
 
+/* Early release (core/early.c): t->last_succ holds TASK_EARLY once the successors that
+ * chain (task_chains) were released when t was launched on a device, before it completed.
+ * A task submitted later that chains then gets no edge from t (the device layer orders
+ * it by events); one that does not chain still waits for t's completion. Read and
+ * written under t->lock; init_task clears it with last_succ. */
+#define TASK_EARLY ((struct task *)(uintptr_t)1)
+
+/* s runs on a device, launched from a worker: it may start as soon as its predecessor
+ * was launched (the device layer orders their data with events). Not undeferred, staged
+ * (comm) or user-detachable tasks, nor tasks forced onto the CPU. Stable after s was
+ * initialised. */
+static inline int task_chains(const struct task *s)
+{
+    return (s->flags & (TF_DEVICE | TF_STAGES | TF_UNDEFERRED)) == TF_DEVICE &&
+           s->device != DAG_DEVICE_CPU;
+}
+
 /* A pair that stays meaningful after the task is recycled. */
 static inline uint64_t task_seq(const struct task *t)
 {
@@ -171,6 +189,10 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
 /* Past the distributed layer (rt.interpose): a task this process runs (comm/flow.c). */
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
                                const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr);
+
+/* core/early.c: t (a TF_DEVICE task, launched, not complete) releases the successors
+ * that chain now and marks itself TASK_EARLY; returns how many it released. */
+DAG_INTERNAL int task_release_early(struct tctx *c, struct task *t);
 
 /* core/failure.c: failure records */
 struct failure *failure_new(const struct task *t, int code);

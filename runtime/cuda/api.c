@@ -29,6 +29,7 @@ dag_status_t cuapi_stats(dag_cuda_stats_t *out)
     }
     pthread_mutex_lock(&cu.lock);
     *out = cu.stats;
+    out->chained = atomic_load_explicit(&cu.nchained, RELAXED); /* counted off the lock */
     pthread_mutex_unlock(&cu.lock);
     return DAG_OK;
 }
@@ -39,6 +40,7 @@ void cuapi_stats_reset(void)
         return;
     pthread_mutex_lock(&cu.lock);
     memset(&cu.stats, 0, sizeof cu.stats);
+    atomic_store_explicit(&cu.nchained, 0, RELAXED);
     pthread_mutex_unlock(&cu.lock);
 }
 

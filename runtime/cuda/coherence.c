@@ -2,8 +2,12 @@
  * invalidates every other copy), and the transfers that keep them coherent: host to
  * device, device to host (write-back), peer to peer. Every function runs under cu.lock
  * and only *enqueues* work; ordering between streams is by events, never by waiting.
- * The task graph already orders conflicting tasks: what is ordered here is the
- * runtime's own transfers against the kernels around them.
+ * The task graph orders conflicting tasks, but with chaining (DAG_CUDA_CHAIN, launch.c)
+ * a device task is launched as soon as its predecessors were *launched*, so every
+ * ordering of data is explicit here, by events: a reader waits for the copy's last
+ * writer (ready), a writer for the kernels and transfers still reading it (kr, rd) and
+ * for the copies in still reading the host bytes it will later overwrite (host_rd); the
+ * host waits for copies back (host_ready) and, before writing, for copies in (host_rd).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +148,39 @@ static void set_ev(struct cev **slot, struct cev *e)
     *slot = e;
 }
 
+/* ---- kernels reading a copy (WAR with chaining) -------------------------------------- */
+
+/* s waits for the kernels still reading c: before anything writes into c's buffer. */
+static void wait_readers(cudaStream_t s, const struct copy *c)
+{
+    for (unsigned m = c->krmask; m; m &= m - 1)
+        stream_wait(s, c->kr[__builtin_ctz(m)]);
+}
+
+static void clear_readers(struct copy *c)
+{
+    for (unsigned m = c->krmask; m; m &= m - 1)
+        set_ev(&c->kr[__builtin_ctz(m)], NULL);
+    c->krmask = 0;
+}
+
+void co_read_dev(struct region *r, int dev, int stream, struct cev *done)
+{
+    struct copy *c = &r->c[dev];
+    set_ev(&c->kr[stream], cev_ref(done));
+    c->krmask |= 1u << stream;
+}
+
+/* The reader of r on dev's stream `stream` whose event is `done` completed. */
+void co_read_done(struct region *r, int dev, int stream, struct cev *done)
+{
+    struct copy *c = &r->c[dev];
+    if (c->kr[stream] == done) {
+        set_ev(&c->kr[stream], NULL);
+        c->krmask &= ~(1u << stream);
+    }
+}
+
 /* ---- host memory -------------------------------------------------------------------- */
 
 /* ---- transfers ---------------------------------------------------------------------- */
@@ -169,6 +206,7 @@ static struct cev *writeback_in(struct region *r, size_t chunk, struct cev **ev)
     stream_wait(dv->d2h, c->ready);
     stream_wait(dv->d2h, c->rd);
     stream_wait(dv->d2h, r->host_ready);
+    stream_wait(dv->d2h, r->host_rd); /* a copy in may still read the host bytes */
     struct cev *ta = xtrace_begin(d, dv->d2h);
     size_t step = ev && chunk ? chunk : r->len;
     size_t pieces = ev && r->len > step ? (r->len + step - 1) / step : 1;
@@ -326,6 +364,7 @@ static void fetch(struct region *r, int dev, struct evlist *w)
     cudaSetDevice(dev);
     stream_wait(dv->h2d, c->ready);
     stream_wait(dv->h2d, c->rd);
+    wait_readers(dv->h2d, c); /* kernels may still read the buffer's old bytes */
     for (int i = 0; i < w->n; i++)
         stream_wait(dv->h2d, w->v[i]);
     cudaError_t err;
@@ -351,10 +390,12 @@ static void fetch(struct region *r, int dev, struct evlist *w)
     if (err != cudaSuccess)
         cu_warn("copy to device", err);
     struct cev *e = cev_record(dev, dv->h2d);
-    if (src >= 0)
+    if (src >= 0) {
         set_ev(&r->c[src].rd, cev_ref(e)); /* the source is read until e */
-    else
+    } else {
         host_copy_done(r->addr, r->len, e);
+        set_ev(&r->host_rd, cev_ref(e)); /* the host bytes are read until e */
+    }
     set_ev(&c->ready, e);
     set_ev(&c->rd, NULL);
     c->valid = 1;
@@ -378,6 +419,8 @@ static void flush_overlaps(struct region *r, void *addr, size_t len, int writing
         else if (o->host_ready)
             evlist_add(w, cev_ref(o->host_ready));
         if (writing) {
+            /* r's bytes go home later, over o's: after o's copies in read them */
+            evlist_add(w, cev_ref(o->host_rd));
             for (int d = 0; d < cu.ndev; d++)
                 o->c[d].valid = 0;
             o->nvalid_dev = 0;
@@ -423,8 +466,11 @@ void *co_acquire_dev(struct region *r, int dev, unsigned mode, cudaStream_t s)
         /* the kernel overwrites the buffer and, later, the host bytes: after every
          * transfer still reading the one or writing the other */
         stream_wait(s, c->rd);
+        wait_readers(s, c); /* kernels launched before it may still read the copy */
         stream_wait(s, r->host_ready);
+        stream_wait(s, r->host_rd); /* its bytes go home after it: after the copies in */
         set_ev(&r->host_ready, NULL);
+        set_ev(&r->host_rd, NULL);
         r->host_valid = 0;
         if (!c->valid)
             r->nvalid_dev++;
@@ -448,6 +494,7 @@ void co_written_dev(struct region *r, int dev, struct cev *done)
 {
     struct copy *c = &r->c[dev];
     set_ev(&c->ready, cev_ref(done));
+    clear_readers(c); /* the kernel waited for them (co_acquire_dev) */
     if (r->host_valid || !c->valid) {
         r->host_valid = 0;
         c->valid = 1;
@@ -469,8 +516,11 @@ void co_acquire_host(void *addr, size_t len, unsigned mode, struct evlist *w)
             evlist_add(w, co_writeback(o));
         else if (o->host_ready)
             evlist_add(w, cev_ref(o->host_ready));
-        if (wr)
+        if (wr) {
+            evlist_add(w, o->host_rd); /* a copy in still reads what it overwrites */
+            o->host_rd = NULL;
             invalidate_others(o, -1);
+        }
     }
 }
 
@@ -505,6 +555,7 @@ void co_drop_copy(struct region *r, int dev)
         c->valid = 0;
         r->nvalid_dev--;
     }
+    clear_readers(c); /* complete: a copy with readers in flight is pinned */
     if (c->blk) {
         lru_remove(dev, r);
         blk_release(dev, c->blk, c->ready, c->rd);
@@ -543,6 +594,7 @@ void region_forget(struct region *r)
     for (int d = 0; d < cu.ndev; d++)
         co_drop_copy(r, d);
     set_ev(&r->host_ready, NULL);
+    set_ev(&r->host_rd, NULL);
     co_host_unpin(r);
     region_unlink(r);
     free(r);

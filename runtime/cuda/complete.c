@@ -73,6 +73,10 @@ static struct job *dev_lost(int d, const char *why, size_t *nlost)
             r->c[d].valid = 0;
             r->nvalid_dev--;
         }
+        if (r->host_rd && r->host_rd->dev == d) { /* no copy in runs there any more */
+            cev_put(r->host_rd);
+            r->host_rd = NULL;
+        }
         /* a copy home from d that nobody saw complete may not have landed (after a
          * sticky error every query fails: it is then taken as lost) */
         int host_ok = r->host_valid &&
@@ -161,8 +165,11 @@ int job_complete_ready(void)
                     st->tail = NULL;
                 st->inflight--;
                 dv->inflight--;
-                for (size_t i = 0; i < j->ndeps; i++)
+                for (size_t i = 0; i < j->ndeps; i++) {
                     j->deps[i].r->c[d].pins--;
+                    if (!mode_writes(j->deps[i].mode)) /* a writer needs not wait for it */
+                        co_read_done(j->deps[i].r, d, s, j->done);
+                }
                 job_writers_done(j);
                 if (timed && !j->rc && err == cudaSuccess)
                     pm_record(j->key, 1, ms * 1e6);

@@ -35,6 +35,7 @@ struct cev *cev_get(int dev, int timing)
     }
     e->refs = 1;
     e->next = NULL;
+    e->stream = -1;
     atomic_store_explicit(&e->seen_done, 0, RELAXED);
     return e;
 }

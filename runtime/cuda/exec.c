@@ -14,7 +14,6 @@
 
 static int cu_exec(struct tctx *c, struct task *t)
 {
-    (void)c;
     struct job *j = t->ext;
     if (!j)
         return t->fn(t->args); /* inline and stack tasks, tasks before any CUDA task */
@@ -47,6 +46,9 @@ static int cu_exec(struct tctx *c, struct task *t)
     pthread_mutex_unlock(&cu.lock);
     if (rc < 0)
         job_finish(j, rc);
+    else if (rc == 1) /* launched: its successors go right behind it (j may be gone: the
+                         task is not, until this body returns) */
+        job_chain(c, t);
     return 0;
 }
 

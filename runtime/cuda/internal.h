@@ -29,6 +29,7 @@
 #define CU_STREAM_D2H 31
 #define CU_LANE(d, s) (OBS_LANE_DEVICE + (d) * CU_LANES_PER_DEVICE + (s))
 _Static_assert(CU_MAXSTREAMS + CU_MAXURGENT <= CU_STREAM_H2D, "compute streams and copy engines share lanes");
+_Static_assert(CU_MAXSTREAMS + CU_MAXURGENT <= 32, "struct copy: krmask has a bit per stream");
 
 /* An event shared by several holders (a copy's `ready`, a task's `done`, ...). [co] */
 struct cev {
@@ -37,6 +38,7 @@ struct cev {
     int refs;
     int timing;
     atomic_int seen_done; /* a query or wait saw it complete (complete.c: device loss) */
+    int stream;           /* a job's `done`: the compute stream it is recorded on, else -1 */
     struct cev *next; /* free list */
 };
 
@@ -52,13 +54,19 @@ struct block {
 /* One region's copy on one device. [co]
  * valid: holds the region's current bytes. ready: completes when the last write to the
  * copy (transfer or kernel) is done; readers wait on it. rd: completes when the last
- * *transfer* reading it is done; the next writer waits on it too (kernels that read the
- * copy hold a pin until they complete instead). */
+ * *transfer* reading it is done; the next writer waits on it too. kr[s]: the `done` event
+ * of the last kernel launched on stream s that reads the copy (one per stream: a stream
+ * runs in order, so its last reader covers the earlier ones). Anything that writes into
+ * the buffer (a kernel, a copy in) waits on them: with chaining (DAG_CUDA_CHAIN) a writer
+ * may be launched while the readers it depends on still run. Kernels that read the copy
+ * also hold a pin until they complete, so the buffer is never freed under them. */
 struct copy {
     struct block *blk;
     int valid;
     int pins;
     struct cev *ready, *rd;
+    struct cev *kr[CU_MAXSTREAMS + CU_MAXURGENT];
+    unsigned krmask;               /* bit s: kr[s] is set */
     uint64_t tick;                 /* last use, for LRU eviction */
     struct region *lru_prev, *lru_next; /* allocated copies of this device */
 };
@@ -77,6 +85,8 @@ struct region {
     struct region *hnext;
     int host_valid;
     struct cev *host_ready;        /* pending device-to-host copy into host memory */
+    struct cev *host_rd;           /* the last host-to-device copy reading host memory:
+                                      whatever writes the host bytes waits for it */
     int registered;                /* dag_cuda_register: survives top-level waits */
     int host_pin;                  /* 0 unknown, 1 page-locked already (the program's, or
                                       overlapping our registrations), 2 we registered, 3 we
@@ -176,6 +186,10 @@ struct cu_state {
     size_t pin_keep;               /* bytes of registrations kept across waits (hostpin.c) */
     double serial_ns;              /* kernels expected to run longer go to stream 0 */
     int urgent;                    /* long prioritised kernels take the urgent stream */
+    int chain;                     /* DAG_CUDA_CHAIN: 0 off; 1 successors released at
+                                      launch, on their predecessor's stream if free; 2
+                                      released at launch, streams chosen as without */
+    atomic_ullong nchained;        /* successors released that way (stats.chained) */
     uint64_t rng;                  /* [co] DAG_SCHED=random */
     atomic_int seen_gpu;           /* a task with a CUDA variant was ever submitted */
     atomic_int njobs;              /* placed on a device and not finished */
@@ -246,6 +260,9 @@ struct region *region_get(void *addr, size_t len, int create);
  * Returns the device address, or NULL (nothing changed) when device memory is short. */
 void *co_acquire_dev(struct region *r, int dev, unsigned mode, cudaStream_t s);
 void co_written_dev(struct region *r, int dev, struct cev *done);
+/* After a kernel reading r on dev's stream `stream` was enqueued (done: its event). */
+void co_read_dev(struct region *r, int dev, int stream, struct cev *done);
+void co_read_done(struct region *r, int dev, int stream, struct cev *done); /* it completed */
 /* Make the host bytes [addr, addr+len) current for a CPU task; w gets what to wait for. */
 void co_acquire_host(void *addr, size_t len, unsigned mode, struct evlist *w);
 /* The program wrote the host bytes itself (dag_cuda_host_modified). */
@@ -324,8 +341,13 @@ extern const struct rt_host_ops cu_host_ops;                              /* dev
 int cu_prepare(struct tctx *c, struct task *t);                            /* cpu.c */
 int job_run_cpu(struct job *j);
 int job_hostwait_poll(void);                     /* progress thread: resume CPU tasks */
-int job_launch_or_pend(struct job *j);           /* launch.c [co]; < 0: j failed */
-void job_launch_pending(int dev);                /* progress thread [co] */
+int job_launch_or_pend(struct job *j);           /* launch.c [co]; < 0: j failed, 1:
+                                                    launched, may release early */
+/* j was launched: release its task's successors early (DAG_CUDA_CHAIN), while the task
+ * cannot complete (its body runs, or cu.lock keeps the poller from completing it). */
+void job_chain(struct tctx *c, struct task *t);
+int job_may_chain(const struct job *j);          /* [co] */
+void job_launch_pending(int dev, struct tctx *c); /* progress thread [co] */
 extern RT_TLS struct dag_cuda_ctx *cu_tls_ctx;   /* the context of the running launcher */
 int progress_start(void);                        /* progress.c */
 void progress_stop(void);

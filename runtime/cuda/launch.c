@@ -16,6 +16,27 @@ static int stream_cap(void)
     return cu.inflight_per_stream;
 }
 
+/* With chaining (DAG_CUDA_CHAIN=1): a stream whose last launched kernel writes one of j's
+ * inputs on dev, or -1. Launched there, j waits for it by stream order (a chain runs as
+ * one stream, as a hand-written loop would), costs no concurrency (it must wait for that
+ * kernel anyway) and holds up no other stream's queue while it waits. Only the last
+ * kernel of its stream: the other readers of a result (a panel's updates) spread over
+ * the streams as usual. A preference only: events order the data. */
+static int chain_stream(const struct job *j, int d)
+{
+    if (cu.chain != 1)
+        return -1;
+    struct device *dv = &cu.dev[d];
+    for (size_t i = 0; i < j->ndeps; i++) {
+        struct region *r = region_get(j->deps[i].addr, j->deps[i].len, 0);
+        const struct cev *e = r ? r->c[d].ready : NULL;
+        if (e && e->stream >= 0 && e->stream < dv->nall && dv->st[e->stream].tail &&
+            dv->st[e->stream].tail->done == e)
+            return e->stream;
+    }
+    return -1;
+}
+
 /* Lock st's launch lock; cu.lock held on entry and exit (dropped while waiting). */
 static struct stream *lock_stream(struct stream *st)
 {
@@ -59,11 +80,15 @@ static struct stream *least_busy(struct device *dv, int lo, int hi)
  * keep to the first urgent stream, in launch order. Other kernels the model knows to be
  * long (they fill the GPU) go to stream 0, in launch order: run side by side they would
  * only finish together, late, and their copies back would queue at the end. Short or
- * unknown ones take the least busy of the other streams, where they can overlap. Called
+ * unknown ones take the least busy of the other streams, where they can overlap. With
+ * chaining, the stream of the kernel writing its input comes first (chain_stream). Called
  * and returns with cu.lock held (dropped meanwhile only if the stream it needs is being
  * launched on). */
-static struct stream *grab_stream(struct device *dv, int serial, int urgent)
+static struct stream *grab_stream(struct device *dv, int serial, int urgent, int pref)
 {
+    if (pref >= 0 && !serial && (pref < dv->nstreams || urgent) &&
+        pthread_mutex_trylock(&dv->st[pref].launch) == 0)
+        return &dv->st[pref]; /* its predecessor's stream (chain_stream) */
     if (urgent && dv->nurgent) {
         if (serial || dv->nurgent == 1)
             return lock_stream(&dv->st[dv->nstreams]);
@@ -95,7 +120,8 @@ static int launch(struct job *j)
     int lost = job_check_lost(j);
     if (lost)
         return lost;
-    struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0);
+    struct stream *st = grab_stream(dv, j->serial, cu.urgent && t->priority > 0,
+                                    chain_stream(j, d));
     cudaSetDevice(d);
     for (size_t i = 0; i < j->ndeps; i++) {
         struct jdep *p = &j->deps[i];
@@ -111,6 +137,7 @@ static int launch(struct job *j)
     j->stream = st->idx;
     j->start = cev_get(d, 1); /* timed: the model learns from every run */
     j->done = cev_get(d, 1);
+    j->done->stream = st->idx; /* for chain_stream */
     dv->inflight++;
     st->inflight++;
     pthread_mutex_unlock(&cu.lock);
@@ -144,6 +171,8 @@ static int launch(struct job *j)
             co_written_dev(p->r, d, j->done);
             if (wb)
                 co_writeback_early(p->r);
+        } else {
+            co_read_dev(p->r, d, st->idx, j->done); /* its next writer waits for it */
         }
     }
     /* queued only now: an event not yet recorded reads as complete */
@@ -171,7 +200,6 @@ static void pend(struct device *dv, struct job *j)
         pthread_cond_signal(&cu.cv);
 }
 
-/* Progress thread, cu.lock held: launch what waited for room on dev, in order. */
 /* Bytes of j's dependencies not valid on dev (what launching it there would copy). */
 static size_t missing_bytes(const struct job *j, int dev)
 {
@@ -221,7 +249,9 @@ static struct job *take_pending(struct device *dv, int dev)
     return best;
 }
 
-void job_launch_pending(int dev)
+/* Progress thread, cu.lock held: launch what waited for room on dev (take_pending's
+ * order); c: the thread's context (taken before the lock), for chaining, or NULL. */
+void job_launch_pending(int dev, struct tctx *c)
 {
     struct device *dv = &cu.dev[dev];
     int cap = stream_cap() * dv->nstreams;
@@ -229,8 +259,12 @@ void job_launch_pending(int dev)
         struct job *j = take_pending(dv, dev);
         atomic_fetch_sub_explicit(&cu.npending, 1, RELAXED);
         int rc = launch(j);
-        if (rc == 0)
+        if (rc == 0) {
+            /* under cu.lock: the poller cannot complete j (and free its task) meanwhile */
+            if (c && job_may_chain(j))
+                job_chain(c, j->t);
             continue;
+        }
         if (rc == 1 && dv->inflight > 0) {
             /* memory comes back when a running task completes */
             atomic_fetch_add_explicit(&cu.npending, 1, RELAXED);
@@ -248,7 +282,9 @@ void job_launch_pending(int dev)
 }
 
 /* A worker launches j on its device now if there is room, else queues it (the progress
- * thread launches it later). 0, or a negative status (j failed: the caller finishes it). */
+ * thread launches it later). 0, 1 (launched, and job_may_chain: the caller releases its
+ * successors once it dropped cu.lock), or a negative status (j failed: the caller
+ * finishes it). */
 int job_launch_or_pend(struct job *j)
 {
     struct device *dv = &cu.dev[j->dev];
@@ -259,5 +295,31 @@ int job_launch_or_pend(struct job *j)
         rc = launch(j);
     if (rc == 1)
         pend(dv, j);
-    return rc < 0 ? rc : 0;
+    return rc < 0 ? rc : rc == 0 && job_may_chain(j);
+}
+
+/* ---- chaining (DAG_CUDA_CHAIN) -------------------------------------------------------- */
+
+/* j was launched and its successors may start behind it on the device (core/early.c),
+ * ordered by events (coherence.c) instead of by the host seeing it complete: its launch
+ * returned 0, a failure would not be retried (a retried task's data must stay as it was
+ * until it succeeded), its device is alive. A kernel fault found at completion is sticky
+ * (the device is then lost, and the successors already launched there fail with it);
+ * DAG_FAULT_INJECT=cuda:N (a transient fault, which real kernels do not have) turns
+ * chaining off at start, so that its failure cancels the successors. [co] */
+int job_may_chain(const struct job *j)
+{
+    const struct task *t = j->t;
+    return cu.chain && j->rc == 0 && !j->retryable && !t->ft &&
+           (t->flags & (TF_DEVICE | TF_STAGES)) == TF_DEVICE && !cu.dev[j->dev].dead;
+}
+
+/* Release the task's successors that chain. The caller made sure its task cannot complete
+ * meanwhile: j's body is still running (exec.c), or cu.lock is held (the pending path,
+ * where the poller needs it to complete j). */
+void job_chain(struct tctx *c, struct task *t)
+{
+    int n = task_release_early(c, t);
+    if (n)
+        atomic_fetch_add_explicit(&cu.nchained, (unsigned long long)n, RELAXED);
 }

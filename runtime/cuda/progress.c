@@ -74,10 +74,11 @@ static void *progress_main(void *arg)
         if (atomic_load_explicit(&cu.nhostwait, ACQUIRE))
             seen |= job_hostwait_poll();
         if (atomic_load_explicit(&cu.npending, ACQUIRE)) {
+            struct tctx *c = ctx_get(); /* outside cu.lock: chaining releases successors */
             pthread_mutex_lock(&cu.lock);
             for (int d = 0; d < cu.ndev; d++)
                 if (cu.dev[d].pend_head)
-                    job_launch_pending(d);
+                    job_launch_pending(d, c);
             pthread_mutex_unlock(&cu.lock);
         }
         if (!atomic_load_explicit(&cu.njobs, ACQUIRE)) {

@@ -227,6 +227,49 @@ static int sc_lost(void)
     return 0;
 }
 
+/* Chaining (DAG_CUDA_CHAIN, on by default): CUDA-only tasks without retries, each
+ * launched behind its predecessors before they completed; the third completion loses the
+ * device. The successors already launched there fail with it (not run on lost data), the
+ * taskwait reports DAG_ERR_DEVICE, a CPU reader of each tile either runs (its data was
+ * home) or fails because the tile was lost, nothing hangs. */
+static int sc_chain_sticky(void)
+{
+    setenv("DAG_FAULT_INJECT", "cuda:3:sticky", 1);
+    if (setup() || init() || submit_all(DAG_DEVICE_CUDA, 0))
+        return 1;
+    if (dag_taskwait() != DAG_ERR_TASK_FAILED)
+        FAIL("the loss under chained tasks went unreported");
+    dag_error_t e;
+    dag_last_error(&e);
+    if (e.code != DAG_ERR_DEVICE)
+        FAIL("code %d (expected DAG_ERR_DEVICE)", e.code);
+    dag_cuda_stats_t st;
+    dag_cuda_stats(&st);
+    const char *ch = getenv("DAG_CUDA_CHAIN");
+    if ((!ch || strcmp(ch, "0")) && st.chained == 0)
+        FAIL("no task was chained (the scenario tests nothing)");
+    for (int i = 0; i < T; i++) {
+        uint32_t before = tiles[i][0];
+        struct add_args a = {tiles[i], M, 1};
+        dag_dep_t d = {tiles[i], sizeof(uint32_t) * M, DAG_INOUT};
+        dag_task_attr_t at = {.label = "reader", .device = DAG_DEVICE_CPU};
+        if (dag_submit(cpu_add, &a, sizeof a, &d, 1, &at))
+            FAIL("submit");
+        dag_status_t rc = dag_taskwait();
+        if (rc == DAG_OK ? tiles[i][0] != before + 1 : rc != DAG_ERR_TASK_FAILED)
+            FAIL("tile %d: reader status %d", i, rc);
+        if (rc) {
+            dag_last_error(&e);
+            if (e.code != DAG_ERR_DEVICE || tiles[i][0] != before)
+                FAIL("tile %d: reader failed with %d, or ran on lost data", i, e.code);
+        }
+    }
+    if (gpu_only_fails())
+        return 1;
+    dag_finalize();
+    return 0;
+}
+
 /* A real illegal address in a CUDA implementation: the context is lost; the task
  * (retry(1), with a CPU implementation) runs on the CPU; the rest follows on the CPU. */
 static int sc_illegal_address(void)
@@ -355,6 +398,8 @@ static int run_scenario(const char *name)
         return sc_lost();
     if (!strcmp(name, "illegal_address"))
         return sc_illegal_address();
+    if (!strcmp(name, "chain_sticky"))
+        return sc_chain_sticky();
     if (!strcmp(name, "random"))
         return sc_random();
     fprintf(stderr, "test_gpu_ft: unknown scenario %s\n", name);
@@ -387,6 +432,8 @@ START_TEST(test_illegal_address) { spawn("illegal_address"); }
 END_TEST
 START_TEST(test_random) { spawn("random"); }
 END_TEST
+START_TEST(test_chain_sticky) { spawn("chain_sticky"); }
+END_TEST
 
 int main(int argc, char **argv)
 {
@@ -409,6 +456,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_lost);
     tcase_add_test(tc, test_random);
     tcase_add_test(tc, test_illegal_address);
+    tcase_add_test(tc, test_chain_sticky);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

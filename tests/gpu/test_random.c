@@ -4,6 +4,11 @@
  * (every kind of overlap, many tasks), and an array of tens of MiB cut into tiles of
  * 256 KiB to 24 MiB, with ranges that straddle two tiles: tiles of DAG_CUDA_PIN_MIN and
  * more are page-locked at their first copy, so copies cross registrations (issue 13).
+ * Chaining (DAG_CUDA_CHAIN: a GPU task's successors launched behind it, ordered by events):
+ * every program runs with it on and off (DAG_TEST_CHAIN=both, the default; 1 or 0: one
+ * of them), and a third test runs chains of GPU tasks (DAG_SCHED=eager) over small
+ * overlapping ranges (RAW, WAR, WAW on the device, across streams), with CPU tasks among
+ * them that read and write what the GPU tasks use.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -49,7 +54,29 @@ static int knob(const char *name, int dflt)
     return v && *v ? atoi(v) : dflt;
 }
 
-static int run_program(uint64_t seed, int ntasks)
+/* The chaining modes to run each program in: {1, 0}, {1} or {0} (DAG_TEST_CHAIN). */
+static int chain_modes(int *modes)
+{
+    const char *v = getenv("DAG_TEST_CHAIN");
+    if (v && (!strcmp(v, "0") || !strcmp(v, "1"))) {
+        modes[0] = atoi(v);
+        return 1;
+    }
+    modes[0] = 1;
+    modes[1] = 0;
+    return 2;
+}
+
+static void set_chain(int mode)
+{
+    char v[8];
+    snprintf(v, sizeof v, "%d", mode);
+    setenv("DAG_CUDA_CHAIN", v, 1);
+}
+
+/* cpu_every: with force, one task in cpu_every is forced onto the CPU, else one in 8 is
+ * forced onto the CPU or the GPU. */
+static int run_program(uint64_t seed, int ntasks, int cpu_every)
 {
     const char *own = getenv("DAG_TEST_OWN");
     int disjoint = own && !strcmp(own, "disjoint"), host_writes = knob("DAG_TEST_HOST_WRITES", 1),
@@ -70,8 +97,12 @@ static int run_program(uint64_t seed, int ntasks)
         struct mix_args m = {x + oo, x + io, on, in, (uint32_t)k};
         dag_dep_t d[2] = {{x + oo, on * 4, DAG_INOUT}, {x + io, in * 4, DAG_IN}};
         dag_task_attr_t at = {.label = "mix", .cuda = cuda_mix};
-        if (rnd(&s) % 8 == 0 && force)
+        if (cpu_every && force) {
+            if (rnd(&s) % (uint64_t)cpu_every == 0)
+                at.device = DAG_DEVICE_CPU; /* reads and writes what GPU chains use */
+        } else if (rnd(&s) % 8 == 0 && force) {
             at.device = rnd(&s) % 2 ? DAG_DEVICE_CPU : DAG_DEVICE_CUDA;
+        }
         if (dag_submit(cpu_mix, &m, sizeof m, d, 2, &at) != DAG_OK)
             return -1;
         struct mix_args r = {ref + oo, ref + io, on, in, (uint32_t)k};
@@ -103,27 +134,76 @@ START_TEST(test_random_placements)
     int first = f ? atoi(f) : 1;
     const char *wb = getenv("DAG_TEST_WRITEBACK");
     int keep_going = knob("DAG_TEST_KEEP_GOING", 0), differ = 0;
-    unsigned long long gpu = 0, cpu = 0;
+    unsigned long long gpu = 0, cpu = 0, chained[2] = {0, 0};
+    int modes[2], nmodes = chain_modes(modes);
     for (int seed = first; seed < first + seeds; seed++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%d", seed);
-        setenv("DAG_SCHED_SEED", buf, 1);
-        setenv("DAG_CUDA_WRITEBACK",
-               wb ? wb : seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
-        start(knob("DAG_TEST_THREADS", 1 + seed % 4), "random");
-        int rc = run_program((uint64_t)seed, 150);
-        differ += rc != 0;
-        ck_assert_msg(rc == 0 || keep_going, "seed %d differs", seed);
-        dag_cuda_stats_t s = stats();
-        gpu += s.gpu_tasks;
-        cpu += s.cpu_tasks;
-        stop();
+        for (int m = 0; m < nmodes; m++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%d", seed);
+            setenv("DAG_SCHED_SEED", buf, 1);
+            setenv("DAG_CUDA_WRITEBACK",
+                   wb ? wb : seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
+            set_chain(modes[m]);
+            start(knob("DAG_TEST_THREADS", 1 + seed % 4), "random");
+            int rc = run_program((uint64_t)seed, 150, 0);
+            differ += rc != 0;
+            ck_assert_msg(rc == 0 || keep_going, "seed %d (DAG_CUDA_CHAIN=%d) differs", seed,
+                          modes[m]);
+            dag_cuda_stats_t s = stats();
+            gpu += s.gpu_tasks;
+            cpu += s.cpu_tasks;
+            chained[modes[m]] += s.chained;
+            stop();
+        }
     }
-    fprintf(stderr, "random placements: %d programs (%d differ), %llu GPU and %llu CPU tasks\n",
-            seeds, differ, gpu, cpu);
+    unsetenv("DAG_CUDA_CHAIN");
+    fprintf(stderr, "random placements: %d programs x %d chaining modes (%d differ), %llu GPU "
+                    "and %llu CPU tasks, %llu chained\n", seeds, nmodes, differ, gpu, cpu,
+            chained[1]);
     ck_assert_int_eq(differ, 0);
     ck_assert_uint_gt(gpu, 0);
     ck_assert_uint_gt(cpu, 0);
+    ck_assert_uint_eq(chained[0], 0); /* DAG_CUDA_CHAIN=0 releases nothing early */
+    if (modes[0] == 1)
+        ck_assert_uint_gt(chained[1], 0);
+}
+END_TEST
+
+/* Chains: every task on the GPU (DAG_SCHED=eager) but one in 5 forced onto the CPU, over
+ * the 16 KiB array (exact repeats, nesting, partial overlaps: RAW, WAR and WAW between
+ * launched tasks), 1 to 8 streams, with chaining on (DAG_CUDA_CHAIN=1 for even seeds, 2
+ * for odd ones) and off. DAG_TEST_CHAIN_SEEDS
+ * programs (default 40) of 200 tasks. */
+START_TEST(test_random_chains)
+{
+    int seeds = knob("DAG_TEST_CHAIN_SEEDS", 40), first = knob("DAG_TEST_SEED_FIRST", 1);
+    int differ = 0, modes[2], nmodes = chain_modes(modes);
+    unsigned long long gpu = 0, chained = 0;
+    for (int seed = first; seed < first + seeds; seed++) {
+        for (int m = 0; m < nmodes; m++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%d", 1 + seed % 8);
+            setenv("DAG_CUDA_STREAMS", buf, 1);
+            setenv("DAG_CUDA_WRITEBACK", seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
+            set_chain(modes[m] ? 1 + seed % 2 : 0); /* 2: chained, any stream */
+            start(knob("DAG_TEST_THREADS", 1 + seed % 4), "eager");
+            int rc = run_program((uint64_t)seed + 100000, 200, 5);
+            differ += rc != 0;
+            ck_assert_msg(rc == 0, "chains: seed %d (DAG_CUDA_CHAIN=%d, %s streams) differs", seed,
+                          modes[m], buf);
+            dag_cuda_stats_t s = stats();
+            gpu += s.gpu_tasks;
+            chained += s.chained;
+            stop();
+        }
+    }
+    unsetenv("DAG_CUDA_CHAIN");
+    unsetenv("DAG_CUDA_STREAMS");
+    fprintf(stderr, "random chains: %d programs x %d chaining modes (%d differ), %llu GPU tasks, "
+                    "%llu chained\n", seeds, nmodes, differ, gpu, chained);
+    ck_assert_uint_gt(gpu, 0);
+    if (modes[0] == 1)
+        ck_assert_uint_gt(chained, 0);
 }
 END_TEST
 
@@ -219,20 +299,27 @@ START_TEST(test_random_big_tiles)
     int seeds = knob("DAG_TEST_BIG_SEEDS", 6), first = knob("DAG_TEST_SEED_FIRST", 1);
     size_t n = (size_t)knob("DAG_TEST_BIG_MB", 48) << 18;
     unsigned long long gpu = 0, cpu = 0, regs = 0;
+    int modes[2], nmodes = chain_modes(modes);
     for (int seed = first; seed < first + seeds; seed++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%d", seed);
-        setenv("DAG_SCHED_SEED", buf, 1);
-        setenv("DAG_CUDA_WRITEBACK", seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
-        start(knob("DAG_TEST_THREADS", 1 + seed % 4), "random");
-        int rc = run_big((uint64_t)seed, 40, n);
-        dag_cuda_stats_t st = stats();
-        gpu += st.gpu_tasks;
-        cpu += st.cpu_tasks;
-        regs += st.host_registers;
-        stop();
-        ck_assert_msg(rc == 0, "big seed %d differs (or a task failed)", seed);
+        for (int m = 0; m < nmodes; m++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%d", seed);
+            setenv("DAG_SCHED_SEED", buf, 1);
+            setenv("DAG_CUDA_WRITEBACK",
+                   seed % 3 == 0 ? "eager" : seed % 3 == 1 ? "lazy" : "auto", 1);
+            set_chain(modes[m]);
+            start(knob("DAG_TEST_THREADS", 1 + seed % 4), "random");
+            int rc = run_big((uint64_t)seed, 40, n);
+            dag_cuda_stats_t st = stats();
+            gpu += st.gpu_tasks;
+            cpu += st.cpu_tasks;
+            regs += st.host_registers;
+            stop();
+            ck_assert_msg(rc == 0, "big seed %d (DAG_CUDA_CHAIN=%d) differs (or a task failed)",
+                          seed, modes[m]);
+        }
     }
+    unsetenv("DAG_CUDA_CHAIN");
     fprintf(stderr, "random big tiles: %d programs, %llu GPU and %llu CPU tasks, %llu host "
                     "registrations\n", seeds, gpu, cpu, regs);
     ck_assert_uint_gt(gpu, 0);
@@ -246,5 +333,6 @@ TCase *random_tcase(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, test_random_placements);
     tcase_add_test(tc, test_random_big_tiles);
+    tcase_add_test(tc, test_random_chains);
     return tc;
 }
