@@ -774,21 +774,23 @@ static inline __attribute__((always_inline)) dag_status_t
 run_eager(struct tctx *c, dag_task_fn fn, const void *args, size_t size, const dag_dep_t *deps,
           size_t ndeps, const dag_task_attr_t *attr)
 {
-    if (ndeps) {
-        dag_status_t st = deps_validate(deps, ndeps); /* as submit_local would */
-        if (st)
-            return st;
-    }
     struct task *t = c->inline_slot;
-    c->inline_slot = NULL;
     t->fn = fn;
     t->flags = TF_STACK;
     t->parent = c->cur;
     t->group = c->group;
+    copy_small(t->argbuf, args, size);
+    if (ndeps) {
+        /* as submit_local would; after the copy, so that fn, args and size need not be
+         * kept across the call (the slot is still c's clean one: nothing to undo) */
+        dag_status_t st = deps_validate(deps, ndeps);
+        if (st)
+            return st;
+    }
+    c->inline_slot = NULL;
     t->id = c->next_id++;
     if (attr)
         fill_attr(t, attr);
-    copy_small(t->argbuf, args, size);
     c->cur = t;
     int rc = likely(ft_guard_all) ? eager_call(c, t) : task_attempt(c, t);
     c->cur = t->parent;
