@@ -849,9 +849,10 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
 
 /* dag_submit past its bare eager case (out of line: the bare case keeps a short frame). */
 static __attribute__((noinline)) dag_status_t
-submit_other(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size,
-             const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
+submit_other(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t *deps,
+             size_t ndeps, const dag_task_attr_t *attr)
 {
+    struct tctx *c = tls_ctx;
     if (rt.nthreads == 1 && c && attr_plain(attr) && eager_plain(c, fn, args, args_size))
         return run_eager_full(c, fn, args, args_size, deps, ndeps, attr);
     if (unlikely(attr->flags & ~DAG_TASK_PUBLIC_MASK))
@@ -862,14 +863,14 @@ submit_other(struct tctx *c, dag_task_fn fn, const void *args, size_t args_size,
 dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
-    struct tctx *c = tls_ctx;
     if (likely(!attr)) {
+        struct tctx *c = tls_ctx;
         if (rt.nthreads == 1 && likely(c != NULL) && eager_plain(c, fn, args, args_size))
             return ndeps ? eager_deps(c, fn, args, args_size, deps, ndeps)
                          : run_eager(c, fn, args, args_size, NULL, 0, NULL);
         return task_submit(fn, args, args_size, deps, ndeps, NULL);
     }
-    return submit_other(c, fn, args, args_size, deps, ndeps, attr);
+    return submit_other(fn, args, args_size, deps, ndeps, attr);
 }
 
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
