@@ -747,52 +747,82 @@ static inline int eager_plain(struct tctx *c, dag_task_fn fn, const void *args, 
            atomic_load_explicit(&sq.n_positive, RELAXED) == 0;
 }
 
-static __attribute__((noinline)) dag_status_t run_eager(dag_task_fn fn, const void *args,
-                                                        size_t size, const dag_dep_t *deps,
-                                                        size_t ndeps, const dag_task_attr_t *attr)
+/* The crash guard's own frame for the eager path (ft_guard_run of core/retry.c without its
+ * device test: no device layer on this path). Only c and t live across its jump point, so
+ * the caller keeps its locals in registers: a jump point in the caller's frame would make
+ * each of them a stack slot, reloaded after the body. */
+static __attribute__((noinline)) int eager_call(struct tctx *c, struct task *t)
 {
-    struct tctx *c = tls_ctx; /* checked by the caller */
+    int rc;
+    FT_GUARDED(c, t, rc, t->fn(t->args));
+    return rc;
+}
+
+/* After an eager body that failed or created tasks: its records go as run_inline_fast's
+ * would (out of line: the common case leaves nothing behind). */
+static __attribute__((noinline)) void eager_left(struct tctx *c, struct task *t, int rc,
+                                                 const dag_dep_t *deps, size_t ndeps)
+{
+    if (t->domain) {
+        domain_destroy(c, t->domain);
+        t->domain = NULL;
+    }
+    inline_slot_done(c, t, rc, deps, ndeps);
+}
+
+static inline __attribute__((always_inline)) dag_status_t
+run_eager(struct tctx *c, dag_task_fn fn, const void *args, size_t size, const dag_dep_t *deps,
+          size_t ndeps, const dag_task_attr_t *attr)
+{
+    struct task *t = c->inline_slot;
+    t->fn = fn;
+    t->flags = TF_STACK;
+    t->parent = c->cur;
+    t->group = c->group;
+    copy_small(t->argbuf, args, size);
     if (ndeps) {
-        dag_status_t st = deps_validate(deps, ndeps); /* as submit_local would */
+        /* as submit_local would; after the copy, so that fn, args and size need not be
+         * kept across the call (the slot is still c's clean one: nothing to undo) */
+        dag_status_t st = deps_validate(deps, ndeps);
         if (st)
             return st;
     }
-    struct task *t = c->inline_slot;
-    struct task *parent = c->cur;
     c->inline_slot = NULL;
-    t->fn = fn;
-    t->flags = TF_STACK;
-    t->parent = parent;
-    t->group = c->group;
     t->id = c->next_id++;
     if (attr)
         fill_attr(t, attr);
-    copy_small(t->argbuf, args, size);
     c->cur = t;
-    int rc;
-    if (likely(ft_guard_all))
-        /* ft_guard_run (core/retry.c) in this frame: one frame per task, not three; no
-         * device layer on this path */
-        FT_GUARDED(c, t, rc, t->fn(t->args));
-    else
-        rc = task_attempt(c, t);
-    c->cur = parent;
+    int rc = likely(ft_guard_all) ? eager_call(c, t) : task_attempt(c, t);
+    c->cur = t->parent;
     c->group = t->group;
     /* every task created in the body (a child, a nested inline task) took an id from
      * c->next_id, and dependency records, poison and failures come only with such tasks:
      * when none did, the body left nothing behind and the descriptor is clean */
-    if (unlikely(rc || c->next_id != t->id + 1)) {
-        if (t->domain) {
-            domain_destroy(c, t->domain);
-            t->domain = NULL;
-        }
-        inline_slot_done(c, t, rc, deps, ndeps);
-    } else {
+    if (unlikely(rc || c->next_id != t->id + 1))
+        eager_left(c, t, rc, deps, ndeps);
+    else
         c->inline_slot = t;
-    }
     if (attr)
         fill_attr(t, NULL);
     return DAG_OK;
+}
+
+/* run_eager's instances: the bare one (no attributes, no dependencies: the commonest task)
+ * is expanded in dag_submit; these are frames of their own that dag_submit jumps to (a
+ * frame holds only what its case keeps across the body): dependencies, naming attributes. */
+static __attribute__((noinline)) dag_status_t eager_deps(struct tctx *c, dag_task_fn fn,
+                                                         const void *args, size_t size,
+                                                         const dag_dep_t *deps, size_t ndeps)
+{
+    return run_eager(c, fn, args, size, deps, ndeps, NULL);
+}
+
+static __attribute__((noinline)) dag_status_t run_eager_full(struct tctx *c, dag_task_fn fn,
+                                                             const void *args, size_t size,
+                                                             const dag_dep_t *deps, size_t ndeps,
+                                                             const dag_task_attr_t *attr)
+{
+    return run_eager(c, fn, args, size, deps, ndeps, attr);
 }
 
 /* The distributed layer (rt.interpose) sees the top-level task flow first and calls
@@ -817,16 +847,30 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
     return submit_local(fn, args, args_size, deps, ndeps, attr);
 }
 
+/* dag_submit past its bare eager case (out of line: the bare case keeps a short frame). */
+static __attribute__((noinline)) dag_status_t
+submit_other(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t *deps,
+             size_t ndeps, const dag_task_attr_t *attr)
+{
+    struct tctx *c = tls_ctx;
+    if (rt.nthreads == 1 && c && attr_plain(attr) && eager_plain(c, fn, args, args_size))
+        return run_eager_full(c, fn, args, args_size, deps, ndeps, attr);
+    if (unlikely(attr->flags & ~DAG_TASK_PUBLIC_MASK))
+        return DAG_ERR_INVALID; /* unknown bits, or the runtime's private ones */
+    return task_submit(fn, args, args_size, deps, ndeps, attr);
+}
+
 dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
-    struct tctx *c;
-    if (rt.nthreads == 1 && likely((c = tls_ctx) != NULL) && (likely(!attr) || attr_plain(attr)) &&
-        eager_plain(c, fn, args, args_size))
-        return run_eager(fn, args, args_size, deps, ndeps, attr);
-    if (unlikely(attr && (attr->flags & ~DAG_TASK_PUBLIC_MASK)))
-        return DAG_ERR_INVALID; /* unknown bits, or the runtime's private ones */
-    return task_submit(fn, args, args_size, deps, ndeps, attr);
+    if (likely(!attr)) {
+        struct tctx *c = tls_ctx;
+        if (rt.nthreads == 1 && likely(c != NULL) && eager_plain(c, fn, args, args_size))
+            return ndeps ? eager_deps(c, fn, args, args_size, deps, ndeps)
+                         : run_eager(c, fn, args, args_size, NULL, 0, NULL);
+        return task_submit(fn, args, args_size, deps, ndeps, NULL);
+    }
+    return submit_other(fn, args, args_size, deps, ndeps, attr);
 }
 
 dag_status_t task_submit_local(dag_task_fn fn, const void *args, size_t args_size,
