@@ -4,7 +4,9 @@
  * row-swap task per tile column on the right applies the step's pivots there (tasks on
  * the owners of the tile row k, across ranks); TRSM on tile row k and GEMM on the
  * trailing matrix follow. L's columns take the later interchanges at the end, one task
- * per tile column. The solve applies all swaps to B, then two triangular solves. */
+ * per tile column. The solve applies all swaps to B, then two triangular solves.
+ * dag_la_getrf_ex(..., DAG_LA_LU_TOURNAMENT, ...) (or DAG_LA_LU=tournament) replaces the
+ * panel task by lu_tour.c's tournament pivoting; the rest is shared. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +119,51 @@ static dag_status_t submit_swap(const dag_la_t *lu, dag_la_t *b, int j, int k0, 
     return st;
 }
 
+/* The gathered panel of step k: tile column k from the diagonal down in one task. */
+static dag_status_t submit_gather(dag_la_t *a, int k, int prio)
+{
+    int nk = la_nj(a, k), n = a->mt - k;
+    size_t tb = la_tb(a), pb = sizeof(int) * (size_t)(a->nb + 2);
+    int *piv = dag_tile(a->piv, k, k);
+    size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
+    dag_dep_t *d;
+    struct panel_args *pa = task_bufs(sz, n + 1, &d);
+    if (!pa)
+        return DAG_ERR_NOMEM;
+    *pa = (struct panel_args){a->type, k, a->mt, a->mb, a->nb, a->m, nk, piv};
+    void **tiles = (void **)(pa + 1);
+    for (int i = 0; i < n; i++) {
+        tiles[i] = la_t(a, k + i, k);
+        d[i] = (dag_dep_t){tiles[i], tb, DAG_INOUT};
+    }
+    d[n] = (dag_dep_t){piv, pb, DAG_OUT};
+    dag_status_t st = la_submit(task_panel, pa, sz, d, n + 1, "la_getrf_panel", prio, -1,
+                                NULL);
+    free(pa);
+    free(d);
+    return st;
+}
+
+/* DAG_LA_LU: the default panel (gather | tournament) */
+static dag_status_t lu_panel_env(dag_la_lu_panel_t *p)
+{
+    const char *e = getenv("DAG_LA_LU");
+    *p = DAG_LA_LU_GATHER;
+    if (!e || !*e || !strcmp(e, "gather"))
+        return DAG_OK;
+    if (!strcmp(e, "tournament")) {
+        *p = DAG_LA_LU_TOURNAMENT;
+        return DAG_OK;
+    }
+    return la_invalid("DAG_LA_LU=%s: expected gather or tournament", e);
+}
+
 dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
+{
+    return dag_la_getrf_ex(a, DAG_LA_LU_DEFAULT, ipiv, info);
+}
+
+dag_status_t dag_la_getrf_ex(dag_la_t *a, dag_la_lu_panel_t panel, int *ipiv, int *info)
 {
     if (info)
         *info = 0;
@@ -125,34 +171,22 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         return la_invalid("dag_la_getrf: null matrix");
     if (a->mb != a->nb)
         return la_invalid("dag_la_getrf: tiles must be square (%dx%d)", a->mb, a->nb);
+    dag_status_t st = DAG_OK;
+    if (panel == DAG_LA_LU_DEFAULT && (st = lu_panel_env(&panel)))
+        return st;
+    if (panel != DAG_LA_LU_GATHER && panel != DAG_LA_LU_TOURNAMENT)
+        return la_invalid("dag_la_getrf_ex: unknown panel %d", (int)panel);
     size_t pb = sizeof(int) * (size_t)(a->nb + 2);
-    if (!a->piv) {
-        dag_status_t st = dag_matrix_create(&a->piv, a->mt, a->nt, pb, &a->dist);
-        if (st)
-            return st;
-    }
+    if (!a->piv && (st = dag_matrix_create(&a->piv, a->mt, a->nt, pb, &a->dist)))
+        return st;
+    la_tour_t *tour = NULL;
+    if (panel == DAG_LA_LU_TOURNAMENT && (st = la_tour_init(a, &tour)))
+        return st;
     int kt = la_min(a->mt, a->nt), mt = a->mt, nt = a->nt;
     size_t tb = la_tb(a);
-    dag_status_t st = DAG_OK;
     for (int k = 0; k < kt && !st; k++) {
-        int nk = la_nj(a, k), n = mt - k;
-        int *piv = dag_tile(a->piv, k, k);
-        size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
-        dag_dep_t *d;
-        struct panel_args *pa = task_bufs(sz, n + 1, &d);
-        if (!pa)
-            return DAG_ERR_NOMEM;
-        *pa = (struct panel_args){a->type, k, mt, a->mb, a->nb, a->m, nk, piv};
-        void **tiles = (void **)(pa + 1);
-        for (int i = 0; i < n; i++) {
-            tiles[i] = la_t(a, k + i, k);
-            d[i] = (dag_dep_t){tiles[i], tb, DAG_INOUT};
-        }
-        d[n] = (dag_dep_t){piv, pb, DAG_OUT};
-        st = la_submit(task_panel, pa, sz, d, n + 1, "la_getrf_panel", la_prio(k, k, kt, 1),
-                       -1, NULL);
-        free(pa);
-        free(d);
+        int nk = la_nj(a, k), pp = la_prio(k, k, kt, 1);
+        st = tour ? la_tour_panel(a, tour, k, pp) : submit_gather(a, k, pp);
         int pk = la_min(la_mi(a, k), nk);
         for (int j = k + 1; j < nt && !st; j++) {
             int pr = la_prio(k, j, kt, 0);
@@ -172,7 +206,9 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         st = submit_swap(a, a, j, j + 1, kt, 0);
     for (int k = 0; k < kt && !st; k++)
         st = dag_dist_fetch(dag_tile(a->piv, k, k), pb, -1);
-    if ((st = la_finish(st, a->tiles)))
+    st = la_finish(st, a->tiles);
+    la_tour_free(tour);
+    if (st)
         return st;
     int bad = 0;
     for (int k = 0; k < kt; k++) {
