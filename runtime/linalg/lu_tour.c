@@ -1,11 +1,12 @@
 /* lu_tour.c: the tournament-pivoting LU panel (CALU, Grigori, Demmel and Xiang 2011), an
  * alternative to lu.c's gathered panel. Step k, tile column k from the diagonal down:
- *  - leaf task per tile (on its owner): LAPACK getrf on a copy of the tile proposes
- *    min(rows, nb) candidate pivot rows; their original values and global row numbers go
- *    into a candidate record (a registered tile, so only nb-row blocks travel);
- *  - reduction tree of merge tasks: candidates of the tiles one rank owns are played off
- *    along a binary tree on that rank, then the ranks' winners along a binary tree
- *    across ranks (getrf of the stacked 2nb x nb block keeps the pivot rows' originals);
+ *  - leaf task per rank (the tiles of the panel it owns, stacked; DAG_LA_LU_LEAF=tile:
+ *    per tile, then a binary tree of merges on the rank): LAPACK getrf on a copy
+ *    proposes min(rows, nb) candidate pivot rows; their original values and global row
+ *    numbers go into a candidate record (a registered tile, so only nb-row blocks travel);
+ *  - reduction tree of merge tasks across ranks: the ranks' candidates are played off
+ *    along a binary tree (getrf of the stacked 2nb x nb block; the winners' original rows
+ *    go on);
  *  - diagonal task (owner of tile (k, k)): turns the winners into LAPACK-style swaps
  *    (the pivot record lu.c's swap tasks and dag_la_getrs read), puts the winners into the
  *    diagonal tile, keeps its displaced rows in a registered copy, and factors the tile
@@ -24,6 +25,7 @@ struct la_tour {
     dag_matrix_t *dsv;  /* mt x w: original rows of diagonal tile (k, k) at (k, k mod w) */
     size_t cb, hb;      /* record bytes, header bytes */
     int w;
+    int rank_leaf;      /* one leaf per rank's tiles (default), or per tile (DAG_LA_LU_LEAF=tile) */
 };
 
 static size_t al64(size_t x) { return (x + 63) & ~(size_t)63; }
@@ -129,22 +131,36 @@ static int choose(dag_la_type_t t, int m, int nk, const char *o, int ldo, const 
 
 struct leaf_args {
     dag_la_type_t t;
-    int mi, nk, mb, row0;
+    int n, nk, mb, rows; /* n tiles of rows rows in all */
     size_t hb;
-    const void *tile;
     void *cand;
+    /* followed by n tile rows (int), then n tile addresses */
 };
 
+/* the candidates of one tile, or of a rank's tiles stacked */
 static int task_leaf(void *p)
 {
     struct leaf_args *a = p;
-    int *ids = malloc(sizeof(int) * (size_t)a->mi);
-    if (!ids)
+    size_t es = a->t == DAG_LA_DOUBLE ? 8 : 4;
+    const int *ti = (const int *)(a + 1);
+    void **tl = (void **)((char *)(a + 1) + al64(sizeof(int) * (size_t)a->n));
+    int *ids = malloc(sizeof(int) * (size_t)a->rows);
+    char *o = a->n > 1 ? malloc((size_t)a->rows * a->nk * es) : NULL;
+    if (!ids || (a->n > 1 && !o)) {
+        free(ids), free(o);
         return DAG_ERR_NOMEM;
-    for (int r = 0; r < a->mi; r++)
-        ids[r] = a->row0 + r;
-    int st = choose(a->t, a->mi, a->nk, a->tile, a->mb, ids, a->cand, a->mb, a->hb);
-    free(ids);
+    }
+    for (int x = 0, r0 = 0; x < a->n; x++) {
+        int mi = la_min(a->mb, a->rows - r0);
+        for (int r = 0; r < mi; r++)
+            ids[r0 + r] = ti[x] * a->mb + r;
+        if (o)
+            k_lacpy(a->t, mi, a->nk, tl[x], a->mb, o + (size_t)r0 * es, a->rows);
+        r0 += mi;
+    }
+    int st = o ? choose(a->t, a->rows, a->nk, o, a->rows, ids, a->cand, a->mb, a->hb)
+               : choose(a->t, a->rows, a->nk, tl[0], a->mb, ids, a->cand, a->mb, a->hb);
+    free(ids), free(o);
     return st;
 }
 
@@ -275,6 +291,12 @@ dag_status_t la_tour_init(const dag_la_t *a, la_tour_t **out)
     la_tour_t *t = calloc(1, sizeof *t);
     if (!t)
         return DAG_ERR_NOMEM;
+    const char *e = getenv("DAG_LA_LU_LEAF");
+    if (e && *e && strcmp(e, "tile") && strcmp(e, "rank")) {
+        free(t);
+        return la_invalid("DAG_LA_LU_LEAF=%s: expected tile or rank", e);
+    }
+    t->rank_leaf = !e || strcmp(e, "tile");
     t->hb = al64(sizeof(int) * (size_t)(a->nb + 2));
     t->cb = t->hb + (size_t)a->nb * a->nb * a->esize;
     int w = 1;
@@ -347,18 +369,19 @@ dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio)
     int n = a->mt - k, nk = la_nj(a, k), c = k % t->w;
     size_t tb = la_tb(a), pb = sizeof(int) * (size_t)(a->nb + 2);
     dag_status_t st = DAG_OK;
-    for (int i = k; i < a->mt && !st; i++) {
-        void *cd = dag_tile(t->cand, i, c);
-        struct leaf_args la = {a->type, la_mi(a, i), nk, a->mb, i * a->mb, t->hb,
-                               la_t(a, i, k), cd};
-        dag_dep_t d[2] = {{cd, t->cb, DAG_OUT}, {la_t(a, i, k), tb, DAG_IN}};
-        st = la_submit(task_leaf, &la, sizeof la, d, 2, "la_getrf_tleaf", prio, -1, NULL);
-    }
-    /* group the tiles by owner (the diagonal tile's group first), a tree in each group,
-     * then a tree over the groups' first tiles: the winner lands in record k */
+    /* group the tiles by owner (the diagonal tile's group first); per group one leaf on
+     * its tiles stacked (the default) or, DAG_LA_LU_LEAF=tile, a leaf per tile and a
+     * binary tree; then a binary tree over the groups' first tiles: the winner lands in
+     * record k */
     int *own = malloc(sizeof(int) * (size_t)n * 3), ng = 0;
-    if (!own)
+    size_t lsz = sizeof(struct leaf_args) + al64(sizeof(int) * (size_t)n) +
+                 sizeof(void *) * (size_t)n;
+    struct leaf_args *la = malloc(lsz);
+    dag_dep_t *d = malloc(sizeof *d * (size_t)(n + 1));
+    if (!own || !la || !d) {
+        free(own), free(la), free(d);
         return DAG_ERR_NOMEM;
+    }
     int *idx = own + n, *heads = idx + n;
     for (int i = 0; i < n; i++)
         own[i] = dag_tile_owner(a->tiles, k + i, k);
@@ -372,11 +395,28 @@ dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio)
             if (own[x] == own[i])
                 idx[m++] = k + x;
         heads[ng++] = k + i;
-        st = tree(a, t, k, idx, m, prio);
+        for (int g = 0; g < (t->rank_leaf ? 1 : m) && !st; g++) {
+            int nl = t->rank_leaf ? m : 1, rows = 0;
+            int *ti = (int *)(la + 1);
+            void **tl = (void **)((char *)(la + 1) + al64(sizeof(int) * (size_t)nl));
+            void *cd = dag_tile(t->cand, idx[g], c);
+            d[0] = (dag_dep_t){cd, t->cb, DAG_OUT};
+            for (int x = 0; x < nl; x++) {
+                ti[x] = idx[g + x];
+                tl[x] = la_t(a, ti[x], k);
+                rows += la_mi(a, ti[x]);
+                d[1 + x] = (dag_dep_t){tl[x], tb, DAG_IN};
+            }
+            *la = (struct leaf_args){a->type, nl, nk, a->mb, rows, t->hb, cd};
+            size_t sz = sizeof *la + al64(sizeof(int) * (size_t)nl) + sizeof(void *) * (size_t)nl;
+            st = la_submit(task_leaf, la, sz, d, nl + 1, "la_getrf_tleaf", prio, -1, NULL);
+        }
+        if (!st && !t->rank_leaf)
+            st = tree(a, t, k, idx, m, prio);
     }
     if (!st)
         st = tree(a, t, k, heads, ng, prio);
-    free(own);
+    free(own), free(la), free(d);
     if (st)
         return st;
     int *piv = dag_tile(a->piv, k, k);

@@ -6,7 +6,8 @@
  * diagonals, graded rows). Checks per variant: ||P A - L U|| / (||A|| max(M,N) eps) < 10,
  * pivots a valid swap sequence (the gathered panel's equal to dgetrf's), info as dgetrf's
  * on a matrix with a zero column, and for square A the solve: backward error < 10 and
- * the solution within the condition number's bound of dgesv's. A float twin too.
+ * the solution within the condition number's bound of dgesv's. The tournament's leaves
+ * (DAG_LA_LU_LEAF) per rank or per tile at random. A float twin too.
  * Exit status 0 is a pass; each failure prints what differed. */
 #include <cblas.h>
 #include <float.h>
@@ -121,6 +122,7 @@ static void t_case(int m, int n, int nb, int kind, dag_la_lu_panel_t panel)
     dag_la_t *a = mk(DAG_LA_DOUBLE, m, n, nb, A);
     int *ip = malloc(sizeof(int) * (size_t)mn), *rp = malloc(sizeof(int) * (size_t)mn);
     double *LU = malloc(sizeof(double) * (size_t)m * n), *R = malloc(sizeof(double) * m * n);
+    setenv("DAG_LA_LU_LEAF", urand() < 0 ? "tile" : "rank", 1); /* tournament leaves */
     OK(dag_la_getrf_ex(a, panel, ip, &info));
     OK(dag_la_get(a, LU, m, -1));
     memcpy(R, A, sizeof(double) * (size_t)m * n);
@@ -203,6 +205,10 @@ static void t_bad(void)
     CHECK(dag_la_getrf(a, NULL, NULL) == DAG_ERR_INVALID && strstr(dag_la_error(), "DAG_LA_LU"),
           "bad DAG_LA_LU: '%s'", dag_la_error());
     unsetenv("DAG_LA_LU");
+    setenv("DAG_LA_LU_LEAF", "trees", 1);
+    CHECK(dag_la_getrf_ex(a, DAG_LA_LU_TOURNAMENT, NULL, NULL) == DAG_ERR_INVALID &&
+          strstr(dag_la_error(), "DAG_LA_LU_LEAF"), "bad DAG_LA_LU_LEAF: '%s'", dag_la_error());
+    unsetenv("DAG_LA_LU_LEAF");
     dag_la_destroy(a);
 }
 
