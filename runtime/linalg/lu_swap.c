@@ -201,7 +201,8 @@ dag_status_t la_xch_submit(const dag_la_t *lu, dag_la_t *b, la_xch_t *xc, int j,
                               top, rec};
         /* the tile rows and addresses packed right after the header for m tiles */
         if (m < n)
-            memmove((char *)(a + 1) + al8(sizeof(int) * (size_t)m), tl, sizeof(void *) * (size_t)m);
+            memmove((char *)(a + 1) + al8(sizeof(int) * (size_t)m), tl,
+                    sizeof(void *) * (size_t)m);
         d[m] = (dag_dep_t){top, tb, DAG_IN};
         d[m + 1] = (dag_dep_t){(void *)piv, pb, DAG_IN};
         d[m + 2] = (dag_dep_t){rec, tb, DAG_OUT};

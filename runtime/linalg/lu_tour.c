@@ -25,7 +25,7 @@ struct la_tour {
     dag_matrix_t *dsv;  /* mt x w: original rows of diagonal tile (k, k) at (k, k mod w) */
     size_t cb, hb;      /* record bytes, header bytes */
     int w;
-    int rank_leaf;      /* one leaf per rank's tiles (default), or per tile (DAG_LA_LU_LEAF=tile) */
+    int rank_leaf;      /* one leaf per rank's tiles (default); 0: per tile */
 };
 
 static size_t al64(size_t x) { return (x + 63) & ~(size_t)63; }
@@ -408,7 +408,8 @@ dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio)
                 d[1 + x] = (dag_dep_t){tl[x], tb, DAG_IN};
             }
             *la = (struct leaf_args){a->type, nl, nk, a->mb, rows, t->hb, cd};
-            size_t sz = sizeof *la + al64(sizeof(int) * (size_t)nl) + sizeof(void *) * (size_t)nl;
+            size_t sz = sizeof *la + al64(sizeof(int) * (size_t)nl) +
+                        sizeof(void *) * (size_t)nl;
             st = la_submit(task_leaf, la, sz, d, nl + 1, "la_getrf_tleaf", prio, -1, NULL);
         }
         if (!st && !t->rank_leaf)

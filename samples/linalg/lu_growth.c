@@ -51,7 +51,7 @@ static void gen(int which, int n, double *a)
             case RIS: x = 0.5 / (n - i1 - j1 + 1.5); break;
             case CIRCUL: x = v[((j - i) % n + n) % n]; break;
             case WILKINSON: x = i == j || j == n - 1 ? 1 : i > j ? -1 : 0; break;
-            case FOSTER: { /* Foster (1994): kh = 2/3, c = 1 (multipliers of modulus 1, no interchange) */
+            case FOSTER: { /* Foster (1994): kh = 2/3, c = 1 (multipliers of modulus 1) */
                 double kh = 2.0 / 3, c = 1;
                 if (j == n - 1)
                     x = (i == n - 1 ? 1 - kh / 2 : 0) - 1 / c;

@@ -45,7 +45,10 @@ static double urand(void) /* uniform in [-1, 1) */
     rng ^= rng << 17;
     return (double)(rng >> 11) / 9007199254740992.0 * 2 - 1;
 }
-static int irand(int lo, int hi) { return lo + (int)((urand() + 1) / 2 * (hi - lo + 1)) % (hi - lo + 1); }
+static int irand(int lo, int hi)
+{
+    return lo + (int)((urand() + 1) / 2 * (hi - lo + 1)) % (hi - lo + 1);
+}
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
