@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # device.sh: libdaglinalg on the GPU host (16 cores, one H100/H200), in one go:
 #  1. 16 cores: 4 ranks x 4 threads of libdaglinalg against ScaLAPACK on 16 ranks (4x4
-#     grid, OPENBLAS_NUM_THREADS=1), POTRF/GETRF/GEQRF/GEMM at N=$N, NB=$NB; the 16-thread
-#     OpenBLAS DGEMM peak measured first;
+#     grid, OPENBLAS_NUM_THREADS=1), POTRF/GETRF/GEQRF/GEMM at N=$N, NB=$NB, and GETRF
+#     with the tournament panel (DAG_LA_LU=tournament); the 16-thread OpenBLAS DGEMM
+#     peak measured first;
 #  2. one GPU: libdaglinalg Cholesky and GEMM with the CUDA variants (cuBLAS/cuSOLVER
 #     tile kernels) against one cusolverDnDpotrf / cublasDgemm call (bench/gpu's
 #     bench_gpu_linalg, same N), then out of core: the runtime's device memory capped at
@@ -56,17 +57,23 @@ table=$out/table.txt
 run peak env OPENBLAS_NUM_THREADS=16 $LB peak x $N $NB 16
 peak=$(awk '/^peak/ {print $6}' "$out/peak.txt")
 echo "DGEMM peak, 16 threads, n=$N: $peak GFLOP/s" | tee -a "$table"
-for op in potrf getrf geqrf gemm; do
-  run dag-$op mpirun -np 4 --bind-to none -x DAG_NUM_THREADS=4 -x DAG_LA_DEVICE=cpu -x DAG_CUDA=0 \
-    $LB dag $op $N $NB
-  g=$(awk '/^dag/ {print $6}' "$out/dag-$op.txt")
+for op in potrf getrf getrf-tournament geqrf gemm; do
+  panel=gather
+  [ $op = getrf-tournament ] && op=getrf panel=tournament
+  name=dag-$op; [ $panel = tournament ] && name=dag-getrf-tournament
+  run $name mpirun -np 4 --bind-to none -x DAG_NUM_THREADS=4 -x DAG_LA_DEVICE=cpu -x DAG_CUDA=0 \
+    -x DAG_LA_LU=$panel $LB dag $op $N $NB
+  g=$(awk '/^dag/ {print $6}' "$out/$name.txt")
   r=""
-  if [ $have_sl = 1 ]; then
+  if [ $have_sl = 1 ] && [ $panel = tournament ]; then # ScaLAPACK ran with the gather row
+    r=$(awk -v o=pd$op -v q=pd${op}_${N}x$N '$1 == o || $1 == q {print $(NF-3)}' "$out/sl-$op.txt")
+  elif [ $have_sl = 1 ]; then
     run sl-$op mpirun -np 16 -x OPENBLAS_NUM_THREADS=1 -x SCALAPACK_ONLY=$op \
       -x SCALAPACK_QR=bench "$BUILD/scalapack_ref" run $N $NB 4 4
     r=$(awk -v o=pd$op -v q=pd${op}_${N}x$N '$1 == o || $1 == q {print $(NF-3)}' "$out/sl-$op.txt")
   fi
-  awk -v op=$op -v g="$g" -v r="$r" -v p="$peak" 'BEGIN { printf "%-6s 16 cores: dagcc 4x4 %8.1f GFLOP/s (%3.0f%% of peak), ScaLAPACK 16 ranks %8s GFLOP/s, ratio %s\n", op, g, 100*g/p, r, (r > 0 ? sprintf("%.2fx", g/r) : "-") }' | tee -a "$table"
+  [ $panel = tournament ] && op=getrf-t
+  awk -v op=$op -v g="$g" -v r="$r" -v p="$peak" 'BEGIN { printf "%-8s 16 cores: dagcc 4x4 %8.1f GFLOP/s (%3.0f%% of peak), ScaLAPACK 16 ranks %8s GFLOP/s, ratio %s\n", op, g, 100*g/p, r, (r > 0 ? sprintf("%.2fx", g/r) : "-") }' | tee -a "$table"
 done
 # one GPU: in core, then out of core (DAG_CUDA_MEM_MB = 2/3 of the matrices); every tile
 # task on the GPU (DAG_LA_DEVICE=cuda) and placed by the scheduler (any); two calls each

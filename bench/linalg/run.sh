@@ -9,6 +9,8 @@
 #     OPENBLAS_NUM_THREADS=1) pdpotrf/pdgetrf/pdgeqrf/pdgemm against libdaglinalg (native
 #     API) and against the drop-in libdagscalapack (the same ScaLAPACK program relinked),
 #     same N, NB and grid.
+# GETRF runs twice in libdaglinalg: the gathered panel (partial pivoting, the default) and
+# the tournament panel (DAG_LA_LU=tournament, CALU), a row each.
 # The engines of one case run in turn, REPS rounds (A B C A B C ...), and the best round
 # of each is kept: the development machine is shared, so its load changes from second to
 # second (the load average is printed). GFLOP/cpu-s divides the work by the CPU time the
@@ -76,10 +78,14 @@ if [ -n "$NS" ]; then
         keep e-omp "$(nice "$LB" omp $op $n $NB "$TH")"
         keep e-dag "$(DAG_NUM_THREADS=$TH nice "$LB" dag $op $n $NB)"
         keep e-dagnp "$(DAG_LA_PRIO=0 DAG_NUM_THREADS=$TH nice "$LB" dag $op $n $NB)"
+        [ $op != getrf ] ||
+          keep e-dagt "$(DAG_LA_LU=tournament DAG_NUM_THREADS=$TH nice "$LB" dag $op $n $NB)"
       done
       base=$(gflops "$(best e-lapack)"); cbase=$(gpc "$(best e-lapack)")
-      for e in lapack:"LAPACKE(OpenBLAS)" omp:"OpenMP tasks" dag:"dagcc" dagnp:"dagcc no prio"; do
+      for e in lapack:"LAPACKE(OpenBLAS)" omp:"OpenMP tasks" dag:"dagcc" dagnp:"dagcc no prio" \
+               dagt:"dagcc tournament"; do
         l=$(best e-${e%%:*})
+        [ -n "$l" ] || continue
         awk -v op=$op -v n=$n -v e="${e#*:}" -v s="$(secs "$l")" -v g="$(gflops "$l")" \
             -v p="$(gflops "$(best peak)")" -v b="$base" -v c="$(gpc "$l")" -v cb="$cbase" 'BEGIN {
           printf "%-6s %6d %-18s %9.3f %9.2f %6.0f%% %9.2fx %11.2f %9.2fx\n", op, n, e, s, g,
@@ -104,12 +110,15 @@ if [ -n "$NPS" ]; then
             $MPIRUN -np $np -x OPENBLAS_NUM_THREADS -x SCALAPACK_ONLY -x SCALAPACK_QR "$REF" \
             run $n $NB $p $q | grep -E "^pd$op(_${n}x$n)? ")"
           keep e-dag "$(nice $MPIRUN -np $np "$LB" dag $op $n $NB | tail -1)"
+          [ $op != getrf ] || keep e-tour "$(DAG_LA_LU=tournament nice $MPIRUN -np $np \
+            -x DAG_LA_LU "$LB" dag $op $n $NB | tail -1)"
           keep e-drop "$(OPENBLAS_NUM_THREADS=1 SCALAPACK_ONLY=$op SCALAPACK_QR=bench nice \
             $MPIRUN -np $np -x OPENBLAS_NUM_THREADS -x SCALAPACK_ONLY -x SCALAPACK_QR "$DAG" \
             run $n $NB $p $q | grep -E "^pd$op(_${n}x$n)? ")"
         done
         ref=$(gflops "$(best e-ref)"); cref=$(gpc "$(best e-ref)")
-        for e in ref:"ScaLAPACK" dag:"dagcc (linalg API)" drop:"dagcc (ScaLAPACK drop-in)"; do
+        for e in ref:"ScaLAPACK" dag:"dagcc (linalg API)" tour:"dagcc tournament (API)" \
+                 drop:"dagcc (ScaLAPACK drop-in)"; do
           l=$(best e-${e%%:*})
           [ -n "$l" ] || continue
           awk -v op=$op -v n=$n -v np=$np -v gr=${p}x$q -v e="${e#*:}" -v g="$(gflops "$l")" \

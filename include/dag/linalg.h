@@ -90,6 +90,22 @@ DAG_API dag_status_t dag_la_potrs(char uplo, const dag_la_t *l, dag_la_t *b);
  * is exactly zero). */
 DAG_API dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info);
 DAG_API dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b);
+/* The same with a choice of panel. GATHER: the panel above (exact partial pivoting,
+ * dgetrf's pivots; the tile column is factored on one rank). TOURNAMENT: CALU's
+ * tournament pivoting (Grigori, Demmel, Xiang): each tile of the panel proposes nb
+ * candidate rows (getrf on its owner), a reduction tree of tasks (inside each rank, then
+ * binary across ranks) plays them off to the nb pivot rows, the diagonal tile is factored
+ * without pivoting and the tiles below get L by TRSM where they live; the pivots differ
+ * from dgetrf's, the growth factor is bounded less tightly (docs/linalg.md has the
+ * measured stability). DEFAULT: the environment variable DAG_LA_LU (gather |
+ * tournament), else GATHER. dag_la_getrs solves with either. */
+typedef enum dag_la_lu_panel {
+    DAG_LA_LU_DEFAULT = 0,
+    DAG_LA_LU_GATHER = 1,
+    DAG_LA_LU_TOURNAMENT = 2
+} dag_la_lu_panel_t;
+DAG_API dag_status_t dag_la_getrf_ex(dag_la_t *a, dag_la_lu_panel_t panel, int *ipiv,
+                                     int *info);
 
 /* QR by tiled Householder reflections with a flat tree of triangle-on-square (TS)
  * kernels (m >= n). The factors stay in a and in its T factors kept with the matrix.

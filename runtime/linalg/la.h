@@ -94,6 +94,21 @@ void k_lacpy(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int
 void k_scal(dag_la_type_t t, int m, int n, double alpha, void *a, int lda);
 void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int ldb);
 
+/* Tournament-pivoting LU panel (lu_tour.c): per-call records, then one panel step k
+ * (pivots into a->piv's tile (k, k), the panel factored, L below the diagonal). */
+typedef struct la_tour la_tour_t;
+dag_status_t la_tour_init(const dag_la_t *a, la_tour_t **t);
+dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio);
+void la_tour_free(la_tour_t *t);
+
+/* Row interchanges of LU step k (lu's pivot record) on tile column j of b (lu_swap.c):
+ * tasks on the owners of the column's tiles; per-call records made for b. */
+typedef struct la_xch la_xch_t;
+dag_status_t la_xch_init(const dag_la_t *b, la_xch_t **x);
+dag_status_t la_xch_submit(const dag_la_t *lu, dag_la_t *b, la_xch_t *x, int j, int k,
+                           int prio);
+void la_xch_free(la_xch_t *x);
+
 /* CUDA tile kernels (cuda.c), NULL without CUDA. */
 dag_cuda_fn la_cuda_potrf(void);
 dag_cuda_fn la_cuda_gemm(void);

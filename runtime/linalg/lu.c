@@ -1,10 +1,13 @@
 /* lu.c: tiled LU with partial pivoting across the whole column. Step k: one panel task
  * (on the owner of the diagonal tile) factors tile column k below the diagonal with
- * LAPACK's getrf, so every pivot is searched over the whole column as in dgetrf; one
- * row-swap task per tile column on the right applies the step's pivots there (tasks on
- * the owners of the tile row k, across ranks); TRSM on tile row k and GEMM on the
- * trailing matrix follow. L's columns take the later interchanges at the end, one task
- * per tile column. The solve applies all swaps to B, then two triangular solves. */
+ * LAPACK's getrf, so every pivot is searched over the whole column as in dgetrf; the
+ * step's row interchanges go to every other tile column as tasks on its tiles' owners
+ * (lu_swap.c: only tile row k and one record per rank travel); TRSM on tile row k and
+ * GEMM on the trailing matrix follow; the columns of L on the left take the step's
+ * interchanges too (LAPACK's layout), off the critical path. The solve applies every
+ * step's interchanges to B, then two triangular solves.
+ * dag_la_getrf_ex(..., DAG_LA_LU_TOURNAMENT, ...) (or DAG_LA_LU=tournament) replaces the
+ * panel task by lu_tour.c's tournament pivoting; the rest is shared. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,33 +52,6 @@ static int task_panel(void *p)
     return 0;
 }
 
-struct swap_args {
-    dag_la_type_t t;
-    int k0, k1, mt, mb, ncols;
-    /* followed by mt - k0 tile addresses, then k1 - k0 pivot record addresses */
-};
-
-/* Apply the row interchanges of steps k0..k1-1 to one tile column (tiles k0..mt-1). */
-static int task_swap(void *p)
-{
-    struct swap_args *a = p;
-    void **tiles = (void **)(a + 1);
-    const int *const *pivs = (const int *const *)(tiles + (a->mt - a->k0));
-    for (int k = a->k0; k < a->k1; k++) {
-        const int *piv = pivs[k - a->k0];
-        int base = k * a->mb;
-        for (int t = 0; t < piv[a->mb + 1]; t++) {
-            int r1 = base + t, r2 = piv[t];
-            if (r1 == r2)
-                continue;
-            int i1 = r1 / a->mb - a->k0, i2 = r2 / a->mb - a->k0;
-            k_laswp_rows(a->t, a->ncols, tiles[i1], a->mb, tiles[i2], a->mb, r1 % a->mb,
-                         r2 % a->mb);
-        }
-    }
-    return 0;
-}
-
 /* a task's argument block of `bytes` and its ndeps dependences (*d): both, or NULL */
 static void *task_bufs(size_t bytes, int ndeps, dag_dep_t **d)
 {
@@ -89,35 +65,51 @@ static void *task_bufs(size_t bytes, int ndeps, dag_dep_t **d)
     return NULL;
 }
 
-/* One task applying the pivots of steps k0..k1-1 of lu to tile column j of b (rows tiled
- * like the factor): the column's tiles from k0 down travel to one rank once. */
-static dag_status_t submit_swap(const dag_la_t *lu, dag_la_t *b, int j, int k0, int k1,
-                                int prio)
+/* The gathered panel of step k: tile column k from the diagonal down in one task. */
+static dag_status_t submit_gather(dag_la_t *a, int k, int prio)
 {
-    int n = b->mt - k0, np = k1 - k0;
-    size_t pb = sizeof(int) * (size_t)(lu->nb + 2);
-    size_t sz = sizeof(struct swap_args) + sizeof(void *) * (size_t)(n + np);
+    int nk = la_nj(a, k), n = a->mt - k;
+    size_t tb = la_tb(a), pb = sizeof(int) * (size_t)(a->nb + 2);
+    int *piv = dag_tile(a->piv, k, k);
+    size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
     dag_dep_t *d;
-    struct swap_args *sa = task_bufs(sz, n + np, &d);
-    if (!sa)
+    struct panel_args *pa = task_bufs(sz, n + 1, &d);
+    if (!pa)
         return DAG_ERR_NOMEM;
-    *sa = (struct swap_args){b->type, k0, k1, b->mt, b->mb, la_nj(b, j)};
-    void **ptrs = (void **)(sa + 1);
+    *pa = (struct panel_args){a->type, k, a->mt, a->mb, a->nb, a->m, nk, piv};
+    void **tiles = (void **)(pa + 1);
     for (int i = 0; i < n; i++) {
-        ptrs[i] = la_t(b, k0 + i, j);
-        d[i] = (dag_dep_t){ptrs[i], la_tb(b), DAG_INOUT};
+        tiles[i] = la_t(a, k + i, k);
+        d[i] = (dag_dep_t){tiles[i], tb, DAG_INOUT};
     }
-    for (int k = k0; k < k1; k++) {
-        ptrs[n + k - k0] = dag_tile(lu->piv, k, k);
-        d[n + k - k0] = (dag_dep_t){ptrs[n + k - k0], pb, DAG_IN};
-    }
-    dag_status_t st = la_submit(task_swap, sa, sz, d, n + np, "la_laswp", prio, -1, NULL);
-    free(sa);
+    d[n] = (dag_dep_t){piv, pb, DAG_OUT};
+    dag_status_t st = la_submit(task_panel, pa, sz, d, n + 1, "la_getrf_panel", prio, -1,
+                                NULL);
+    free(pa);
     free(d);
     return st;
 }
 
+/* DAG_LA_LU: the default panel (gather | tournament) */
+static dag_status_t lu_panel_env(dag_la_lu_panel_t *p)
+{
+    const char *e = getenv("DAG_LA_LU");
+    *p = DAG_LA_LU_GATHER;
+    if (!e || !*e || !strcmp(e, "gather"))
+        return DAG_OK;
+    if (!strcmp(e, "tournament")) {
+        *p = DAG_LA_LU_TOURNAMENT;
+        return DAG_OK;
+    }
+    return la_invalid("DAG_LA_LU=%s: expected gather or tournament", e);
+}
+
 dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
+{
+    return dag_la_getrf_ex(a, DAG_LA_LU_DEFAULT, ipiv, info);
+}
+
+dag_status_t dag_la_getrf_ex(dag_la_t *a, dag_la_lu_panel_t panel, int *ipiv, int *info)
 {
     if (info)
         *info = 0;
@@ -125,38 +117,34 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
         return la_invalid("dag_la_getrf: null matrix");
     if (a->mb != a->nb)
         return la_invalid("dag_la_getrf: tiles must be square (%dx%d)", a->mb, a->nb);
+    dag_status_t st = DAG_OK;
+    if (panel == DAG_LA_LU_DEFAULT && (st = lu_panel_env(&panel)))
+        return st;
+    if (panel != DAG_LA_LU_GATHER && panel != DAG_LA_LU_TOURNAMENT)
+        return la_invalid("dag_la_getrf_ex: unknown panel %d", (int)panel);
     size_t pb = sizeof(int) * (size_t)(a->nb + 2);
-    if (!a->piv) {
-        dag_status_t st = dag_matrix_create(&a->piv, a->mt, a->nt, pb, &a->dist);
-        if (st)
-            return st;
+    if (!a->piv && (st = dag_matrix_create(&a->piv, a->mt, a->nt, pb, &a->dist)))
+        return st;
+    la_tour_t *tour = NULL;
+    la_xch_t *xc = NULL;
+    if ((st = la_xch_init(a, &xc)))
+        return st;
+    if (panel == DAG_LA_LU_TOURNAMENT && (st = la_tour_init(a, &tour))) {
+        la_xch_free(xc);
+        return st;
     }
     int kt = la_min(a->mt, a->nt), mt = a->mt, nt = a->nt;
     size_t tb = la_tb(a);
-    dag_status_t st = DAG_OK;
     for (int k = 0; k < kt && !st; k++) {
-        int nk = la_nj(a, k), n = mt - k;
-        int *piv = dag_tile(a->piv, k, k);
-        size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
-        dag_dep_t *d;
-        struct panel_args *pa = task_bufs(sz, n + 1, &d);
-        if (!pa)
-            return DAG_ERR_NOMEM;
-        *pa = (struct panel_args){a->type, k, mt, a->mb, a->nb, a->m, nk, piv};
-        void **tiles = (void **)(pa + 1);
-        for (int i = 0; i < n; i++) {
-            tiles[i] = la_t(a, k + i, k);
-            d[i] = (dag_dep_t){tiles[i], tb, DAG_INOUT};
-        }
-        d[n] = (dag_dep_t){piv, pb, DAG_OUT};
-        st = la_submit(task_panel, pa, sz, d, n + 1, "la_getrf_panel", la_prio(k, k, kt, 1),
-                       -1, NULL);
-        free(pa);
-        free(d);
+        int nk = la_nj(a, k), pp = la_prio(k, k, kt, 1);
+        st = tour ? la_tour_panel(a, tour, k, pp) : submit_gather(a, k, pp);
         int pk = la_min(la_mi(a, k), nk);
+        /* L's columns on the left take the step's interchanges (LAPACK's layout) */
+        for (int j = 0; j < k && !st; j++)
+            st = la_xch_submit(a, a, xc, j, k, 0);
         for (int j = k + 1; j < nt && !st; j++) {
             int pr = la_prio(k, j, kt, 0);
-            st = submit_swap(a, a, j, k, k + 1, pr);
+            st = la_xch_submit(a, a, xc, j, k, pr);
             if (!st)
                 st = la_trsm_tile(a->type, 'L', 'L', 'N', 'U', pk, la_nj(a, j), 1.0,
                                   la_t(a, k, k), a->mb, tb, la_t(a, k, j), a->mb, tb, pr);
@@ -166,13 +154,12 @@ dag_status_t dag_la_getrf(dag_la_t *a, int *ipiv, int *info)
                                   la_t(a, i, j), a->mb, tb, pr);
         }
     }
-    /* L's columns take the later steps' interchanges (LAPACK's layout), all in one task
-     * per tile column once the factorisation is done */
-    for (int j = 0; j + 1 < kt && !st; j++)
-        st = submit_swap(a, a, j, j + 1, kt, 0);
     for (int k = 0; k < kt && !st; k++)
         st = dag_dist_fetch(dag_tile(a->piv, k, k), pb, -1);
-    if ((st = la_finish(st, a->tiles)))
+    st = la_finish(st, a->tiles);
+    la_tour_free(tour);
+    la_xch_free(xc);
+    if (st)
         return st;
     int bad = 0;
     for (int k = 0; k < kt; k++) {
@@ -203,13 +190,17 @@ dag_status_t dag_la_getrs(const dag_la_t *lu, dag_la_t *b)
         return la_invalid("dag_la_getrs: B (%dx%d, tiles %dx%d) does not conform to A (%dx%d, "
                           "tiles %dx%d)", b->m, b->n, b->mb, b->nb, lu->m, lu->n, lu->mb,
                           lu->nb);
-    dag_status_t st = DAG_OK;
+    la_xch_t *xc = NULL;
+    dag_status_t st = la_xch_init(b, &xc);
     int kt = la_min(lu->mt, lu->nt);
     for (int j = 0; j < b->nt && !st; j++)
-        st = submit_swap(lu, b, j, 0, kt, 0);
+        for (int k = 0; k < kt && !st; k++)
+            st = la_xch_submit(lu, b, xc, j, k, 0);
     if (!st)
         st = la_trsm_part('L', 'L', 'N', 'U', 1.0, lu, b, lu->n);
     if (!st)
         st = la_trsm_part('L', 'U', 'N', 'N', 1.0, lu, b, lu->n);
-    return la_finish(st, b->tiles);
+    st = la_finish(st, b->tiles);
+    la_xch_free(xc);
+    return st;
 }
