@@ -231,6 +231,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
             (st = dag_nn_tensor_init(&b, DAG_NN_INIT_ZERO, 0, 0)))
             return st;
     }
+    nn_blocks_plan(m);
     if ((st = nn_exchange_open(m))) return st;
     m->built = 1;
     return dag_taskwait();
@@ -258,8 +259,8 @@ void dag_nn_model_destroy(dag_nn_model_t *m) {
 }
 
 /* views of a layer's parameters and gradients inside its group's flat arrays */
-static void views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t *b,
-                  dag_nn_tensor_t *dw, dag_nn_tensor_t *db) {
+void nn_views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t *b,
+              dag_nn_tensor_t *dw, dag_nn_tensor_t *db) {
     nn_layer_t *L = &m->L[l];
     nn_group_t *g = &m->grp[L->stage];
     int in = (int)(L->nw / (size_t)L->out);
@@ -274,7 +275,7 @@ static void views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t 
     db->data = g->g.data + L->off + L->nw;
 }
 
-static uint64_t drop_seed(const dag_nn_model_t *m, int l) {
+uint64_t nn_drop_seed(const dag_nn_model_t *m, int l) {
     return nn_mix(m->cfg.seed ^ nn_mix(0xd0d0 + (uint64_t)l));
 }
 
@@ -297,6 +298,10 @@ static int k_gather_y(void *p) {
     for (int r = 0; r < a->rows; r++) a->lab[r] = a->labels[a->idx[r]];
     return 0;
 }
+static int k_gather_xy(void *p) {
+    k_gather_x(p);
+    return k_gather_y(p);
+}
 
 static dag_status_t gather(dag_nn_model_t *m, int s, const float *x, const int32_t *labels,
                            const int32_t *idx, int valid, int need_x, int need_y) {
@@ -309,6 +314,12 @@ static dag_status_t gather(dag_nn_model_t *m, int s, const float *x, const int32
     for (int r = 0; r < m->rows; r++) a->idx[r] = idx[r < valid ? r : 0];
     dag_nn_exec_t cpu = {1, DAG_DEVICE_CPU, 1};
     dag_status_t st = DAG_OK;
+    if (need_x && need_y && xin->owner == m->labels[s].owner) { /* one task for both */
+        dag_dep_t d[] = {{xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT},
+                         {m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, DAG_OUT}};
+        st = nn_submit(k_gather_xy, NULL, a, sz, d, 2, &cpu, "nn.gather");
+        need_x = need_y = 0;
+    }
     if (need_x) {
         dag_dep_t d = {xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT};
         st = nn_submit(k_gather_x, NULL, a, sz, &d, 1, &cpu, "nn.gather.x");
@@ -326,17 +337,17 @@ static dag_status_t forward_layer(dag_nn_model_t *m, int l, int s, int train, lo
     dag_nn_tensor_t *x = ACT(m, l, s), *y = ACT(m, l + 1, s), w, b, dw, db;
     switch (L->kind) {
     case NN_DENSE:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_dense_forward(&m->ex, x, &w, &b, y);
     case NN_CONV:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_conv2d_forward(&m->ex, x, &w, &b, y, L->stride, L->pad);
     case NN_POOL:
         return dag_nn_maxpool_forward(&m->ex, x, y, L->k);
     case NN_RELU:
         return dag_nn_relu_forward(&m->ex, x, y);
     default:
-        return dag_nn_dropout_forward(&m->ex, x, y, train ? L->p : 0.0f, drop_seed(m, l), first);
+        return dag_nn_dropout_forward(&m->ex, x, y, train ? L->p : 0.0f, nn_drop_seed(m, l), first);
     }
 }
 
@@ -346,24 +357,44 @@ static dag_status_t backward_layer(dag_nn_model_t *m, int l, int s, int acc, lon
     dag_nn_tensor_t *dx = l > 0 ? DACT(m, l, s) : NULL, w, b, dw, db;
     switch (L->kind) {
     case NN_DENSE:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_dense_backward(&m->ex, x, &w, dy, dx, &dw, &db, acc);
     case NN_CONV:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_conv2d_backward(&m->ex, x, &w, dy, dx, &dw, &db, &m->scratch[l],
                                       L->stride, L->pad, acc);
     default:
         if (!dx) return DAG_OK;
         if (L->kind == NN_POOL) return dag_nn_maxpool_backward(&m->ex, x, y, dy, dx, L->k);
         if (L->kind == NN_RELU) return dag_nn_relu_backward(&m->ex, y, dy, dx);
-        return dag_nn_dropout_backward(&m->ex, dy, dx, L->p, drop_seed(m, l), first);
+        return dag_nn_dropout_backward(&m->ex, dy, dx, L->p, nn_drop_seed(m, l), first);
     }
+}
+
+/* a unit: a fused block (m->blk[l] layers) or one layer */
+static dag_status_t forward_unit(dag_nn_model_t *m, int l, int s, int train, long first) {
+    if (m->fused && (m->L[l].kind == NN_DENSE || m->L[l].kind == NN_CONV))
+        return nn_block_forward(m, l, s, train, first);
+    return forward_layer(m, l, s, train, first);
+}
+static dag_status_t backward_unit(dag_nn_model_t *m, int l, int s, int acc, long first) {
+    if (m->fused && (m->L[l].kind == NN_DENSE || m->L[l].kind == NN_CONV))
+        return nn_block_backward(m, l, s, acc, first);
+    return backward_layer(m, l, s, acc, first);
+}
+/* the forward pass of slot s through the layers of `stage` (-1: all) */
+static dag_status_t forward_units(dag_nn_model_t *m, int s, int stage, int train, long first) {
+    dag_status_t st = DAG_OK;
+    for (int l = 0; !st && l < m->nl; l += m->blk[l])
+        if (stage < 0 || m->L[l].stage == stage) st = forward_unit(m, l, s, train, first);
+    return st;
 }
 
 static dag_status_t update_bucket(dag_nn_model_t *m, nn_group_t *g, int b) {
     size_t o = g->bucket_off[b], n = g->bucket_off[b + 1] - o;
-    return dag_nn_opt_update(&m->ex, &m->cfg.opt, g->p.data + o, g->g.data + o, g->m.data + o,
-                             g->v.data + o, n, m->step + 1);
+    /* fused (GPU): one kernel over the bucket's flat parameters; else 64 Ki per task */
+    return nn_opt_submit(&m->ex, &m->cfg.opt, g->p.data + o, g->g.data + o, g->m.data + o,
+                         g->v.data + o, n, m->step + 1, m->fused ? 0 : (size_t)1 << 16);
 }
 
 static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const int32_t *labels,
@@ -372,8 +403,7 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
     long first = m->step * m->cfg.batch + (long)m->rank * m->rows;
     const int32_t *mine = idx + (m->replicas > 1 ? (size_t)m->rank * m->rows : 0);
     if ((st = gather(m, 0, x, labels, mine, m->rows, 1, 1))) return st;
-    for (int l = 0; l < m->nl; l++)
-        if ((st = forward_layer(m, l, 0, 1, first))) return st;
+    if ((st = forward_units(m, 0, -1, 1, first))) return st;
     if ((st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, 0), (int32_t *)m->labels[0].data,
                                   m->rows, 1.0f / (float)m->cfg.batch, DACT(m, m->nl, 0),
                                   m->acc.data)))
@@ -381,7 +411,8 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
     nn_group_t *g = &m->grp[0];
     int b = 0;
     for (int l = m->nl - 1; l >= 0; l--) {
-        if ((st = backward_layer(m, l, 0, 0, first))) return st;
+        if (!m->blk[l]) continue; /* inside a fused block */
+        if ((st = backward_unit(m, l, 0, 0, first))) return st;
         if (b < g->nbuckets && g->bucket_last_layer[b] == l) {
             /* every gradient of bucket b is now produced by submitted tasks: reduce it and
              * update its parameters while the backward pass goes on */
@@ -434,8 +465,7 @@ static dag_status_t step_pipeline(dag_nn_model_t *m, const float *x, const int32
                 if (s == 0 || s == S - 1)
                     st = gather(m, slot, x, labels, idx + (size_t)mi * m->rows, m->rows, s == 0,
                                 s == S - 1);
-                for (int l = 0; !st && l < m->nl; l++)
-                    if (m->L[l].stage == s) st = forward_layer(m, l, slot, 1, first);
+                if (!st) st = forward_units(m, slot, s, 1, first);
                 if (!st && s == S - 1)
                     st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, slot),
                                              (int32_t *)m->labels[slot].data, m->rows,
@@ -445,7 +475,8 @@ static dag_status_t step_pipeline(dag_nn_model_t *m, const float *x, const int32
             } else {
                 if (s < S - 1 && nbk[s + 1] <= mi) continue;
                 for (int l = m->nl - 1; !st && l >= 0; l--)
-                    if (m->L[l].stage == s) st = backward_layer(m, l, slot, mi > 0, first);
+                    if (m->blk[l] && m->L[l].stage == s)
+                        st = backward_unit(m, l, slot, mi > 0, first);
                 nbk[s]++;
             }
             if (st) goto out;
@@ -485,6 +516,9 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         nn_group_t *g = &m->grp[0];
         dag_dep_t d[] = {t, {g->p.data, sizeof(float) * g->n, DAG_IN}};
         dag_task_attr_t at = {.label = "nn.step.done"};
+        /* on the GPU when the parameters are there: a CPU token would bring them home */
+        if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
+        at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
         st = dag_submit(k_token, NULL, 0, d, 2, &at);
     }
     m->step++;
@@ -537,7 +571,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int s = c % m->slots, valid = n - c * rows < rows ? n - c * rows : rows;
             for (int r = 0; r < valid; r++) idx[r] = c * rows + r;
             st = gather(m, s, x, labels, idx, valid, 1, 1);
-            for (int l = 0; l < m->nl && !st; l++) st = forward_layer(m, l, s, 0, 0);
+            if (!st) st = forward_units(m, s, -1, 0, 0);
             if (!st)
                 st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, s), (int32_t *)m->labels[s].data,
                                          valid, 0.0f, DACT(m, m->nl, s), m->eval_acc.data);
@@ -550,7 +584,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int valid = c < chunks ? (n - c * rows < rows ? n - c * rows : rows) : 0;
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
-            for (int l = 0; l < m->nl && !st; l++) st = forward_layer(m, l, 0, 0, 0);
+            if (!st) st = forward_units(m, 0, -1, 0, 0);
             if (!st)
                 st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, 0), (int32_t *)m->labels[0].data,
                                          valid, 0.0f, DACT(m, m->nl, 0), m->eval_acc.data);

@@ -52,10 +52,25 @@ struct dag_nn_model {
     dag_nn_exec_t ex;
     nn_comm_t *comm;
     nn_nccl_t *nccl; /* gradients reduced through NCCL on the GPUs (nccl.c) */
+    int fused;                /* layers run as fused blocks (blocks.c) */
+    int blk[NN_MAX_LAYERS];   /* layers in the unit starting at l; 0 inside a block */
 };
 
 #define ACT(m, l, s) (&(m)->act[(size_t)(l) * (m)->slots + (s)])
 #define DACT(m, l, s) (&(m)->dact[(size_t)(l) * (m)->slots + (s)])
+
+/* model.c: a layer's parameter and gradient views; the dropout seed of layer l */
+void nn_views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t *b,
+              dag_nn_tensor_t *dw, dag_nn_tensor_t *db);
+uint64_t nn_drop_seed(const dag_nn_model_t *m, int l);
+
+/* blocks.c: fused blocks. plan: DAG_NN_FUSE=1|0, else fused when the model may use a GPU
+ * (cfg.device not CPU and a CUDA device present): a dense or conv layer and the ReLU and
+ * dropout / max-pooling after it (same stage) become one unit, m->blk[] its length. The
+ * forward and backward of a unit starting at layer l (slot s) are one task each. */
+void nn_blocks_plan(dag_nn_model_t *m);
+dag_status_t nn_block_forward(dag_nn_model_t *m, int l, int s, int train, long first);
+dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long first);
 
 /* comm.c: data-parallel exchange over MPI (nonblocking collectives posted from detachable
  * tasks, in submission order on every rank) */

@@ -129,6 +129,7 @@ struct dag_cuda_ctx {
     cudaStream_t stream;
     void *impl_;
 };
+static inline int dag_cuda_device_count(void) { return 0; }
 static inline void *dag_cuda_ptr(const struct dag_cuda_ctx *, const void *p) { return (void *)p; }
 static inline cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *) { return NULL; }
 static inline void *dag_cuda_cublas(const struct dag_cuda_ctx *) { return NULL; }
