@@ -573,8 +573,11 @@ static int noop(void *p, struct dag_cuda_ctx *ctx) {
     return 0;
 }
 static int devices(void) { return dag_cuda_device_count(); }
+static int pin(void *p, size_t n, int on) {
+    return on ? dag_cuda_register(p, n) : dag_cuda_unregister(p, n);
+}
 
 extern "C" const nn_cuda_table_t nn_cuda = {
     dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum,     pool_fwd, pool_bwd,
     relu_fwd,  relu_bwd,       dropout,     xent,     opt,      blk_fwd, blk_bwd,  noop,
-    devices};
+    devices,   pin};

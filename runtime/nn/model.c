@@ -232,6 +232,19 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
             return st;
     }
     nn_blocks_plan(m);
+    m->inflight = env_int("DAG_NN_INFLIGHT", 2);
+    if (m->inflight < 1) m->inflight = 1;
+    if (m->inflight > 8) m->inflight = 8;
+    /* the GPU path: the step's inputs and labels page-locked and kept on the device across
+     * waits (their copies in run at full speed, without staging) */
+    if (m->fused && m->ex.device != DAG_DEVICE_CPU && nn_cuda.pin && nn_cuda.devices() > 0) {
+        for (int s = 0; s < m->slots && !st; s++)
+            if (!(st = nn_cuda.pin(ACT(m, 0, s)->data,
+                                   sizeof(float) * dag_nn_tensor_numel(ACT(m, 0, s)), 1)))
+                st = nn_cuda.pin(m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, 1);
+        if (st) return st;
+        m->pinned = 1;
+    }
     if ((st = nn_exchange_open(m))) return st;
     m->built = 1;
     return dag_taskwait();
@@ -241,6 +254,10 @@ void dag_nn_model_destroy(dag_nn_model_t *m) {
     if (!m) return;
     dag_taskwait();
     nn_exchange_close(m);
+    for (int s = 0; m->pinned && s < m->slots; s++) {
+        nn_cuda.pin(ACT(m, 0, s)->data, sizeof(float) * dag_nn_tensor_numel(ACT(m, 0, s)), 0);
+        nn_cuda.pin(m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, 0);
+    }
     for (int s = 0; s < m->stages; s++) {
         dag_nn_tensor_free(&m->grp[s].p);
         dag_nn_tensor_free(&m->grp[s].g);
@@ -504,12 +521,12 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
     if (!m || !x || !labels || !idx) return DAG_ERR_INVALID;
     if (!m->built) return DAG_ERR_STATE;
     dag_status_t st;
-    char *tok = m->token[m->step & 1];
+    char *tok = m->token[m->step % m->inflight];
     if (m->cfg.parallel == DAG_NN_PIPELINE) {
         if ((st = step_pipeline(m, x, labels, idx))) return st;
         st = dag_taskwait(); /* 1F1B flushes the pipeline at every step anyway */
     } else {
-        /* at most two steps in flight: wait for the step before the previous one */
+        /* at most m->inflight steps in flight: wait for the step that many steps back */
         dag_dep_t t = {tok, 1, DAG_INOUT};
         if ((st = dag_taskwait_deps(&t, 1))) return st;
         if ((st = step_data_parallel(m, x, labels, idx))) return st;

@@ -101,6 +101,7 @@ typedef struct {
     nn_cuda_fn blk_fwd, blk_bwd; /* fused blocks */
     nn_cuda_fn noop;             /* a task that orders, with no work (completion tokens) */
     int (*devices)(void);        /* dag_cuda_device_count */
+    int (*pin)(void *p, size_t n, int on); /* dag_cuda_register / dag_cuda_unregister */
 } nn_cuda_table_t;
 extern const nn_cuda_table_t nn_cuda;
 

@@ -46,7 +46,9 @@ struct dag_nn_model {
     dag_nn_tensor_t *act, *dact, *scratch; /* [(nl+1) * slots], [nl] */
     dag_nn_tensor_t *labels;               /* [slots], int32 stored in float tensors */
     dag_nn_tensor_t acc, eval_acc;         /* loss sum, correct count */
-    char token[2][64];
+    char token[8][64];  /* completion tokens of the last `inflight` steps */
+    int inflight;       /* steps in flight (DAG_NN_INFLIGHT, default 2) */
+    int pinned;         /* inputs and labels registered with the GPU (fused, GPU present) */
     float sync[16]; /* dag_nn_save: rank 0's status, sent to every rank */
     long step, samples_since;
     dag_nn_exec_t ex;
