@@ -65,20 +65,32 @@ static dag_dep_t whole(const dag_nn_tensor_t *t, unsigned mode) {
     return (dag_dep_t){t->data, sizeof(float) * dag_nn_tensor_numel(t), mode};
 }
 
+/* The whole gradient bucket holding layer l's parameters, in the flat array `base` (the
+ * group's parameters or gradients). Every task of the fused path names a bucket's
+ * parameters and gradients by this one range (the all-reduce and the optimiser do too),
+ * so the GPU keeps each as one region: ranges that only overlapped would be separate
+ * device copies, made coherent through the host at every step. */
+static dag_dep_t bucket_dep(dag_nn_model_t *m, int l, float *base, unsigned mode) {
+    nn_group_t *g = &m->grp[m->L[l].stage];
+    int b = 0;
+    while (b + 1 < g->nbuckets && g->bucket_off[b + 1] <= m->L[l].off) b++;
+    size_t o = g->bucket_off[b];
+    return (dag_dep_t){base + o, sizeof(float) * (g->bucket_off[b + 1] - o), mode};
+}
+
 dag_status_t nn_block_forward(dag_nn_model_t *m, int l, int s, int train, long first) {
     nn_blk_t A;
     int relu, tail;
     describe(m, l, s, &A, &relu, &tail);
     if (!train) A.p = 0.0f;
     A.first = first;
-    nn_layer_t *L = &m->L[l];
-    dag_dep_t d[5];
+    nn_group_t *g = &m->grp[m->L[l].stage];
+    dag_dep_t d[4];
     size_t nd = 0;
     d[nd++] = whole(ACT(m, l + 1 + relu, s), DAG_OUT);
     if (tail) d[nd++] = whole(ACT(m, l + m->blk[l], s), DAG_OUT);
     d[nd++] = whole(ACT(m, l, s), DAG_IN);
-    d[nd++] = (dag_dep_t){(void *)A.w, sizeof(float) * L->nw, DAG_IN};
-    d[nd++] = (dag_dep_t){(void *)A.b, sizeof(float) * L->nb, DAG_IN};
+    d[nd++] = bucket_dep(m, l, g->p.data, DAG_IN); /* w and b */
     return nn_submit(nn_k_blk_fwd, nn_cuda.blk_fwd, &A, sizeof A, d, nd, &m->ex, "nn.blk.fwd");
 }
 
@@ -88,22 +100,21 @@ dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long fi
     describe(m, l, s, &A, &relu, &tail);
     A.first = first;
     A.accumulate = acc;
-    nn_layer_t *L = &m->L[l];
+    nn_group_t *g = &m->grp[m->L[l].stage];
     dag_nn_tensor_t *dout = DACT(m, l + k, s);
     A.dout = dout->data;
     A.dz = k > 1 ? DACT(m, l + 1, s)->data : NULL;
     A.dx = l > 0 ? DACT(m, l, s)->data : NULL;
-    unsigned wmode = acc ? DAG_INOUT : DAG_OUT;
-    dag_dep_t d[9];
+    dag_dep_t d[8];
     size_t nd = 0;
-    /* the weight gradients first: they feed the bucket's all-reduce */
-    d[nd++] = (dag_dep_t){A.dw, sizeof(float) * L->nw, wmode};
-    d[nd++] = (dag_dep_t){A.db, sizeof(float) * L->nb, wmode};
+    /* the weight gradients first: they feed the bucket's all-reduce. dw and db are part of
+     * the bucket (inout: the other layers' parts stay as they are) */
+    d[nd++] = bucket_dep(m, l, g->g.data, DAG_INOUT);
     if (A.dx) d[nd++] = whole(DACT(m, l, s), DAG_OUT);
     if (A.dz) d[nd++] = whole(DACT(m, l + 1, s), DAG_OUT);
     d[nd++] = whole(dout, DAG_IN);
     d[nd++] = whole(ACT(m, l, s), DAG_IN);
-    d[nd++] = (dag_dep_t){(void *)A.w, sizeof(float) * L->nw, DAG_IN};
+    d[nd++] = bucket_dep(m, l, g->p.data, DAG_IN); /* w */
     if (relu || tail == NN_TAIL_POOL) d[nd++] = whole(ACT(m, l + 1 + relu, s), DAG_IN);
     if (tail == NN_TAIL_POOL) d[nd++] = whole(ACT(m, l + k, s), DAG_IN);
     return nn_submit(nn_k_blk_bwd, nn_cuda.blk_bwd, &A, sizeof A, d, nd, &m->ex, "nn.blk.bwd");

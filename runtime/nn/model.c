@@ -530,13 +530,20 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         dag_dep_t t = {tok, 1, DAG_INOUT};
         if ((st = dag_taskwait_deps(&t, 1))) return st;
         if ((st = step_data_parallel(m, x, labels, idx))) return st;
+        /* after the step's optimiser tasks: its parameters, bucket by bucket (the ranges
+         * the fused path uses: a range over several buckets would be another region on a
+         * GPU, brought up to date through the host) */
         nn_group_t *g = &m->grp[0];
-        dag_dep_t d[] = {t, {g->p.data, sizeof(float) * g->n, DAG_IN}};
+        dag_dep_t d[NN_MAX_LAYERS + 1] = {t};
+        for (int b = 0; b < g->nbuckets; b++)
+            d[b + 1] = (dag_dep_t){g->p.data + g->bucket_off[b],
+                                   sizeof(float) * (g->bucket_off[b + 1] - g->bucket_off[b]),
+                                   DAG_IN};
         dag_task_attr_t at = {.label = "nn.step.done"};
         /* on the GPU when the parameters are there: a CPU token would bring them home */
         if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
         at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
-        st = dag_submit(k_token, NULL, 0, d, 2, &at);
+        st = dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
     }
     m->step++;
     m->samples_since += m->cfg.batch;
