@@ -139,12 +139,11 @@ static int conv_fwd(void *p, struct dag_cuda_ctx *ctx) {
 
 /* channel sums of dy [rows][cout][hw] in two passes (no block-wide synchronisation):
  * part[o * rows + n] = sum over hw of dy[n][o][.], then out[o] (+)= sum over n */
-__global__ void k_chan_part(const float *dy, float *part, int rows, int cout, int hw,
-                            int channel_major) {
+__global__ void k_chan_part(const float *dy, float *part, int rows, int cout, int hw) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i >= (long)rows * cout) return;
     long o = i / rows, n = i % rows;
-    const float *d = dy + (channel_major ? i : n * cout + o) * hw;
+    const float *d = dy + (n * cout + o) * hw;
     float acc = 0;
     for (int q = 0; q < hw; q++) acc += d[q];
     part[i] = acc;
@@ -172,7 +171,7 @@ static int conv_bwd(void *p, struct dag_cuda_ctx *ctx) {
     float *dcol = col + ncol, *cpart = col + 2 * ncol;
     const float *dy = CP(a->dy), *w = CP(a->w);
     LAUNCH(k_im2col, GRID(ncol), CP(a->x), col, s, a->rows);
-    LAUNCH(k_chan_part, GRID((long)a->rows * s.cout), dy, cpart, a->rows, s.cout, hw, 0);
+    LAUNCH(k_chan_part, GRID((long)a->rows * s.cout), dy, cpart, a->rows, s.cout, hw);
     LAUNCH(k_chan_sum, GRID(s.cout), cpart, part + nw, a->rows, s.cout, 0);
     if (launched()) return DAG_ERR_DEVICE;
     /* dW = sum_n dy_n[cout, hw] col_n[ckk, hw]^T */
@@ -478,11 +477,16 @@ __global__ void k_pre_chw(const float *dout, const float *a, float *dz, float *d
     if (dz) dz[i] = g;
     dzc[(ch * rows + n) * hw + q] = g;
 }
-/* im2col for the whole batch, channel-major: cols[(c*k+i)*k+j][n*hw + oy*wo + ox] */
+/* im2col for the whole batch, channel-major: cols[(c*k+i)*k+j][n*hw + oy*wo + ox], then
+ * a row of ones (cols[ckk][.]: db as one GEMV) */
 __global__ void k_im2col_cm(const float *x, float *cols, nn_conv_shape_t s, int rows) {
     long hw = (long)s.ho * s.wo, nhw = rows * hw, ckk = (long)s.cin * s.k * s.k;
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
-    if (i >= ckk * nhw) return;
+    if (i >= (ckk + 1) * nhw) return;
+    if (i >= ckk * nhw) {
+        cols[i] = 1.0f;
+        return;
+    }
     long col = i % nhw, r = i / nhw, n = col / hw, q = col % hw;
     int oy = (int)(q / s.wo), ox = (int)(q % s.wo);
     int j = (int)(r % s.k), ii = (int)((r / s.k) % s.k), c = (int)(r / (s.k * s.k));
@@ -538,10 +542,10 @@ static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
     const nn_conv_shape_t s = A->s;
     int hw = s.ho * s.wo, ckk = s.cin * s.k * s.k;
     long nhw = (long)A->rows * hw, ncol = nhw * ckk;
-    size_t need = (size_t)nhw * s.cout + (size_t)ncol * (dx ? 2 : 1) + (size_t)A->rows * s.cout;
+    size_t need = (size_t)nhw * s.cout + (size_t)(ncol + nhw) + (size_t)(dx ? ncol : 0);
     float *dzc = (float *)dag_cuda_workspace(ctx, sizeof(float) * need);
     if (!dzc) return DAG_ERR_NOMEM;
-    float *cols = dzc + nhw * s.cout, *dcols = cols + ncol, *part = dcols + (dx ? ncol : 0);
+    float *cols = dzc + nhw * s.cout, *ones = cols + ncol, *dcols = ones + nhw;
     if (A->tail == NN_TAIL_POOL) {
         int k = A->pool_k;
         long planes = (long)A->rows * s.cout, n = planes * (s.ho / k) * (s.wo / k);
@@ -550,10 +554,12 @@ static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
     } else {
         LAUNCH(k_pre_chw, GRID(nhw * s.cout), dout, a, dz, dzc, A->rows, s.cout, hw, A->relu);
     }
-    LAUNCH(k_chan_part, GRID((long)A->rows * s.cout), dzc, part, A->rows, s.cout, hw, 1);
-    LAUNCH(k_chan_sum, GRID(s.cout), part, db, A->rows, s.cout, A->accumulate);
-    LAUNCH(k_im2col_cm, GRID(ncol), x, cols, s, A->rows);
+    LAUNCH(k_im2col_cm, GRID(ncol + nhw), x, cols, s, A->rows);
     if (launched()) return DAG_ERR_DEVICE;
+    /* db[cout] (+)= dzc[cout, nhw] ones */
+    if (cublasSgemv(blas(ctx), CUBLAS_OP_T, (int)nhw, s.cout, &one, dzc, (int)nhw, ones, 1,
+                    &beta, db, 1) != CUBLAS_STATUS_SUCCESS)
+        return DAG_ERR_DEVICE;
     /* dW[cout, ckk] (+)= dzc[cout, nhw] cols[ckk, nhw]^T: column-major, one GEMM */
     if (cublasSgemm(blas(ctx), CUBLAS_OP_T, CUBLAS_OP_N, ckk, s.cout, (int)nhw, &one, cols,
                     (int)nhw, dzc, (int)nhw, &beta, dw, ckk) != CUBLAS_STATUS_SUCCESS)
