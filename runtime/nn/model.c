@@ -130,6 +130,26 @@ static int owner_of_stage(const dag_nn_model_t *m, int s) {
     return m->cfg.parallel == DAG_NN_PIPELINE && !m->cfg.local ? s % m->nranks : -1;
 }
 
+/* data-parallel: make buffer k the input and labels of slot 0 (tasks keep the pointers
+ * they were submitted with) */
+static void use_input(dag_nn_model_t *m, int k) {
+    *ACT(m, 0, 0) = m->in2[k];
+    m->labels[0] = m->lab2[k];
+    m->flip = k;
+}
+
+/* register (on) or unregister the input and label buffers with the GPU (buffer 0 in use) */
+static dag_status_t pin_inputs(dag_nn_model_t *m, int on) {
+    dag_status_t st = DAG_OK, r;
+    for (int s = 0; s < m->slots + m->dbuf; s++) {
+        dag_nn_tensor_t *x = s < m->slots ? ACT(m, 0, s) : &m->in2[1];
+        dag_nn_tensor_t *y = s < m->slots ? &m->labels[s] : &m->lab2[1];
+        if ((r = nn_cuda.pin(x->data, sizeof(float) * dag_nn_tensor_numel(x), on)) && !st) st = r;
+        if ((r = nn_cuda.pin(y->data, sizeof(int32_t) * (size_t)m->rows, on)) && !st) st = r;
+    }
+    return st;
+}
+
 dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
     if (!m || m->built || m->nl == 0) return m ? DAG_ERR_STATE : DAG_ERR_INVALID;
     const dag_nn_config_t *c = &m->cfg;
@@ -235,14 +255,17 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
     m->inflight = env_int("DAG_NN_INFLIGHT", 2);
     if (m->inflight < 1) m->inflight = 1;
     if (m->inflight > 8) m->inflight = 8;
+    if (c->parallel != DAG_NN_PIPELINE) { /* a second input and label buffer */
+        m->in2[0] = *ACT(m, 0, 0), m->lab2[0] = m->labels[0];
+        if ((st = dag_nn_tensor_alloc(&m->in2[1], m->rows, c->c, c->h, c->w, -1)) ||
+            (st = dag_nn_tensor_alloc(&m->lab2[1], m->rows, 1, 1, 1, -1)))
+            return st;
+        m->dbuf = 1;
+    }
     /* the GPU path: the step's inputs and labels page-locked and kept on the device across
      * waits (their copies in run at full speed, without staging) */
     if (m->fused && m->ex.device != DAG_DEVICE_CPU && nn_cuda.pin && nn_cuda.devices() > 0) {
-        for (int s = 0; s < m->slots && !st; s++)
-            if (!(st = nn_cuda.pin(ACT(m, 0, s)->data,
-                                   sizeof(float) * dag_nn_tensor_numel(ACT(m, 0, s)), 1)))
-                st = nn_cuda.pin(m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, 1);
-        if (st) return st;
+        if ((st = pin_inputs(m, 1))) return st;
         m->pinned = 1;
     }
     if ((st = nn_exchange_open(m))) return st;
@@ -254,10 +277,10 @@ void dag_nn_model_destroy(dag_nn_model_t *m) {
     if (!m) return;
     dag_taskwait();
     nn_exchange_close(m);
-    for (int s = 0; m->pinned && s < m->slots; s++) {
-        nn_cuda.pin(ACT(m, 0, s)->data, sizeof(float) * dag_nn_tensor_numel(ACT(m, 0, s)), 0);
-        nn_cuda.pin(m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, 0);
-    }
+    if (m->dbuf) use_input(m, 0);
+    if (m->pinned) pin_inputs(m, 0);
+    dag_nn_tensor_free(&m->in2[1]);
+    dag_nn_tensor_free(&m->lab2[1]);
     for (int s = 0; s < m->stages; s++) {
         dag_nn_tensor_free(&m->grp[s].p);
         dag_nn_tensor_free(&m->grp[s].g);
@@ -419,6 +442,7 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
     dag_status_t st;
     long first = m->step * m->cfg.batch + (long)m->rank * m->rows;
     const int32_t *mine = idx + (m->replicas > 1 ? (size_t)m->rank * m->rows : 0);
+    use_input(m, !m->flip);
     if ((st = gather(m, 0, x, labels, mine, m->rows, 1, 1))) return st;
     if ((st = forward_units(m, 0, -1, 1, first))) return st;
     if ((st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, 0), (int32_t *)m->labels[0].data,
@@ -607,6 +631,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int c = k * m->replicas + (m->replicas > 1 ? m->rank : 0);
             int valid = c < chunks ? (n - c * rows < rows ? n - c * rows : rows) : 0;
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
+            use_input(m, !m->flip);
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
             if (!st) st = forward_units(m, 0, -1, 0, 0);
             if (!st)

@@ -49,6 +49,10 @@ struct dag_nn_model {
     char token[8][64];  /* completion tokens of the last `inflight` steps */
     int inflight;       /* steps in flight (DAG_NN_INFLIGHT, default 2) */
     int pinned;         /* inputs and labels registered with the GPU (fused, GPU present) */
+    /* data-parallel: two input and label buffers, used by turns (flip), so that the next
+     * step's gather does not wait for this step's first layers */
+    int dbuf, flip;
+    dag_nn_tensor_t in2[2], lab2[2];
     float sync[16]; /* dag_nn_save: rank 0's status, sent to every rank */
     long step, samples_since;
     dag_nn_exec_t ex;
