@@ -11,9 +11,14 @@
 //   cublas_fmnist [--model mlp|cnn] [--data DIR] [--epochs N] [--batch B] [--lr X]
 //                 [--limit N] [--seed S] [--check]
 // --check: the analytic gradients of a few parameters of every layer against central
-// differences (dropout off), then exit (status 1 when they differ by 5% or more).
+// differences (dropout off, biases moved off 0: see the check), then exit (status 1 when
+// they differ by 2% of the block's largest gradient or more). CHECK_VERBOSE=1 prints each.
+#ifndef NN_CUDA_EMU // tests/nn/cuda_emu.h runs this file on the CPU (bench/nn/emu_anchor.sh)
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#define LAUNCH_(k, g, b, s, ...) k<<<g, b, 0, s>>>(__VA_ARGS__)
+#endif
+#define LAUNCH(k, cfg, ...) LAUNCH_(k, cfg, __VA_ARGS__)
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,7 +86,7 @@ __device__ __host__ static inline float uniform(uint64_t seed, uint64_t i) {
     return (float)(mix(seed ^ mix(i)) >> 40) * (1.0f / 16777216.0f);
 }
 
-#define GRID(n) (unsigned)(((size_t)(n) + 255) / 256), 256, 0, st
+#define GRID(n) (unsigned)(((size_t)(n) + 255) / 256), 256, st
 #define TID (blockIdx.x * (size_t)blockDim.x + threadIdx.x)
 
 __global__ void k_gather(const float *x, const int32_t *lab, const int *idx, float *xb,
@@ -111,25 +116,23 @@ __global__ void k_relu_bwd(float *dy, const float *y, const float *mask, size_t 
     size_t i = TID;
     if (i < n) dy[i] = y[i] > 0 ? dy[i] * (mask ? mask[i] : 1.0f) : 0.0f;
 }
-// one warp per row: softmax, dz = (p - onehot) * scale, loss and correct count
+// one thread per row: softmax, dz = (p - onehot) * scale, loss and correct count
 __global__ void k_xent(const float *z, const int32_t *y, float *dz, double *stats, int rows,
                        int classes, float scale) {
-    int r = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (r >= rows) return;
-    const float *zr = z + (size_t)r * classes;
-    float mx = -1e30f;
+    size_t r = TID;
+    if (r >= (size_t)rows) return;
+    const float *zr = z + r * classes;
+    float mx = zr[0];
     int arg = 0;
-    for (int c = 0; c < classes; c++)
+    for (int c = 1; c < classes; c++)
         if (zr[c] > mx) mx = zr[c], arg = c;
     float s = 0;
-    for (int c = lane; c < classes; c += 32) s += expf(zr[c] - mx);
-    for (int o = 16; o; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    for (int c = lane; c < classes; c += 32)
-        if (dz) dz[(size_t)r * classes + c] = (expf(zr[c] - mx) / s - (c == y[r])) * scale;
-    if (lane == 0) {
-        atomicAdd(&stats[0], (double)(logf(s) + mx - zr[y[r]]));
-        atomicAdd(&stats[1], arg == y[r] ? 1.0 : 0.0);
-    }
+    for (int c = 0; c < classes; c++) s += expf(zr[c] - mx);
+    if (dz)
+        for (int c = 0; c < classes; c++)
+            dz[r * classes + c] = (expf(zr[c] - mx) / s - (c == y[r])) * scale;
+    atomicAdd(&stats[0], (double)(logf(s) + mx - zr[y[r]]));
+    atomicAdd(&stats[1], arg == y[r] ? 1.0 : 0.0);
 }
 __global__ void k_adam(float *p, const float *g, float *m, float *v, size_t n, float lr,
                        float b1t, float b2t) {
@@ -346,17 +349,17 @@ int main(int argc, char **argv) {
             size_t nhw = (size_t)rows * hh * hh;
             if (l == 0) x0 = src; // one input channel: [1][b][h][w] is the sample-major image
             else x0 = cin_[l];
-            k_im2col<<<GRID((size_t)ci * 9 * nhw)>>>(x0, cols, ci, rows, hh, hh);
+            LAUNCH(k_im2col, GRID((size_t)ci * 9 * nhw), x0, cols, ci, rows, hh, hh);
             // y[co][nhw] = W[co][ci*9] cols[ci*9][nhw]
             CB(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)nhw, co, ci * 9, &f1, cols,
                            (int)nhw, P + cw[l], ci * 9, &f0, cy[l], (int)nhw));
-            k_bias_relu<<<GRID(co * nhw)>>>(cy[l], P + cb[l], NULL, co * nhw, (int)nhw, co, 1,
+            LAUNCH(k_bias_relu, GRID(co * nhw), cy[l], P + cb[l], NULL, co * nhw, (int)nhw, co, 1,
                                             0, 0);
             float *dst = l + 1 < CV ? cin_[l + 1] : pooled;
-            k_pool<<<GRID(co * nhw / 4)>>>(cy[l], dst, parg[l], (size_t)co * rows, hh, hh);
+            LAUNCH(k_pool, GRID(co * nhw / 4), cy[l], dst, parg[l], (size_t)co * rows, hh, hh);
         }
         if (cnn) // [32][b][49] -> [b][32*49]
-            k_cb_to_bc<<<GRID((size_t)rows * width[0])>>>(pooled, act[0], 32, rows, 49, 0);
+            LAUNCH(k_cb_to_bc, GRID((size_t)rows * width[0]), pooled, act[0], 32, rows, 49, 0);
         const float *a0 = cnn ? act[0] : src;
         for (int l = 0; l < L; l++) {
             int in = width[l], out = width[l + 1];
@@ -365,7 +368,7 @@ int main(int argc, char **argv) {
                            l ? act[l] : a0, in, &f0, act[l + 1], out));
             size_t ne = (size_t)rows * out;
             int hidden = l < L - 1;
-            k_bias_relu<<<GRID(ne)>>>(act[l + 1], P + boff[l], hidden && train ? mask[l] : NULL,
+            LAUNCH(k_bias_relu, GRID(ne), act[l + 1], P + boff[l], hidden && train ? mask[l] : NULL,
                                       ne, 1, out, hidden, hidden ? drop[l] : 0,
                                       mix(seed ^ ((uint64_t)t * 16 + l)));
         }
@@ -384,19 +387,19 @@ int main(int argc, char **argv) {
                 CB(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in, B, out, &f1, P + woff[l], in,
                                dact[l + 1], out, &f0, dact[l], in));
             if (l > 0)
-                k_relu_bwd<<<GRID((size_t)B * in)>>>(dact[l], act[l], mask[l - 1],
+                LAUNCH(k_relu_bwd, GRID((size_t)B * in), dact[l], act[l], mask[l - 1],
                                                      (size_t)B * in);
         }
         if (cnn) // [b][32*49] -> [32][b][49]
-            k_cb_to_bc<<<GRID((size_t)B * width[0])>>>(dact[0], dpooled, 32, B, 49, 1);
+            LAUNCH(k_cb_to_bc, GRID((size_t)B * width[0]), dact[0], dpooled, 32, B, 49, 1);
         for (int l = CV - 1; l >= 0; l--) {
             int ci = cch[l], co = cch[l + 1], hh = chw[l];
             size_t nhw = (size_t)B * hh * hh;
-            k_pool_bwd<<<GRID(co * nhw / 4)>>>(l + 1 < CV ? cdin[l + 1] : dpooled, parg[l],
+            LAUNCH(k_pool_bwd, GRID(co * nhw / 4), l + 1 < CV ? cdin[l + 1] : dpooled, parg[l],
                                                cdy[l], (size_t)co * B, hh, hh);
-            k_relu_bwd<<<GRID(co * nhw)>>>(cdy[l], cy[l], NULL, co * nhw);
+            LAUNCH(k_relu_bwd, GRID(co * nhw), cdy[l], cy[l], NULL, co * nhw);
             const float *x0 = l ? cin_[l] : xb;
-            k_im2col<<<GRID((size_t)ci * 9 * nhw)>>>(x0, cols, ci, B, hh, hh);
+            LAUNCH(k_im2col, GRID((size_t)ci * 9 * nhw), x0, cols, ci, B, hh, hh);
             // dW[co][ci*9] = dy[co][nhw] cols^T ; db = row sums of dy
             CB(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, ci * 9, co, (int)nhw, &f1, cols,
                            (int)nhw, cdy[l], (int)nhw, &f0, G + cw[l], ci * 9));
@@ -405,7 +408,7 @@ int main(int argc, char **argv) {
             if (l > 0) { // dcols[ci*9][nhw] = W^T dy, then back to the maps
                 CB(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, (int)nhw, ci * 9, co, &f1, cdy[l],
                                (int)nhw, P + cw[l], ci * 9, &f0, dcols, (int)nhw));
-                k_col2im<<<GRID((size_t)ci * nhw)>>>(dcols, cdin[l], ci, B, hh, hh);
+                LAUNCH(k_col2im, GRID((size_t)ci * nhw), dcols, cdin[l], ci, B, hh, hh);
             }
         }
     };
@@ -415,16 +418,28 @@ int main(int argc, char **argv) {
     double hs[2] = {0, 0};
     long t = 0;
     if (check) { // the gradients against central differences, dropout off (masks of 1)
+        // At the initial point every bias is 0 and the background pixels are 0, so the
+        // convolutions' pre-activations there are exactly 0: on ReLU's kink, where a central
+        // difference of a bias straddles it (half of them turn on) and disagrees with the
+        // derivative by ~8% (ReLU'(0) = 0). Check at a generic point: biases uniform in
+        // +-0.1, a step of 1e-3 (much smaller than the biases, large enough for float).
+        for (int l = 0; l < CV; l++)
+            for (size_t i = cb[l]; i < cb[l] + (size_t)cch[l + 1]; i++)
+                hp[i] = 0.2f * uniform(seed + 0x300, i) - 0.1f;
+        for (int l = 0; l < L; l++)
+            for (size_t i = boff[l]; i < boff[l] + (size_t)width[l + 1]; i++)
+                hp[i] = 0.2f * uniform(seed + 0x300, i) - 0.1f;
+        CK(cudaMemcpy(P, hp.data(), np * 4, cudaMemcpyHostToDevice));
         for (int i = 0; i < B; i++) idx[i] = i * 7 % ntrain;
         CK(cudaMemcpy(didx, idx.data(), (size_t)B * 4, cudaMemcpyHostToDevice));
         float *xb = cnn ? cin_[0] : act[0];
-        k_gather<<<GRID((size_t)B * feat)>>>(X, Y, didx, xb, yb, B, feat);
+        LAUNCH(k_gather, GRID((size_t)B * feat), X, Y, didx, xb, yb, B, feat);
         for (int l = 0; l < L; l++)
             CK(cudaMemcpy(mask[l], ones, (size_t)B * width[l + 1] * 4, cudaMemcpyDeviceToDevice));
         auto loss = [&]() {
             CK(cudaMemsetAsync(stats, 0, 16, st));
             forward(xb, B, false, 0);
-            k_xent<<<(B + 7) / 8, 256, 0, st>>>(act[L], yb, dact[L], stats, B, 10, 1.0f / B);
+            LAUNCH(k_xent, GRID(B), act[L], yb, dact[L], stats, B, 10, 1.0f / B);
             CK(cudaMemcpyAsync(hs, stats, 16, cudaMemcpyDeviceToHost, st));
             CK(cudaStreamSynchronize(st));
             return hs[0] / B;
@@ -442,7 +457,7 @@ int main(int argc, char **argv) {
         blk.push_back(np);
         double worst = 0;
         int tested = 0;
-        const float eps = 1e-2f;
+        const float eps = 1e-3f;
         for (size_t b = 0; b + 1 < blk.size(); b++) {
             size_t o = blk[b], cnt = blk[b + 1] - o, big = o;
             for (size_t k = o; k < o + cnt; k++)
@@ -456,14 +471,15 @@ int main(int argc, char **argv) {
                 CK(cudaMemcpy(P + k, &p0, 4, cudaMemcpyHostToDevice));
                 double fd = (up - down) / (2.0 * eps);
                 double err = fabs(fd - g[k]) / fmax(1e-6, fabs(g[big]));
+                if (getenv("CHECK_VERBOSE")) printf("block %zu param %zu analytic %.6e fd %.6e err %.3e\n", b, k, g[k], fd, err);
                 if (err > worst) worst = err;
                 tested++;
             }
         }
         printf("gradient check: %d parameters in %zu blocks, largest difference from central "
                "differences %.2e of the block's largest gradient %s\n", tested, blk.size() - 1,
-               worst, worst < 0.05 ? "(ok)" : "(WRONG)");
-        return worst < 0.05 ? 0 : 1;
+               worst, worst < 0.02 ? "(ok)" : "(WRONG)");
+        return worst < 0.02 ? 0 : 1;
     }
     printf("cublas_fmnist: %s, %zu parameters, batch %d, Adam lr %g, %d steps/epoch\n", model, np,
            B, lr, steps);
@@ -480,12 +496,12 @@ int main(int argc, char **argv) {
         CK(cudaMemsetAsync(stats, 0, 16, st));
         for (int s = 0; s < steps; s++, t++) {
             float *xb = cnn ? cin_[0] : act[0];
-            k_gather<<<GRID((size_t)B * feat)>>>(X, Y, didx + (size_t)s * B, xb, yb, B, feat);
+            LAUNCH(k_gather, GRID((size_t)B * feat), X, Y, didx + (size_t)s * B, xb, yb, B, feat);
             forward(xb, B, true, t);
-            k_xent<<<(B + 7) / 8, 256, 0, st>>>(act[L], yb, dact[L], stats, B, 10, 1.0f / B);
+            LAUNCH(k_xent, GRID(B), act[L], yb, dact[L], stats, B, 10, 1.0f / B);
             backward(xb);
             float b1t = powf(0.9f, (float)(t + 1)), b2t = powf(0.999f, (float)(t + 1));
-            k_adam<<<GRID(np)>>>(P, G, M, V, np, lr, b1t, b2t);
+            LAUNCH(k_adam, GRID(np), P, G, M, V, np, lr, b1t, b2t);
         }
         CK(cudaMemcpyAsync(hs, stats, 16, cudaMemcpyDeviceToHost, st));
         CK(cudaStreamSynchronize(st));
@@ -498,7 +514,7 @@ int main(int argc, char **argv) {
     for (int c = 0; c < nt; c += EB) {
         int rows = nt - c < EB ? nt - c : EB;
         forward(TX + (size_t)c * feat, rows, false, 0);
-        k_xent<<<(rows + 7) / 8, 256, 0, st>>>(act[L], TY + c, NULL, stats, rows, 10, 0);
+        LAUNCH(k_xent, GRID(rows), act[L], TY + c, NULL, stats, rows, 10, 0);
     }
     CK(cudaMemcpyAsync(hs, stats, 16, cudaMemcpyDeviceToHost, st));
     CK(cudaStreamSynchronize(st));

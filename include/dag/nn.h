@@ -231,6 +231,12 @@ DAG_API dag_status_t dag_nn_comm_stats(dag_nn_model_t *m, dag_nn_comm_stats_t *s
  * cfg.local). Chosen at dag_nn_model_build by DAG_NN_ALLREDUCE=auto|nccl|mpi (docs/nn.md). */
 DAG_API const char *dag_nn_allreduce_backend(const dag_nn_model_t *m);
 
+/* 1 when the model runs each dense or conv layer with the ReLU and dropout / max-pooling
+ * after it as one forward and one backward task (fused blocks: the default when it may use
+ * a GPU; DAG_NN_FUSE=1|0 forces it on or off, docs/nn.md), 0 when every layer is its own
+ * tasks, tiled over the batch (the CPU default). */
+DAG_API int dag_nn_model_fused(const dag_nn_model_t *m);
+
 /* ---------------------------------------------------------------------------------------
  * Data: IDX files (MNIST, Fashion-MNIST), gzipped or not. Images become floats in [0, 1].
  * ------------------------------------------------------------------------------------- */

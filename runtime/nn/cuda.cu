@@ -3,16 +3,21 @@
  * only enqueues work on the task's stream: GEMMs on cuBLAS (row-major operands passed as
  * their column-major transposes), the rest in the small kernels below. Compiled when
  * CUDA is found; the runtime picks these variants for tasks placed on a GPU. */
+#include <float.h>
+#ifndef NN_CUDA_EMU /* tests/nn/cuda_emu.h runs this file on the CPU (tests/nn/test_cuda_emu.c) */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <float.h>
 
 #include "dag/cuda.h"
+#define LAUNCH_(k, g, b, s, ...) k<<<g, b, 0, s>>>(__VA_ARGS__)
+#endif
 #include "nn_internal.h"
 
+/* LAUNCH(kernel, GRID(n), args...): n threads in blocks of 256 on the task's stream */
+#define LAUNCH(k, cfg, ...) LAUNCH_(k, cfg, __VA_ARGS__)
 #define P(x) ((float *)dag_cuda_ptr(ctx, (x)))
 #define CP(x) ((const float *)dag_cuda_ptr(ctx, (x)))
-#define GRID(n) (unsigned)(((n) + 255) / 256), 256, 0, dag_cuda_stream(ctx)
+#define GRID(n) (unsigned)(((n) + 255) / 256), 256, dag_cuda_stream(ctx)
 
 static cublasHandle_t blas(struct dag_cuda_ctx *ctx) {
     return (cublasHandle_t)dag_cuda_cublas(ctx);
@@ -42,7 +47,7 @@ static int dense_fwd(void *p, struct dag_cuda_ctx *ctx) {
     nn_dense_fwd_t *a = (nn_dense_fwd_t *)p;
     if (a->rows <= 0) return 0;
     float *y = P(a->y);
-    k_bias_rows<<<GRID((long)a->rows * a->out)>>>(y, CP(a->b), a->rows, a->out);
+    LAUNCH(k_bias_rows, GRID((long)a->rows * a->out), y, CP(a->b), a->rows, a->out);
     if (launched()) return DAG_ERR_DEVICE;
     return rm_gemm(ctx, false, true, a->rows, a->out, a->in, 1.0f, CP(a->x), a->in, CP(a->w),
                    a->in, 1.0f, y, a->out);
@@ -71,7 +76,7 @@ static int dense_bwd_w(void *p, struct dag_cuda_ctx *ctx) {
     int st = rm_gemm(ctx, true, false, no, a->in, a->batch, 1.0f, dy + a->o0, a->out, CP(a->x),
                      a->in, a->accumulate ? 1.0f : 0.0f, P(a->dw + (size_t)a->o0 * a->in), a->in);
     if (st) return st;
-    k_colsum<<<GRID(no)>>>(P(a->db + a->o0), dy, a->batch, a->out, a->o0, no, a->accumulate);
+    LAUNCH(k_colsum, GRID(no), P(a->db + a->o0), dy, a->batch, a->out, a->o0, no, a->accumulate);
     return launched();
 }
 
@@ -121,8 +126,8 @@ static int conv_fwd(void *p, struct dag_cuda_ctx *ctx) {
     float *col = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)ncol);
     if (!col) return DAG_ERR_NOMEM;
     float *y = P(a->y);
-    k_im2col<<<GRID(ncol)>>>(CP(a->x), col, s, a->rows);
-    k_bias_chw<<<GRID((long)a->rows * s.cout * hw)>>>(y, CP(a->b), a->rows, s.cout, hw);
+    LAUNCH(k_im2col, GRID(ncol), CP(a->x), col, s, a->rows);
+    LAUNCH(k_bias_chw, GRID((long)a->rows * s.cout * hw), y, CP(a->b), a->rows, s.cout, hw);
     if (launched()) return DAG_ERR_DEVICE;
     /* y_n[cout, hw] = W[cout, ckk] col_n[ckk, hw], for every n: column-major batched */
     float one = 1.0f;
@@ -132,20 +137,23 @@ static int conv_fwd(void *p, struct dag_cuda_ctx *ctx) {
     return st == CUBLAS_STATUS_SUCCESS ? 0 : DAG_ERR_DEVICE;
 }
 
-/* partial[nw + o] = sum over the tile's samples and positions of dy[n][o][.] */
-__global__ void k_chansum(float *out, const float *dy, int rows, int cout, int hw) {
-    __shared__ float sh[256];
-    int o = blockIdx.x;
+/* channel sums of dy [rows][cout][hw] in two passes (no block-wide synchronisation):
+ * part[o * rows + n] = sum over hw of dy[n][o][.], then out[o] (+)= sum over n */
+__global__ void k_chan_part(const float *dy, float *part, int rows, int cout, int hw) {
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= (long)rows * cout) return;
+    long o = i / rows, n = i % rows;
+    const float *d = dy + (n * cout + o) * hw;
     float acc = 0;
-    for (long i = threadIdx.x; i < (long)rows * hw; i += blockDim.x)
-        acc += dy[((i / hw) * cout + o) * hw + i % hw];
-    sh[threadIdx.x] = acc;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w /= 2) {
-        if ((int)threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) out[o] = sh[0];
+    for (int q = 0; q < hw; q++) acc += d[q];
+    part[i] = acc;
+}
+__global__ void k_chan_sum(const float *part, float *out, int rows, int cout, int acc) {
+    int o = blockIdx.x * blockDim.x + threadIdx.x;
+    if (o >= cout) return;
+    float s = 0;
+    for (int n = 0; n < rows; n++) s += part[(long)o * rows + n];
+    out[o] = acc ? out[o] + s : s;
 }
 
 static int conv_bwd(void *p, struct dag_cuda_ctx *ctx) {
@@ -157,12 +165,14 @@ static int conv_bwd(void *p, struct dag_cuda_ctx *ctx) {
     if (a->rows <= 0) return cudaMemsetAsync(part, 0, sizeof(float) * (nw + s.cout),
                                              dag_cuda_stream(ctx)) == cudaSuccess ? 0 : DAG_ERR_DEVICE;
     long ncol = (long)a->rows * ckk * hw;
-    float *col = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)ncol * 2);
+    float *col = (float *)dag_cuda_workspace(
+        ctx, sizeof(float) * ((size_t)ncol * 2 + (size_t)a->rows * s.cout));
     if (!col) return DAG_ERR_NOMEM;
-    float *dcol = col + ncol;
+    float *dcol = col + ncol, *cpart = col + 2 * ncol;
     const float *dy = CP(a->dy), *w = CP(a->w);
-    k_im2col<<<GRID(ncol)>>>(CP(a->x), col, s, a->rows);
-    k_chansum<<<s.cout, 256, 0, dag_cuda_stream(ctx)>>>(part + nw, dy, a->rows, s.cout, hw);
+    LAUNCH(k_im2col, GRID(ncol), CP(a->x), col, s, a->rows);
+    LAUNCH(k_chan_part, GRID((long)a->rows * s.cout), dy, cpart, a->rows, s.cout, hw);
+    LAUNCH(k_chan_sum, GRID(s.cout), cpart, part + nw, a->rows, s.cout, 0);
     if (launched()) return DAG_ERR_DEVICE;
     /* dW = sum_n dy_n[cout, hw] col_n[ckk, hw]^T */
     for (int n = 0; n < a->rows; n++) {
@@ -177,7 +187,7 @@ static int conv_bwd(void *p, struct dag_cuda_ctx *ctx) {
         blas(ctx), CUBLAS_OP_N, CUBLAS_OP_T, hw, ckk, s.cout, &one, dy, hw, (long long)s.cout * hw,
         w, ckk, 0, &zero, dcol, hw, (long long)ckk * hw, a->rows);
     if (st != CUBLAS_STATUS_SUCCESS) return DAG_ERR_DEVICE;
-    k_col2im<<<GRID((long)a->rows * s.cin * s.h * s.w)>>>(dcol, P(a->dx), s, a->rows);
+    LAUNCH(k_col2im, GRID((long)a->rows * s.cin * s.h * s.w), dcol, P(a->dx), s, a->rows);
     return launched();
 }
 
@@ -194,7 +204,7 @@ __global__ void k_sum(float *dw, float *db, const float *part, int tiles, long n
 static int sum(void *p, struct dag_cuda_ctx *ctx) {
     nn_sum_t *a = (nn_sum_t *)p;
     long n = (long)(a->nw + a->nb);
-    k_sum<<<GRID(n)>>>(P(a->dw), P(a->db), CP(a->partial), a->tiles, (long)a->nw, (long)a->nb,
+    LAUNCH(k_sum, GRID(n), P(a->dw), P(a->db), CP(a->partial), a->tiles, (long)a->nw, (long)a->nb,
                        (long)a->stride, a->accumulate);
     return launched();
 }
@@ -227,14 +237,14 @@ __global__ void k_pool(const float *x, const float *y, const float *dy, float *o
 static int pool_fwd(void *p, struct dag_cuda_ctx *ctx) {
     nn_pool_t *a = (nn_pool_t *)p;
     long planes = (long)a->rows * a->c, n = planes * (a->h / a->k) * (a->w / a->k);
-    k_pool<<<GRID(n)>>>(CP(a->x), NULL, NULL, P(a->y), planes, a->h, a->w, a->k, 0);
+    LAUNCH(k_pool, GRID(n), CP(a->x), NULL, NULL, P(a->y), planes, a->h, a->w, a->k, 0);
     return launched();
 }
 
 static int pool_bwd(void *p, struct dag_cuda_ctx *ctx) {
     nn_pool_t *a = (nn_pool_t *)p;
     long planes = (long)a->rows * a->c, n = planes * (a->h / a->k) * (a->w / a->k);
-    k_pool<<<GRID(n)>>>(CP(a->x), CP(a->y), CP(a->dy), P(a->dx), planes, a->h, a->w, a->k, 1);
+    LAUNCH(k_pool, GRID(n), CP(a->x), CP(a->y), CP(a->dy), P(a->dx), planes, a->h, a->w, a->k, 1);
     return launched();
 }
 
@@ -245,13 +255,13 @@ __global__ void k_relu(const float *a, const float *b, float *out, long n) {
 
 static int relu_fwd(void *p, struct dag_cuda_ctx *ctx) {
     nn_ew_t *a = (nn_ew_t *)p;
-    k_relu<<<GRID((long)a->n)>>>(CP(a->a), NULL, P(a->out), (long)a->n);
+    LAUNCH(k_relu, GRID((long)a->n), CP(a->a), NULL, P(a->out), (long)a->n);
     return launched();
 }
 
 static int relu_bwd(void *p, struct dag_cuda_ctx *ctx) {
     nn_ew_t *a = (nn_ew_t *)p;
-    k_relu<<<GRID((long)a->n)>>>(CP(a->a), CP(a->b), P(a->out), (long)a->n);
+    LAUNCH(k_relu, GRID((long)a->n), CP(a->a), CP(a->b), P(a->out), (long)a->n);
     return launched();
 }
 
@@ -260,65 +270,46 @@ __global__ void k_dropout(const float *x, float *y, long cols, int rows, float p
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i >= rows * cols) return;
     uint64_t row = (uint64_t)(first + i / cols);
-    /* nn_uniform of nn_internal.h, the same mask as the CPU body */
-    uint64_t z = row * (uint64_t)cols + (uint64_t)(i % cols);
-    uint64_t h = z + 0x9e3779b97f4a7c15ull;
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-    h = seed ^ (h ^ (h >> 31));
-    h += 0x9e3779b97f4a7c15ull;
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-    h ^= h >> 31;
-    float u = (float)(h >> 40) * (1.0f / 16777216.0f);
+    /* the same mask as the CPU body */
+    float u = nn_uniform(seed, row * (uint64_t)cols + (uint64_t)(i % cols));
     y[i] = u >= p ? x[i] * (1.0f / (1.0f - p)) : 0.0f;
 }
 
 static int dropout(void *p, struct dag_cuda_ctx *ctx) {
     nn_dropout_t *a = (nn_dropout_t *)p;
-    k_dropout<<<GRID((long)a->rows * (long)a->cols)>>>(CP(a->x), P(a->y), (long)a->cols, a->rows,
+    LAUNCH(k_dropout, GRID((long)a->rows * (long)a->cols), CP(a->x), P(a->y), (long)a->cols, a->rows,
                                                       a->p, a->seed, a->first);
     return launched();
 }
 
-/* one thread per row; the row sums of loss and correct predictions are added by thread 0 */
+/* one thread per row; its loss and correct prediction are added to stats */
 __global__ void k_xent(const float *z, const int32_t *lab, float *d, float *stats, int n,
                        int rows, int classes, float scale) {
-    __shared__ float sl[256], sc[256];
-    float loss = 0, corr = 0;
-    for (int r = threadIdx.x; r < n; r += blockDim.x) {
-        const float *zr = z + (long)r * classes;
-        float *dr = d + (long)r * classes;
-        if (r >= rows) {
-            for (int c = 0; c < classes; c++) dr[c] = 0;
-            continue;
-        }
-        int best = 0;
-        float mx = zr[0];
-        for (int c = 1; c < classes; c++)
-            if (zr[c] > mx) mx = zr[c], best = c;
-        double s = 0;
-        for (int c = 0; c < classes; c++) s += exp((double)(zr[c] - mx));
-        int y = lab[r];
-        loss += (float)(log(s) - (double)(zr[y] - mx));
-        corr += best == y;
-        for (int c = 0; c < classes; c++)
-            dr[c] = (float)((exp((double)(zr[c] - mx)) / s - (c == y)) * scale);
+    int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= n) return;
+    const float *zr = z + (long)r * classes;
+    float *dr = d + (long)r * classes;
+    if (r >= rows) {
+        for (int c = 0; c < classes; c++) dr[c] = 0;
+        return;
     }
-    sl[threadIdx.x] = loss, sc[threadIdx.x] = corr;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        for (int t = 1; t < (int)blockDim.x; t++) loss += sl[t], corr += sc[t];
-        stats[0] += loss, stats[1] += corr;
-    }
+    int best = 0;
+    float mx = zr[0];
+    for (int c = 1; c < classes; c++)
+        if (zr[c] > mx) mx = zr[c], best = c;
+    double s = 0;
+    for (int c = 0; c < classes; c++) s += exp((double)(zr[c] - mx));
+    int y = lab[r];
+    for (int c = 0; c < classes; c++)
+        dr[c] = (float)((exp((double)(zr[c] - mx)) / s - (c == y)) * scale);
+    atomicAdd(&stats[0], (float)(log(s) - (double)(zr[y] - mx)));
+    atomicAdd(&stats[1], best == y ? 1.0f : 0.0f);
 }
 
 static int xent(void *p, struct dag_cuda_ctx *ctx) {
     nn_xent_t *a = (nn_xent_t *)p;
-    k_xent<<<1, 256, 0, dag_cuda_stream(ctx)>>>(CP(a->logits),
-                                                (const int32_t *)dag_cuda_ptr(ctx, a->labels),
-                                                P(a->dlogits), P(a->stats), a->n, a->rows,
-                                                a->classes, a->scale);
+    LAUNCH(k_xent, GRID(a->n), CP(a->logits), (const int32_t *)dag_cuda_ptr(ctx, a->labels),
+           P(a->dlogits), P(a->stats), a->n, a->rows, a->classes, a->scale);
     return launched();
 }
 
@@ -346,12 +337,253 @@ static int opt(void *p, struct dag_cuda_ctx *ctx) {
         step = o.lr * sqrtf(c2) / c1;
         epsc = o.eps * sqrtf(c2);
     }
-    k_opt<<<GRID((long)a->n)>>>(P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL, (long)a->n, o,
+    LAUNCH(k_opt, GRID((long)a->n), P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL, (long)a->n, o,
                                 step, epsc);
     return launched();
 }
 
-extern "C" const nn_cuda_table_t nn_cuda = {dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd,
-                                            conv_bwd,  sum,            pool_fwd,    pool_bwd,
-                                            relu_fwd,  relu_bwd,       dropout,     xent,
-                                            opt};
+/* ---- fused blocks (nn_blk_t, blocks.c): a few kernels per task ---------------------- */
+
+/* dense epilogue: a = relu?(a + b) and, with o, o = dropout(a) (the CPU body's mask) */
+__global__ void k_epi_rows(float *a, const float *b, float *o, long n, int out, int relu,
+                           float p, uint64_t seed, long first) {
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    int c = (int)(i % out);
+    float v = a[i] + b[c];
+    if (relu) v = v > 0 ? v : 0.0f;
+    a[i] = v;
+    if (o) {
+        float u = nn_uniform(seed, (uint64_t)(first + i / out) * (uint64_t)out + (uint64_t)c);
+        o[i] = u >= p ? v * (1.0f / (1.0f - p)) : 0.0f;
+    }
+}
+/* conv epilogue without pooling: a = relu?(a + b[channel]) */
+__global__ void k_epi_chw(float *a, const float *b, long n, int c, int hw, int relu) {
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float v = a[i] + b[(i / hw) % c];
+    a[i] = relu ? (v > 0 ? v : 0.0f) : v;
+}
+/* conv epilogue with k x k max-pooling, one thread per pooled output: its window of a
+ * gets relu?(a + b), o the window's maximum */
+__global__ void k_epi_pool(float *a, const float *b, float *o, long planes, int c, int h, int w,
+                           int k, int relu) {
+    int ho = h / k, wo = w / k;
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= planes * ho * wo) return;
+    long pl = i / ((long)ho * wo);
+    int q = (int)(i % ((long)ho * wo)), oy = q / wo, ox = q % wo;
+    float bias = b[pl % c], m = -FLT_MAX;
+    for (int ii = 0; ii < k; ii++)
+        for (int jj = 0; jj < k; jj++) {
+            long idx = pl * h * w + (long)(oy * k + ii) * w + ox * k + jj;
+            float v = a[idx] + bias;
+            if (relu) v = v > 0 ? v : 0.0f;
+            a[idx] = v;
+            if (v > m) m = v;
+        }
+    o[i] = m;
+}
+
+static int blk_fwd(void *p, struct dag_cuda_ctx *ctx) {
+    nn_blk_t *A = (nn_blk_t *)p;
+    if (A->rows <= 0) return 0;
+    float *a = P(A->a), *o = A->o ? P(A->o) : NULL;
+    const float *b = CP(A->b);
+    if (!A->conv) { /* a = x W^T, then the epilogue */
+        int st = rm_gemm(ctx, false, true, A->rows, A->out, A->in, 1.0f, CP(A->x), A->in,
+                         CP(A->w), A->in, 0.0f, a, A->out);
+        if (st) return st;
+        long n = (long)A->rows * A->out;
+        LAUNCH(k_epi_rows, GRID(n), a, b, A->tail == NN_TAIL_DROPOUT ? o : NULL, n, A->out,
+               A->relu, A->p, A->seed, A->first);
+        return launched();
+    }
+    const nn_conv_shape_t s = A->s;
+    int hw = s.ho * s.wo, ckk = s.cin * s.k * s.k;
+    long ncol = (long)A->rows * ckk * hw;
+    float *col = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)ncol);
+    if (!col) return DAG_ERR_NOMEM;
+    LAUNCH(k_im2col, GRID(ncol), CP(A->x), col, s, A->rows);
+    if (launched()) return DAG_ERR_DEVICE;
+    /* a_n[cout, hw] = W[cout, ckk] col_n[ckk, hw] for every sample n (as conv_fwd) */
+    float one = 1.0f, zero = 0.0f;
+    cublasStatus_t cs = cublasSgemmStridedBatched(
+        blas(ctx), CUBLAS_OP_N, CUBLAS_OP_N, hw, s.cout, ckk, &one, col, hw, (long long)ckk * hw,
+        CP(A->w), ckk, 0, &zero, a, hw, (long long)s.cout * hw, A->rows);
+    if (cs != CUBLAS_STATUS_SUCCESS) return DAG_ERR_DEVICE;
+    if (A->tail == NN_TAIL_POOL) {
+        int k = A->pool_k;
+        long planes = (long)A->rows * s.cout, n = planes * (s.ho / k) * (s.wo / k);
+        LAUNCH(k_epi_pool, GRID(n), a, b, o, planes, s.cout, s.ho, s.wo, k, A->relu);
+    } else {
+        long n = (long)A->rows * s.cout * hw;
+        LAUNCH(k_epi_chw, GRID(n), a, b, n, s.cout, hw, A->relu);
+    }
+    return launched();
+}
+
+/* dense: dout back through the dropout and the ReLU, one thread per column; writes dz
+ * (unless NULL: then dz is dout) and db = the column sums */
+__global__ void k_pre_rows(const float *dout, const float *a, float *dz, float *db, int rows,
+                           int out, int relu, int dropout, float p, uint64_t seed, long first,
+                           int acc) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= out) return;
+    float scale = 1.0f / (1.0f - p), s = 0;
+    for (int r = 0; r < rows; r++) {
+        long i = (long)r * out + c;
+        float g = dout[i];
+        if (dropout)
+            g = nn_uniform(seed, (uint64_t)(first + r) * (uint64_t)out + (uint64_t)c) >= p
+                    ? g * scale : 0.0f;
+        if (relu) g = a[i] > 0 ? g : 0.0f;
+        if (dz) dz[i] = g;
+        s += g;
+    }
+    db[c] = acc ? db[c] + s : s;
+}
+/* conv with pooling, one thread per pooled output: the gradient goes to the window's
+ * first maximum (as the CPU body), through the ReLU, into dz (NCHW, when given) and dzc
+ * (channel-major [c][rows][h*w], for one GEMM over the batch) */
+__global__ void k_pre_pool(const float *dout, const float *a, const float *o, float *dz,
+                           float *dzc, long planes, int rows, int c, int h, int w, int k,
+                           int relu) {
+    int ho = h / k, wo = w / k;
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= planes * ho * wo) return;
+    long pl = i / ((long)ho * wo), n = pl / c, ch = pl % c;
+    int q = (int)(i % ((long)ho * wo)), oy = q / wo, ox = q % wo, found = 0;
+    float m = o[i], g = dout[i];
+    for (int ii = 0; ii < k; ii++)
+        for (int jj = 0; jj < k; jj++) {
+            long pos = (long)(oy * k + ii) * w + ox * k + jj;
+            float v = a[pl * h * w + pos], gv = 0.0f;
+            if (!found && v == m) found = 1, gv = g;
+            if (relu && !(v > 0)) gv = 0.0f;
+            if (dz) dz[pl * h * w + pos] = gv;
+            dzc[(ch * rows + n) * h * w + pos] = gv;
+        }
+}
+/* conv without pooling: through the ReLU (a != NULL) into dz and dzc */
+__global__ void k_pre_chw(const float *dout, const float *a, float *dz, float *dzc, int rows,
+                          int c, int hw, int relu) {
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= (long)rows * c * hw) return;
+    long n = i / ((long)c * hw), ch = (i / hw) % c, q = i % hw;
+    float g = dout[i];
+    if (relu && !(a[i] > 0)) g = 0.0f;
+    if (dz) dz[i] = g;
+    dzc[(ch * rows + n) * hw + q] = g;
+}
+/* im2col for the whole batch, channel-major: cols[(c*k+i)*k+j][n*hw + oy*wo + ox], then
+ * a row of ones (cols[ckk][.]: db as one GEMV) */
+__global__ void k_im2col_cm(const float *x, float *cols, nn_conv_shape_t s, int rows) {
+    long hw = (long)s.ho * s.wo, nhw = rows * hw, ckk = (long)s.cin * s.k * s.k;
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= (ckk + 1) * nhw) return;
+    if (i >= ckk * nhw) {
+        cols[i] = 1.0f;
+        return;
+    }
+    long col = i % nhw, r = i / nhw, n = col / hw, q = col % hw;
+    int oy = (int)(q / s.wo), ox = (int)(q % s.wo);
+    int j = (int)(r % s.k), ii = (int)((r / s.k) % s.k), c = (int)(r / (s.k * s.k));
+    int iy = oy * s.stride - s.pad + ii, ix = ox * s.stride - s.pad + j;
+    cols[i] = (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+                  ? x[((n * s.cin + c) * s.h + iy) * (long)s.w + ix]
+                  : 0.0f;
+}
+/* its transpose into dx (NCHW): every input element gathers the columns that read it */
+__global__ void k_col2im_cm(const float *dcols, float *dx, nn_conv_shape_t s, int rows) {
+    long hw = (long)s.ho * s.wo, nhw = rows * hw;
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (i >= (long)rows * s.cin * s.h * s.w) return;
+    int ix = (int)(i % s.w), iy = (int)((i / s.w) % s.h);
+    long c = (i / ((long)s.w * s.h)) % s.cin, n = i / ((long)s.w * s.h * s.cin);
+    float acc = 0;
+    for (int ii = 0; ii < s.k; ii++) {
+        int ty = iy + s.pad - ii;
+        if (ty < 0 || ty % s.stride) continue;
+        int oy = ty / s.stride;
+        if (oy >= s.ho) continue;
+        for (int j = 0; j < s.k; j++) {
+            int tx = ix + s.pad - j;
+            if (tx < 0 || tx % s.stride) continue;
+            int ox = tx / s.stride;
+            if (ox >= s.wo) continue;
+            acc += dcols[((c * s.k + ii) * s.k + j) * nhw + n * hw + oy * s.wo + ox];
+        }
+    }
+    dx[i] = acc;
+}
+
+static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
+    nn_blk_t *A = (nn_blk_t *)p;
+    if (A->rows <= 0) return 0;
+    const float *dout = CP(A->dout), *x = CP(A->x), *w = CP(A->w);
+    const float *a = A->relu || A->tail == NN_TAIL_POOL ? CP(A->a) : NULL;
+    float *dz = A->dz ? P(A->dz) : NULL, *dw = P(A->dw), *db = P(A->db);
+    float *dx = A->dx ? P(A->dx) : NULL;
+    float one = 1.0f, zero = 0.0f, beta = A->accumulate ? 1.0f : 0.0f;
+    if (!A->conv) {
+        LAUNCH(k_pre_rows, GRID(A->out), dout, a, dz, db, A->rows, A->out, A->relu,
+               A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first, A->accumulate);
+        if (launched()) return DAG_ERR_DEVICE;
+        const float *g = dz ? dz : dout;
+        /* dW[out, in] (+)= dz^T x ; dx = dz W */
+        int st = rm_gemm(ctx, true, false, A->out, A->in, A->rows, 1.0f, g, A->out, x, A->in,
+                         beta, dw, A->in);
+        if (st || !dx) return st;
+        return rm_gemm(ctx, false, false, A->rows, A->in, A->out, 1.0f, g, A->out, w, A->in,
+                       0.0f, dx, A->in);
+    }
+    const nn_conv_shape_t s = A->s;
+    int hw = s.ho * s.wo, ckk = s.cin * s.k * s.k;
+    long nhw = (long)A->rows * hw, ncol = nhw * ckk;
+    size_t need = (size_t)nhw * s.cout + (size_t)(ncol + nhw) + (size_t)(dx ? ncol : 0);
+    float *dzc = (float *)dag_cuda_workspace(ctx, sizeof(float) * need);
+    if (!dzc) return DAG_ERR_NOMEM;
+    float *cols = dzc + nhw * s.cout, *ones = cols + ncol, *dcols = ones + nhw;
+    if (A->tail == NN_TAIL_POOL) {
+        int k = A->pool_k;
+        long planes = (long)A->rows * s.cout, n = planes * (s.ho / k) * (s.wo / k);
+        LAUNCH(k_pre_pool, GRID(n), dout, a, CP(A->o), dz, dzc, planes, A->rows, s.cout, s.ho,
+               s.wo, k, A->relu);
+    } else {
+        LAUNCH(k_pre_chw, GRID(nhw * s.cout), dout, a, dz, dzc, A->rows, s.cout, hw, A->relu);
+    }
+    LAUNCH(k_im2col_cm, GRID(ncol + nhw), x, cols, s, A->rows);
+    if (launched()) return DAG_ERR_DEVICE;
+    /* db[cout] (+)= dzc[cout, nhw] ones */
+    if (cublasSgemv(blas(ctx), CUBLAS_OP_T, (int)nhw, s.cout, &one, dzc, (int)nhw, ones, 1,
+                    &beta, db, 1) != CUBLAS_STATUS_SUCCESS)
+        return DAG_ERR_DEVICE;
+    /* dW[cout, ckk] (+)= dzc[cout, nhw] cols[ckk, nhw]^T: column-major, one GEMM */
+    if (cublasSgemm(blas(ctx), CUBLAS_OP_T, CUBLAS_OP_N, ckk, s.cout, (int)nhw, &one, cols,
+                    (int)nhw, dzc, (int)nhw, &beta, dw, ckk) != CUBLAS_STATUS_SUCCESS)
+        return DAG_ERR_DEVICE;
+    if (!dx) return 0;
+    /* dcols[ckk, nhw] = W^T dzc, then back to the input's layout */
+    if (cublasSgemm(blas(ctx), CUBLAS_OP_N, CUBLAS_OP_T, (int)nhw, ckk, s.cout, &one, dzc,
+                    (int)nhw, w, ckk, &zero, dcols, (int)nhw) != CUBLAS_STATUS_SUCCESS)
+        return DAG_ERR_DEVICE;
+    LAUNCH(k_col2im_cm, GRID((long)A->rows * s.cin * s.h * s.w), dcols, dx, s, A->rows);
+    return launched();
+}
+
+/* a task that only orders (the step's completion token): nothing to enqueue */
+static int noop(void *p, struct dag_cuda_ctx *ctx) {
+    (void)p, (void)ctx;
+    return 0;
+}
+static int devices(void) { return dag_cuda_device_count(); }
+static int pin(void *p, size_t n, int on) {
+    return on ? dag_cuda_register(p, n) : dag_cuda_unregister(p, n);
+}
+
+extern "C" const nn_cuda_table_t nn_cuda = {
+    dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum,     pool_fwd, pool_bwd,
+    relu_fwd,  relu_bwd,       dropout,     xent,     opt,      blk_fwd, blk_bwd,  noop,
+    devices,   pin};

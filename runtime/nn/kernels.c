@@ -293,3 +293,69 @@ int nn_k_init(void *p) {
     for (size_t i = 0; i < a->n; i++) a->out[i] = (2.0f * nn_uniform(a->seed, i) - 1.0f) * lim;
     return 0;
 }
+
+/* fused blocks (nn_blk_t): the same arithmetic as the layer bodies above, in one task */
+int nn_k_blk_fwd(void *p) {
+    nn_blk_t *a = p;
+    size_t n;
+    int rc;
+    if (a->conv) {
+        nn_conv_fwd_t c = {a->x, a->w, a->b, a->a, a->rows, a->s};
+        rc = nn_k_conv_fwd(&c);
+        n = (size_t)a->rows * a->s.cout * a->s.ho * a->s.wo;
+    } else {
+        nn_dense_fwd_t d = {a->x, a->w, a->b, a->a, a->rows, a->in, a->out};
+        rc = nn_k_dense_fwd(&d);
+        n = (size_t)a->rows * a->out;
+    }
+    if (rc) return rc;
+    if (a->relu)
+        for (size_t i = 0; i < n; i++) a->a[i] = a->a[i] > 0 ? a->a[i] : 0.0f;
+    if (a->tail == NN_TAIL_DROPOUT) {
+        nn_dropout_t d = {a->a, a->o, (size_t)a->out, a->rows, a->p, a->seed, a->first};
+        return nn_k_dropout(&d);
+    }
+    if (a->tail == NN_TAIL_POOL) {
+        nn_pool_t q = {a->a, a->o, NULL, NULL, a->rows, a->s.cout, a->s.ho, a->s.wo, a->pool_k};
+        return nn_k_pool_fwd(&q);
+    }
+    return 0;
+}
+
+int nn_k_blk_bwd(void *p) {
+    nn_blk_t *a = p;
+    const float *g = a->dout;
+    size_t n = a->conv ? (size_t)a->rows * a->s.cout * a->s.ho * a->s.wo
+                       : (size_t)a->rows * a->out;
+    if (a->tail == NN_TAIL_DROPOUT) {
+        nn_dropout_t d = {a->dout, a->dz, (size_t)a->out, a->rows, a->p, a->seed, a->first};
+        nn_k_dropout(&d);
+        g = a->dz;
+    } else if (a->tail == NN_TAIL_POOL) {
+        nn_pool_t q = {a->a, a->o, a->dout, a->dz, a->rows, a->s.cout, a->s.ho, a->s.wo,
+                       a->pool_k};
+        nn_k_pool_bwd(&q);
+        g = a->dz;
+    }
+    if (a->relu) {
+        for (size_t i = 0; i < n; i++) a->dz[i] = a->a[i] > 0 ? g[i] : 0.0f;
+        g = a->dz;
+    }
+    if (!a->conv) {
+        nn_dense_bwd_w_t w = {g, a->x, a->dw, a->db, a->rows, a->in, a->out, 0, a->out,
+                              a->accumulate};
+        nn_k_dense_bwd_w(&w);
+        if (!a->dx) return 0;
+        nn_dense_bwd_data_t d = {g, a->w, a->dx, a->rows, a->in, a->out};
+        return nn_k_dense_bwd_data(&d);
+    }
+    size_t nw = (size_t)a->s.cout * a->s.cin * a->s.k * a->s.k;
+    float *part = malloc(sizeof(float) * (nw + (size_t)a->s.cout));
+    if (!part) return DAG_ERR_NOMEM;
+    nn_conv_bwd_t c = {a->x, a->w, g, a->dx, part, a->rows, a->s};
+    int rc = nn_k_conv_bwd(&c);
+    nn_sum_t s = {part, a->dw, a->db, 1, nw, (size_t)a->s.cout, 0, a->accumulate};
+    if (!rc) rc = nn_k_sum(&s);
+    free(part);
+    return rc;
+}

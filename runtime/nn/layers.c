@@ -341,6 +341,11 @@ dag_status_t dag_nn_softmax_xent(const dag_nn_exec_t *ex, const dag_nn_tensor_t 
 
 dag_status_t dag_nn_opt_update(const dag_nn_exec_t *ex, const dag_nn_opt_t *opt, float *p,
                                const float *g, float *m, float *v, size_t n, long t) {
+    return nn_opt_submit(ex, opt, p, g, m, v, n, t, (size_t)1 << 16);
+}
+
+dag_status_t nn_opt_submit(const dag_nn_exec_t *ex, const dag_nn_opt_t *opt, float *p,
+                           const float *g, float *m, float *v, size_t n, long t, size_t chunk) {
     if (!opt || !p || !g || !m || (opt->kind == DAG_NN_ADAM && !v) || t < 1 ||
         (opt->kind != DAG_NN_SGD && opt->kind != DAG_NN_ADAM))
         return DAG_ERR_INVALID;
@@ -350,7 +355,7 @@ dag_status_t dag_nn_opt_update(const dag_nn_exec_t *ex, const dag_nn_opt_t *opt,
         if (o.beta2 == 0) o.beta2 = 0.999f;
         if (o.eps == 0) o.eps = 1e-8f;
     }
-    const size_t chunk = (size_t)1 << 16;
+    if (!chunk) chunk = n ? n : 1;
     for (size_t i = 0; i < n; i += chunk) {
         size_t k = n - i < chunk ? n - i : chunk;
         nn_opt_t a = {p + i, g + i, m + i, v ? v + i : NULL, k, t, o};

@@ -130,6 +130,26 @@ static int owner_of_stage(const dag_nn_model_t *m, int s) {
     return m->cfg.parallel == DAG_NN_PIPELINE && !m->cfg.local ? s % m->nranks : -1;
 }
 
+/* data-parallel: make buffer k the input and labels of slot 0 (tasks keep the pointers
+ * they were submitted with) */
+static void use_input(dag_nn_model_t *m, int k) {
+    *ACT(m, 0, 0) = m->in2[k];
+    m->labels[0] = m->lab2[k];
+    m->flip = k;
+}
+
+/* register (on) or unregister the input and label buffers with the GPU (buffer 0 in use) */
+static dag_status_t pin_inputs(dag_nn_model_t *m, int on) {
+    dag_status_t st = DAG_OK, r;
+    for (int s = 0; s < m->slots + m->dbuf; s++) {
+        dag_nn_tensor_t *x = s < m->slots ? ACT(m, 0, s) : &m->in2[1];
+        dag_nn_tensor_t *y = s < m->slots ? &m->labels[s] : &m->lab2[1];
+        if ((r = nn_cuda.pin(x->data, sizeof(float) * dag_nn_tensor_numel(x), on)) && !st) st = r;
+        if ((r = nn_cuda.pin(y->data, sizeof(int32_t) * (size_t)m->rows, on)) && !st) st = r;
+    }
+    return st;
+}
+
 dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
     if (!m || m->built || m->nl == 0) return m ? DAG_ERR_STATE : DAG_ERR_INVALID;
     const dag_nn_config_t *c = &m->cfg;
@@ -231,6 +251,23 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
             (st = dag_nn_tensor_init(&b, DAG_NN_INIT_ZERO, 0, 0)))
             return st;
     }
+    nn_blocks_plan(m);
+    m->inflight = env_int("DAG_NN_INFLIGHT", 2);
+    if (m->inflight < 1) m->inflight = 1;
+    if (m->inflight > 8) m->inflight = 8;
+    if (c->parallel != DAG_NN_PIPELINE) { /* a second input and label buffer */
+        m->in2[0] = *ACT(m, 0, 0), m->lab2[0] = m->labels[0];
+        if ((st = dag_nn_tensor_alloc(&m->in2[1], m->rows, c->c, c->h, c->w, -1)) ||
+            (st = dag_nn_tensor_alloc(&m->lab2[1], m->rows, 1, 1, 1, -1)))
+            return st;
+        m->dbuf = 1;
+    }
+    /* the GPU path: the step's inputs and labels page-locked and kept on the device across
+     * waits (their copies in run at full speed, without staging) */
+    if (m->fused && m->ex.device != DAG_DEVICE_CPU && nn_cuda.pin && nn_cuda.devices() > 0) {
+        if ((st = pin_inputs(m, 1))) return st;
+        m->pinned = 1;
+    }
     if ((st = nn_exchange_open(m))) return st;
     m->built = 1;
     return dag_taskwait();
@@ -240,6 +277,10 @@ void dag_nn_model_destroy(dag_nn_model_t *m) {
     if (!m) return;
     dag_taskwait();
     nn_exchange_close(m);
+    if (m->dbuf) use_input(m, 0);
+    if (m->pinned) pin_inputs(m, 0);
+    dag_nn_tensor_free(&m->in2[1]);
+    dag_nn_tensor_free(&m->lab2[1]);
     for (int s = 0; s < m->stages; s++) {
         dag_nn_tensor_free(&m->grp[s].p);
         dag_nn_tensor_free(&m->grp[s].g);
@@ -258,8 +299,8 @@ void dag_nn_model_destroy(dag_nn_model_t *m) {
 }
 
 /* views of a layer's parameters and gradients inside its group's flat arrays */
-static void views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t *b,
-                  dag_nn_tensor_t *dw, dag_nn_tensor_t *db) {
+void nn_views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t *b,
+              dag_nn_tensor_t *dw, dag_nn_tensor_t *db) {
     nn_layer_t *L = &m->L[l];
     nn_group_t *g = &m->grp[L->stage];
     int in = (int)(L->nw / (size_t)L->out);
@@ -274,7 +315,7 @@ static void views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t 
     db->data = g->g.data + L->off + L->nw;
 }
 
-static uint64_t drop_seed(const dag_nn_model_t *m, int l) {
+uint64_t nn_drop_seed(const dag_nn_model_t *m, int l) {
     return nn_mix(m->cfg.seed ^ nn_mix(0xd0d0 + (uint64_t)l));
 }
 
@@ -297,6 +338,10 @@ static int k_gather_y(void *p) {
     for (int r = 0; r < a->rows; r++) a->lab[r] = a->labels[a->idx[r]];
     return 0;
 }
+static int k_gather_xy(void *p) {
+    k_gather_x(p);
+    return k_gather_y(p);
+}
 
 static dag_status_t gather(dag_nn_model_t *m, int s, const float *x, const int32_t *labels,
                            const int32_t *idx, int valid, int need_x, int need_y) {
@@ -309,6 +354,12 @@ static dag_status_t gather(dag_nn_model_t *m, int s, const float *x, const int32
     for (int r = 0; r < m->rows; r++) a->idx[r] = idx[r < valid ? r : 0];
     dag_nn_exec_t cpu = {1, DAG_DEVICE_CPU, 1};
     dag_status_t st = DAG_OK;
+    if (need_x && need_y && xin->owner == m->labels[s].owner) { /* one task for both */
+        dag_dep_t d[] = {{xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT},
+                         {m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, DAG_OUT}};
+        st = nn_submit(k_gather_xy, NULL, a, sz, d, 2, &cpu, "nn.gather");
+        need_x = need_y = 0;
+    }
     if (need_x) {
         dag_dep_t d = {xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT};
         st = nn_submit(k_gather_x, NULL, a, sz, &d, 1, &cpu, "nn.gather.x");
@@ -326,17 +377,17 @@ static dag_status_t forward_layer(dag_nn_model_t *m, int l, int s, int train, lo
     dag_nn_tensor_t *x = ACT(m, l, s), *y = ACT(m, l + 1, s), w, b, dw, db;
     switch (L->kind) {
     case NN_DENSE:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_dense_forward(&m->ex, x, &w, &b, y);
     case NN_CONV:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_conv2d_forward(&m->ex, x, &w, &b, y, L->stride, L->pad);
     case NN_POOL:
         return dag_nn_maxpool_forward(&m->ex, x, y, L->k);
     case NN_RELU:
         return dag_nn_relu_forward(&m->ex, x, y);
     default:
-        return dag_nn_dropout_forward(&m->ex, x, y, train ? L->p : 0.0f, drop_seed(m, l), first);
+        return dag_nn_dropout_forward(&m->ex, x, y, train ? L->p : 0.0f, nn_drop_seed(m, l), first);
     }
 }
 
@@ -346,24 +397,44 @@ static dag_status_t backward_layer(dag_nn_model_t *m, int l, int s, int acc, lon
     dag_nn_tensor_t *dx = l > 0 ? DACT(m, l, s) : NULL, w, b, dw, db;
     switch (L->kind) {
     case NN_DENSE:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_dense_backward(&m->ex, x, &w, dy, dx, &dw, &db, acc);
     case NN_CONV:
-        views(m, l, &w, &b, &dw, &db);
+        nn_views(m, l, &w, &b, &dw, &db);
         return dag_nn_conv2d_backward(&m->ex, x, &w, dy, dx, &dw, &db, &m->scratch[l],
                                       L->stride, L->pad, acc);
     default:
         if (!dx) return DAG_OK;
         if (L->kind == NN_POOL) return dag_nn_maxpool_backward(&m->ex, x, y, dy, dx, L->k);
         if (L->kind == NN_RELU) return dag_nn_relu_backward(&m->ex, y, dy, dx);
-        return dag_nn_dropout_backward(&m->ex, dy, dx, L->p, drop_seed(m, l), first);
+        return dag_nn_dropout_backward(&m->ex, dy, dx, L->p, nn_drop_seed(m, l), first);
     }
+}
+
+/* a unit: a fused block (m->blk[l] layers) or one layer */
+static dag_status_t forward_unit(dag_nn_model_t *m, int l, int s, int train, long first) {
+    if (m->fused && (m->L[l].kind == NN_DENSE || m->L[l].kind == NN_CONV))
+        return nn_block_forward(m, l, s, train, first);
+    return forward_layer(m, l, s, train, first);
+}
+static dag_status_t backward_unit(dag_nn_model_t *m, int l, int s, int acc, long first) {
+    if (m->fused && (m->L[l].kind == NN_DENSE || m->L[l].kind == NN_CONV))
+        return nn_block_backward(m, l, s, acc, first);
+    return backward_layer(m, l, s, acc, first);
+}
+/* the forward pass of slot s through the layers of `stage` (-1: all) */
+static dag_status_t forward_units(dag_nn_model_t *m, int s, int stage, int train, long first) {
+    dag_status_t st = DAG_OK;
+    for (int l = 0; !st && l < m->nl; l += m->blk[l])
+        if (stage < 0 || m->L[l].stage == stage) st = forward_unit(m, l, s, train, first);
+    return st;
 }
 
 static dag_status_t update_bucket(dag_nn_model_t *m, nn_group_t *g, int b) {
     size_t o = g->bucket_off[b], n = g->bucket_off[b + 1] - o;
-    return dag_nn_opt_update(&m->ex, &m->cfg.opt, g->p.data + o, g->g.data + o, g->m.data + o,
-                             g->v.data + o, n, m->step + 1);
+    /* fused (GPU): one kernel over the bucket's flat parameters; else 64 Ki per task */
+    return nn_opt_submit(&m->ex, &m->cfg.opt, g->p.data + o, g->g.data + o, g->m.data + o,
+                         g->v.data + o, n, m->step + 1, m->fused ? 0 : (size_t)1 << 16);
 }
 
 static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const int32_t *labels,
@@ -371,9 +442,9 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
     dag_status_t st;
     long first = m->step * m->cfg.batch + (long)m->rank * m->rows;
     const int32_t *mine = idx + (m->replicas > 1 ? (size_t)m->rank * m->rows : 0);
+    use_input(m, !m->flip);
     if ((st = gather(m, 0, x, labels, mine, m->rows, 1, 1))) return st;
-    for (int l = 0; l < m->nl; l++)
-        if ((st = forward_layer(m, l, 0, 1, first))) return st;
+    if ((st = forward_units(m, 0, -1, 1, first))) return st;
     if ((st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, 0), (int32_t *)m->labels[0].data,
                                   m->rows, 1.0f / (float)m->cfg.batch, DACT(m, m->nl, 0),
                                   m->acc.data)))
@@ -381,7 +452,8 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
     nn_group_t *g = &m->grp[0];
     int b = 0;
     for (int l = m->nl - 1; l >= 0; l--) {
-        if ((st = backward_layer(m, l, 0, 0, first))) return st;
+        if (!m->blk[l]) continue; /* inside a fused block */
+        if ((st = backward_unit(m, l, 0, 0, first))) return st;
         if (b < g->nbuckets && g->bucket_last_layer[b] == l) {
             /* every gradient of bucket b is now produced by submitted tasks: reduce it and
              * update its parameters while the backward pass goes on */
@@ -434,8 +506,7 @@ static dag_status_t step_pipeline(dag_nn_model_t *m, const float *x, const int32
                 if (s == 0 || s == S - 1)
                     st = gather(m, slot, x, labels, idx + (size_t)mi * m->rows, m->rows, s == 0,
                                 s == S - 1);
-                for (int l = 0; !st && l < m->nl; l++)
-                    if (m->L[l].stage == s) st = forward_layer(m, l, slot, 1, first);
+                if (!st) st = forward_units(m, slot, s, 1, first);
                 if (!st && s == S - 1)
                     st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, slot),
                                              (int32_t *)m->labels[slot].data, m->rows,
@@ -445,7 +516,8 @@ static dag_status_t step_pipeline(dag_nn_model_t *m, const float *x, const int32
             } else {
                 if (s < S - 1 && nbk[s + 1] <= mi) continue;
                 for (int l = m->nl - 1; !st && l >= 0; l--)
-                    if (m->L[l].stage == s) st = backward_layer(m, l, slot, mi > 0, first);
+                    if (m->blk[l] && m->L[l].stage == s)
+                        st = backward_unit(m, l, slot, mi > 0, first);
                 nbk[s]++;
             }
             if (st) goto out;
@@ -473,19 +545,29 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
     if (!m || !x || !labels || !idx) return DAG_ERR_INVALID;
     if (!m->built) return DAG_ERR_STATE;
     dag_status_t st;
-    char *tok = m->token[m->step & 1];
+    char *tok = m->token[m->step % m->inflight];
     if (m->cfg.parallel == DAG_NN_PIPELINE) {
         if ((st = step_pipeline(m, x, labels, idx))) return st;
         st = dag_taskwait(); /* 1F1B flushes the pipeline at every step anyway */
     } else {
-        /* at most two steps in flight: wait for the step before the previous one */
+        /* at most m->inflight steps in flight: wait for the step that many steps back */
         dag_dep_t t = {tok, 1, DAG_INOUT};
         if ((st = dag_taskwait_deps(&t, 1))) return st;
         if ((st = step_data_parallel(m, x, labels, idx))) return st;
+        /* after the step's optimiser tasks: its parameters, bucket by bucket (the ranges
+         * the fused path uses: a range over several buckets would be another region on a
+         * GPU, brought up to date through the host) */
         nn_group_t *g = &m->grp[0];
-        dag_dep_t d[] = {t, {g->p.data, sizeof(float) * g->n, DAG_IN}};
+        dag_dep_t d[NN_MAX_LAYERS + 1] = {t};
+        for (int b = 0; b < g->nbuckets; b++)
+            d[b + 1] = (dag_dep_t){g->p.data + g->bucket_off[b],
+                                   sizeof(float) * (g->bucket_off[b + 1] - g->bucket_off[b]),
+                                   DAG_IN};
         dag_task_attr_t at = {.label = "nn.step.done"};
-        st = dag_submit(k_token, NULL, 0, d, 2, &at);
+        /* on the GPU when the parameters are there: a CPU token would bring them home */
+        if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
+        at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
+        st = dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
     }
     m->step++;
     m->samples_since += m->cfg.batch;
@@ -537,7 +619,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int s = c % m->slots, valid = n - c * rows < rows ? n - c * rows : rows;
             for (int r = 0; r < valid; r++) idx[r] = c * rows + r;
             st = gather(m, s, x, labels, idx, valid, 1, 1);
-            for (int l = 0; l < m->nl && !st; l++) st = forward_layer(m, l, s, 0, 0);
+            if (!st) st = forward_units(m, s, -1, 0, 0);
             if (!st)
                 st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, s), (int32_t *)m->labels[s].data,
                                          valid, 0.0f, DACT(m, m->nl, s), m->eval_acc.data);
@@ -549,8 +631,9 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int c = k * m->replicas + (m->replicas > 1 ? m->rank : 0);
             int valid = c < chunks ? (n - c * rows < rows ? n - c * rows : rows) : 0;
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
+            use_input(m, !m->flip);
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
-            for (int l = 0; l < m->nl && !st; l++) st = forward_layer(m, l, 0, 0, 0);
+            if (!st) st = forward_units(m, 0, -1, 0, 0);
             if (!st)
                 st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, 0), (int32_t *)m->labels[0].data,
                                          valid, 0.0f, DACT(m, m->nl, 0), m->eval_acc.data);

@@ -52,6 +52,31 @@ typedef struct {
 } nn_opt_t;
 typedef struct { float *out; size_t n; int kind, fan_in; uint64_t seed; } nn_init_t;
 
+/* A fused block (blocks.c): a dense or conv layer with the ReLU after it and a dropout
+ * (dense) or max-pooling (conv) after that, forward or backward in one task over the
+ * whole batch (the GPU path: a few kernels per task instead of a task per kernel).
+ * Forward: a = relu?(layer(x) + b), o = tail(a). Backward: the gradient dout of the
+ * block's output (o with a tail, else a) back through the tail and the ReLU into dz
+ * (the pre-activation gradient, dout itself when the block is the layer alone), then
+ * dw, db (added to when accumulate) and dx (when not NULL). */
+enum { NN_TAIL_NONE = 0, NN_TAIL_DROPOUT = 1, NN_TAIL_POOL = 2 };
+typedef struct {
+    const float *x, *w, *b;
+    float *a, *o;
+    const float *dout;
+    float *dz, *dx, *dw, *db;
+    int conv, relu, tail;
+    int rows, in, out;  /* dense: x [rows, in], a [rows, out] */
+    nn_conv_shape_t s;  /* conv: a [rows, cout, ho, wo] */
+    int pool_k;         /* pooling window (tail POOL) */
+    float p;            /* dropout (tail DROPOUT; 0 in evaluation) */
+    uint64_t seed;
+    long first;
+    int accumulate;
+} nn_blk_t;
+int nn_k_blk_fwd(void *a);
+int nn_k_blk_bwd(void *a);
+
 /* CPU bodies (kernels.c) */
 int nn_k_dense_fwd(void *a);
 int nn_k_dense_bwd_data(void *a);
@@ -73,17 +98,27 @@ typedef int (*nn_cuda_fn)(void *, struct dag_cuda_ctx *);
 typedef struct {
     nn_cuda_fn dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum, pool_fwd,
         pool_bwd, relu_fwd, relu_bwd, dropout, xent, opt;
+    nn_cuda_fn blk_fwd, blk_bwd; /* fused blocks */
+    nn_cuda_fn noop;             /* a task that orders, with no work (completion tokens) */
+    int (*devices)(void);        /* dag_cuda_device_count */
+    int (*pin)(void *p, size_t n, int on); /* dag_cuda_register / dag_cuda_unregister */
 } nn_cuda_table_t;
 extern const nn_cuda_table_t nn_cuda;
 
-/* counter-based random numbers: a uniform float in [0, 1) from (seed, index) */
-static inline uint64_t nn_mix(uint64_t z) {
+/* counter-based random numbers: a uniform float in [0, 1) from (seed, index); also on
+ * the device (cuda.cu) */
+#if defined(__CUDACC__) || defined(NN_CUDA_EMU)
+#define NN_HD __host__ __device__
+#else
+#define NN_HD
+#endif
+NN_HD static inline uint64_t nn_mix(uint64_t z) {
     z += 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-static inline float nn_uniform(uint64_t seed, uint64_t i) {
+NN_HD static inline float nn_uniform(uint64_t seed, uint64_t i) {
     return (float)(nn_mix(seed ^ nn_mix(i)) >> 40) * (1.0f / 16777216.0f);
 }
 
@@ -92,6 +127,9 @@ dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t s
                        const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                        const char *label);
 int nn_tiles(const dag_nn_exec_t *ex, int rows);
+/* dag_nn_opt_update with tasks of at most `chunk` parameters (0: one task) */
+dag_status_t nn_opt_submit(const dag_nn_exec_t *ex, const dag_nn_opt_t *opt, float *p,
+                           const float *g, float *m, float *v, size_t n, long t, size_t chunk);
 
 #ifdef __cplusplus
 }

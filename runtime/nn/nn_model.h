@@ -46,16 +46,37 @@ struct dag_nn_model {
     dag_nn_tensor_t *act, *dact, *scratch; /* [(nl+1) * slots], [nl] */
     dag_nn_tensor_t *labels;               /* [slots], int32 stored in float tensors */
     dag_nn_tensor_t acc, eval_acc;         /* loss sum, correct count */
-    char token[2][64];
+    char token[8][64];  /* completion tokens of the last `inflight` steps */
+    int inflight;       /* steps in flight (DAG_NN_INFLIGHT, default 2) */
+    int pinned;         /* inputs and labels registered with the GPU (fused, GPU present) */
+    /* data-parallel: two input and label buffers, used by turns (flip), so that the next
+     * step's gather does not wait for this step's first layers */
+    int dbuf, flip;
+    dag_nn_tensor_t in2[2], lab2[2];
     float sync[16]; /* dag_nn_save: rank 0's status, sent to every rank */
     long step, samples_since;
     dag_nn_exec_t ex;
     nn_comm_t *comm;
     nn_nccl_t *nccl; /* gradients reduced through NCCL on the GPUs (nccl.c) */
+    int fused;                /* layers run as fused blocks (blocks.c) */
+    int blk[NN_MAX_LAYERS];   /* layers in the unit starting at l; 0 inside a block */
 };
 
 #define ACT(m, l, s) (&(m)->act[(size_t)(l) * (m)->slots + (s)])
 #define DACT(m, l, s) (&(m)->dact[(size_t)(l) * (m)->slots + (s)])
+
+/* model.c: a layer's parameter and gradient views; the dropout seed of layer l */
+void nn_views(dag_nn_model_t *m, int l, dag_nn_tensor_t *w, dag_nn_tensor_t *b,
+              dag_nn_tensor_t *dw, dag_nn_tensor_t *db);
+uint64_t nn_drop_seed(const dag_nn_model_t *m, int l);
+
+/* blocks.c: fused blocks. plan: DAG_NN_FUSE=1|0, else fused when the model may use a GPU
+ * (cfg.device not CPU and a CUDA device present): a dense or conv layer and the ReLU and
+ * dropout / max-pooling after it (same stage) become one unit, m->blk[] its length. The
+ * forward and backward of a unit starting at layer l (slot s) are one task each. */
+void nn_blocks_plan(dag_nn_model_t *m);
+dag_status_t nn_block_forward(dag_nn_model_t *m, int l, int s, int train, long first);
+dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long first);
 
 /* comm.c: data-parallel exchange over MPI (nonblocking collectives posted from detachable
  * tasks, in submission order on every rank) */

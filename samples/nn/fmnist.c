@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef FMNIST_CUDA_STATS /* CUDA builds: what the GPU did per step (dag_cuda_stats) */
+#include <dag/cuda.h>
+#endif
 
 static double now(void) {
     struct timespec ts;
@@ -142,21 +145,30 @@ int main(int argc, char **argv) {
     }
     if (rank == 0)
         printf("fmnist: %s, %zu parameters, %s on %d rank(s) x %d thread(s), batch %d, %s lr %g,"
-               " %d steps/epoch, all-reduce %s%s\n",
+               " %d steps/epoch, all-reduce %s, %s%s\n",
                model, dag_nn_model_params(m), pipeline ? "pipeline" : "data-parallel", nranks,
                dag_num_threads(), batch, sgd ? "SGD" : "Adam", lr, steps,
-               dag_nn_allreduce_backend(m), resume ? ", resumed" : "");
+               dag_nn_allreduce_backend(m),
+               dag_nn_model_fused(m) ? "fused blocks" : "a task per layer and tile",
+               resume ? ", resumed" : "");
     int32_t *idx = malloc(sizeof(int32_t) * (size_t)ntrain);
     if (!idx) return 1;
     double total_time = 0, total_samples = 0, test_acc = 0, test_loss = 0;
     for (long e = start_epoch; e < start_epoch + epochs; e++) {
         dag_nn_shuffle(idx, ntrain, seed, e);
         CHECK(dag_nn_set_lr(m, (float)(lr * pow(decay, (double)e)))); /* lr x decay^epoch */
+#ifdef FMNIST_CUDA_STATS
+        dag_cuda_stats_t c0, c1;
+        dag_cuda_stats(&c0);
+#endif
         double t0 = now();
         for (int s = 0; s < steps; s++)
             CHECK(dag_nn_train_step(m, train.x, train.labels, idx + (size_t)s * batch));
         double loss, acc;
         CHECK(dag_nn_train_metrics(m, &loss, &acc));
+#ifdef FMNIST_CUDA_STATS
+        dag_cuda_stats(&c1); /* the epoch's steps (and its final wait's copies) */
+#endif
         double dt = now() - t0;
         total_time += dt, total_samples += (double)steps * batch;
         dag_nn_comm_stats_t cs;
@@ -168,6 +180,18 @@ int main(int argc, char **argv) {
             if (cs.steps) printf("  all-reduce exposed %.3f ms/step (%d buckets)", cs.exposed_ms,
                                  cs.buckets);
             printf("\n");
+#ifdef FMNIST_CUDA_STATS
+            double k = steps ? 1.0 / steps : 0;
+            if (c1.gpu_tasks > c0.gpu_tasks)
+                printf("gpu per step: %.1f GPU tasks, %.1f CPU tasks, %.3f MB in, %.3f MB out, "
+                       "%.1f early write-backs, %.2f device allocations\n",
+                       (double)(c1.gpu_tasks - c0.gpu_tasks) * k,
+                       (double)(c1.cpu_tasks - c0.cpu_tasks) * k,
+                       (double)(c1.h2d_bytes - c0.h2d_bytes) * k / 1e6,
+                       (double)(c1.d2h_bytes - c0.d2h_bytes) * k / 1e6,
+                       (double)(c1.early_writebacks - c0.early_writebacks) * k,
+                       (double)(c1.device_allocs - c0.device_allocs) * k);
+#endif
             fflush(stdout);
         }
     }

@@ -92,6 +92,9 @@ int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 40, batch = argc > 2 ? atoi(argv[2]) : 64;
     rank = dag_rank();
     int nranks = dag_nranks();
+    /* the reference models run a task per layer and tile even where a GPU would make the
+     * default fused blocks; the fused ones set DAG_NN_FUSE=1 below */
+    setenv("DAG_NN_FUSE", "0", 1);
     make_data();
     double *ref = calloc((size_t)steps, sizeof(double)), *got = calloc((size_t)steps, sizeof(double));
 
@@ -107,6 +110,24 @@ int main(int argc, char **argv) {
                     ref[steps - 1]);
             fails++;
         }
+        /* fused blocks (the GPU path; here their CPU bodies): the same curve, alone and
+         * data-parallel */
+        setenv("DAG_NN_FUSE", "1", 1);
+        dag_nn_model_t *fl = make(cnn, DAG_NN_DATA_PARALLEL, 1, batch, 0);
+        dag_nn_model_t *fd = make(cnn, DAG_NN_DATA_PARALLEL, 0, batch, 4096);
+        setenv("DAG_NN_FUSE", "0", 1);
+        if (!dag_nn_model_fused(fl) || !dag_nn_model_fused(fd) || dag_nn_model_fused(l)) {
+            fprintf(stderr, "rank %d: DAG_NN_FUSE=1 did not fuse, or =0 did\n", rank);
+            fails++;
+        }
+        curve(fl, 0, steps, batch, got);
+        compare(cnn ? "fused CNN, local" : "fused MLP, local", got, ref, steps, 1e-5);
+        curve(fd, 0, steps, batch, got);
+        compare(cnn ? "fused CNN, data-parallel" : "fused MLP, data-parallel", got, ref, steps,
+                2e-3);
+        double lf, af;
+        CHECK(dag_nn_evaluate(fd, X, Y, 1000, &lf, &af));
+        dag_nn_model_destroy(fl), dag_nn_model_destroy(fd);
         dag_nn_comm_stats_t cs;
         CHECK(dag_nn_comm_stats(d, &cs));
         if (cs.buckets < 2 || (nranks > 1 && cs.steps != steps)) {
@@ -117,8 +138,10 @@ int main(int argc, char **argv) {
         double la, aa, ld, ad;
         CHECK(dag_nn_evaluate(l, X, Y, 1000, &la, &aa));
         CHECK(dag_nn_evaluate(d, X, Y, 1000, &ld, &ad));
-        if (fabs(aa - ad) > 0.01 || fabs(la - ld) > 1e-2 * la) {
-            fprintf(stderr, "rank %d: evaluation differs: %f/%f vs %f/%f\n", rank, la, aa, ld, ad);
+        if (fabs(aa - ad) > 0.01 || fabs(la - ld) > 1e-2 * la || fabs(aa - af) > 0.01 ||
+            fabs(la - lf) > 1e-2 * la) {
+            fprintf(stderr, "rank %d: evaluation differs: %f/%f vs %f/%f, fused %f/%f\n", rank,
+                    la, aa, ld, ad, lf, af);
             fails++;
         }
         if (!cnn) {
@@ -155,6 +178,12 @@ int main(int argc, char **argv) {
             dag_nn_model_t *p = make(0, DAG_NN_PIPELINE, 0, batch, 0);
             curve(p, 0, steps, batch, got);
             compare("pipeline MLP (1F1B)", got, ref, steps, 2e-3);
+            dag_nn_model_destroy(p);
+            setenv("DAG_NN_FUSE", "1", 1);
+            p = make(0, DAG_NN_PIPELINE, 0, batch, 0);
+            setenv("DAG_NN_FUSE", "0", 1);
+            curve(p, 0, steps, batch, got);
+            compare("fused pipeline MLP (1F1B)", got, ref, steps, 2e-3);
             dag_nn_model_destroy(p);
         }
     }
