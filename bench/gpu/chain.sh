@@ -22,6 +22,7 @@ el() { echo "$(($(date +%s) - t0)) s"; }
 budget=${BUDGET:-345} # seconds for the whole script; benchmarks are skipped past it
 finish() {
   tar -czf "$out/chain.tgz" -C "$logs" . 2>/dev/null
+  rm -rf "$logs"
   cat "$sum"
   exit "${1:-0}"
 }
