@@ -377,7 +377,15 @@ static void fetch(struct region *r, int dev, struct evlist *w)
         set_ev(&r->c[src].rd, cev_ref(e)); /* the source is read until e */
     } else {
         host_copy_done(r->addr, r->len, e);
-        set_ev(&r->host_rd, cev_ref(e)); /* the host bytes are read until e */
+        /* the host bytes are read until e, and until a copy in to another device that
+         * may still run: host_rd covers both (e, which the kernel waits for, does not) */
+        struct cev *hr = cev_ref(e);
+        if (r->host_rd && r->host_rd->dev != dev) {
+            stream_wait(dv->h2d, r->host_rd);
+            cev_put(hr);
+            hr = cev_record(dev, dv->h2d);
+        }
+        set_ev(&r->host_rd, hr);
     }
     set_ev(&c->ready, e);
     set_ev(&c->rd, NULL);
