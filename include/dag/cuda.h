@@ -82,8 +82,9 @@ typedef struct dag_cuda_stats {
     unsigned long long deferred_cpu; /* CPU tasks that waited (off their worker) for copies back */
     unsigned long long host_registers; /* host ranges page-locked (cudaHostRegister) for copies */
     unsigned long long early_writebacks; /* results sent home once their last known writer ended */
-    unsigned long long chained; /* tasks made ready when a predecessor was launched, before it
-                                   completed (DAG_CUDA_CHAIN) */
+    unsigned long long chained; /* dependences released when the predecessor was launched, before
+                                   it completed (DAG_CUDA_CHAIN); a task submitted after its
+                                   predecessor's launch gets no such edge and is not counted */
 } dag_cuda_stats_t;
 
 DAG_API dag_status_t dag_cuda_stats(dag_cuda_stats_t *out);

@@ -148,6 +148,23 @@ static void set_ev(struct cev **slot, struct cev *e)
     *slot = e;
 }
 
+/* *slot holds the event after which no transfer reads some bytes any more (a copy's
+ * rd, a region's host_rd); e, recorded on copy stream `sid` (CU_STREAM_H2D/D2H) of dev,
+ * is a new reader's. When the old event is on another stream, the two readers are not
+ * ordered: e's stream waits for the old one and a new event after both takes the slot. */
+static void set_reader(struct cev **slot, struct cev *e, int dev, cudaStream_t s, int sid)
+{
+    struct cev *old = *slot;
+    if (old && old != e && (old->dev != dev || old->stream != sid)) {
+        stream_wait(s, old);
+        struct cev *both = cev_record(dev, s);
+        both->stream = sid;
+        set_ev(slot, both);
+        return;
+    }
+    set_ev(slot, cev_ref(e));
+}
+
 /* ---- kernels reading a copy (WAR with chaining) -------------------------------------- */
 
 /* s waits for the kernels still reading c: before anything writes into c's buffer. */
@@ -219,12 +236,13 @@ static struct cev *writeback_in(struct region *r, size_t chunk, struct cev **ev)
             cu_warn("device-to-host copy", err);
         cev_put(e);
         e = cev_record(d, dv->d2h);
+        e->stream = CU_STREAM_D2H;
         host_copy_done((char *)r->addr + off, n, e);
         if (ev)
             ev[k] = cev_ref(e);
     }
     xtrace_end(ta, d, dv->d2h, HOOK_XFER_D2H, r->len);
-    set_ev(&c->rd, cev_ref(e));
+    set_reader(&c->rd, e, d, dv->d2h, CU_STREAM_D2H); /* a peer copy may read it too */
     set_ev(&r->host_ready, cev_ref(e));
     r->host_valid = 1;
     cu.stats.d2h_bytes += r->len;
@@ -390,11 +408,12 @@ static void fetch(struct region *r, int dev, struct evlist *w)
     if (err != cudaSuccess)
         cu_warn("copy to device", err);
     struct cev *e = cev_record(dev, dv->h2d);
+    e->stream = CU_STREAM_H2D;
     if (src >= 0) {
-        set_ev(&r->c[src].rd, cev_ref(e)); /* the source is read until e */
+        set_reader(&r->c[src].rd, e, dev, dv->h2d, CU_STREAM_H2D); /* the source is read */
     } else {
         host_copy_done(r->addr, r->len, e);
-        set_ev(&r->host_rd, cev_ref(e)); /* the host bytes are read until e */
+        set_reader(&r->host_rd, e, dev, dv->h2d, CU_STREAM_H2D); /* the host bytes are read */
     }
     set_ev(&c->ready, e);
     set_ev(&c->rd, NULL);
