@@ -99,6 +99,10 @@ void k_add(dag_la_type_t t, int m, int n, const void *a, int lda, void *b, int l
 typedef struct la_tour la_tour_t;
 dag_status_t la_tour_init(const dag_la_t *a, la_tour_t **t);
 dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio);
+/* 1 when step k's tournament would have one leaf (the panel on one rank, leaves per
+ * rank): its winners are then partial pivoting's, and the gathered panel gets them for
+ * less work */
+int la_tour_one_leaf(const la_tour_t *t, const dag_la_t *a, int k);
 void la_tour_free(la_tour_t *t);
 
 /* Row interchanges of LU step k (lu's pivot record) on tile column j of b (lu_swap.c):

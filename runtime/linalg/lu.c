@@ -137,7 +137,8 @@ dag_status_t dag_la_getrf_ex(dag_la_t *a, dag_la_lu_panel_t panel, int *ipiv, in
     size_t tb = la_tb(a);
     for (int k = 0; k < kt && !st; k++) {
         int nk = la_nj(a, k), pp = la_prio(k, k, kt, 1);
-        st = tour ? la_tour_panel(a, tour, k, pp) : submit_gather(a, k, pp);
+        st = tour && !la_tour_one_leaf(tour, a, k) ? la_tour_panel(a, tour, k, pp)
+                                                   : submit_gather(a, k, pp);
         int pk = la_min(la_mi(a, k), nk);
         /* L's columns on the left take the step's interchanges (LAPACK's layout) */
         for (int j = 0; j < k && !st; j++)

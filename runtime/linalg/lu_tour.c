@@ -344,6 +344,17 @@ void la_tour_free(la_tour_t *t)
     free(t);
 }
 
+int la_tour_one_leaf(const la_tour_t *t, const dag_la_t *a, int k)
+{
+    if (!t->rank_leaf)
+        return 0;
+    int o = dag_tile_owner(a->tiles, k, k);
+    for (int i = k + 1; i < a->mt; i++)
+        if (dag_tile_owner(a->tiles, i, k) != o)
+            return 0;
+    return 1;
+}
+
 static dag_status_t sub_merge(const dag_la_t *a, la_tour_t *t, int k, int dst, int src,
                               int prio)
 {
