@@ -5,11 +5,11 @@ out=${OUT:-/tmp/lead}; mkdir -p "$out"
 OUT=$out BUDGET=${CHAIN_BUDGET:-300} bash bench/gpu/chain.sh >/dev/null 2>&1; cat "$out/summary.txt"
 B=build-gpu
 {
-for v in ${CHOL_VARIANTS:-"BENCH_TRSM=inv" "DAG_CUDA_URGENT=0"}; do
+for v in ${CHOL_VARIANTS:-BENCH_TRSM=inv}; do
   echo "== chol $v"; env $v timeout 40 $B/bench/gpu/bench_gpu_linalg chol 16384 1024 | grep -E "dag|resident"
 done
 cmake --build $B -j16 --target la_bench daglinalg >/dev/null 2>&1
-for v in "DAG_LA_DEVICE=cuda" "DAG_LA_DEVICE=any"; do
+for v in ${LA_VARIANTS:-DAG_LA_DEVICE=cuda}; do
   echo "== la potrf $v"; env LA_BENCH_REPS=3 $v timeout 50 $B/bench/linalg/la_bench dag potrf 16384 1024 2>&1 | tail -2
 done
 } 2>&1 | tee "$out/extra.txt"
