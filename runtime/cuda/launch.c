@@ -72,9 +72,9 @@ static struct stream *least_busy(struct device *dv, int lo, int hi)
     return lock_stream(best);
 }
 
-/* A stream of dv whose launch lock we hold. Prioritised tasks (the critical path: a
- * factorisation's panel, the next step's updates) take the least busy urgent stream
- * (DAG_CUDA_URGENT of them, at the highest stream priority): on an ordinary stream they
+/* A stream of dv whose launch lock we hold. With DAG_CUDA_URGENT >= 2, prioritised tasks
+ * (the critical path: a factorisation's panel, the next step's updates) take the least
+ * busy urgent stream (at the highest stream priority): on an ordinary stream they
  * would wait behind up to DAG_CUDA_INFLIGHT kernels launched before them, and their
  * blocks would share the SMs with those streams' queued kernels. Long prioritised ones
  * keep to the first urgent stream, in launch order. Other kernels the model knows to be
@@ -89,11 +89,10 @@ static struct stream *grab_stream(struct device *dv, int serial, int urgent, int
     if (pref >= 0 && !serial && (pref < dv->nstreams || urgent) &&
         pthread_mutex_trylock(&dv->st[pref].launch) == 0)
         return &dv->st[pref]; /* its predecessor's stream (chain_stream) */
-    if (urgent && dv->nurgent) {
-        if (serial || dv->nurgent == 1)
-            return lock_stream(&dv->st[dv->nstreams]);
+    if (urgent && dv->nurgent && serial)
+        return lock_stream(&dv->st[dv->nstreams]);
+    if (urgent && dv->nurgent > 1)
         return least_busy(dv, dv->nstreams, dv->nall);
-    }
     if (serial || dv->nstreams == 1)
         return lock_stream(&dv->st[0]);
     return least_busy(dv, 1, dv->nstreams);
