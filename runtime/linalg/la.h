@@ -156,6 +156,9 @@ int la_task_syrk(void *p);
 int la_task_trsm(void *p);
 
 /* Submit one tile GEMM / SYRK / TRSM task (writes c / c / b); *bytes: each tile's size. */
+/* lu_swap.c: helpers of the row interchanges, shared with the tournament panel */
+int *la_net_perm(const int *piv, int np, int base, int rows);
+void la_row_cpy(int n, size_t es, const char *s, int lds, int rs, char *d, int ldd, int rd);
 dag_status_t la_gemm_tile(dag_la_type_t t, char ta, char tb, int m, int n, int k,
                           double alpha, const void *a, int lda, size_t abytes, const void *b,
                           int ldb, size_t bbytes, double beta, void *c, int ldc, size_t cbytes,

@@ -65,8 +65,9 @@ void la_xch_free(la_xch_t *x)
 
 static size_t al8(size_t v) { return (v + 7) & ~(size_t)7; }
 
-/* pos[x]: the row (relative to base) that position base + x holds after the swaps */
-static int *net_perm(const int *piv, int np, int base, int rows)
+/* pos[x]: the row (relative to base) that position base + x holds after the swaps
+ * piv[0..np-1]; malloc'ed (NULL: no memory). Shared with lu_tour.c. */
+int *la_net_perm(const int *piv, int np, int base, int rows)
 {
     int *pos = malloc(sizeof(int) * (size_t)rows);
     if (!pos)
@@ -81,7 +82,8 @@ static int *net_perm(const int *piv, int np, int base, int rows)
     return pos;
 }
 
-static void row_cpy(int n, size_t es, const char *s, int lds, int rs, char *d, int ldd, int rd)
+/* copy row rs of s (ld lds) to row rd of d (ld ldd), n columns of es bytes */
+void la_row_cpy(int n, size_t es, const char *s, int lds, int rs, char *d, int ldd, int rd)
 {
     for (int j = 0; j < n; j++)
         memcpy(d + ((size_t)j * ldd + rd) * es, s + ((size_t)j * lds + rs) * es, es);
@@ -103,20 +105,20 @@ static int task_xgroup(void *p)
     size_t es = a->t == DAG_LA_DOUBLE ? 8 : 4;
     const int *ti = (const int *)(a + 1);
     void **tl = (void **)((char *)(a + 1) + al8(sizeof(int) * (size_t)a->n));
-    int *pos = net_perm(a->piv, a->piv[a->nb + 1], a->k * a->mb, a->rows);
+    int *pos = la_net_perm(a->piv, a->piv[a->nb + 1], a->k * a->mb, a->rows);
     if (!pos)
         return DAG_ERR_NOMEM;
     for (int x = 0; x < a->n; x++) {
         int off = (ti[x] - a->k) * a->mb;
         for (int t = 0; t < a->mik; t++)
             if (pos[t] >= off && pos[t] < off + a->mb)
-                row_cpy(a->ncols, es, tl[x], a->mb, pos[t] - off, a->rec, a->mb, t);
+                la_row_cpy(a->ncols, es, tl[x], a->mb, pos[t] - off, a->rec, a->mb, t);
     }
     for (int x = 0; x < a->n; x++) {
         int off = (ti[x] - a->k) * a->mb, mi = la_min(a->mb, a->rows - off);
         for (int r = 0; r < mi; r++)
             if (pos[off + r] != off + r)
-                row_cpy(a->ncols, es, a->top, a->mb, pos[off + r], tl[x], a->mb, r);
+                la_row_cpy(a->ncols, es, a->top, a->mb, pos[off + r], tl[x], a->mb, r);
     }
     free(pos);
     return 0;
@@ -136,7 +138,7 @@ static int task_xtop(void *p)
     struct xt_args *a = p;
     size_t es = a->t == DAG_LA_DOUBLE ? 8 : 4;
     const void *const *rec = (const void *const *)(a + 1);
-    int *pos = net_perm(a->piv, a->piv[a->nb + 1], a->k * a->mb, a->rows);
+    int *pos = la_net_perm(a->piv, a->piv[a->nb + 1], a->k * a->mb, a->rows);
     char *orig = malloc((size_t)a->mb * a->ncols * es);
     if (!pos || !orig) {
         free(pos), free(orig);
@@ -147,9 +149,9 @@ static int task_xtop(void *p)
         int s = pos[t];
         if (s < a->mb) {
             if (s != t)
-                row_cpy(a->ncols, es, orig, a->mb, s, a->top, a->mb, t);
+                la_row_cpy(a->ncols, es, orig, a->mb, s, a->top, a->mb, t);
         } else {
-            row_cpy(a->ncols, es, rec[s / a->mb - 1], a->mb, t, a->top, a->mb, t);
+            la_row_cpy(a->ncols, es, rec[s / a->mb - 1], a->mb, t, a->top, a->mb, t);
         }
     }
     free(pos), free(orig);

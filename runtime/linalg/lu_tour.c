@@ -40,13 +40,6 @@ static double el(dag_la_type_t t, const void *a, size_t i)
     return t == DAG_LA_DOUBLE ? ((const double *)a)[i] : ((const float *)a)[i];
 }
 
-/* copy row rs of s (ld lds) to row rd of d (ld ldd), n columns of es bytes */
-static void row_cpy(int n, size_t es, const char *s, int lds, int rs, char *d, int ldd, int rd)
-{
-    for (int j = 0; j < n; j++)
-        memcpy(d + ((size_t)j * ldd + rd) * es, s + ((size_t)j * lds + rs) * es, es);
-}
-
 /* LU without pivoting of an m x n block (recursive: left half, TRSM, GEMM, right half).
  * A zero pivot leaves its column unscaled (dgetf2's rule); returns the first one
  * (1-based) or 0. */
@@ -123,7 +116,7 @@ static int choose(dag_la_type_t t, int m, int nk, const char *o, int ldo, const 
     h[0] = np;
     for (int s = 0; s < np; s++) {
         h[2 + s] = ids[perm[s]];
-        row_cpy(nk, es, o, ldo, perm[s], c_val(c, hb), nb, s);
+        la_row_cpy(nk, es, o, ldo, perm[s], c_val(c, hb), nb, s);
     }
     free(w), free(ip), free(perm);
     return 0;
@@ -193,23 +186,6 @@ static int task_merge(void *p)
     return st;
 }
 
-/* pos[] := the row (relative to base) each position of [base, base + rows) holds after
- * the step's swaps piv[0..np-1] */
-static int *net_perm(const int *piv, int np, int base, int rows)
-{
-    int *pos = malloc(sizeof(int) * (size_t)rows);
-    if (!pos)
-        return NULL;
-    for (int r = 0; r < rows; r++)
-        pos[r] = r;
-    for (int t = 0; t < np; t++) {
-        int q = piv[t] - base, x = pos[t];
-        pos[t] = pos[q];
-        pos[q] = x;
-    }
-    return pos;
-}
-
 struct diag_args {
     dag_la_type_t t;
     int k, mi, nk, mb, nb, rows;
@@ -248,9 +224,9 @@ static int task_diag(void *p)
     k_lacpy(a->t, a->mi, a->nk, a->tile, a->mb, a->dsv, a->mb);
     for (int t = 0; t < a->mi; t++) {
         if (t < np)
-            row_cpy(a->nk, es, c_val((void *)a->cand, a->hb), a->nb, t, a->tile, a->mb, t);
+            la_row_cpy(a->nk, es, c_val((void *)a->cand, a->hb), a->nb, t, a->tile, a->mb, t);
         else if (held[t] != t)
-            row_cpy(a->nk, es, a->dsv, a->mb, held[t], a->tile, a->mb, t);
+            la_row_cpy(a->nk, es, a->dsv, a->mb, held[t], a->tile, a->mb, t);
     }
     int r = lu_nopiv(a->t, a->mi, a->nk, a->tile, a->mb);
     a->piv[a->nb] = r > 0 ? a->k * a->nb + r : 0;
@@ -272,12 +248,12 @@ static int task_lpanel(void *p)
     struct lpan_args *a = p;
     size_t es = a->t == DAG_LA_DOUBLE ? 8 : 4;
     int base = a->k * a->mb, off = (a->i - a->k) * a->mb;
-    int *pos = net_perm(a->piv, a->piv[a->nb + 1], base, a->rows);
+    int *pos = la_net_perm(a->piv, a->piv[a->nb + 1], base, a->rows);
     if (!pos)
         return DAG_ERR_NOMEM;
     for (int r = 0; r < a->mi; r++)
         if (pos[off + r] != off + r) /* a row of the diagonal tile lands here */
-            row_cpy(a->nk, es, a->dsv, a->mb, pos[off + r], a->tile, a->mb, r);
+            la_row_cpy(a->nk, es, a->dsv, a->mb, pos[off + r], a->tile, a->mb, r);
     free(pos);
     trsm_u(a->t, a->mi, a->nk, a->diag, a->mb, a->tile, a->mb);
     return 0;
