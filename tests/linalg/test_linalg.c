@@ -15,24 +15,10 @@
 #include <string.h>
 
 #include "dag/linalg.h"
+#include "la_check.h"
 
-static int fails, me;
 static dag_dist_t la_dist;
 
-#define CHECK(c, ...)                                                                      \
-    do {                                                                                   \
-        if (!(c)) {                                                                        \
-            fprintf(stderr, "[rank %d] %s:%d: FAIL %s: ", me, __FILE__, __LINE__, #c);     \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "\n");                                                         \
-            fails++;                                                                       \
-        }                                                                                  \
-    } while (0)
-#define OK(x)                                                                              \
-    do {                                                                                   \
-        dag_status_t s_ = (x);                                                             \
-        CHECK(s_ == DAG_OK, "%s -> %s (%s)", #x, dag_strerror(s_), dag_la_error());       \
-    } while (0)
 
 #define PHASE(x)                                                                           \
     do {                                                                                   \

@@ -18,24 +18,11 @@
 #include <string.h>
 
 #include "dag/linalg.h"
+#include "la_check.h"
 
-static int fails, me, one_row; /* one_row: every tile column on one rank */
+static int one_row; /* one_row: every tile column on one rank */
 static dag_dist_t dist;
 
-#define CHECK(c, ...)                                                                      \
-    do {                                                                                   \
-        if (!(c)) {                                                                        \
-            fprintf(stderr, "[rank %d] %s:%d: FAIL %s: ", me, __FILE__, __LINE__, #c);     \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "\n");                                                         \
-            fails++;                                                                       \
-        }                                                                                  \
-    } while (0)
-#define OK(x)                                                                              \
-    do {                                                                                   \
-        dag_status_t s_ = (x);                                                             \
-        CHECK(s_ == DAG_OK, "%s -> %s (%s)", #x, dag_strerror(s_), dag_la_error());       \
-    } while (0)
 
 static unsigned long long rng = 88172645463325252ull;
 static double urand(void) /* uniform in [-1, 1) */
