@@ -263,10 +263,13 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
         m->dbuf = 1;
     }
     /* the GPU path: the step's inputs and labels page-locked and kept on the device across
-     * waits (their copies in run at full speed, without staging) */
+     * waits (their copies in run at full speed, without staging); an optimisation only:
+     * when the runtime refuses, they stay ordinary memory */
     if (m->fused && m->ex.device != DAG_DEVICE_CPU && nn_cuda.pin && nn_cuda.devices() > 0) {
-        if ((st = pin_inputs(m, 1))) return st;
-        m->pinned = 1;
+        if (pin_inputs(m, 1) == DAG_OK)
+            m->pinned = 1;
+        else
+            pin_inputs(m, 0);
     }
     if ((st = nn_exchange_open(m))) return st;
     m->built = 1;
