@@ -519,8 +519,7 @@ __global__ void k_col2im_cm(const float *dcols, float *dx, nn_conv_shape_t s, in
     dx[i] = acc;
 }
 
-static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
-    nn_blk_t *A = (nn_blk_t *)p;
+static int blk_bwd_grad(nn_blk_t *A, struct dag_cuda_ctx *ctx) {
     if (A->rows <= 0) return 0;
     const float *dout = CP(A->dout), *x = CP(A->x), *w = CP(A->w);
     const float *a = A->relu || A->tail == NN_TAIL_POOL ? CP(A->a) : NULL;
@@ -571,6 +570,12 @@ static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
         return DAG_ERR_DEVICE;
     LAUNCH(k_col2im_cm, GRID((long)A->rows * s.cin * s.h * s.w), dcols, dx, s, A->rows);
     return launched();
+}
+
+static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
+    nn_blk_t *A = (nn_blk_t *)p;
+    int rc = blk_bwd_grad(A, ctx);
+    return rc || !A->update ? rc : opt(&A->upd, ctx); /* the bucket's update, same stream */
 }
 
 /* a task that only orders (the step's completion token): nothing to enqueue */
