@@ -277,8 +277,8 @@ __global__ void k_dropout(const float *x, float *y, long cols, int rows, float p
 
 static int dropout(void *p, struct dag_cuda_ctx *ctx) {
     nn_dropout_t *a = (nn_dropout_t *)p;
-    LAUNCH(k_dropout, GRID((long)a->rows * (long)a->cols), CP(a->x), P(a->y), (long)a->cols, a->rows,
-                                                      a->p, a->seed, a->first);
+    LAUNCH(k_dropout, GRID((long)a->rows * (long)a->cols), CP(a->x), P(a->y), (long)a->cols,
+           a->rows, a->p, a->seed, a->first);
     return launched();
 }
 
@@ -337,8 +337,8 @@ static int opt(void *p, struct dag_cuda_ctx *ctx) {
         step = o.lr * sqrtf(c2) / c1;
         epsc = o.eps * sqrtf(c2);
     }
-    LAUNCH(k_opt, GRID((long)a->n), P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL, (long)a->n, o,
-                                step, epsc);
+    LAUNCH(k_opt, GRID((long)a->n), P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL,
+           (long)a->n, o, step, epsc);
     return launched();
 }
 

@@ -69,7 +69,8 @@ static void check_block(const shape_t *sh) {
         na = (size_t)sh->rows * sh->out;
         if (sh->tail == NN_TAIL_DROPOUT) no = na;
     }
-    float *x = vec(nx, sh->zero_x ? 0 : -1, sh->zero_x ? 0 : 1), *w = vec(nw, -0.5, 0.5), *b = vec(nb, -0.3, 0.3);
+    float *x = vec(nx, sh->zero_x ? 0 : -1, sh->zero_x ? 0 : 1);
+    float *w = vec(nw, -0.5, 0.5), *b = vec(nb, -0.3, 0.3);
     A.x = x, A.w = w, A.b = b;
     /* forward */
     float *a_c = vec(na, 0, 0), *o_c = vec(no, 0, 0), *a_g = vec(na, 9, 9), *o_g = vec(no, 9, 9);
@@ -83,7 +84,8 @@ static void check_block(const shape_t *sh) {
     size_t nd = no ? no : na;
     float *dout = vec(nd, -1, 1), *dw0 = vec(nw, -1, 1), *db0 = vec(nb, -1, 1);
     float *dw_c = dup(dw0, nw), *db_c = dup(db0, nb), *dw_g = dup(dw0, nw), *db_g = dup(db0, nb);
-    float *dx_c = vec(nx, 7, 7), *dx_g = vec(nx, 8, 8), *dz_c = vec(na, 7, 7), *dz_g = vec(na, 8, 8);
+    float *dx_c = vec(nx, 7, 7), *dx_g = vec(nx, 8, 8);
+    float *dz_c = vec(na, 7, 7), *dz_g = vec(na, 8, 8);
     int k = 1 + sh->relu + (sh->tail != NN_TAIL_NONE);
     /* with update: then an optimiser step over a "bucket" of the weight gradients */
     float *p_c = vec(nw, -1, 1), *m_c = vec(nw, -0.1, 0.1), *v_c = vec(nw, 0, 0.1);
