@@ -471,7 +471,9 @@ int main(int argc, char **argv) {
                 CK(cudaMemcpy(P + k, &p0, 4, cudaMemcpyHostToDevice));
                 double fd = (up - down) / (2.0 * eps);
                 double err = fabs(fd - g[k]) / fmax(1e-6, fabs(g[big]));
-                if (getenv("CHECK_VERBOSE")) printf("block %zu param %zu analytic %.6e fd %.6e err %.3e\n", b, k, g[k], fd, err);
+                if (getenv("CHECK_VERBOSE"))
+                    printf("block %zu param %zu analytic %.6e fd %.6e err %.3e\n", b, k,
+                           (double)g[k], fd, err);
                 if (err > worst) worst = err;
                 tested++;
             }

@@ -94,7 +94,8 @@ dag_status_t nn_block_forward(dag_nn_model_t *m, int l, int s, int train, long f
     return nn_submit(nn_k_blk_fwd, nn_cuda.blk_fwd, &A, sizeof A, d, nd, &m->ex, "nn.blk.fwd");
 }
 
-dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long first) {
+dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long first,
+                               int update, long t) {
     nn_blk_t A;
     int relu, tail, k = m->blk[l];
     describe(m, l, s, &A, &relu, &tail);
@@ -105,16 +106,26 @@ dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long fi
     A.dout = dout->data;
     A.dz = k > 1 ? DACT(m, l + 1, s)->data : NULL;
     A.dx = l > 0 ? DACT(m, l, s)->data : NULL;
-    dag_dep_t d[8];
+    dag_dep_t d[10];
     size_t nd = 0;
     /* the weight gradients first: they feed the bucket's all-reduce. dw and db are part of
      * the bucket (inout: the other layers' parts stay as they are) */
     d[nd++] = bucket_dep(m, l, g->g.data, DAG_INOUT);
+    dag_dep_t pb = bucket_dep(m, l, g->p.data, update ? DAG_INOUT : DAG_IN); /* w */
+    if (update) { /* then the optimiser step of the whole bucket */
+        size_t o = (size_t)((float *)pb.addr - g->p.data), n = pb.len / sizeof(float);
+        A.update = 1;
+        A.upd = (nn_opt_t){g->p.data + o, g->g.data + o, g->m.data + o, g->v.data + o, n, t,
+                           m->cfg.opt};
+        nn_opt_defaults(&A.upd.opt);
+        d[nd++] = (dag_dep_t){A.upd.m, pb.len, DAG_INOUT};
+        d[nd++] = (dag_dep_t){A.upd.v, pb.len, DAG_INOUT};
+    }
     if (A.dx) d[nd++] = whole(DACT(m, l, s), DAG_OUT);
     if (A.dz) d[nd++] = whole(DACT(m, l + 1, s), DAG_OUT);
     d[nd++] = whole(dout, DAG_IN);
     d[nd++] = whole(ACT(m, l, s), DAG_IN);
-    d[nd++] = bucket_dep(m, l, g->p.data, DAG_IN); /* w */
+    d[nd++] = pb;
     if (relu || tail == NN_TAIL_POOL) d[nd++] = whole(ACT(m, l + 1 + relu, s), DAG_IN);
     if (tail == NN_TAIL_POOL) d[nd++] = whole(ACT(m, l + k, s), DAG_IN);
     return nn_submit(nn_k_blk_bwd, nn_cuda.blk_bwd, &A, sizeof A, d, nd, &m->ex, "nn.blk.bwd");

@@ -277,8 +277,8 @@ __global__ void k_dropout(const float *x, float *y, long cols, int rows, float p
 
 static int dropout(void *p, struct dag_cuda_ctx *ctx) {
     nn_dropout_t *a = (nn_dropout_t *)p;
-    LAUNCH(k_dropout, GRID((long)a->rows * (long)a->cols), CP(a->x), P(a->y), (long)a->cols, a->rows,
-                                                      a->p, a->seed, a->first);
+    LAUNCH(k_dropout, GRID((long)a->rows * (long)a->cols), CP(a->x), P(a->y), (long)a->cols,
+           a->rows, a->p, a->seed, a->first);
     return launched();
 }
 
@@ -337,8 +337,8 @@ static int opt(void *p, struct dag_cuda_ctx *ctx) {
         step = o.lr * sqrtf(c2) / c1;
         epsc = o.eps * sqrtf(c2);
     }
-    LAUNCH(k_opt, GRID((long)a->n), P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL, (long)a->n, o,
-                                step, epsc);
+    LAUNCH(k_opt, GRID((long)a->n), P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL,
+           (long)a->n, o, step, epsc);
     return launched();
 }
 
@@ -519,8 +519,7 @@ __global__ void k_col2im_cm(const float *dcols, float *dx, nn_conv_shape_t s, in
     dx[i] = acc;
 }
 
-static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
-    nn_blk_t *A = (nn_blk_t *)p;
+static int blk_bwd_grad(nn_blk_t *A, struct dag_cuda_ctx *ctx) {
     if (A->rows <= 0) return 0;
     const float *dout = CP(A->dout), *x = CP(A->x), *w = CP(A->w);
     const float *a = A->relu || A->tail == NN_TAIL_POOL ? CP(A->a) : NULL;
@@ -571,6 +570,12 @@ static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
         return DAG_ERR_DEVICE;
     LAUNCH(k_col2im_cm, GRID((long)A->rows * s.cin * s.h * s.w), dcols, dx, s, A->rows);
     return launched();
+}
+
+static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
+    nn_blk_t *A = (nn_blk_t *)p;
+    int rc = blk_bwd_grad(A, ctx);
+    return rc || !A->update ? rc : opt(&A->upd, ctx); /* the bucket's update, same stream */
 }
 
 /* a task that only orders (the step's completion token): nothing to enqueue */

@@ -260,6 +260,13 @@ int nn_k_xent(void *p) {
     return 0;
 }
 
+void nn_opt_defaults(dag_nn_opt_t *o) {
+    if (o->kind != DAG_NN_ADAM) return;
+    if (o->beta1 == 0) o->beta1 = 0.9f;
+    if (o->beta2 == 0) o->beta2 = 0.999f;
+    if (o->eps == 0) o->eps = 1e-8f;
+}
+
 int nn_k_opt(void *p) {
     nn_opt_t *a = p;
     const dag_nn_opt_t *o = &a->opt;
@@ -322,8 +329,7 @@ int nn_k_blk_fwd(void *p) {
     return 0;
 }
 
-int nn_k_blk_bwd(void *p) {
-    nn_blk_t *a = p;
+static int blk_bwd_grad(nn_blk_t *a) {
     const float *g = a->dout;
     size_t n = a->conv ? (size_t)a->rows * a->s.cout * a->s.ho * a->s.wo
                        : (size_t)a->rows * a->out;
@@ -358,4 +364,10 @@ int nn_k_blk_bwd(void *p) {
     if (!rc) rc = nn_k_sum(&s);
     free(part);
     return rc;
+}
+
+int nn_k_blk_bwd(void *p) {
+    nn_blk_t *a = p;
+    int rc = blk_bwd_grad(a);
+    return rc || !a->update ? rc : nn_k_opt(&a->upd);
 }

@@ -350,11 +350,7 @@ dag_status_t nn_opt_submit(const dag_nn_exec_t *ex, const dag_nn_opt_t *opt, flo
         (opt->kind != DAG_NN_SGD && opt->kind != DAG_NN_ADAM))
         return DAG_ERR_INVALID;
     dag_nn_opt_t o = *opt;
-    if (o.kind == DAG_NN_ADAM) {
-        if (o.beta1 == 0) o.beta1 = 0.9f;
-        if (o.beta2 == 0) o.beta2 = 0.999f;
-        if (o.eps == 0) o.eps = 1e-8f;
-    }
+    nn_opt_defaults(&o);
     if (!chunk) chunk = n ? n : 1;
     for (size_t i = 0; i < n; i += chunk) {
         size_t k = n - i < chunk ? n - i : chunk;

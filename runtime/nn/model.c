@@ -263,10 +263,13 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
         m->dbuf = 1;
     }
     /* the GPU path: the step's inputs and labels page-locked and kept on the device across
-     * waits (their copies in run at full speed, without staging) */
+     * waits (their copies in run at full speed, without staging); an optimisation only:
+     * when the runtime refuses, they stay ordinary memory */
     if (m->fused && m->ex.device != DAG_DEVICE_CPU && nn_cuda.pin && nn_cuda.devices() > 0) {
-        if ((st = pin_inputs(m, 1))) return st;
-        m->pinned = 1;
+        if (pin_inputs(m, 1) == DAG_OK)
+            m->pinned = 1;
+        else
+            pin_inputs(m, 0);
     }
     if ((st = nn_exchange_open(m))) return st;
     m->built = 1;
@@ -419,7 +422,7 @@ static dag_status_t forward_unit(dag_nn_model_t *m, int l, int s, int train, lon
 }
 static dag_status_t backward_unit(dag_nn_model_t *m, int l, int s, int acc, long first) {
     if (m->fused && (m->L[l].kind == NN_DENSE || m->L[l].kind == NN_CONV))
-        return nn_block_backward(m, l, s, acc, first);
+        return nn_block_backward(m, l, s, acc, first, 0, 0);
     return backward_layer(m, l, s, acc, first);
 }
 /* the forward pass of slot s through the layers of `stage` (-1: all) */
@@ -453,8 +456,16 @@ static dag_status_t step_data_parallel(dag_nn_model_t *m, const float *x, const 
     int b = 0;
     for (int l = m->nl - 1; l >= 0; l--) {
         if (!m->blk[l]) continue; /* inside a fused block */
+        int ends = b < g->nbuckets && g->bucket_last_layer[b] == l;
+        if (ends && m->fused && !nn_exchanging(m)) {
+            /* fused, nothing to exchange: the bucket's optimiser step is the end of the
+             * backward task that completes it (one task less per bucket) */
+            if ((st = nn_block_backward(m, l, 0, 0, first, 1, m->step + 1))) return st;
+            b++;
+            continue;
+        }
         if ((st = backward_unit(m, l, 0, 0, first))) return st;
-        if (b < g->nbuckets && g->bucket_last_layer[b] == l) {
+        if (ends) {
             /* every gradient of bucket b is now produced by submitted tasks: reduce it and
              * update its parameters while the backward pass goes on */
             if (nn_exchanging(m)) {

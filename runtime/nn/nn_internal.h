@@ -73,6 +73,8 @@ typedef struct {
     uint64_t seed;
     long first;
     int accumulate;
+    int update;         /* backward: then the optimiser step upd (the whole bucket) */
+    nn_opt_t upd;
 } nn_blk_t;
 int nn_k_blk_fwd(void *a);
 int nn_k_blk_bwd(void *a);
@@ -127,6 +129,8 @@ dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t s
                        const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                        const char *label);
 int nn_tiles(const dag_nn_exec_t *ex, int rows);
+/* Adam's defaults (beta1, beta2, eps) where they are 0 */
+void nn_opt_defaults(dag_nn_opt_t *o);
 /* dag_nn_opt_update with tasks of at most `chunk` parameters (0: one task) */
 dag_status_t nn_opt_submit(const dag_nn_exec_t *ex, const dag_nn_opt_t *opt, float *p,
                            const float *g, float *m, float *v, size_t n, long t, size_t chunk);

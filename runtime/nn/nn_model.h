@@ -76,7 +76,10 @@ uint64_t nn_drop_seed(const dag_nn_model_t *m, int l);
  * forward and backward of a unit starting at layer l (slot s) are one task each. */
 void nn_blocks_plan(dag_nn_model_t *m);
 dag_status_t nn_block_forward(dag_nn_model_t *m, int l, int s, int train, long first);
-dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long first);
+/* update: the backward task also applies the optimiser step t to the whole bucket of l
+ * (one GPU, nothing to exchange: one task less per bucket) */
+dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long first,
+                               int update, long t);
 
 /* comm.c: data-parallel exchange over MPI (nonblocking collectives posted from detachable
  * tasks, in submission order on every rank) */

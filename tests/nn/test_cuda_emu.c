@@ -45,7 +45,7 @@ static void same(const float *got, const float *want, size_t n, double rel, cons
 }
 
 typedef struct {
-    int conv, relu, tail, rows, in, out, pool_k, acc, with_dx, zero_x;
+    int conv, relu, tail, rows, in, out, pool_k, acc, with_dx, zero_x, update;
     nn_conv_shape_t s;
     float p;
 } shape_t;
@@ -69,7 +69,8 @@ static void check_block(const shape_t *sh) {
         na = (size_t)sh->rows * sh->out;
         if (sh->tail == NN_TAIL_DROPOUT) no = na;
     }
-    float *x = vec(nx, sh->zero_x ? 0 : -1, sh->zero_x ? 0 : 1), *w = vec(nw, -0.5, 0.5), *b = vec(nb, -0.3, 0.3);
+    float *x = vec(nx, sh->zero_x ? 0 : -1, sh->zero_x ? 0 : 1);
+    float *w = vec(nw, -0.5, 0.5), *b = vec(nb, -0.3, 0.3);
     A.x = x, A.w = w, A.b = b;
     /* forward */
     float *a_c = vec(na, 0, 0), *o_c = vec(no, 0, 0), *a_g = vec(na, 9, 9), *o_g = vec(no, 9, 9);
@@ -83,19 +84,35 @@ static void check_block(const shape_t *sh) {
     size_t nd = no ? no : na;
     float *dout = vec(nd, -1, 1), *dw0 = vec(nw, -1, 1), *db0 = vec(nb, -1, 1);
     float *dw_c = dup(dw0, nw), *db_c = dup(db0, nb), *dw_g = dup(dw0, nw), *db_g = dup(db0, nb);
-    float *dx_c = vec(nx, 7, 7), *dx_g = vec(nx, 8, 8), *dz_c = vec(na, 7, 7), *dz_g = vec(na, 8, 8);
+    float *dx_c = vec(nx, 7, 7), *dx_g = vec(nx, 8, 8);
+    float *dz_c = vec(na, 7, 7), *dz_g = vec(na, 8, 8);
     int k = 1 + sh->relu + (sh->tail != NN_TAIL_NONE);
+    /* with update: then an optimiser step over a "bucket" of the weight gradients */
+    float *p_c = vec(nw, -1, 1), *m_c = vec(nw, -0.1, 0.1), *v_c = vec(nw, 0, 0.1);
+    float *p_g = dup(p_c, nw), *m_g = dup(m_c, nw), *v_g = dup(v_c, nw);
+    dag_nn_opt_t opt = irand(0, 1) ? (dag_nn_opt_t){DAG_NN_ADAM, 1e-3f, 0, 0, 0, 0, 1e-4f}
+                                   : (dag_nn_opt_t){DAG_NN_SGD, 1e-2f, 0.9f, 0, 0, 0, 0};
+    nn_opt_defaults(&opt);
+    long t = irand(1, 50);
+    A.update = sh->update;
     A.a = a_c, A.o = no ? o_c : NULL, A.dout = dout;
     A.dw = dw_c, A.db = db_c, A.dx = sh->with_dx ? dx_c : NULL, A.dz = k > 1 ? dz_c : NULL;
+    A.upd = (nn_opt_t){p_c, dw_c, m_c, v_c, nw, t, opt};
     ck_assert_int_eq(nn_k_blk_bwd(&A), 0);
     A.dw = dw_g, A.db = db_g, A.dx = sh->with_dx ? dx_g : NULL, A.dz = k > 1 ? dz_g : NULL;
+    A.upd = (nn_opt_t){p_g, dw_g, m_g, v_g, nw, t, opt};
     ck_assert_int_eq(nn_cuda.blk_bwd(&A, NULL), 0);
+    if (sh->update) {
+        same(p_g, p_c, nw, 1e-5, "update p");
+        same(m_g, m_c, nw, 1e-5, "update m");
+        same(v_g, v_c, nw, 1e-5, "update v");
+    }
     same(dw_g, dw_c, nw, 2e-5, "backward dw");
     same(db_g, db_c, nb, 2e-5, "backward db");
     if (sh->with_dx) same(dx_g, dx_c, nx, 2e-5, "backward dx");
     if (k > 1) same(dz_g, dz_c, na, 1e-6, "backward dz");
     float *all[] = {x, w, b, a_c, o_c, a_g, o_g, dout, dw0, db0, dw_c, db_c, dw_g, db_g,
-                    dx_c, dx_g, dz_c, dz_g};
+                    dx_c, dx_g, dz_c, dz_g, p_c, m_c, v_c, p_g, m_g, v_g};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
 }
 
@@ -105,7 +122,7 @@ START_TEST(fused_dense) {
         sh.rows = irand(1, 9), sh.in = irand(1, 40), sh.out = irand(1, 20);
         sh.relu = irand(0, 1), sh.tail = irand(0, 1) ? NN_TAIL_DROPOUT : NN_TAIL_NONE;
         sh.p = irand(0, 1) ? (float)(0.5 * urand()) : 0.0f;
-        sh.acc = irand(0, 1), sh.with_dx = irand(0, 1);
+        sh.acc = irand(0, 1), sh.with_dx = irand(0, 1), sh.update = irand(0, 1);
         check_block(&sh);
     }
     /* fmnist's MLP layers, batch 64 */
@@ -129,7 +146,7 @@ START_TEST(fused_conv) {
         shape_t sh = {0};
         sh.conv = 1, sh.rows = irand(1, 4), sh.relu = irand(0, 1);
         sh.tail = irand(0, 1) ? NN_TAIL_POOL : NN_TAIL_NONE;
-        sh.acc = irand(0, 1), sh.with_dx = irand(0, 1);
+        sh.acc = irand(0, 1), sh.with_dx = irand(0, 1), sh.update = irand(0, 1);
         int k = irand(1, 4), stride = irand(1, 2), pad = irand(0, k - 1);
         sh.pool_k = irand(1, 3);
         for (;;) { /* a conv output the pooling window divides */
