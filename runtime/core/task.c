@@ -864,8 +864,8 @@ dag_status_t dag_submit(dag_task_fn fn, const void *args, size_t args_size,
                         const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
     if (likely(!attr)) {
-        struct tctx *c = tls_ctx;
-        if (rt.nthreads == 1 && likely(c != NULL) && eager_plain(c, fn, args, args_size))
+        struct tctx *c;
+        if (rt.nthreads == 1 && likely((c = tls_ctx) != NULL) && eager_plain(c, fn, args, args_size))
             return ndeps ? eager_deps(c, fn, args, args_size, deps, ndeps)
                          : run_eager(c, fn, args, args_size, NULL, 0, NULL);
         return task_submit(fn, args, args_size, deps, ndeps, NULL);
