@@ -94,13 +94,13 @@ void cuda_start(void)
     cu.pin_keep = (size_t)env_long("DAG_CUDA_PIN_KEEP_MB", phys_mb > 0 ? phys_mb / 4 : 0, 0,
                                    1L << 40) << 20;
     cu.serial_ns = 1e3 * (double)env_long("DAG_CUDA_SERIAL_US", 500, 0, 1L << 40);
-    int nurgent = (int)env_long("DAG_CUDA_URGENT", 4, 0, CU_MAXURGENT);
+    int nurgent = (int)env_long("DAG_CUDA_URGENT", 1, 0, CU_MAXURGENT);
     cu.urgent = nurgent > 0;
     cu.rng = (uint64_t)env_long("DAG_SCHED_SEED", 12345, 0, 1L << 62) * 2654435761u + 1;
     cu_inject_parse(); /* DAG_FAULT_INJECT=cuda:N (complete.c) */
     /* successors released at launch (launch.c job_may_chain); not under a transient
      * injected fault, whose failure must cancel them */
-    cu.chain = !cu.inject_at || cu.inject_sticky ? (int)env_long("DAG_CUDA_CHAIN", 1, 0, 2) : 0;
+    cu.chain = !cu.inject_at || cu.inject_sticky ? (int)env_long("DAG_CUDA_CHAIN", 0, 0, 2) : 0;
     int nstreams = (int)env_long("DAG_CUDA_STREAMS", 8, 1, CU_MAXSTREAMS);
     for (int d = 0; d < n; d++) {
         if (device_setup(&cu.dev[d], d, nstreams, nurgent)) {

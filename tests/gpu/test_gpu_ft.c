@@ -398,8 +398,10 @@ static int run_scenario(const char *name)
         return sc_lost();
     if (!strcmp(name, "illegal_address"))
         return sc_illegal_address();
-    if (!strcmp(name, "chain_sticky"))
+    if (!strcmp(name, "chain_sticky")) {
+        setenv("DAG_CUDA_CHAIN", "1", 0); /* chaining is off by default: on unless told */
         return sc_chain_sticky();
+    }
     if (!strcmp(name, "random"))
         return sc_random();
     fprintf(stderr, "test_gpu_ft: unknown scenario %s\n", name);
