@@ -91,14 +91,17 @@ void comm_on_wait(struct tctx *c)
 }
 
 /* After the engine's thread stopped: goodbye to everyone, and wait for everyone else's
- * (so nobody finalizes while a peer still sends), with the same helpers. */
-static void goodbye(void)
+ * (so nobody finalizes while a peer still sends), with the same helpers. Returns whether
+ * every peer said goodbye. A flow mismatch found meanwhile (the final checkpoints) still
+ * waits for the others' goodbyes, a few seconds at most: the job then ends cleanly
+ * (comm_stop). */
+static int goodbye(void)
 {
     struct ctrl_msg bye = {.type = CTRL_BYE};
     for (int r = 0; r < dist.nranks; r++)
         if (r != dist.rank)
             plugin.tp->ctrl_send(r, &bye);
-    double t0 = comm_now();
+    double t0 = comm_now(), t_broken = 0;
     for (;;) {
         struct ctrl_msg m;
         int peer, all = 1;
@@ -109,10 +112,16 @@ static void goodbye(void)
         double now = comm_now();
         live_tick(now);
         check_tick(now);
-        if ((all && plugin.tp->ctrl_idle() && !check_pending()) || comm_broken())
-            break;
-        if (now - t0 > 1e3) /* cannot happen without a heartbeat failure first */
-            break;
+        int broken = comm_broken();
+        if (all && plugin.tp->ctrl_idle() && !check_pending())
+            return 1;
+        if (broken && (all || broken != DAG_ERR_MISMATCH))
+            return all;
+        if (broken && !t_broken)
+            t_broken = now;
+        if ((t_broken && now - t_broken > 3) || now - t0 > 1e3) /* the latter cannot happen
+                                                    without a heartbeat failure first */
+            return 0;
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);
     }
@@ -127,10 +136,19 @@ void comm_stop(void)
     atomic_store(&rt.poll, NULL);
     dist.active = 0;
     engine_stop();
-    if (!comm_broken())
-        goodbye();
+    int all_bye = !comm_broken() && goodbye();
     plugin.started = 0;
     int broken = comm_broken();
+    if (broken && broken == DAG_ERR_MISMATCH && all_bye) {
+        /* found at the end (the final flow checkpoints), every rank alive and done: end
+         * the job by this process's exit status rather than MPI_Abort, which Open MPI
+         * 4.1's launcher sometimes never completes while other ranks are finalizing */
+        fprintf(stderr, "dagrt[rank %d]: error: ending the job after a failure (%s)\n",
+                dist.rank, dag_strerror((dag_status_t)broken));
+        plugin.tp->fini(0);
+        fflush(NULL);
+        _exit(1);
+    }
     if (broken)
         comm_end_job(dag_strerror((dag_status_t)broken));
     plugin.tp->fini(0);
