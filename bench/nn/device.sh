@@ -12,7 +12,8 @@
 #      to end (DAG_NN_ALLREDUCE=nccl, one rank: one GPU allows no more) and the automatic
 #      choice with 2 ranks on one GPU (NCCL refuses that: MPI);
 #   3. CPU (DAG_CUDA=0): bench/nn/run.sh with 16 threads in all, 1 -> 2 -> 4 data-parallel
-#      ranks (16/N threads each; bar: 2 ranks >= 1.7x one), REPS interleaved rounds, with
+#      ranks (16/N threads each), and 1 rank x 8 threads: 2 ranks x 8 against it is the
+#      data-parallel speed-up proper (bar 1.7x), REPS interleaved rounds, with
 #      the all-reduce time left exposed per step;
 #   4. the tests that need no Check: loss curves equal on 1, 2, 4 ranks (CPU) and on the
 #      GPU (fused and not), and tests/nn/test_nccl.c (the NCCL path against the local model).

@@ -85,6 +85,10 @@ configs() {
       echo "dag1|dagnn 1 rank x $THREADS thread(s)|DAG_NUM_THREADS=$THREADS $fm $common ${FMNIST_ARGS:-}"
       [ "$THREADS" != 1 ] &&
         echo "dag1x1|dagnn 1 rank x 1 thread|DAG_NUM_THREADS=1 $fm $common ${FMNIST_ARGS:-}"
+      # the baseline of 2 ranks x THREADS/2 with the same threads per rank (twice the
+      # cores: the data-parallel speed-up proper, issue 16's 1.7x)
+      [ "$THREADS" -ge 4 ] &&
+        echo "dag1h|dagnn 1 rank x $((THREADS / 2)) thread(s)|DAG_NUM_THREADS=$((THREADS / 2)) $fm $common ${FMNIST_ARGS:-}"
     else
       local th=$(( THREADS / np > 0 ? THREADS / np : 1 ))
       # --bind-to none: Open MPI binds each of 2 ranks to one core otherwise (its threads
@@ -114,8 +118,11 @@ for model in $MODELS; do
       else
         [ -n "$best" ] && awk -v a="$v" -v b="$best" 'BEGIN { print a / b }' >> "$tmp/$model.$key.ratio"
         [ "$key" = dag1 ] && one=$v
-        [[ $key == dag[0-9]* ]] && [ "$key" != dag1 ] && [ "$key" != dag1x1 ] &&
+        [ "$key" = dag1h ] && half=$v
+        [[ $key == dag[2-9]* ]] &&
           awk -v a="$v" -v b="$one" 'BEGIN { print a / b }' >> "$tmp/$model.$key.scale"
+        [ "$key" = dag2 ] && [ -n "${half:-}" ] &&
+          awk -v a="$v" -v b="$half" 'BEGIN { print a / b }' >> "$tmp/$model.$key.same"
       fi
     done
     echo "# $model: round $r of $REPS done ($(uptime | sed 's/.*load/load/'))"
@@ -127,6 +134,8 @@ for model in $MODELS; do
       "$(stats "$tmp/$model.$key.sps")" "$(stats "$tmp/$model.$key.acc")")
     [ -f "$tmp/$model.$key.ratio" ] && line="$line  x pytorch $(stats "$tmp/$model.$key.ratio")"
     [ -f "$tmp/$model.$key.scale" ] && line="$line  x 1 rank $(stats "$tmp/$model.$key.scale")"
+    [ -f "$tmp/$model.$key.same" ] &&
+      line="$line  x 1 rank of as many threads $(stats "$tmp/$model.$key.same")"
     if [[ $key == dag[2-9]* ]]; then
       grep -v -- - "$tmp/$model.$key.exp" > "$tmp/e" || true
       line="$line  all-reduce exposed $(stats "$tmp/e") ms/step"
