@@ -5,7 +5,8 @@
 // copies in and out. The dag versions are timed on device-resident data too (tiles
 // registered, brought in by a first run), which is what the library's on-device time
 // compares with. Results are checked against the library's.
-// Usage: bench_gpu_linalg gemm|chol N NB [noref]   (BENCH_TRSM=inv: see t_trsm_inv)
+// Usage: bench_gpu_linalg gemm|chol N NB [noref]   (BENCH_TRSM=inv: see t_trsm_inv;
+//   BENCH_CHOL=col: see chol_submit_col)
 //   DAG_CUDA_MEM_MB caps the runtime's device memory (out-of-core runs);
 //   DAG_CUDA_DEVICES=1 restricts it to one GPU.
 #include <algorithm>
@@ -50,15 +51,20 @@ struct targs {
 
 static int no_cpu(void *) { return 1; }
 
-static void submit(dag_cuda_fn fn, const char *label, targs a, dag_dep_t *d, int nd, int prio)
+static void submit_raw(dag_cuda_fn fn, const char *label, const void *args, size_t len,
+                       dag_dep_t *d, int nd, int prio)
 {
     dag_task_attr_t at = {};
     at.label = label;
     at.device = DAG_DEVICE_CUDA;
     at.cuda = fn;
     at.priority = prio;
-    if (dag_submit(no_cpu, &a, sizeof a, d, nd, &at) != DAG_OK)
+    if (dag_submit(no_cpu, args, len, d, nd, &at) != DAG_OK)
         exit(1);
+}
+static void submit(dag_cuda_fn fn, const char *label, targs a, dag_dep_t *d, int nd, int prio)
+{
+    submit_raw(fn, label, &a, sizeof a, d, nd, prio);
 }
 
 #define DEV(p) ((double *)dag_cuda_ptr(ctx, (p)))
@@ -222,10 +228,91 @@ static void chol_submit(double *A)
     }
 }
 
+
+// BENCH_CHOL=col: the same tiles, a task per tile *column*. Column j is two regions, its
+// diagonal tile D_j and the tiles below it, P_j (contiguous in this layout), and every
+// task names whole regions, so no two regions partly overlap. Step k: POTRF of D_k (and
+// the inverse of its factor, as BENCH_TRSM=inv), the TRSM of P_k as one strided-batched
+// DGEMM by that inverse, then for each later column j one update task: SYRK of D_j and
+// one strided-batched DGEMM over P_j (tile (i,j) -= (i,k) (j,k)^T for every i > j). Fewer,
+// larger kernels: a 1024 tile's DGEMM fills half of an H100's SMs, a column's fills it.
+static bool chol_col;
+static double *ptile(double *m, int j) { return m + ((size_t)j * T + j + 1) * NB * NB; }
+static size_t pbytes(int j) { return (size_t)(T - 1 - j) * tbytes(); }
+
+struct cargs {
+    double *A;
+    int k, j;
+};
+
+static int t_trsm_col(void *p, dag_cuda_ctx *ctx) // P_k = P_k L^-T, tile by tile
+{
+    cargs *c = (cargs *)p;
+    int m = T - 1 - c->k;
+    const double one = 1, zero = 0;
+    double *w = (double *)dag_cuda_workspace(ctx, pbytes(c->k));
+    double *pk = DEV(ptile(c->A, c->k));
+    if (!w || !pk)
+        return 2;
+    if (cublasDgemmStridedBatched(BLAS, CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &one, pk, NB,
+                                  (long long)NB * NB, DEV(Inv + (size_t)c->k * NB * NB), NB, 0,
+                                  &zero, w, NB, (long long)NB * NB, m) != CUBLAS_STATUS_SUCCESS)
+        return 1;
+    return cudaMemcpyAsync(pk, w, pbytes(c->k), cudaMemcpyDeviceToDevice, dag_cuda_stream(ctx)) !=
+           cudaSuccess;
+}
+
+static int t_update_col(void *p, dag_cuda_ctx *ctx) // column j after panel k
+{
+    cargs *c = (cargs *)p;
+    const double one = 1, mone = -1;
+    double *ajk = DEV(tile(c->A, c->j, c->k)), *djj = DEV(tile(c->A, c->j, c->j));
+    if (!ajk || !djj)
+        return 2;
+    if (cublasDsyrk(BLAS, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, NB, NB, &mone, ajk, NB, &one, djj,
+                    NB) != CUBLAS_STATUS_SUCCESS)
+        return 1;
+    int m = T - 1 - c->j;
+    if (!m)
+        return 0;
+    double *aik = DEV(tile(c->A, c->j + 1, c->k)), *pj = DEV(ptile(c->A, c->j));
+    if (!aik || !pj)
+        return 2;
+    return cublasDgemmStridedBatched(BLAS, CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &mone, aik, NB,
+                                     (long long)NB * NB, ajk, NB, 0, &one, pj, NB,
+                                     (long long)NB * NB, m) != CUBLAS_STATUS_SUCCESS;
+}
+
+static void chol_submit_col(double *A)
+{
+    for (int k = 0; k < T; k++) {
+        bool last = k + 1 == T;
+        double *inv = last ? nullptr : Inv + (size_t)k * NB * NB;
+        targs p = {nullptr, inv, tile(A, k, k)};
+        dag_dep_t dp[2] = {{p.c, tbytes(), DAG_INOUT}, {inv, tbytes(), DAG_OUT}};
+        submit(last ? t_potrf : t_potrf_inv, "potrf", p, dp, last ? 1 : 2, 3);
+        if (last)
+            break;
+        cargs t = {A, k, k};
+        dag_dep_t dt[2] = {{inv, tbytes(), DAG_IN}, {ptile(A, k), pbytes(k), DAG_INOUT}};
+        submit_raw(t_trsm_col, "trsm_col", &t, sizeof t, dt, 2, 2);
+        for (int j = k + 1; j < T; j++) {
+            cargs u = {A, k, j};
+            dag_dep_t du[3] = {{ptile(A, k), pbytes(k), DAG_IN},
+                               {tile(A, j, j), tbytes(), DAG_INOUT},
+                               {ptile(A, j), pbytes(j), DAG_INOUT}};
+            submit_raw(t_update_col, "update_col", &u, sizeof u, du, j + 1 < T ? 3 : 2,
+                       j == k + 1 ? 2 : 0);
+        }
+    }
+}
+
+static void chol_any(double *A) { chol_col ? chol_submit_col(A) : chol_submit(A); }
+
 static double chol_dag(double *A)
 {
     double t0 = now_s();
-    chol_submit(A);
+    chol_any(A);
     if (dag_taskwait() != DAG_OK) {
         fprintf(stderr, "cholesky: a task failed\n");
         exit(1);
@@ -233,26 +320,38 @@ static double chol_dag(double *A)
     return now_s() - t0;
 }
 
-static int t_copy(void *p, dag_cuda_ctx *ctx) // c = a, on the device
-{
-    targs *t = (targs *)p;
-    return cudaMemcpyAsync(DEV(t->c), DEV(t->a), tbytes(), cudaMemcpyDeviceToDevice,
-                           dag_cuda_stream(ctx)) != cudaSuccess;
-}
 
-static void each_tile(bool lower, void (*fn)(double *, double *), double *m, double *k)
+static void each_tile(bool lower, void (*fn)(double *, double *, size_t), double *m, double *k)
 {
+    if (lower && chol_col) { // the column variant's regions: D_j and P_j
+        for (int j = 0; j < T; j++) {
+            fn(tile(m, j, j), k ? tile(k, j, j) : nullptr, tbytes());
+            if (j + 1 < T)
+                fn(ptile(m, j), k ? ptile(k, j) : nullptr, pbytes(j));
+        }
+        return;
+    }
     for (int j = 0; j < T; j++)
         for (int i = lower ? j : 0; i < T; i++)
-            fn(tile(m, i, j), k ? tile(k, i, j) : nullptr);
+            fn(tile(m, i, j), k ? tile(k, i, j) : nullptr, tbytes());
 }
-static void reg(double *t, double *) { dag_cuda_register(t, tbytes()); }
-static void unreg(double *t, double *) { dag_cuda_unregister(t, tbytes()); }
-static void restore(double *a, double *k) // a = k on the device
+static void reg(double *t, double *, size_t len) { dag_cuda_register(t, len); }
+static void unreg(double *t, double *, size_t len) { dag_cuda_unregister(t, len); }
+struct copy_args {
+    double *from, *to;
+    size_t len;
+};
+static int t_copy(void *p, dag_cuda_ctx *ctx) // to = from, on the device
 {
-    targs c = {k, nullptr, a};
-    dag_dep_t d[2] = {{k, tbytes(), DAG_IN}, {a, tbytes(), DAG_OUT}};
-    submit(t_copy, "restore", c, d, 2, 0);
+    copy_args *c = (copy_args *)p;
+    return cudaMemcpyAsync(DEV(c->to), DEV(c->from), c->len, cudaMemcpyDeviceToDevice,
+                           dag_cuda_stream(ctx)) != cudaSuccess;
+}
+static void restore(double *a, double *k, size_t len) // a = k on the device
+{
+    copy_args c = {k, a, len};
+    dag_dep_t d[2] = {{k, len, DAG_IN}, {a, len, DAG_OUT}};
+    submit_raw(t_copy, "restore", &c, sizeof c, d, 2, 0);
 }
 
 // Device-resident data, as the library calls on device data are timed: the tiles are
@@ -276,7 +375,7 @@ static double resident(bool gemm, double *A, double *B, double *C, double *K, in
         if (!gemm)
             each_tile(true, restore, A, K);
         if (rep == 0)
-            gemm ? gemm_submit(A, B, C) : chol_submit(A); // brings the data in
+            gemm ? gemm_submit(A, B, C) : chol_any(A); // brings the data in
         if (dag_taskwait() != DAG_OK)
             exit(1);
         if (rep == 0)
@@ -284,7 +383,7 @@ static double resident(bool gemm, double *A, double *B, double *C, double *K, in
         dag_cuda_stats_reset();
         double t0 = now_s();
         dag_taskgroup_begin();
-        gemm ? gemm_submit(A, B, C) : chol_submit(A);
+        gemm ? gemm_submit(A, B, C) : chol_any(A);
         if (dag_taskgroup_end() != DAG_OK)
             exit(1);
         t = now_s() - t0;
@@ -360,8 +459,9 @@ int main(int argc, char **argv)
                         *x = *y = v;
                     }
     }
-    const char *tv = getenv("BENCH_TRSM");
-    trsm_inv = !gemm && tv && !strcmp(tv, "inv");
+    const char *tv = getenv("BENCH_TRSM"), *cv = getenv("BENCH_CHOL");
+    chol_col = !gemm && cv && !strcmp(cv, "col");
+    trsm_inv = !gemm && ((tv && !strcmp(tv, "inv")) || chol_col);
     if (trsm_inv) {
         Inv = (double *)dag_cuda_malloc_host((size_t)T * tbytes());
         if (!Inv) {
@@ -370,7 +470,8 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < T; k++)
             dag_cuda_register(Inv + (size_t)k * NB * NB, tbytes()); // kept on the device
-        printf("TRSM as DGEMM with the inverted diagonal tile (BENCH_TRSM=inv)\n");
+        printf("TRSM as DGEMM with the inverted diagonal tile (BENCH_TRSM=inv)%s\n",
+               chol_col ? ", a task per tile column (BENCH_CHOL=col)" : "");
     }
     double *full = nullptr;
     if (ref) {

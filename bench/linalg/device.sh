@@ -12,7 +12,7 @@
 #   bash ../shared/gpu/pack.sh libscalapack-openmpi2.2 libscalapack-openmpi-dev
 # and carry .device along (this script sources .device/unpack.sh). Logs go to $OUT.
 # usage: bench/linalg/device.sh   (env: N=16384, NB=512, GNB=1024, OUT=bench/linalg/out,
-#        QUICK=1 for N=8192, BUDGET=510 s for the whole script: a run that would pass it
+#        QUICK=1 for N=8192, OPS= the CPU operations, GPU_OPS= the GPU ones (empty: none), BUDGET=510 s for the whole script: a run that would pass it
 #        is cut (timeout) or skipped, and says so in its log)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,7 +57,7 @@ table=$out/table.txt
 run peak env OPENBLAS_NUM_THREADS=16 $LB peak x $N $NB 16
 peak=$(awk '/^peak/ {print $6}' "$out/peak.txt")
 echo "DGEMM peak, 16 threads, n=$N: $peak GFLOP/s" | tee -a "$table"
-for op in potrf getrf getrf-tournament geqrf gemm; do
+for op in ${OPS:-potrf getrf getrf-tournament geqrf gemm}; do
   panel=gather
   [ $op = getrf-tournament ] && op=getrf panel=tournament
   name=dag-$op; [ $panel = tournament ] && name=dag-getrf-tournament
@@ -80,7 +80,7 @@ done
 # (LA_BENCH_REPS=2: the first pays the tiles' page-locking, the faster one is printed)
 G=$BUILD/bench/gpu/bench_gpu_linalg
 export LA_BENCH_REPS=${LA_BENCH_REPS:-2}
-for op in potrf gemm; do
+for op in ${GPU_OPS-potrf gemm}; do
   run gpu-any-$op env DAG_LA_DEVICE=any $LB dag $op $N $GNB
   run gpu-dag-$op env DAG_LA_DEVICE=cuda $LB dag $op $N $GNB
   case $op in potrf) mb=$((N * N * 8 / 1048576 * 2 / 3)); ref=chol ;;

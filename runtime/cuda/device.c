@@ -100,7 +100,7 @@ void cuda_start(void)
     cu_inject_parse(); /* DAG_FAULT_INJECT=cuda:N (complete.c) */
     /* successors released at launch (launch.c job_may_chain); not under a transient
      * injected fault, whose failure must cancel them */
-    cu.chain = !cu.inject_at || cu.inject_sticky ? (int)env_long("DAG_CUDA_CHAIN", 0, 0, 2) : 0;
+    cu.chain = !cu.inject_at || cu.inject_sticky ? (int)env_long("DAG_CUDA_CHAIN", 1, 0, 2) : 0;
     int nstreams = (int)env_long("DAG_CUDA_STREAMS", 8, 1, CU_MAXSTREAMS);
     for (int d = 0; d < n; d++) {
         if (device_setup(&cu.dev[d], d, nstreams, nurgent)) {

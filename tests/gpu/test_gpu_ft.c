@@ -399,7 +399,7 @@ static int run_scenario(const char *name)
     if (!strcmp(name, "illegal_address"))
         return sc_illegal_address();
     if (!strcmp(name, "chain_sticky")) {
-        setenv("DAG_CUDA_CHAIN", "1", 0); /* chaining is off by default: on unless told */
+        setenv("DAG_CUDA_CHAIN", "1", 0); /* the default, unless told otherwise */
         return sc_chain_sticky();
     }
     if (!strcmp(name, "random"))
