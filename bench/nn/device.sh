@@ -105,7 +105,7 @@ S() { echo "$*" >> "$sum.parts"; }
     done
     echo "-- $model batch 64 variants (one run each, against the anchor's last round):"
     a=$(last_sps "$out/anchor.$model.64.2")
-    for v in "DAG_NN_FUSE=0" "DAG_CUDA_WRITEBACK=lazy" "DAG_NN_INFLIGHT=4" \
+    for v in "DAG_NN_FUSE=0" "DAG_CUDA_CHAIN=0" "DAG_CUDA_WRITEBACK=lazy" "DAG_NN_INFLIGHT=4" \
              "DAG_CUDA_WRITEBACK=lazy DAG_NN_INFLIGHT=4"; do
       env $v timeout 120 "$fm" --model $model --epochs 3 --batch 64 --limit $lim \
         --data "$DATA" --device cuda > "$out/var" 2>&1
@@ -124,7 +124,7 @@ S() { echo "$*" >> "$sum.parts"; }
   echo "$(el) GPU done"
 
   echo "== 3. CPU, 16 threads in all (DAG_CUDA=0), 1 -> 2 -> 4 ranks"
-  DAG_CUDA=0 NN_NO_INSTALL=1 THREADS=${THREADS:-16} REPS=${REPS:-3} EPOCHS=1 \
+  DAG_CUDA=0 NN_NO_INSTALL=1 THREADS=${THREADS:-16} REPS=${REPS:-3} EPOCHS=1 COLL_AB=1 \
     LIMIT_MLP=${LIMIT_MLP:-10000} LIMIT_CNN=${LIMIT_CNN:-5120} FMNIST_ARGS="--device cpu" \
     timeout 270 bash "$root/bench/nn/run.sh" "$build" | tee "$out/cpu.log"
   grep -E 'dagnn [0-9] rank' "$out/cpu.log" | grep -v '1 thread' |

@@ -3,7 +3,8 @@
 # the CPU, in the same run: the same MLP and CNN, batch size, optimiser, learning rate and
 # number of samples; then 1 -> 2 -> 4 data-parallel ranks (mpirun on this host) with the
 # all-reduce time left exposed per step, with bucketed overlap and with one bucket at the
-# end (no overlap).
+# end (no overlap); the ranks split one global batch (strong scaling: the loss curve is
+# the same) and, DDP's way, keep BATCH per rank (global batch N x BATCH: weak scaling).
 #
 # A loaded machine makes single runs noisy (one earlier round gave 1.9x PyTorch, another
 # 0.95x), so the runs are interleaved: every round runs each configuration once, in the
@@ -17,7 +18,8 @@
 #                                         LIMIT_CNN (12800), BATCH (64), RANKS ("1 2 4"),
 #                                         THREADS (cores), MODELS ("mlp cnn"), DATA (dir),
 #                                         FMNIST_ARGS (more fmnist options, e.g. --device cpu),
-#                                         PY (python with torch), NN_NO_INSTALL=1
+#                                         PY (python with torch), NN_NO_INSTALL=1,
+#                                         COLL_AB=1 (rows with DAG_NN_MPI_COLL=blocking)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -96,6 +98,13 @@ configs() {
       local mpi="mpirun --oversubscribe --allow-run-as-root --bind-to none -np $np -x DAG_NUM_THREADS=$th"
       echo "dag$np|dagnn $np ranks, buckets|$mpi $fm $common ${FMNIST_ARGS:-}"
       echo "dag${np}end|dagnn $np ranks, one bucket|$mpi $fm $common ${FMNIST_ARGS:-} --bucket-kb 1000000"
+      # DDP's way: the batch per rank stays BATCH (global batch np x BATCH), against 1 rank
+      # at BATCH (x 1 rank) and against 1 rank of as many threads per rank (the same cores
+      # per replica): weak scaling, what a DDP user sees when adding a device
+      echo "dag${np}w|dagnn $np ranks, batch $np x $BATCH|$mpi $fm ${common/--batch $BATCH/--batch $((np * BATCH))} ${FMNIST_ARGS:-}"
+      # COLL_AB=1: the exchange through blocking MPI_Allreduce calls on the progress thread
+      [ "${COLL_AB:-0}" = 1 ] &&
+        echo "dag${np}b|dagnn $np ranks, blocking all-reduce|$mpi -x DAG_NN_MPI_COLL=blocking $fm $common ${FMNIST_ARGS:-}"
     fi
   done
   true
@@ -121,7 +130,7 @@ for model in $MODELS; do
         [ "$key" = dag1h ] && half=$v
         [[ $key == dag[2-9]* ]] &&
           awk -v a="$v" -v b="$one" 'BEGIN { print a / b }' >> "$tmp/$model.$key.scale"
-        [ "$key" = dag2 ] && [ -n "${half:-}" ] &&
+        [[ $key == dag2 || $key == dag2w ]] && [ -n "${half:-}" ] &&
           awk -v a="$v" -v b="$half" 'BEGIN { print a / b }' >> "$tmp/$model.$key.same"
       fi
     done

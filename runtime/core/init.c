@@ -258,6 +258,13 @@ dag_status_t dag_finalize(void)
     return st;
 }
 
+void rt_drain_at_exit_again(void)
+{
+    static atomic_int again;
+    if (!atomic_exchange(&again, 1))
+        atexit(drain_at_exit);
+}
+
 static void drain_at_exit(void)
 {
     if (atomic_load(&rt.state) != RT_RUNNING)

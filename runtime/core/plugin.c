@@ -184,8 +184,10 @@ void plugin_cuda_want(void)
     pthread_mutex_lock(&cuda_lock);
     if (atomic_load_explicit(&cuda_decided, RELAXED) != rt.gen + 1 &&
         atomic_load_explicit(&rt.state, ACQUIRE) == RT_RUNNING) {
-        if (cuda_mode() && cuda_load())
+        if (cuda_mode() && cuda_load()) {
             plugin_cuda->start(); /* installs rt.dev when a device is usable */
+            rt_drain_at_exit_again();
+        }
         atomic_store_explicit(&cuda_decided, rt.gen + 1, RELEASE);
     }
     pthread_mutex_unlock(&cuda_lock);

@@ -78,5 +78,9 @@ int plugin_cuda_load(void);
  * device: called when the first task that can use a GPU (a CUDA variant or
  * DAG_DEVICE_CUDA) is submitted, and by the dag_cuda_* calls that want one. Any thread. */
 void plugin_cuda_want(void);
+/* init.c: register the drain at exit once more, after the CUDA runtime has registered its
+ * own teardown (handlers run in reverse order), so that an exit without dag_finalize()
+ * still finds the CUDA runtime loaded when it writes device results back */
+void rt_drain_at_exit_again(void);
 
 #endif
