@@ -2,7 +2,9 @@
 # chol-col.sh: one short GPU call (about 3 minutes): builds, runs test_gpu with the
 # defaults (chaining on), then tiled Cholesky N=16384 NB=1024 with a task per tile
 # (BENCH_CHOL unset) and a task per tile column (BENCH_CHOL=col), interleaved, against
-# cuSOLVER. Logs and a summary under $OUT (default /tmp/chol-col).
+# cuSOLVER and the hand-written tiled anchor (the same kernels on streams with events, no
+# runtime; 4 update streams, then 2 and 8 once). Logs and a summary under $OUT (default
+# /tmp/chol-col).
 out=${OUT:-/tmp/chol-col}; mkdir -p "$out"; t0=$(date +%s)
 cd "$(dirname "$0")/../.."
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null 2>&1
@@ -20,7 +22,12 @@ for r in 1 2; do
   for v in tile col; do
     echo "== $v round $r"
     BENCH_CHOL=$v timeout 45 $B/bench/gpu/bench_gpu_linalg chol ${N:-16384} ${NB:-1024} 2>&1 |
-      tee "$out/chol-$v-$r.log" | grep -E "dag|resident|library|chaining|MISMATCH"
+      tee "$out/chol-$v-$r.log" | grep -E "dag|resident|library|chaining|hand|MISMATCH"
   done
+done
+for h in 2 8; do
+  echo "== hand-written anchor, $h update streams"
+  BENCH_HAND=$h timeout 45 $B/bench/gpu/bench_gpu_linalg chol ${N:-16384} ${NB:-1024} 2>&1 |
+    tee "$out/chol-hand$h.log" | grep -E "hand-written|MISMATCH"
 done
 echo "total $(( $(date +%s) - t0 )) s"
