@@ -12,7 +12,7 @@
 
 #include "la.h"
 
-#define QR_IB 32
+#define QR_IB 64
 
 /* inner block of the QR kernels: DAG_LA_QR_IB (default QR_IB), at most nb */
 static int qr_ib(int nb)
