@@ -34,6 +34,23 @@ static int rm_gemm(struct dag_cuda_ctx *ctx, bool ta, bool tb, int M, int N, int
 
 static int launched(void) { return cudaGetLastError() == cudaSuccess ? 0 : DAG_ERR_DEVICE; }
 
+__global__ void k_ones(float *v, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) v[i] = 1.0f;
+}
+
+/* db[0..cols) (+)= the column sums of the row-major g[rows][ld] (from column 0 of g): one
+ * SGEMV by a vector of ones, as the bias gradients of the cuBLAS loops do. A thread per
+ * column looping over the rows (the first version) kept a few warps waiting on memory
+ * for every row: at batch 256, tens of microseconds per layer. ones: `rows` floats set to
+ * 1 on this stream (k_ones, or by a kernel that also writes them) */
+static int colsum(struct dag_cuda_ctx *ctx, const float *g, int ld, int rows, int cols,
+                  const float *ones, float *db, int acc) {
+    const float one = 1.0f, beta = acc ? 1.0f : 0.0f;
+    return cublasSgemv(blas(ctx), CUBLAS_OP_N, cols, rows, &one, g, ld, ones, 1, &beta, db,
+                       1) == CUBLAS_STATUS_SUCCESS ? 0 : DAG_ERR_DEVICE;
+}
+
 __global__ void k_bias_rows(float *y, const float *b, long rows, int out) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i < rows * out) y[i] = b[i % out];
@@ -60,14 +77,6 @@ static int dense_bwd_data(void *p, struct dag_cuda_ctx *ctx) {
                    a->in, 0.0f, P(a->dx), a->in);
 }
 
-__global__ void k_colsum(float *db, const float *dy, int batch, int out, int o0, int no, int acc) {
-    int o = blockIdx.x * blockDim.x + threadIdx.x;
-    if (o >= no) return;
-    float s = 0;
-    for (int r = 0; r < batch; r++) s += dy[(long)r * out + o0 + o];
-    db[o] = acc ? db[o] + s : s;
-}
-
 static int dense_bwd_w(void *p, struct dag_cuda_ctx *ctx) {
     nn_dense_bwd_w_t *a = (nn_dense_bwd_w_t *)p;
     int no = a->o1 - a->o0;
@@ -76,8 +85,11 @@ static int dense_bwd_w(void *p, struct dag_cuda_ctx *ctx) {
     int st = rm_gemm(ctx, true, false, no, a->in, a->batch, 1.0f, dy + a->o0, a->out, CP(a->x),
                      a->in, a->accumulate ? 1.0f : 0.0f, P(a->dw + (size_t)a->o0 * a->in), a->in);
     if (st) return st;
-    LAUNCH(k_colsum, GRID(no), P(a->db + a->o0), dy, a->batch, a->out, a->o0, no, a->accumulate);
-    return launched();
+    float *ones = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)a->batch);
+    if (!ones) return DAG_ERR_NOMEM;
+    LAUNCH(k_ones, GRID(a->batch), ones, a->batch);
+    if (launched()) return DAG_ERR_DEVICE;
+    return colsum(ctx, dy + a->o0, a->out, a->batch, no, ones, P(a->db + a->o0), a->accumulate);
 }
 
 /* col[n][(c*k+i)*k+j][oy*wo+ox] for every sample of the tile */
@@ -424,25 +436,25 @@ static int blk_fwd(void *p, struct dag_cuda_ctx *ctx) {
     return launched();
 }
 
-/* dense: dout back through the dropout and the ReLU, one thread per column; writes dz
- * (unless NULL: then dz is dout) and db = the column sums */
-__global__ void k_pre_rows(const float *dout, const float *a, float *dz, float *db, int rows,
-                           int out, int relu, int dropout, float p, uint64_t seed, long first,
-                           int acc) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= out) return;
-    float scale = 1.0f / (1.0f - p), s = 0;
-    for (int r = 0; r < rows; r++) {
-        long i = (long)r * out + c;
-        float g = dout[i];
-        if (dropout)
-            g = nn_uniform(seed, (uint64_t)(first + r) * (uint64_t)out + (uint64_t)c) >= p
-                    ? g * scale : 0.0f;
-        if (relu) g = a[i] > 0 ? g : 0.0f;
-        if (dz) dz[i] = g;
-        s += g;
+/* dense: dout back through the dropout and the ReLU, a thread per element, into g (dz, or
+ * scratch when the block keeps no dz); the threads past the n = rows x out elements set
+ * `rows` ones for the column sums that follow (colsum) */
+__global__ void k_pre_rows(const float *dout, const float *a, float *g, float *ones, int rows,
+                           int out, int relu, int dropout, float p, uint64_t seed, long first) {
+    long i = blockIdx.x * (long)blockDim.x + threadIdx.x, n = (long)rows * out;
+    if (i >= n) {
+        if (i < n + rows) ones[i - n] = 1.0f;
+        return;
     }
-    db[c] = acc ? db[c] + s : s;
+    if (!g) return;
+    float v = dout[i];
+    if (dropout) {
+        long r = i / out, c = i - r * out;
+        v = nn_uniform(seed, (uint64_t)(first + r) * (uint64_t)out + (uint64_t)c) >= p
+                ? v * (1.0f / (1.0f - p)) : 0.0f;
+    }
+    if (relu) v = a[i] > 0 ? v : 0.0f;
+    g[i] = v;
 }
 /* conv with pooling, one thread per pooled output: the gradient goes to the window's
  * first maximum (as the CPU body), through the ReLU, into dz (NCHW, when given) and dzc
@@ -527,9 +539,18 @@ static int blk_bwd_grad(nn_blk_t *A, struct dag_cuda_ctx *ctx) {
     float *dx = A->dx ? P(A->dx) : NULL;
     float one = 1.0f, zero = 0.0f, beta = A->accumulate ? 1.0f : 0.0f;
     if (!A->conv) {
-        LAUNCH(k_pre_rows, GRID(A->out), dout, a, dz, db, A->rows, A->out, A->relu,
-               A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first, A->accumulate);
+        int mask = A->relu || A->tail == NN_TAIL_DROPOUT;
+        long n = (long)A->rows * A->out;
+        /* scratch: the ones, and the masked gradient when the block keeps no dz */
+        float *ws = (float *)dag_cuda_workspace(
+            ctx, sizeof(float) * ((size_t)A->rows + (!dz && mask ? (size_t)n : 0)));
+        if (!ws) return DAG_ERR_NOMEM;
+        float *ones = ws, *gm = dz ? dz : mask ? ws + A->rows : NULL;
+        LAUNCH(k_pre_rows, GRID(n + A->rows), dout, a, gm, ones, A->rows, A->out, A->relu,
+               A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first);
         if (launched()) return DAG_ERR_DEVICE;
+        int st0 = colsum(ctx, gm ? gm : dout, A->out, A->rows, A->out, ones, db, A->accumulate);
+        if (st0) return st0;
         const float *g = dz ? dz : dout;
         /* dW[out, in] (+)= dz^T x ; dx = dz W */
         int st = rm_gemm(ctx, true, false, A->out, A->in, A->rows, 1.0f, g, A->out, x, A->in,

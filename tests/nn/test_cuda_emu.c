@@ -5,7 +5,7 @@
  * and transposes are checked exactly as written (not their speed, nor stream ordering).
  * Random shapes of the fused blocks (dense with ReLU and dropout, conv with stride,
  * padding, ReLU and pooling; forward, backward, accumulation), up to fmnist's sizes, and
- * the loss, optimiser and convolution variants. */
+ * the loss, optimiser, unfused dense weight-gradient and convolution variants. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -207,6 +207,20 @@ START_TEST(loss_opt_conv) {
         same(p2, p, np, 1e-6, "opt p");
         same(m2, m, np, 1e-6, "opt m");
         free(p), free(g), free(m), free(v), free(p2), free(m2), free(v2);
+        /* the unfused dense weight gradient over a slice of the outputs (dW, and db as
+         * column sums), fresh and accumulated */
+        int bt = irand(1, 300), in = irand(1, 40), out = irand(1, 40), o0 = irand(0, out - 1),
+            o1 = irand(o0, out), acc = rep % 2;
+        float *dyd = vec((size_t)bt * out, -1, 1), *xd = vec((size_t)bt * in, -1, 1),
+              *dwc = vec((size_t)out * in, -1, 1), *dbc = vec((size_t)out, -1, 1);
+        float *dwg = dup(dwc, (size_t)out * in), *dbg = dup(dbc, (size_t)out);
+        nn_dense_bwd_w_t bw = {dyd, xd, dwc, dbc, bt, in, out, o0, o1, acc};
+        ck_assert_int_eq(nn_k_dense_bwd_w(&bw), 0);
+        bw.dw = dwg, bw.db = dbg;
+        ck_assert_int_eq(nn_cuda.dense_bwd_w(&bw, NULL), 0);
+        same(dwg, dwc, (size_t)out * in, 2e-5, "dense_bwd_w dw");
+        same(dbg, dbc, (size_t)out, 2e-5, "dense_bwd_w db");
+        free(dyd), free(xd), free(dwc), free(dbc), free(dwg), free(dbg);
         /* the unfused convolution backward (per-tile partial sums) */
         nn_conv_shape_t s = conv_shape(irand(1, 3), irand(3, 9), irand(3, 9), irand(1, 4), 3,
                                        irand(1, 2), irand(0, 2));
