@@ -47,6 +47,7 @@ struct coll {
     size_t ntiles;
     int mt, nt, layers;
     int mapped;          /* memory is ours (mmap), not the program's */
+    int kept;            /* announced to the device layer (rt.host->host_keep) */
     int guarded;         /* DAG_CHECK: protections applied (guard_coll) */
     dag_dist_t dist;
     struct tile_state *tiles;
@@ -65,6 +66,11 @@ struct dist_state {
 };
 
 DAG_INTERNAL extern struct dist_state dist;
+
+/* Announce the runtime-owned tiles of every matrix to a device layer that has just
+ * started (rt.host set): the matrices created before it, whose tiles may then stay
+ * page-locked across waits like those created after (registry.c). */
+DAG_INTERNAL void dist_host_announce(void);
 
 DAG_INTERNAL struct coll *registry_find(const void *addr, size_t *tile);
 void registry_clear(void);

@@ -157,6 +157,24 @@ static void registry_remove(struct coll *c)
     dist.ncolls--;
 }
 
+/* the device layer may keep the tiles page-locked (dist.lock held) */
+static void host_keep_locked(struct coll *c)
+{
+    const struct rt_host_ops *h = __atomic_load_n(&rt.host, __ATOMIC_ACQUIRE);
+    if (c->mapped && !c->kept && h && h->host_keep) {
+        h->host_keep(c->base, c->stride * c->ntiles);
+        c->kept = 1;
+    }
+}
+
+void dist_host_announce(void)
+{
+    pthread_mutex_lock(&dist.lock);
+    for (int k = 0; k < dist.ncolls; k++)
+        host_keep_locked(dist.colls[k]);
+    pthread_mutex_unlock(&dist.lock);
+}
+
 static void coll_free(struct coll *c)
 {
     if (c->tiles)
@@ -258,12 +276,12 @@ dag_status_t dag_matrix_create(dag_matrix_t **m, int mt, int nt, size_t tile_byt
         return DAG_ERR_NOMEM;
     }
     c->base = p;
-    if (rt.host && rt.host->host_keep) /* the device layer may keep tiles page-locked */
-        rt.host->host_keep(p, c->stride * c->ntiles);
     st = coll_tiles(c);
     pthread_mutex_lock(&dist.lock);
     if (!st)
         st = registry_add(c);
+    if (!st) /* under the lock, so that dist_host_announce announces it if this does not */
+        host_keep_locked(c);
     pthread_mutex_unlock(&dist.lock);
     if (st) {
         coll_free(c);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "../comm/comm.h" /* dist_host_announce */
 #include "runtime.h"
 
 _Static_assert(offsetof(struct dag_comm_plugin, core) == offsetof(struct dag_cuda_plugin, core),
@@ -187,6 +188,7 @@ void plugin_cuda_want(void)
         if (cuda_mode() && cuda_load()) {
             plugin_cuda->start(); /* installs rt.dev when a device is usable */
             rt_drain_at_exit_again();
+            dist_host_announce(); /* the matrices created before it */
         }
         atomic_store_explicit(&cuda_decided, rt.gen + 1, RELEASE);
     }

@@ -2,13 +2,19 @@
  * references: the interval treap (random inserts, removals and overlap queries checked
  * against a brute-force scan), the Chase-Lev deque (an owner pushing and taking while
  * thieves steal: every item is obtained exactly once) and the object pools (objects
- * moving between threads through the depot are never handed out twice). */
+ * moving between threads through the depot are never handed out twice), and the
+ * announcement of distributed matrices to a device layer (rt.host) that starts after
+ * they were created: each matrix's tiles announced once, whichever comes first. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <dag/dist.h>
+
 #include "harness.h"
+#include "comm/comm.h"
 #include "core/interval.h"
+#include "core/runtime.h"
 #include "mem/pool.h"
 #include "sched/deque.h"
 
@@ -196,6 +202,47 @@ START_TEST(test_pool_threads)
 }
 END_TEST
 
+/* ---- matrices announced to a device layer that starts late ---------------------------- */
+
+static int keeps, releases;
+static size_t kept_bytes;
+static void fake_keep(void *b, size_t len)
+{
+    (void)b;
+    keeps++, kept_bytes += len;
+}
+static void fake_release(void *b, size_t len, int gone)
+{
+    (void)b, (void)len;
+    releases += gone;
+}
+static const struct rt_host_ops fake_host = {.host_keep = fake_keep, .host_release = fake_release};
+
+START_TEST(test_host_announce)
+{
+    ck_assert_int_eq(dag_init(NULL), DAG_OK);
+    ck_assert_ptr_null(rt.host); /* no device layer in this build's tests */
+    dag_dist_t d = {.kind = DAG_DIST_2D};
+    dag_matrix_t *a, *b;
+    keeps = releases = 0, kept_bytes = 0;
+    ck_assert_int_eq(dag_matrix_create(&a, 3, 2, 5000, &d), DAG_OK); /* before the layer */
+    ck_assert_int_eq(keeps, 0);
+    __atomic_store_n(&rt.host, &fake_host, __ATOMIC_RELEASE); /* the layer starts */
+    dist_host_announce();
+    ck_assert_int_eq(keeps, 1);
+    ck_assert_uint_ge(kept_bytes, (size_t)6 * 5000);
+    ck_assert_int_eq(dag_matrix_create(&b, 1, 1, 100, &d), DAG_OK); /* after it */
+    ck_assert_int_eq(keeps, 2);
+    dist_host_announce(); /* again: nothing announced twice */
+    ck_assert_int_eq(keeps, 2);
+    ck_assert_int_eq(dag_matrix_destroy(a), DAG_OK);
+    ck_assert_int_eq(dag_matrix_destroy(b), DAG_OK);
+    ck_assert_int_eq(releases, 2);
+    __atomic_store_n(&rt.host, (const struct rt_host_ops *)NULL, __ATOMIC_RELEASE);
+    ck_assert_int_eq(dag_finalize(), DAG_OK);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internals");
@@ -209,5 +256,8 @@ int main(void)
     suite_add_tcase(s, iv);
     suite_add_tcase(s, dq);
     suite_add_tcase(s, po);
+    TCase *ha = tcase_create("host_announce");
+    tcase_add_test(ha, test_host_announce);
+    suite_add_tcase(s, ha);
     return run_suite(s);
 }
