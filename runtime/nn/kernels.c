@@ -278,14 +278,16 @@ int nn_k_opt(void *p) {
         }
         return 0;
     }
-    float b1 = o->beta1, b2 = o->beta2;
+    float b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay;
     float c1 = 1.0f - powf(b1, (float)a->t), c2 = 1.0f - powf(b2, (float)a->t);
-    float step = o->lr * sqrtf(c2) / c1;
-    for (size_t i = 0; i < a->n; i++) {
-        float g = a->g[i] + o->weight_decay * a->p[i];
-        a->m[i] = b1 * a->m[i] + (1.0f - b1) * g;
-        a->v[i] = b2 * a->v[i] + (1.0f - b2) * g * g;
-        a->p[i] -= step * a->m[i] / (sqrtf(a->v[i]) + o->eps * sqrtf(c2));
+    float step = o->lr * sqrtf(c2) / c1, eps = o->eps * sqrtf(c2);
+    float *restrict pp = a->p, *restrict m = a->m, *restrict v = a->v;
+    const float *restrict gg = a->g;
+    for (size_t i = 0; i < a->n; i++) { /* vectorised (kernels.c: -O3, no math errno) */
+        float g = gg[i] + wd * pp[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        pp[i] -= step * m[i] / (sqrtf(v[i]) + eps);
     }
     return 0;
 }
