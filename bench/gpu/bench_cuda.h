@@ -1,10 +1,12 @@
 /* bench_cuda.h: what the GPU benchmark programs share: a CUDA error check that stops the
- * program, and the arithmetic kernel whose run time is set by its iteration count. */
+ * program, a monotonic clock in seconds, and the arithmetic kernel whose run time is set
+ * by its iteration count. */
 #ifndef DAG_BENCH_CUDA_H
 #define DAG_BENCH_CUDA_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <cuda_runtime.h>
 
@@ -16,6 +18,13 @@
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
+
+static inline double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* x[i] <- iters steps of an affine recurrence: compute-bound, length set by iters */
 static __global__ void spin_kernel(float *x, size_t n, int iters)

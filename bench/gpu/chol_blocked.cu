@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 #include <cublas_v2.h>
 #include <cusolverDn.h>
@@ -24,13 +23,6 @@
 #include "bench_cuda.h"
 
 static int N, NB, T;
-
-static double now_s()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double *colblk(double *a, int j) { return a + (size_t)j * NB * N; }
 static size_t cbytes() { return (size_t)N * NB * 8; }

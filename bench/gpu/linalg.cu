@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 #include <cublas_v2.h>
 #include <cusolverDn.h>
@@ -24,13 +23,6 @@
 #include <dag/cuda.h>
 
 #include "bench_cuda.h"
-
-static double now_s()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int N, NB, T;
 static double *tile(double *m, int i, int j) { return m + ((size_t)j * T + i) * NB * NB; }
@@ -79,29 +71,41 @@ static int t_gemm_nn(void *p, dag_cuda_ctx *ctx) // c += a b
                        NB, &one, DEV(t->c), NB) != CUBLAS_STATUS_SUCCESS;
 }
 
-static int t_gemm_nt(void *p, dag_cuda_ctx *ctx) // c -= a b^T
+// the Cholesky's tile kernels on device pointers, for the dag tasks below and the
+// hand-written anchor (chol_hand)
+static int k_gemm_nt(cublasHandle_t h, const double *a, const double *b, double *c) // c -= a b^T
 {
-    targs *t = (targs *)p;
     const double one = 1, mone = -1;
-    return cublasDgemm(BLAS, CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &mone, DEV(t->a), NB,
-                       DEV(t->b), NB, &one, DEV(t->c), NB) != CUBLAS_STATUS_SUCCESS;
+    return cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &mone, a, NB, b, NB, &one, c,
+                       NB) != CUBLAS_STATUS_SUCCESS;
 }
-
-static int t_syrk(void *p, dag_cuda_ctx *ctx) // c -= a a^T (lower)
+static int k_syrk(cublasHandle_t h, const double *a, double *c) // c -= a a^T (lower)
 {
-    targs *t = (targs *)p;
     const double one = 1, mone = -1;
-    return cublasDsyrk(BLAS, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, NB, NB, &mone, DEV(t->a), NB,
-                       &one, DEV(t->c), NB) != CUBLAS_STATUS_SUCCESS;
+    return cublasDsyrk(h, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, NB, NB, &mone, a, NB, &one, c,
+                       NB) != CUBLAS_STATUS_SUCCESS;
 }
-
-static int t_trsm(void *p, dag_cuda_ctx *ctx) // c = c L^-T, L = a
+static int k_trsm(cublasHandle_t h, const double *l, double *c) // c = c L^-T
 {
-    targs *t = (targs *)p;
     const double one = 1;
-    return cublasDtrsm(BLAS, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
-                       CUBLAS_DIAG_NON_UNIT, NB, NB, &one, DEV(t->a), NB, DEV(t->c), NB) !=
-           CUBLAS_STATUS_SUCCESS;
+    return cublasDtrsm(h, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
+                       CUBLAS_DIAG_NON_UNIT, NB, NB, &one, l, NB, c, NB) != CUBLAS_STATUS_SUCCESS;
+}
+
+static int t_gemm_nt(void *p, dag_cuda_ctx *ctx)
+{
+    targs *t = (targs *)p;
+    return k_gemm_nt(BLAS, DEV(t->a), DEV(t->b), DEV(t->c));
+}
+static int t_syrk(void *p, dag_cuda_ctx *ctx)
+{
+    targs *t = (targs *)p;
+    return k_syrk(BLAS, DEV(t->a), DEV(t->c));
+}
+static int t_trsm(void *p, dag_cuda_ctx *ctx) // L = a
+{
+    targs *t = (targs *)p;
+    return k_trsm(BLAS, DEV(t->a), DEV(t->c));
 }
 
 static int t_potrf(void *p, dag_cuda_ctx *ctx)
@@ -229,7 +233,6 @@ static void chol_submit(double *A)
     }
 }
 
-
 // BENCH_CHOL=col: the same tiles, a task per tile *column*. Column j is two regions, its
 // diagonal tile D_j and the tiles below it, P_j (contiguous in this layout), and every
 // task names whole regions, so no two regions partly overlap. Step k: POTRF of D_k (and
@@ -308,7 +311,6 @@ static void chol_submit_col(double *A)
     }
 }
 
-
 // The hand-written anchor of the tiled Cholesky: the same tile kernels in the same order,
 // issued by one thread on CUDA streams with events and no runtime: the TRSMs of row i and
 // the updates of tile column j on stream 1 + i % S / 1 + j % S, each
@@ -348,7 +350,6 @@ static double chol_hand(const double *in, double *out, int nstreams)
     auto dt = [&](int i, int j) { return d + ((size_t)j * T + i) * NB * NB; };
     auto after = [&](int s, int i, int j) { if (has[j * T + i]) cudaStreamWaitEvent(st[s], ev[j * T + i], 0); };
     auto wrote = [&](int s, int i, int j) { cudaEventRecord(ev[j * T + i], st[s]); has[j * T + i] = true; };
-    const double one = 1, mone = -1;
     CK(cudaDeviceSynchronize());
     double t0 = now_s();
     auto col = [&](int j) { return 1 + j % nstreams; };
@@ -359,21 +360,18 @@ static double chol_hand(const double *in, double *out, int nstreams)
         for (int i = k + 1; i < T; i++) {
             int s = i == k + 1 ? 0 : col(i);
             after(s, k, k), after(s, i, k);
-            cublasDtrsm(bh[s], CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
-                        CUBLAS_DIAG_NON_UNIT, NB, NB, &one, dt(k, k), NB, dt(i, k), NB);
+            k_trsm(bh[s], dt(k, k), dt(i, k));
             wrote(s, i, k);
         }
         for (int j = k + 1; j < T; j++) {
             int s = j == k + 1 ? 0 : col(j);
             after(s, j, k), after(s, j, j);
-            cublasDsyrk(bh[s], CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, NB, NB, &mone, dt(j, k), NB,
-                        &one, dt(j, j), NB);
+            k_syrk(bh[s], dt(j, k), dt(j, j));
             wrote(s, j, j);
             s = col(j);
             for (int i = j + 1; i < T; i++) {
                 after(s, i, k), after(s, j, k), after(s, i, j);
-                cublasDgemm(bh[s], CUBLAS_OP_N, CUBLAS_OP_T, NB, NB, NB, &mone, dt(i, k), NB,
-                            dt(j, k), NB, &one, dt(i, j), NB);
+                k_gemm_nt(bh[s], dt(i, k), dt(j, k), dt(i, j));
                 wrote(s, i, j);
             }
         }
@@ -405,7 +403,6 @@ static double chol_dag(double *A)
     }
     return now_s() - t0;
 }
-
 
 static void each_tile(bool lower, void (*fn)(double *, double *, size_t), double *m, double *k)
 {
