@@ -438,7 +438,7 @@ static int blk_fwd(void *p, struct dag_cuda_ctx *ctx) {
 
 /* dense: dout back through the dropout and the ReLU, a thread per element, into g (dz, or
  * scratch when the block keeps no dz); the threads past the n = rows x out elements set
- * `rows` ones for the column sums that follow (colsum) */
+ * `rows` ones for the column sums that follow (colsum). Without a g to write, k_ones. */
 __global__ void k_pre_rows(const float *dout, const float *a, float *g, float *ones, int rows,
                            int out, int relu, int dropout, float p, uint64_t seed, long first) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x, n = (long)rows * out;
@@ -446,7 +446,6 @@ __global__ void k_pre_rows(const float *dout, const float *a, float *g, float *o
         if (i < n + rows) ones[i - n] = 1.0f;
         return;
     }
-    if (!g) return;
     float v = dout[i];
     if (dropout) {
         long r = i / out, c = i - r * out;
@@ -546,8 +545,11 @@ static int blk_bwd_grad(nn_blk_t *A, struct dag_cuda_ctx *ctx) {
             ctx, sizeof(float) * ((size_t)A->rows + (!dz && mask ? (size_t)n : 0)));
         if (!ws) return DAG_ERR_NOMEM;
         float *ones = ws, *gm = dz ? dz : mask ? ws + A->rows : NULL;
-        LAUNCH(k_pre_rows, GRID(n + A->rows), dout, a, gm, ones, A->rows, A->out, A->relu,
-               A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first);
+        if (gm)
+            LAUNCH(k_pre_rows, GRID(n + A->rows), dout, a, gm, ones, A->rows, A->out, A->relu,
+                   A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first);
+        else
+            LAUNCH(k_ones, GRID(A->rows), ones, A->rows);
         if (launched()) return DAG_ERR_DEVICE;
         int st0 = colsum(ctx, gm ? gm : dout, A->out, A->rows, A->out, ones, db, A->accumulate);
         if (st0) return st0;
