@@ -527,6 +527,7 @@ static int cmp_ref(const void *a, const void *b)
 void analyze(tr_ctx *c)
 {
     qsort(c->refs, c->nrefs, sizeof *c->refs, cmp_ref);
+    check_clause_types(c);
     build_constructs(c);
     if (c->opt->omp)
         omp_idioms(c);

@@ -166,10 +166,14 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
         if (cdet)
             w_gen(w, first ? "DAG_TASK_DETACHABLE" : " | DAG_TASK_DETACHABLE");
     }
-    if ((cl = pr_find(&p->dir, PC_DEVICE)))
+    if ((cl = pr_find(&p->dir, PC_DEVICE)) && !cl->value) {
+        w_gen(w, ", .device = "); /* device(expr): chosen at run time */
+        render_expr(c, w, p, cl->expr, ctx);
+    } else if (cl) {
         w_genf(w, ", .device = %s", cl->value == DV_CPU    ? "DAG_DEVICE_CPU"
                                     : cl->value == DV_CUDA ? "DAG_DEVICE_CUDA"
                                                            : "DAG_DEVICE_ANY");
+    }
     if (cnode) {
         w_gen(w, ", .node = ");
         render_expr(c, w, p, cnode->expr, ctx);
@@ -196,6 +200,25 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
         w_genf(w, ", .checkpoint = __dagcc_ck, .ncheckpoint = %s",
                nck < 0 ? "__dagcc_ck_nd" : (snprintf(nb, sizeof nb, "%d", nck), nb));
     w_gen(w, "};\n");
+}
+
+int gen_submit(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *ind,
+               const char *call, const char *what, int declared)
+{
+    const pr_clause *st = pr_find(&p->dir, PC_STATUS);
+    if (!st) {
+        w_genf(w, "%s__dagcc_check(%s, \"%s\", __dagcc_t.file, __dagcc_t.line);\n", ind, call,
+               what);
+        return 0;
+    }
+    if (declared)
+        w_genf(w, "%sif (__dagcc_s == DAG_OK)\n%s    __dagcc_s = %s;\n", ind, ind, call);
+    else
+        w_genf(w, "%sdag_status_t __dagcc_s = %s;\n", ind, call);
+    w_genf(w, "%sif (__dagcc_s != DAG_OK) /* status(): kept, no exit */\n%s    ", ind, ind);
+    render_expr(c, w, p, st->expr, ctx);
+    w_gen(w, " = __dagcc_s;\n");
+    return 1;
 }
 
 /* ---- tasks ------------------------------------------------------------------------- */
@@ -452,14 +475,16 @@ static void args_init(tr_ctx *c, writer *w, const tr_cons *k, int ctx, const cha
 }
 
 static void submit_call(tr_ctx *c, writer *w, const tr_cons *k, int nfields, int ndeps,
-                        const char *ind)
+                        const char *ind, int ctx)
 {
-    (void)c;
     char nb[16];
-    w_genf(w, "%s__dagcc_check(dag_submit(__dagcc_task_%d, %s, %s, %s, %s, &__dagcc_t), "
-              "\"task\", __dagcc_t.file, __dagcc_t.line);\n", ind, k->id,
-           nfields ? "&__dagcc_a" : "NULL", nfields ? "sizeof __dagcc_a" : "0",
-           ndeps ? "__dagcc_d" : "NULL", dep_count(ndeps, nb, sizeof nb));
+    strbuf call = {0};
+    sb_printf(&call, "dag_submit(__dagcc_task_%d, %s, %s, %s, %s, &__dagcc_t)", k->id,
+              nfields ? "&__dagcc_a" : "NULL", nfields ? "sizeof __dagcc_a" : "0",
+              ndeps ? "__dagcc_d" : "NULL", dep_count(ndeps, nb, sizeof nb));
+    gen_submit(c, w, &c->pragmas[k->pragma], ctx, ind, sb_str(&call), "task",
+               pr_find(&c->pragmas[k->pragma].dir, PC_IN_REDUCTION) != NULL);
+    sb_free(&call);
 }
 
 static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
@@ -490,7 +515,11 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     }
     gen_local_type_uses(c, w, ci, sb_str(&ind4));
     args_init(c, w, k, ctx, ind, 0);
-    gen_in_reductions(c, w, p, ctx, sb_str(&ind4), k->p2b);
+    int status = pr_find(&p->dir, PC_STATUS) != NULL;
+    int inred = pr_find(&p->dir, PC_IN_REDUCTION) != NULL;
+    if (status && inred) /* a failed dag_reduction_private is kept as well */
+        w_genf(w, "%sdag_status_t __dagcc_s = DAG_OK;\n", sb_str(&ind4));
+    gen_in_reductions(c, w, p, ctx, sb_str(&ind4), k->p2b, status);
     int ndeps = 0;
     gen_deps(c, w, p, ctx, sb_str(&ind4), &ndeps);
     func_label(c, k, &lab);
@@ -500,7 +529,7 @@ static void gen_task(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
     int nfields = 0;
     for (unsigned i = 0; i < k->ncaps; i++)
         nfields += is_field(&k->caps[i]);
-    submit_call(c, w, k, nfields, ndeps, sb_str(&ind4));
+    submit_call(c, w, k, nfields, ndeps, sb_str(&ind4), ctx);
     w_genf(w, "%s}", ind);
     sb_free(&ind4);
     sb_free(&lab);
@@ -575,9 +604,11 @@ static void gen_taskloop(tr_ctx *c, writer *w, int ci, int ctx, const char *ind)
            k->id);
     w_gen(w, nred ? "__dagcc_r, " : "NULL, ");
     w_genf(w, "%d};\n", nred);
-    w_genf(w, "%s    __dagcc_check(dag_taskloop(__dagcc_task_%d, &__dagcc_a, sizeof __dagcc_a, "
-              "&__dagcc_l, &__dagcc_t), \"taskloop\", __dagcc_t.file, __dagcc_t.line);\n",
-           ind, k->id);
+    strbuf call = {0};
+    sb_printf(&call, "dag_taskloop(__dagcc_task_%d, &__dagcc_a, sizeof __dagcc_a, &__dagcc_l, "
+                     "&__dagcc_t)", k->id);
+    gen_submit(c, w, p, ctx, sb_str(&ind4), sb_str(&call), "taskloop", 0);
+    sb_free(&call);
     if (!(lv->decl_b >= k->stmt_b && lv->decl_b < k->stmt_e)) {
         /* the loop variable is private to the tasks; keep -Wunused quiet about it */
         strbuf nm = {0};

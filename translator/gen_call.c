@@ -92,18 +92,22 @@ void gen_call(tr_ctx *c, writer *w, int ci, int ctx)
     memset(&tmp, 0, sizeof tmp);
     gen_deps(c, &tmp, p, NONE, "", &nd);
     gen_attr(c, &tmp, p, NONE, "", p->fname, k->b);
+    strbuf call = {0};
+    char nb[16];
+    sb_printf(&call, "dag_submit(__dagcc_ftask_%s, %s, %s, %s, %s, &__dagcc_t)", p->fname,
+              p->nparams ? "&__dagcc_a" : "NULL", p->nparams ? "sizeof __dagcc_a" : "0",
+              nd ? "__dagcc_d" : "NULL", dep_count(nd, nb, sizeof nb));
+    /* status(lv): lv names the parameters too, read from the argument block (each
+     * argument evaluated once) */
+    gen_submit(c, &tmp, p, NONE, "", sb_str(&call), "task", 0);
+    sb_free(&call);
     c->subst = saved;
     for (char *s = tmp.b.s; s && *s; s++)
         if (*s == '\n')
             *s = ' ';
     w_gen(w, sb_str(&tmp.b));
     sb_free(&tmp.b);
-    char nb[16];
-    w_genf(w, "__dagcc_check(dag_submit(__dagcc_ftask_%s, %s, %s, %s, %s, &__dagcc_t), "
-              "\"task\", __dagcc_t.file, __dagcc_t.line); %s", p->fname,
-           p->nparams ? "&__dagcc_a" : "NULL", p->nparams ? "sizeof __dagcc_a" : "0",
-           nd ? "__dagcc_d" : "NULL", dep_count(nd, nb, sizeof nb),
-           k->stmt_ctx ? "} while (0)" : "})");
+    w_gen(w, k->stmt_ctx ? "} while (0)" : "})");
 }
 
 char *gen_prototype(tr_ctx *c, CXCursor fn)

@@ -166,7 +166,7 @@ int gen_reductions(tr_ctx *c, writer *w, tr_pragma *p, pr_clause_kind kind, int 
 }
 
 void gen_in_reductions(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *ind,
-                       unsigned p2off)
+                       unsigned p2off, int status)
 {
     strbuf where = {0};
     unsigned line;
@@ -185,9 +185,14 @@ void gen_in_reductions(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *
                 for (unsigned i = 0; i < c->cons[ctx].ncaps; i++)
                     if (c->cons[ctx].caps[i].var == v)
                         cp = &c->cons[ctx].caps[i];
-            w_genf(w, "%s__dagcc_check(dag_reduction_private(&%s%s%s, (void **)&__dagcc_a.%s), "
-                      "\"in_reduction\", %s, %u);\n", ind, cp && cp->byptr ? "(*" : "", nm,
-                   cp && cp->byptr ? ")" : "", nm, sb_str(&where), line);
+            if (status) /* status(lv): kept, and the task is not submitted */
+                w_genf(w, "%sif (__dagcc_s == DAG_OK)\n%s    __dagcc_s = dag_reduction_private("
+                          "&%s%s%s, (void **)&__dagcc_a.%s);\n", ind, ind,
+                       cp && cp->byptr ? "(*" : "", nm, cp && cp->byptr ? ")" : "", nm);
+            else
+                w_genf(w, "%s__dagcc_check(dag_reduction_private(&%s%s%s, (void **)&__dagcc_a.%s), "
+                          "\"in_reduction\", %s, %u);\n", ind, cp && cp->byptr ? "(*" : "",
+                       nm, cp && cp->byptr ? ")" : "", nm, sb_str(&where), line);
         }
     }
     sb_free(&where);

@@ -28,6 +28,7 @@ static const char *const clause_names[PC_COUNT] = {
     [PC_COPYPRIVATE] = "copyprivate", [PC_DETACH] = "detach", [PC_SIMD] = "simd",
     [PC_VARIANT] = "variant", [PC_RETRY] = "retry", [PC_CHECKPOINT] = "checkpoint",
     [PC_UPDATE] = "update", [PC_DESTROY] = "destroy", [PC_INITIALIZER] = "initializer",
+    [PC_STATUS] = "status",
 };
 
 static const char *const simd_clauses[] = {"safelen", "simdlen", "linear", "aligned",
@@ -57,12 +58,13 @@ static allowed allowed_for(const pr_directive *d)
         switch (d->kind) {
         case PK_TASK:
             a.ok = task_common | place | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_VARIANT) |
-                   BIT(PC_RETRY) | BIT(PC_CHECKPOINT) | BIT(PC_IN_REDUCTION);
+                   BIT(PC_RETRY) | BIT(PC_CHECKPOINT) | BIT(PC_IN_REDUCTION) |
+                   BIT(PC_STATUS);
             a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_AFFINITY);
             break;
         case PK_TASKWAIT: a.ok = BIT(PC_DEPEND); break;
         case PK_TASKLOOP:
-            a.ok = task_common | place | loop | BIT(PC_REDUCTION);
+            a.ok = task_common | place | loop | BIT(PC_REDUCTION) | BIT(PC_STATUS);
             a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE);
             break;
         case PK_TASKGROUP: a.ok = BIT(PC_TASK_REDUCTION); break;
@@ -392,13 +394,17 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
         return 0;
     }
     case PC_DEVICE: {
+        /* a keyword, or an expression evaluated at submission (a DAG_DEVICE_* value) */
         static const char *const kinds[] = {"any", "cpu", "cuda", NULL};
         int k = a + 1 == b ? prs_word_in(p, t0, kinds) : -1;
-        if (k < 0)
-            return prs_fail(p, t0->b, p->toks[b > a ? b - 1 : a].e,
-                        "expected 'cpu', 'cuda' or 'any' in 'device' clause");
-        c->value = k + 1;
-        return 0;
+        if (k >= 0) {
+            c->value = k + 1;
+            return 0;
+        }
+        if (a >= b)
+            return prs_fail(p, c->name.b, c->whole.e, "expected 'cpu', 'cuda', 'any' or an "
+                            "expression in 'device' clause");
+        return prs_need_expr(p, c, a, b);
     }
     case PC_VARIANT:
         /* variant(cuda: function) */
@@ -462,6 +468,7 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
     case PC_FINAL:
     case PC_PRIORITY:
     case PC_NODE:
+    case PC_STATUS:
     case PC_COLLAPSE:
     case PC_NUM_THREADS:
     case PC_FILTER:
@@ -486,7 +493,7 @@ static int single_valued(pr_clause_kind k)
     case PC_DEVICE: case PC_NODE: case PC_GRAINSIZE: case PC_NUM_TASKS: case PC_NOGROUP:
     case PC_COLLAPSE: case PC_NUM_THREADS: case PC_PROC_BIND: case PC_FILTER:
     case PC_NOWAIT: case PC_UNTIED: case PC_MERGEABLE: case PC_DETACH: case PC_VARIANT:
-    case PC_RETRY: case PC_UPDATE: case PC_DESTROY: case PC_INITIALIZER:
+    case PC_RETRY: case PC_UPDATE: case PC_DESTROY: case PC_INITIALIZER: case PC_STATUS:
         return 1;
     default:
         return 0;
@@ -513,6 +520,11 @@ static int parse_clauses(parser *p, pr_directive *d)
             k = PC_SIMD;
         unsigned long long bit = k >= 0 ? BIT(k) : 0;
         if (k < 0 || !(bit & (al.ok | al.ignored | al.unsupported))) {
+            if (k == PC_STATUS && d->family == PR_OMP &&
+                (d->kind == PK_TASK || d->kind == PK_TASKLOOP))
+                return prs_fail(p, t->b, t->e, "'status' is a dagcc clause, not OpenMP: use "
+                                "'#pragma dag %s ... status(...)' to keep a failed "
+                                "submission's status instead of exiting", pr_kind_name(d));
             if (k < 0)
                 return prs_fail(p, t->b, t->e, "unknown clause '%.*s' on '#pragma %s %.*s'",
                             (int)(t->e - t->b), p->s + t->b, fam,

@@ -38,7 +38,8 @@ typedef enum pr_clause_kind {
     PC_COLLAPSE, PC_NUM_THREADS, PC_PROC_BIND, PC_FILTER, PC_NOWAIT, PC_UNTIED,
     PC_MERGEABLE, PC_AFFINITY, PC_ALLOCATE, PC_REDUCTION, PC_IN_REDUCTION,
     PC_TASK_REDUCTION, PC_LASTPRIVATE, PC_COPYIN, PC_COPYPRIVATE, PC_DETACH, PC_SIMD,
-    PC_VARIANT, PC_RETRY, PC_CHECKPOINT, PC_UPDATE, PC_DESTROY, PC_INITIALIZER, PC_COUNT
+    PC_VARIANT, PC_RETRY, PC_CHECKPOINT, PC_UPDATE, PC_DESTROY, PC_INITIALIZER, PC_STATUS,
+    PC_COUNT
 } pr_clause_kind;
 
 typedef enum pr_dep_mode {
@@ -77,7 +78,8 @@ typedef struct pr_clause {
     pr_span name;  /* the clause keyword */
     pr_span whole; /* keyword through closing parenthesis */
     pr_span expr;  /* single-expression clauses; label: the string literal(s) */
-    int value;     /* depend: pr_dep_mode; default: pr_default; device: pr_device;
+    int value;     /* depend: pr_dep_mode; default: pr_default; device: pr_device, or 0
+                      for an expression (expr);
                       variant: pr_device (expr: the function name);
                       grainsize/num_tasks: 1 if `strict:`; reductions: pr_red_op
                       (expr: the identifier of a declared one); update: pr_dep_mode */

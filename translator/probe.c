@@ -140,10 +140,17 @@ static int probe_items(tr_ctx *c, int pi, int n)
             break;
         case PC_IF: case PC_FINAL: case PC_PRIORITY: case PC_NODE: case PC_GRAINSIZE:
         case PC_NUM_TASKS: case PC_COLLAPSE: case PC_NUM_THREADS: case PC_FILTER:
-        case PC_DETACH: case PC_VARIANT: case PC_RETRY:
+        case PC_DETACH: case PC_VARIANT: case PC_RETRY: case PC_DEVICE:
+            if (cl->expr.e == cl->expr.b) /* device(any|cpu|cuda) */
+                break;
             glue(c, pi, n++ ? ", (void)(" : "(void)(");
             piece(c, pi, cl->expr);
             glue(c, pi, ")");
+            break;
+        case PC_STATUS: /* a modifiable lvalue (its type: clauses.c) */
+            glue(c, pi, n++ ? ", (void)((" : "(void)((");
+            piece(c, pi, cl->expr);
+            glue(c, pi, ") = 0)");
             break;
         default:
             break;

@@ -183,7 +183,12 @@ unsigned tr_report_clang(tr_ctx *c, CXTranslationUnit tu, int pass2)
             }
             if (!handled) {
                 const tr_seg *s = seg_at(c, off);
-                if (s && s->kind == 2 && (strstr(m, "address of") || strstr(m, "lvalue")))
+                if (s && s->kind == 2 && s > c->segs && s[-1].kind == 1 &&
+                    s->p2e - s->p2b >= 6 && !memcmp(c->p2.s + s->p2b, ") = 0)", 6))
+                    /* the probe `(void)((lv) = 0)` of status(lv) (probe.c) */
+                    tr_diag_p2(c, DIAG_ERROR, s[-1].p2b, s[-1].p2e - s[-1].p2b,
+                               "'status' needs a modifiable lvalue (%s)", m);
+                else if (s && s->kind == 2 && (strstr(m, "address of") || strstr(m, "lvalue")))
                     tr_diag_p2(c, DIAG_ERROR, s->p2e < c->p2.n ? s->p2e : off, 1,
                                "depend item is not an lvalue or array section (%s)", m);
                 else

@@ -330,13 +330,23 @@ void gen_checkpoints(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *in
 /* The task attributes __dagcc_t (after the checkpoint array they name, if any). */
 void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
               const char *label, unsigned p2off);
+/* The submission `call` (a dag_status_t expression) of pragma p: without status(lv),
+ * checked (__dagcc_fail exits on an error); with it, a status other than DAG_OK is
+ * stored into lv and execution goes on. declared: __dagcc_s exists already (a status
+ * kept from earlier steps; call runs only while it is DAG_OK). Returns 1 if p has
+ * status(). */
+int gen_submit(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *ind,
+               const char *call, const char *what, int declared);
+/* clauses.c: type checks of clause expressions (status, device) after pass 2 */
+void check_clause_types(tr_ctx *c);
 /* gen_red.c: task reductions and dependence objects. gen_reductions writes the array
  * __dagcc_r of the clauses of `kind` (args_id: the argument struct holding the private
  * copy pointers, or -1) and returns its length. */
 int gen_reductions(tr_ctx *c, writer *w, tr_pragma *p, pr_clause_kind kind, int ctx,
                    const char *ind, int args_id);
+/* status: the task has status(lv): a failure is kept in __dagcc_s (declared before). */
 void gen_in_reductions(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *ind,
-                       unsigned p2off);
+                       unsigned p2off, int status);
 char *gen_declare_reduction(tr_ctx *c, int pi);
 void gen_depobj(tr_ctx *c, writer *w, int ci, int ctx, const char *ind);
 /* gen_call.c: function tasks, prototypes, prelude */

@@ -160,6 +160,25 @@ START_TEST(detach_variant)
     ck_assert_int_eq(c->value, DV_CUDA);
     ck_assert(span_is(c->expr, "axpy_gpu"));
     pr_free(&d);
+    /* status(lvalue); device(keyword) or device(expression) */
+    ck_assert_int_eq(parse("dag task status(*st) device(d + 1) depend(in: x)", 0), 0);
+    c = pr_find(&d, PC_STATUS);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(span_is(c->expr, "*st"));
+    c = pr_find(&d, PC_DEVICE);
+    ck_assert_int_eq(c->value, 0);
+    ck_assert(span_is(c->expr, "d + 1"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag task device(cpu)", 0), 0);
+    ck_assert_int_eq(pr_find(&d, PC_DEVICE)->value, DV_CPU);
+    ck_assert_uint_eq(pr_find(&d, PC_DEVICE)->expr.e, pr_find(&d, PC_DEVICE)->expr.b);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag task device(cpu + 0)", 0), 0);
+    ck_assert_int_eq(pr_find(&d, PC_DEVICE)->value, 0);
+    pr_free(&d);
+    ck_assert_int_eq(parse("dag taskloop status(s[i]) grainsize(4)", 0), 0);
+    ck_assert(span_is(pr_find(&d, PC_STATUS)->expr, "s[i]"));
+    pr_free(&d);
 }
 END_TEST
 
@@ -219,7 +238,9 @@ START_TEST(errors)
     static const char *const bad[] = {
         "dag", "dag tsk", "dag task bogus(x)", "dag task depend(x)", "dag task depend(in x)",
         "dag task depend(in: x", "dag task if()", "dag task if(1) if(0)",
-        "dag task device(gpu)", "dag task label(x)", "dag taskwait shared(x)",
+        "dag task device()", "dag task label(x)", "dag task status()",
+        "dag task status(a) status(b)", "omp task status(s)", "omp taskloop status(s)",
+        "dag taskwait status(s)", "dag taskgroup status(s)", "dag task status", "dag taskwait shared(x)",
         "dag taskloop grainsize(2) num_tasks(3)", "dag task default(some)",
         "dag task depend(iterator(i=0:n) in: a[i])", "dag task shared()", "dag task 42",
         "dag task depend(iterator(i=0), in: a[i])", "dag task depend(iterator(), in: x)",

@@ -1,4 +1,5 @@
-/* expect: expected 'cpu', 'cuda' or 'any' in 'device' clause */
+/* expect: use of undeclared identifier 'gpu' */
+/* device() takes any, cpu, cuda or an expression: another word is an expression */
 int main(void)
 {
     int x = 0;
