@@ -8,7 +8,7 @@ tool=$1 dir=$2 inc=$3
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS=halt_on_error=1:exitcode=86
 n=0
-for f in "$dir"/e2e/*.c "$dir"/golden/*.c "$dir"/neg/*.c "$dir"/omp/*.c; do
+for f in "$dir"/e2e/*.c "$dir"/golden/*.c "$dir"/neg/*.c "$dir"/omp/*.c "$dir"/mpi/*.c; do
     flags=
     case "$f" in */omp/*|*/omp_*) flags=-fopenmp ;; esac
     "$tool" $flags -I"$inc" -I"$dir/e2e" "$f" -o /dev/null 2>/tmp/dagcc-asan.$$
