@@ -5,9 +5,10 @@
 set -u
 out=${OUT:-/tmp/probe}; mkdir -p "$out/p"
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
+source tests/gpu/clang-env.sh # libdaglinalg goes through the translator: needs libclang
 B=build-probe
 { cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DDAG_WITH_CUDA=ON -DDAG_BUILD_TESTS=OFF \
-    -DDAG_BUILD_SAMPLES=OFF && cmake --build $B -j16 --target daglinalg dagrt_cuda la_bench \
+    -DDAG_BUILD_SAMPLES=OFF $DAG_CLANG_CMAKE && cmake --build $B -j16 --target daglinalg dagrt_cuda la_bench \
     bench_gpu_linalg; } >"$out/p/build.log" 2>&1 || { tail -30 "$out/p/build.log"; exit 1; }
 G=$B/bench/gpu/bench_gpu_linalg LB=$B/bench/linalg/la_bench
 N=${N:-16384}

@@ -19,13 +19,14 @@ cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/bench/linalg/out}
 mkdir -p "$out"
 [ -f .device/unpack.sh ] && source .device/unpack.sh >/dev/null
+source tests/gpu/clang-env.sh # libdaglinalg goes through the translator: needs libclang
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 NCCL_NVLS_ENABLE=0
 N=${N:-16384} NB=${NB:-512} GNB=${GNB:-1024} # GNB: tiles on the GPU
 [ "${QUICK:-0}" = 1 ] && N=8192
 BUILD=${BUILD:-build-la}
 t0=$(date +%s)
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAG_WITH_CUDA=ON \
-  -DDAG_BUILD_TESTS=OFF -DDAG_BUILD_SAMPLES=OFF >"$out/build.log" 2>&1 &&
+  -DDAG_BUILD_TESTS=OFF -DDAG_BUILD_SAMPLES=OFF $DAG_CLANG_CMAKE >"$out/build.log" 2>&1 &&
   cmake --build "$BUILD" -j"$(nproc)" --target daglinalg dagrt_mpi dagrt_cuda la_bench \
     dagscalapack bench_gpu_linalg >>"$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log"; exit 1; }

@@ -1,30 +1,34 @@
 /* blas3.c: tiled GEMM (2D owner-computes SUMMA and 2.5D on DAG_DIST_3D), TRSM and SYRK
- * as task graphs, and the one-tile task bodies shared with the CUDA variants. */
+ * as task graphs, and the one-tile tasks (la_tasks.h) they and the factorisations are
+ * made of. Translated by dagcc-translate at build time: the tile tasks are function tasks. */
 #include <string.h>
 
-#include "la.h"
+#include "la_tasks.h"
 
-int la_task_gemm(void *p)
+/* ---- the one-tile tasks (la_tasks.h: each call below submits a task) ---- */
+
+void la_gemm_task(dag_la_type_t t, char ta, char tb, int m, int n, int k, double alpha,
+                  const char *a, int lda, size_t abytes, const char *b, int ldb, size_t bbytes,
+                  double beta, char *c, int ldc, size_t cbytes, int prio, dag_status_t *st)
 {
-    struct la_gemm_args *a = p;
-    k_gemm(a->t, a->ta, a->tb, a->m, a->n, a->k, a->alpha, a->a, a->lda, a->b, a->ldb,
-           a->beta, a->c, a->ldc);
-    return 0;
+    (void)abytes, (void)bbytes, (void)cbytes, (void)prio, (void)st;
+    k_gemm(t, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-int la_task_syrk(void *p)
+void la_syrk_task(dag_la_type_t t, char trans, int n, int k, double alpha, const char *a,
+                  int lda, size_t abytes, double beta, char *c, int ldc, size_t cbytes,
+                  int prio, dag_status_t *st)
 {
-    struct la_syrk_args *a = p;
-    k_syrk(a->t, a->uplo, a->trans, a->n, a->k, a->alpha, a->a, a->lda, a->beta, a->c, a->ldc);
-    return 0;
+    (void)abytes, (void)cbytes, (void)prio, (void)st;
+    k_syrk(t, 'L', trans, n, k, alpha, a, lda, beta, c, ldc);
 }
 
-int la_task_trsm(void *p)
+void la_trsm_task(dag_la_type_t t, char side, char uplo, char trans, char diag, int m, int n,
+                  double alpha, const char *a, int lda, size_t abytes, char *b, int ldb,
+                  size_t bbytes, int prio, dag_status_t *st)
 {
-    struct la_trsm_args *a = p;
-    k_trsm(a->t, a->side, a->uplo, a->trans, a->diag, a->m, a->n, a->alpha, a->a, a->lda,
-           a->b, a->ldb);
-    return 0;
+    (void)abytes, (void)bbytes, (void)prio, (void)st;
+    k_trsm(t, side, uplo, trans, diag, m, n, alpha, a, lda, b, ldb);
 }
 
 dag_status_t la_gemm_tile(dag_la_type_t t, char ta, char tb, int m, int n, int k,
@@ -32,30 +36,29 @@ dag_status_t la_gemm_tile(dag_la_type_t t, char ta, char tb, int m, int n, int k
                           int ldb, size_t bbytes, double beta, void *c, int ldc, size_t cbytes,
                           int prio)
 {
-    struct la_gemm_args g = {t, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
-    dag_dep_t d[3] = {{c, cbytes, DAG_INOUT},
-                      {(void *)a, abytes, DAG_IN},
-                      {(void *)b, bbytes, DAG_IN}};
-    return la_submit(la_task_gemm, &g, sizeof g, d, a == b ? 2 : 3, "la_gemm", prio, -1,
-                     la_cuda_gemm());
+    dag_status_t st = DAG_OK;
+    la_gemm_task(t, ta, tb, m, n, k, alpha, a, lda, abytes, b, ldb, bbytes, beta, c, ldc,
+                 cbytes, prio, &st);
+    return st;
 }
 
 dag_status_t la_syrk_tile(dag_la_type_t t, char trans, int n, int k, double alpha,
                           const void *a, int lda, size_t abytes, double beta, void *c, int ldc,
                           size_t cbytes, int prio)
 {
-    struct la_syrk_args s = {t, 'L', trans, n, k, lda, ldc, alpha, beta, a, c};
-    dag_dep_t d[2] = {{c, cbytes, DAG_INOUT}, {(void *)a, abytes, DAG_IN}};
-    return la_submit(la_task_syrk, &s, sizeof s, d, 2, "la_syrk", prio, -1, la_cuda_syrk());
+    dag_status_t st = DAG_OK;
+    la_syrk_task(t, trans, n, k, alpha, a, lda, abytes, beta, c, ldc, cbytes, prio, &st);
+    return st;
 }
 
 dag_status_t la_trsm_tile(dag_la_type_t t, char side, char uplo, char trans, char diag,
                           int m, int n, double alpha, const void *a, int lda, size_t abytes,
                           void *b, int ldb, size_t bbytes, int prio)
 {
-    struct la_trsm_args s = {t, side, uplo, trans, diag, m, n, lda, ldb, alpha, a, b};
-    dag_dep_t d[2] = {{b, bbytes, DAG_INOUT}, {(void *)a, abytes, DAG_IN}};
-    return la_submit(la_task_trsm, &s, sizeof s, d, 2, "la_trsm", prio, -1, la_cuda_trsm());
+    dag_status_t st = DAG_OK;
+    la_trsm_task(t, side, uplo, trans, diag, m, n, alpha, a, lda, abytes, b, ldb, bbytes, prio,
+                 &st);
+    return st;
 }
 
 static int is_t(char c) { return c == 'T' || c == 't' || c == 'C' || c == 'c'; }
@@ -112,14 +115,9 @@ dag_status_t dag_la_gemm(char ta, char tb, double alpha, const dag_la_t *a, cons
                 double bet = layer ? (first[layer] ? 1.0 : 0.0) : (l ? 1.0 : beta);
                 first[layer] = 1;
                 /* tile sizes may differ between a, b, c: each dependency its own bytes */
-                struct la_gemm_args g = {c->type, is_t(ta) ? 'T' : 'N', is_t(tb) ? 'T' : 'N',
-                                         mi, nj, kl, a->mb, b->mb, c->mb, alpha, bet,
-                                         at, bt, ct};
-                dag_dep_t d[3] = {{ct, bytes, DAG_INOUT},
-                                  {(void *)at, la_tb(a), DAG_IN},
-                                  {(void *)bt, la_tb(b), DAG_IN}};
-                st = la_submit(la_task_gemm, &g, sizeof g, d, at == bt ? 2 : 3, "la_gemm",
-                               0, -1, la_cuda_gemm());
+                la_gemm_task(c->type, is_t(ta) ? 'T' : 'N', is_t(tb) ? 'T' : 'N', mi, nj, kl,
+                             alpha, at, a->mb, la_tb(a), bt, b->mb, la_tb(b), bet, ct, c->mb,
+                             bytes, 0, &st);
             }
             for (int layer = 1; layer < L && layer < kt && !st; layer++) {
                 struct add_args ad = {c->type, mi, nj, c->mb,

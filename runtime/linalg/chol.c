@@ -1,16 +1,19 @@
 /* chol.c: tiled Cholesky factorisation (right-looking: POTRF on the diagonal tile, TRSM
- * down the panel, SYRK/GEMM on the trailing matrix) and the solve with its factor. */
+ * down the panel, SYRK/GEMM on the trailing matrix) and the solve with its factor.
+ * Translated by dagcc-translate at build time: the loop nest below is the sequential
+ * algorithm, each tile operation a function task of la_tasks.h. */
 #include <string.h>
 
-#include "la.h"
+#include "la_tasks.h"
 
 /* Factor the diagonal tile; a failure is recorded (the tile's column, 1-based) in the
  * tile's aux record instead of failing the task, so every rank keeps the same flow. */
-static int task_potrf(void *p)
+void la_potrf_task(dag_la_type_t t, int n, char *a, int lda, size_t abytes, char *info,
+                   size_t ibytes, int prio, dag_status_t *st)
 {
-    struct la_potrf_args *a = p;
-    a->info[1] = k_potrf(a->t, a->n, a->a, a->ld);
-    return 0;
+    (void)abytes, (void)ibytes, (void)prio, (void)st;
+    int r = k_potrf(t, n, a, lda);
+    memcpy(info + sizeof(int), &r, sizeof r);
 }
 
 dag_status_t dag_la_potrf(char uplo, dag_la_t *a, int *info)
@@ -31,21 +34,20 @@ dag_status_t dag_la_potrf(char uplo, dag_la_t *a, int *info)
     size_t tb = la_tb(a);
     for (int k = 0; k < nt && !st; k++) {
         int nk = la_nj(a, k);
-        struct la_potrf_args pa = {a->type, nk, a->mb, la_t(a, k, k), dag_tile(a->aux, k, k)};
-        dag_dep_t d[2] = {{pa.a, tb, DAG_INOUT}, {pa.info, a->aux_bytes, DAG_OUT}};
-        st = la_submit(task_potrf, &pa, sizeof pa, d, 2, "la_potrf", la_prio(k, k, nt, 1), -1,
-                       la_cuda_potrf());
+        char *akk = la_t(a, k, k);
+        la_potrf_task(a->type, nk, akk, a->mb, tb, dag_tile(a->aux, k, k), a->aux_bytes,
+                      la_prio(k, k, nt, 1), &st);
         for (int i = k + 1; i < nt && !st; i++)
-            st = la_trsm_tile(a->type, 'R', 'L', 'T', 'N', la_mi(a, i), nk, 1.0, pa.a, a->mb,
-                              tb, la_t(a, i, k), a->mb, tb, la_prio(k, k, nt, 1));
+            la_trsm_task(a->type, 'R', 'L', 'T', 'N', la_mi(a, i), nk, 1.0, akk, a->mb, tb,
+                         la_t(a, i, k), a->mb, tb, la_prio(k, k, nt, 1), &st);
         for (int j = k + 1; j < nt && !st; j++) {
             int pr = la_prio(k, j, nt, 0);
-            st = la_syrk_tile(a->type, 'N', la_nj(a, j), nk, -1.0, la_t(a, j, k), a->mb, tb,
-                              1.0, la_t(a, j, j), a->mb, tb, pr);
+            la_syrk_task(a->type, 'N', la_nj(a, j), nk, -1.0, la_t(a, j, k), a->mb, tb, 1.0,
+                         la_t(a, j, j), a->mb, tb, pr, &st);
             for (int i = j + 1; i < nt && !st; i++)
-                st = la_gemm_tile(a->type, 'N', 'T', la_mi(a, i), la_nj(a, j), nk, -1.0,
-                                  la_t(a, i, k), a->mb, tb, la_t(a, j, k), a->mb, tb, 1.0,
-                                  la_t(a, i, j), a->mb, tb, pr);
+                la_gemm_task(a->type, 'N', 'T', la_mi(a, i), la_nj(a, j), nk, -1.0,
+                             la_t(a, i, k), a->mb, tb, la_t(a, j, k), a->mb, tb, 1.0,
+                             la_t(a, i, j), a->mb, tb, pr, &st);
         }
     }
     for (int k = 0; k < nt && !st; k++)

@@ -41,6 +41,11 @@ static inline void *la_t(const dag_la_t *a, int i, int j)
 {
     return dag_tile(a->tiles, i, j);
 }
+/* the same, as bytes (dependences on tiles are byte ranges: la_tasks.h) */
+static inline char *la_tc(const dag_la_t *a, int i, int j)
+{
+    return dag_tile(a->tiles, i, j);
+}
 static inline size_t la_tb(const dag_la_t *a)
 {
     return (size_t)a->mb * a->nb * a->esize;
@@ -113,52 +118,32 @@ dag_status_t la_xch_submit(const dag_la_t *lu, dag_la_t *b, la_xch_t *x, int j, 
                            int prio);
 void la_xch_free(la_xch_t *x);
 
-/* CUDA tile kernels (cuda.c), NULL without CUDA. */
-dag_cuda_fn la_cuda_potrf(void);
-dag_cuda_fn la_cuda_gemm(void);
-dag_cuda_fn la_cuda_syrk(void);
-dag_cuda_fn la_cuda_trsm(void);
+/* The device the tile tasks with a CUDA implementation ask for (the options' device in a
+ * build with CUDA, else DAG_DEVICE_ANY). */
+int la_device(void);
 
-/* Argument blocks shared between the BLAS 3 tasks and their CUDA variants. */
-struct la_gemm_args {
-    dag_la_type_t t;
-    char ta, tb;
-    int m, n, k, lda, ldb, ldc;
-    double alpha, beta;
-    const void *a, *b;
-    void *c;
-};
-struct la_syrk_args {
-    dag_la_type_t t;
-    char uplo, trans;
-    int n, k, lda, ldc;
-    double alpha, beta;
-    const void *a;
-    void *c;
-};
-struct la_trsm_args {
-    dag_la_type_t t;
-    char side, uplo, trans, diag;
-    int m, n, lda, ldb;
-    double alpha;
-    const void *a;
-    void *b;
-};
-/* Cholesky diagonal task: info[1] = LAPACK info of the tile (0 or its failing column) */
-struct la_potrf_args {
-    dag_la_type_t t;
-    int n, ld;
-    void *a;
-    int *info;
-};
-int la_task_gemm(void *p);
-int la_task_syrk(void *p);
-int la_task_trsm(void *p);
+/* CUDA implementations of the tile tasks of la_tasks.h (cuda.c): each takes its task's
+ * parameters plus the CUDA context, and enqueues cuBLAS / cuSOLVER on the context's
+ * stream (in a build without CUDA they are never called: DAG_ERR_DEVICE). */
+struct dag_cuda_ctx;
+int la_gemm_cuda(dag_la_type_t t, char ta, char tb, int m, int n, int k, double alpha,
+                 const char *a, int lda, size_t abytes, const char *b, int ldb, size_t bbytes,
+                 double beta, char *c, int ldc, size_t cbytes, int prio, dag_status_t *st,
+                 struct dag_cuda_ctx *ctx);
+int la_syrk_cuda(dag_la_type_t t, char trans, int n, int k, double alpha, const char *a,
+                 int lda, size_t abytes, double beta, char *c, int ldc, size_t cbytes, int prio,
+                 dag_status_t *st, struct dag_cuda_ctx *ctx);
+int la_trsm_cuda(dag_la_type_t t, char side, char uplo, char trans, char diag, int m, int n,
+                 double alpha, const char *a, int lda, size_t abytes, char *b, int ldb,
+                 size_t bbytes, int prio, dag_status_t *st, struct dag_cuda_ctx *ctx);
+int la_potrf_cuda(dag_la_type_t t, int n, char *a, int lda, size_t abytes, char *info,
+                  size_t ibytes, int prio, dag_status_t *st, struct dag_cuda_ctx *ctx);
 
-/* Submit one tile GEMM / SYRK / TRSM task (writes c / c / b); *bytes: each tile's size. */
 /* lu_swap.c: helpers of the row interchanges, shared with the tournament panel */
 int *la_net_perm(const int *piv, int np, int base, int rows);
 void la_row_cpy(int n, size_t es, const char *s, int lds, int rs, char *d, int ldd, int rd);
+/* Submit one tile GEMM / SYRK / TRSM task (writes c / c / b); *bytes: each tile's size
+ * (blas3.c, through the function tasks of la_tasks.h). */
 dag_status_t la_gemm_tile(dag_la_type_t t, char ta, char tb, int m, int n, int k,
                           double alpha, const void *a, int lda, size_t abytes, const void *b,
                           int ldb, size_t bbytes, double beta, void *c, int ldc, size_t cbytes,

@@ -7,87 +7,47 @@
  * interchanges too (LAPACK's layout), off the critical path. The solve applies every
  * step's interchanges to B, then two triangular solves.
  * dag_la_getrf_ex(..., DAG_LA_LU_TOURNAMENT, ...) (or DAG_LA_LU=tournament) replaces the
- * panel task by lu_tour.c's tournament pivoting; the rest is shared. */
+ * panel task by lu_tour.c's tournament pivoting; the rest is shared. Translated by
+ * dagcc-translate at build time: the panel, TRSM and GEMM are function tasks of la_tasks.h
+ * (the panel's dependences on its column of tiles are an iterator). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "la.h"
+#include "la_tasks.h"
 
-/* piv record of step k: [0..nb-1] pivots (global 0-based rows), [nb] info, [nb+1] count */
-struct panel_args {
-    dag_la_type_t t;
-    int k, mt, mb, nb, m, nk;
-    int *piv;
-    /* followed by the mt - k tile addresses of the panel */
-};
-
-static int task_panel(void *p)
+/* The gathered panel of step k (la_tasks.h): tile column k from the diagonal down,
+ * copied into one buffer and factored with LAPACK's getrf. piv record of step k: [0..nb-1]
+ * pivots (global 0-based rows), [nb] info, [nb+1] count. */
+int la_getrf_panel_task(const dag_la_t *a, int k, size_t tbytes, char *pivrec, size_t pbytes,
+                        int prio, dag_status_t *st)
 {
-    struct panel_args *a = p;
-    void **tiles = (void **)(a + 1);
-    int rows = a->m - a->k * a->mb, es = a->t == DAG_LA_DOUBLE ? 8 : 4;
-    char *buf = malloc((size_t)rows * a->nk * es);
-    int *ip = malloc(sizeof(int) * (size_t)(a->nk > 0 ? a->nk : 1));
+    (void)tbytes, (void)pbytes, (void)prio, (void)st;
+    int *piv = (int *)(void *)pivrec, nk = la_nj(a, k), n = a->mt - k;
+    int rows = a->m - k * a->mb, es = a->type == DAG_LA_DOUBLE ? 8 : 4;
+    char *buf = malloc((size_t)rows * nk * es);
+    int *ip = malloc(sizeof(int) * (size_t)(nk > 0 ? nk : 1));
     if (!buf || !ip) {
         free(buf);
         free(ip);
         return DAG_ERR_NOMEM;
     }
-    for (int i = 0; i < a->mt - a->k; i++) {
+    for (int i = 0; i < n; i++) {
         int r0 = i * a->mb, mi = la_min(a->mb, rows - r0);
-        k_lacpy(a->t, mi, a->nk, tiles[i], a->mb, buf + (size_t)r0 * es, rows);
+        k_lacpy(a->type, mi, nk, la_t(a, k + i, k), a->mb, buf + (size_t)r0 * es, rows);
     }
-    int npiv = la_min(rows, a->nk);
-    int r = k_getrf(a->t, rows, a->nk, buf, rows, ip);
-    for (int i = 0; i < a->mt - a->k; i++) {
+    int npiv = la_min(rows, nk);
+    int r = k_getrf(a->type, rows, nk, buf, rows, ip);
+    for (int i = 0; i < n; i++) {
         int r0 = i * a->mb, mi = la_min(a->mb, rows - r0);
-        k_lacpy(a->t, mi, a->nk, buf + (size_t)r0 * es, rows, tiles[i], a->mb);
+        k_lacpy(a->type, mi, nk, buf + (size_t)r0 * es, rows, la_t(a, k + i, k), a->mb);
     }
     for (int t = 0; t < npiv; t++)
-        a->piv[t] = a->k * a->mb + ip[t] - 1;
-    a->piv[a->nb] = r > 0 ? a->k * a->nb + r : 0;
-    a->piv[a->nb + 1] = npiv;
+        piv[t] = k * a->mb + ip[t] - 1;
+    piv[a->nb] = r > 0 ? k * a->nb + r : 0;
+    piv[a->nb + 1] = npiv;
     free(buf);
     free(ip);
     return 0;
-}
-
-/* a task's argument block of `bytes` and its ndeps dependences (*d): both, or NULL */
-static void *task_bufs(size_t bytes, int ndeps, dag_dep_t **d)
-{
-    void *args = malloc(bytes);
-    *d = malloc(sizeof **d * (size_t)ndeps);
-    if (args && *d)
-        return args;
-    free(args);
-    free(*d);
-    *d = NULL;
-    return NULL;
-}
-
-/* The gathered panel of step k: tile column k from the diagonal down in one task. */
-static dag_status_t submit_gather(dag_la_t *a, int k, int prio)
-{
-    int nk = la_nj(a, k), n = a->mt - k;
-    size_t tb = la_tb(a), pb = sizeof(int) * (size_t)(a->nb + 2);
-    int *piv = dag_tile(a->piv, k, k);
-    size_t sz = sizeof(struct panel_args) + sizeof(void *) * (size_t)n;
-    dag_dep_t *d;
-    struct panel_args *pa = task_bufs(sz, n + 1, &d);
-    if (!pa)
-        return DAG_ERR_NOMEM;
-    *pa = (struct panel_args){a->type, k, a->mt, a->mb, a->nb, a->m, nk, piv};
-    void **tiles = (void **)(pa + 1);
-    for (int i = 0; i < n; i++) {
-        tiles[i] = la_t(a, k + i, k);
-        d[i] = (dag_dep_t){tiles[i], tb, DAG_INOUT};
-    }
-    d[n] = (dag_dep_t){piv, pb, DAG_OUT};
-    dag_status_t st = la_submit(task_panel, pa, sz, d, n + 1, "la_getrf_panel", prio, -1,
-                                NULL);
-    free(pa);
-    free(d);
-    return st;
 }
 
 /* DAG_LA_LU: the default panel (gather | tournament) */
@@ -137,8 +97,10 @@ dag_status_t dag_la_getrf_ex(dag_la_t *a, dag_la_lu_panel_t panel, int *ipiv, in
     size_t tb = la_tb(a);
     for (int k = 0; k < kt && !st; k++) {
         int nk = la_nj(a, k), pp = la_prio(k, k, kt, 1);
-        st = tour && !la_tour_one_leaf(tour, a, k) ? la_tour_panel(a, tour, k, pp)
-                                                   : submit_gather(a, k, pp);
+        if (tour && !la_tour_one_leaf(tour, a, k))
+            st = la_tour_panel(a, tour, k, pp);
+        else
+            la_getrf_panel_task(a, k, tb, dag_tile(a->piv, k, k), pb, pp, &st);
         int pk = la_min(la_mi(a, k), nk);
         /* L's columns on the left take the step's interchanges (LAPACK's layout) */
         for (int j = 0; j < k && !st; j++)
@@ -147,12 +109,12 @@ dag_status_t dag_la_getrf_ex(dag_la_t *a, dag_la_lu_panel_t panel, int *ipiv, in
             int pr = la_prio(k, j, kt, 0);
             st = la_xch_submit(a, a, xc, j, k, pr);
             if (!st)
-                st = la_trsm_tile(a->type, 'L', 'L', 'N', 'U', pk, la_nj(a, j), 1.0,
-                                  la_t(a, k, k), a->mb, tb, la_t(a, k, j), a->mb, tb, pr);
+                la_trsm_task(a->type, 'L', 'L', 'N', 'U', pk, la_nj(a, j), 1.0, la_t(a, k, k),
+                             a->mb, tb, la_t(a, k, j), a->mb, tb, pr, &st);
             for (int i = k + 1; i < mt && !st; i++)
-                st = la_gemm_tile(a->type, 'N', 'N', la_mi(a, i), la_nj(a, j), pk, -1.0,
-                                  la_t(a, i, k), a->mb, tb, la_t(a, k, j), a->mb, tb, 1.0,
-                                  la_t(a, i, j), a->mb, tb, pr);
+                la_gemm_task(a->type, 'N', 'N', la_mi(a, i), la_nj(a, j), pk, -1.0,
+                             la_t(a, i, k), a->mb, tb, la_t(a, k, j), a->mb, tb, 1.0,
+                             la_t(a, i, j), a->mb, tb, pr, &st);
         }
     }
     for (int k = 0; k < kt && !st; k++)

@@ -6,11 +6,12 @@
  * triangle-on-triangle (TT) kernels (TPQRT l = m), so only log2(groups) triangles cross
  * ranks per column. GEMQRT / TPMQRT apply every step to the tiles on the right; the solve
  * replays them on B (Q^T B), then solves with R. DAG_LA_QR_TREE=flat: one group (PLASMA's
- * flat TS tree). */
+ * flat TS tree). Translated by dagcc-translate at build time: the four tile kernels are
+ * function tasks of la_tasks.h. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "la.h"
+#include "la_tasks.h"
 
 #define QR_IB 64
 
@@ -22,35 +23,38 @@ static int qr_ib(int nb)
     return la_min(ib, nb);
 }
 
-struct qr_args {
-    dag_la_type_t t;
-    char kind; /* 'G' geqrt, 'g' gemqrt, 'S'/'T' tpqrt, 's'/'t' tpmqrt */
-    int m, n, k, l, ib, lda, ldb, ldt;
-    void *a, *b, *tq;
-    const void *v;
-};
+/* ---- the QR tile tasks (la_tasks.h: each call submits a task; non-zero fails it) ---- */
 
-static int task_qr(void *p)
+int la_geqrt_task(dag_la_type_t t, int m, int n, int ib, char *a, int lda, size_t abytes,
+                  char *tq, int ldt, size_t tbytes, int prio, dag_status_t *st)
 {
-    struct qr_args *a = p;
-    int r = 0;
-    switch (a->kind) {
-    case 'G':
-        r = k_geqrt(a->t, a->m, a->n, a->ib, a->a, a->lda, a->tq, a->ldt);
-        break;
-    case 'g':
-        r = k_gemqrt(a->t, 'T', a->m, a->n, a->k, a->ib, a->v, a->lda, a->tq, a->ldt, a->b,
-                     a->ldb);
-        break;
-    case 'S':
-    case 'T':
-        r = k_tpqrt(a->t, a->m, a->n, a->l, a->ib, a->a, a->lda, a->b, a->ldb, a->tq, a->ldt);
-        break;
-    default:
-        r = k_tpmqrt(a->t, 'T', a->m, a->n, a->k, a->l, a->ib, a->v, a->lda, a->tq, a->ldt,
-                     a->a, a->ldb, a->b, a->ldb);
-    }
-    return r ? DAG_ERR_INVALID : 0;
+    (void)abytes, (void)tbytes, (void)prio, (void)st;
+    return k_geqrt(t, m, n, ib, a, lda, tq, ldt) ? DAG_ERR_INVALID : 0;
+}
+
+int la_tpqrt_task(dag_la_type_t t, int m, int n, int l, int ib, char *a, int lda,
+                  size_t abytes, char *b, int ldb, size_t bbytes, char *tq, int ldt,
+                  size_t tbytes, int prio, dag_status_t *st)
+{
+    (void)abytes, (void)bbytes, (void)tbytes, (void)prio, (void)st;
+    return k_tpqrt(t, m, n, l, ib, a, lda, b, ldb, tq, ldt) ? DAG_ERR_INVALID : 0;
+}
+
+int la_gemqrt_task(dag_la_type_t t, int m, int n, int k, int ib, const char *v, int ldv,
+                   size_t vbytes, const char *tq, int ldt, size_t tbytes, char *c, int ldc,
+                   size_t cbytes, int prio, dag_status_t *st)
+{
+    (void)vbytes, (void)tbytes, (void)cbytes, (void)prio, (void)st;
+    return k_gemqrt(t, 'T', m, n, k, ib, v, ldv, tq, ldt, c, ldc) ? DAG_ERR_INVALID : 0;
+}
+
+int la_tpmqrt_task(dag_la_type_t t, int m, int n, int k, int l, int ib, const char *v,
+                   int ldv, size_t vbytes, const char *tq, int ldt, size_t tbytes, char *a,
+                   char *b, int ldc, size_t cbytes, int prio, dag_status_t *st)
+{
+    (void)vbytes, (void)tbytes, (void)cbytes, (void)prio, (void)st;
+    return k_tpmqrt(t, 'T', m, n, k, l, ib, v, ldv, tq, ldt, a, ldc, b, ldc) ? DAG_ERR_INVALID
+                                                                           : 0;
 }
 
 /* One reduction step of column k: 'G' on tile h, 'S' (TS) or 'T' (TT) folding tile i
@@ -105,55 +109,26 @@ static dag_status_t submit_op(dag_la_t *a, int k, const struct qr_op *op, dag_la
 {
     int nk = la_nj(a, k), ib = a->ib, mh = la_mi(a, op->h), mi = la_mi(a, op->i);
     size_t tb = la_tb(a), cb = la_tb(c), qb = (size_t)ib * a->nb * a->esize;
-    dag_matrix_t *tm = op->kind == 'T' ? a->tt : a->tq;
-    void *T = dag_tile(tm, op->i, k);
-    struct qr_args q = {a->type, 0, 0, 0, 0, 0, 0, a->mb, c->mb, ib, NULL, NULL, T, NULL};
-    dag_dep_t d[4];
-    int nd;
+    char *T = dag_tile(op->kind == 'T' ? a->tt : a->tq, op->i, k);
+    char *ah = la_t(a, op->h, k), *ai = la_t(a, op->i, k);
+    /* TT folds a triangle (l = its rows), TS a square (l = 0) */
+    int mt = op->kind == 'T' ? la_min(mi, nk) : mi, l = op->kind == 'T' ? mt : 0;
+    dag_status_t st = DAG_OK;
     if (j < 0) { /* factorisation step */
-        if (op->kind == 'G') {
-            q.kind = 'G', q.m = mh, q.n = nk, q.ib = la_min(ib, la_min(mh, nk));
-            q.a = la_t(a, op->h, k);
-            d[0] = (dag_dep_t){q.a, tb, DAG_INOUT};
-            d[1] = (dag_dep_t){T, qb, DAG_OUT};
-            nd = 2;
-        } else {
-            q.kind = op->kind, q.n = nk, q.ib = la_min(ib, nk);
-            q.m = op->kind == 'T' ? la_min(mi, nk) : mi;
-            q.l = op->kind == 'T' ? q.m : 0;
-            q.a = la_t(a, op->h, k), q.b = la_t(a, op->i, k);
-            d[0] = (dag_dep_t){q.b, tb, DAG_INOUT};
-            d[1] = (dag_dep_t){q.a, tb, DAG_INOUT};
-            d[2] = (dag_dep_t){T, qb, DAG_OUT};
-            nd = 3;
-        }
-        return la_submit(task_qr, &q, sizeof q, d, nd,
-                         op->kind == 'G' ? "la_geqrt" : op->kind == 'S' ? "la_tpqrt_ts"
-                                                                        : "la_tpqrt_tt",
-                         prio, -1, NULL);
-    }
-    int nj = la_nj(c, j);
-    if (op->kind == 'G') {
-        q.kind = 'g', q.m = mh, q.n = nj, q.k = la_min(mh, nk);
-        q.ib = la_min(ib, q.k);
-        q.v = la_t(a, op->h, k), q.b = la_t(c, op->h, j);
-        d[0] = (dag_dep_t){q.b, cb, DAG_INOUT};
-        d[1] = (dag_dep_t){(void *)q.v, tb, DAG_IN};
-        d[2] = (dag_dep_t){T, qb, DAG_IN};
-        nd = 3;
-    } else {
-        q.kind = op->kind == 'T' ? 't' : 's', q.n = nj, q.k = nk, q.ib = la_min(ib, nk);
-        q.m = op->kind == 'T' ? la_min(mi, nk) : mi;
-        q.l = op->kind == 'T' ? q.m : 0;
-        q.v = la_t(a, op->i, k), q.a = la_t(c, op->h, j), q.b = la_t(c, op->i, j);
-        d[0] = (dag_dep_t){q.b, cb, DAG_INOUT};
-        d[1] = (dag_dep_t){q.a, cb, DAG_INOUT};
-        d[2] = (dag_dep_t){(void *)q.v, tb, DAG_IN};
-        d[3] = (dag_dep_t){T, qb, DAG_IN};
-        nd = 4;
-    }
-    return la_submit(task_qr, &q, sizeof q, d, nd, op->kind == 'G' ? "la_gemqrt" : "la_tpmqrt",
-                     prio, -1, NULL);
+        if (op->kind == 'G')
+            la_geqrt_task(a->type, mh, nk, la_min(ib, la_min(mh, nk)), ah, a->mb, tb, T, ib,
+                          qb, prio, &st);
+        else
+            la_tpqrt_task(a->type, mt, nk, l, la_min(ib, nk), ah, a->mb, tb, ai, a->mb, tb, T,
+                          ib, qb, prio, &st);
+    } else if (op->kind == 'G') {
+        int kk = la_min(mh, nk);
+        la_gemqrt_task(a->type, mh, la_nj(c, j), kk, la_min(ib, kk), ah, a->mb, tb, T, ib, qb,
+                       la_t(c, op->h, j), c->mb, cb, prio, &st);
+    } else
+        la_tpmqrt_task(a->type, mt, la_nj(c, j), nk, l, la_min(ib, nk), ai, a->mb, tb, T, ib,
+                       qb, la_t(c, op->h, j), la_t(c, op->i, j), c->mb, cb, prio, &st);
+    return st;
 }
 
 dag_status_t dag_la_geqrf(dag_la_t *a)
