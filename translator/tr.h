@@ -254,11 +254,8 @@ struct writer {
     const char *file;
 };
 
-/* translate.c: the original file with the #include lines of c->incs wrapped (line
- * numbers kept by #line), for a file with nothing else to translate; caller frees. */
-char *wrap_includes_text(tr_ctx *c, size_t *len);
-/* The end of the line at offset off: after its '\n', comments and continuations
- * included (util of the wrappers in translate.c and analyze.c). */
+/* translate.c: the end of the line at offset off: after its '\n', comments and
+ * continuations included (for the #include wrappers, c->incs). */
 unsigned line_after(const char *s, size_t n, unsigned off);
 /* context.c */
 void context_pass1(tr_ctx *c);

@@ -97,6 +97,13 @@ unsigned line_after(const char *s, size_t n, unsigned off)
         if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
             const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
             i = e ? (unsigned)(e - s) + 2 : (unsigned)n;
+        } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '/') {
+            while (i < n && s[i] != '\n')
+                i += s[i] == '\\' && i + 1 < n ? 2 : 1; /* continued: still the comment */
+        } else if (s[i] == '"') {
+            for (i++; i < n && s[i] != '"' && s[i] != '\n'; i++)
+                ;
+            i += i < n && s[i] == '"';
         } else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\n') {
             i += 2;
         } else if (s[i] == '\n') {
@@ -114,7 +121,9 @@ static int cmp_u(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-char *wrap_includes_text(tr_ctx *c, size_t *len)
+/* The original file with the #include lines of c->incs wrapped (line numbers kept by
+ * #line), for a file with nothing else to translate; caller frees. */
+static char *wrap_includes_text(tr_ctx *c, size_t *len)
 {
     qsort(c->incs, c->nincs, sizeof *c->incs, cmp_u);
     strbuf b = {0};

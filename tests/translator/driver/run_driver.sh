@@ -26,7 +26,7 @@ printf '#pragma dagx\nint x;\n' > other.c # other unknown pragmas are still repo
 if "$dagcc" -Wall -Werror -c other.c -o other.o 2>/dev/null; then
     echo "an unknown pragma was silenced"; exit 1
 fi
-printf '#include "lib.h"\n#pragma other\nint y;\n' > inc.c
+printf '#include "lib.h" // not /* a block comment\n#pragma other\nint y;\n' > inc.c
 if "$dagcc" -I"$src" -Wall -Werror -c inc.c -o inc.o 2>inc.err; then
     echo "an unknown pragma after the header was silenced"; exit 1
 fi
