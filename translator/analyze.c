@@ -427,6 +427,29 @@ static void main_edits(tr_ctx *c)
     }
 }
 
+/* The #include lines that bring in `#pragma dag` (c->incs): the compiler sees those
+ * headers as they are, so -Wunknown-pragmas is off around them. */
+static void include_edits(tr_ctx *c)
+{
+    for (size_t i = 0; i < c->nincs; i++) {
+        unsigned off = c->incs[i];
+        for (size_t s = 0; s < c->nsegs; s++) {
+            const tr_seg *g = &c->segs[s];
+            if (g->kind != 0 || off < g->orig || off - g->orig >= g->p2e - g->p2b)
+                continue;
+            unsigned ls = g->p2b + (off - g->orig);
+            while (ls > 0 && c->p2.s[ls - 1] != '\n')
+                ls--;
+            unsigned le = line_after(c->p2.s, c->p2_main_end, ls);
+            add_edit(c, ls, ls, E_HOIST, 0,
+                     xstrdup("#pragma GCC diagnostic push\n"
+                             "#pragma GCC diagnostic ignored \"-Wunknown-pragmas\"\n"), -4000);
+            add_edit(c, le, le, E_HOIST, 0, xstrdup("#pragma GCC diagnostic pop\n"), -4000);
+            break;
+        }
+    }
+}
+
 static void construct_edits(tr_ctx *c)
 {
     for (size_t i = 0; i < c->ncons; i++) {
@@ -557,6 +580,7 @@ void analyze(tr_ctx *c)
         any |= c->cons[i].translate;
     if (any)
         main_edits(c);
+    include_edits(c);
     for (size_t i = 0; i < c->nrefs; i++)
         add_edit(c, c->refs[i].b, c->refs[i].e, E_REF, (int)i, NULL, 0);
     sort_edits(c);

@@ -183,7 +183,7 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
     if ((cl = pr_find(&p->dir, PC_RETRY))) {
         tr_piece *pc = piece_of(p, cl->expr);
         if (pc && pc->has_cur) {
-            /* a constant count is checked here; the runtime rejects a negative one */
+            /* a constant count is checked here (the runtime runs a negative one once) */
             CXEvalResult ev = clang_Cursor_Evaluate(pc->cur);
             if (ev && clang_EvalResult_getKind(ev) == CXEval_Int &&
                 clang_EvalResult_getAsLongLong(ev) < 0)

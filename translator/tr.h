@@ -230,6 +230,10 @@ typedef struct tr_ctx {
      * declaration holding one outside any function starts: the prelude goes before it) */
     unsigned (*fulfills)[4];
     size_t nfulfills, cfulfills;
+    /* main-file offsets of #include directives that bring in `#pragma dag` lines: the
+     * output silences -Wunknown-pragmas around them (the compiler sees the header as is) */
+    unsigned *incs;
+    size_t nincs, cincs;
 } tr_ctx;
 
 /* The generators render() asks for construct and call code (emit.c sets them to gen.c's
@@ -250,6 +254,9 @@ struct writer {
     const char *file;
 };
 
+/* translate.c: the end of the line at offset off: after its '\n', comments and
+ * continuations included (for the #include wrappers, c->incs). */
+unsigned line_after(const char *s, size_t n, unsigned off);
 /* context.c */
 void context_pass1(tr_ctx *c);
 int ftask_of(const tr_ctx *c, const char *name);

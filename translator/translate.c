@@ -60,14 +60,102 @@ static void visit_inclusion(CXFile f, CXSourceLocation *stack, unsigned depth,
     CXSourceLocation l = clang_getLocationForOffset(c->tu1, f, 0);
     if (clang_Location_isInSystemHeader(l))
         return;
-    (void)stack;
     size_t len = 0;
     const char *text = clang_getFileContents(c->tu1, f, &len);
     if (!text || !memmem(text, len, "dag", 3))
         return;
     CXString name = clang_getFileName(f);
+    size_t n0 = c->npragmas;
     scan_pragmas(c, c->tu1, f, text, len, 1, clang_getCString(name));
     clang_disposeString(name);
+    /* `#pragma dag` in a header: the compiler will warn that it ignores it (an error with
+     * -Werror) unless the including line in the main file is wrapped */
+    int dag = 0;
+    for (size_t i = n0; i < c->npragmas && !dag; i++) {
+        const char *t = c->pragmas[i].text;
+        while (*t == ' ' || *t == '\t')
+            t++;
+        dag = !strncmp(t, "dag", 3) && !(t[3] == '_' || (t[3] >= 'a' && t[3] <= 'z') ||
+                                         (t[3] >= 'A' && t[3] <= 'Z') ||
+                                         (t[3] >= '0' && t[3] <= '9'));
+    }
+    CXFile mf;
+    unsigned off;
+    clang_getFileLocation(stack[depth - 1], &mf, NULL, NULL, &off);
+    if (!dag || !mf || !clang_File_isEqual(mf, c->file1) || off >= c->srclen)
+        return;
+    for (size_t i = 0; i < c->nincs; i++)
+        if (c->incs[i] == off)
+            return;
+    VEC_PUSH(c->incs, c->nincs, c->cincs, off);
+}
+
+unsigned line_after(const char *s, size_t n, unsigned off)
+{
+    unsigned i = off;
+    while (i < n) {
+        if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+            const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
+            i = e ? (unsigned)(e - s) + 2 : (unsigned)n;
+        } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '/') {
+            while (i < n && s[i] != '\n')
+                i += s[i] == '\\' && i + 1 < n ? 2 : 1; /* continued: still the comment */
+        } else if (s[i] == '"') {
+            for (i++; i < n && s[i] != '"' && s[i] != '\n'; i++)
+                ;
+            i += i < n && s[i] == '"';
+        } else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\n') {
+            i += 2;
+        } else if (s[i] == '\n') {
+            return i + 1;
+        } else {
+            i++;
+        }
+    }
+    return (unsigned)n;
+}
+
+static int cmp_u(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The original file with the #include lines of c->incs wrapped (line numbers kept by
+ * #line), for a file with nothing else to translate; caller frees. */
+static char *wrap_includes_text(tr_ctx *c, size_t *len)
+{
+    qsort(c->incs, c->nincs, sizeof *c->incs, cmp_u);
+    strbuf b = {0};
+    unsigned pos = 0, line = 1;
+    for (size_t i = 0; i < c->nincs; i++) {
+        unsigned ls = c->incs[i];
+        while (ls > 0 && c->src[ls - 1] != '\n')
+            ls--;
+        if (ls < pos)
+            continue;
+        unsigned le = line_after(c->src, c->srclen, ls);
+        for (unsigned k = pos; k < ls; k++)
+            line += c->src[k] == '\n';
+        sb_putn(&b, c->src + pos, ls - pos);
+        sb_puts(&b, "#pragma GCC diagnostic push\n"
+                    "#pragma GCC diagnostic ignored \"-Wunknown-pragmas\"\n");
+        sb_printf(&b, "#line %u \"", line);
+        sb_put_c_escaped(&b, c->path);
+        sb_puts(&b, "\"\n");
+        sb_putn(&b, c->src + ls, le - ls);
+        for (unsigned k = ls; k < le; k++)
+            line += c->src[k] == '\n';
+        if (le == c->srclen && (le == ls || c->src[le - 1] != '\n'))
+            sb_putc(&b, '\n');
+        sb_printf(&b, "#pragma GCC diagnostic pop\n#line %u \"", line);
+        sb_put_c_escaped(&b, c->path);
+        sb_puts(&b, "\"\n");
+        pos = le;
+    }
+    sb_putn(&b, c->src + pos, c->srclen - pos);
+    *len = b.n;
+    return sb_take(&b);
 }
 
 static void parse_pragmas(tr_ctx *c)
@@ -123,6 +211,7 @@ static void free_ctx(tr_ctx *c)
     free(c->calls);
     free(c->jumps);
     free(c->fulfills);
+    free(c->incs);
     free(c->probes);
     for (size_t i = 0; i < c->ncons; i++) {
         free(c->cons[i].caps);
@@ -197,8 +286,13 @@ int tr_translate(const tr_options *opt, tr_result *res)
         goto out;
     }
     if (!needs_translation(c)) {
-        res->output = xstrndup(c->src, c->srclen);
-        res->len = c->srclen;
+        if (c->nincs) {
+            res->output = wrap_includes_text(c, &res->len);
+            res->changed = 1;
+        } else {
+            res->output = xstrndup(c->src, c->srclen);
+            res->len = c->srclen;
+        }
         goto out;
     }
     build_pass2(c);
