@@ -178,6 +178,11 @@ int plugin_cuda_load(void)
     return cuda_load();
 }
 
+int plugin_cuda_decided(void)
+{
+    return atomic_load_explicit(&cuda_decided, ACQUIRE) == rt.gen + 1;
+}
+
 void plugin_cuda_want(void)
 {
     if (atomic_load_explicit(&cuda_decided, ACQUIRE) == rt.gen + 1)

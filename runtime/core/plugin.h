@@ -78,6 +78,11 @@ int plugin_cuda_load(void);
  * device: called when the first task that can use a GPU (a CUDA variant or
  * DAG_DEVICE_CUDA) is submitted, and by the dag_cuda_* calls that want one. Any thread. */
 void plugin_cuda_want(void);
+/* 1 once plugin_cuda_want has decided, in this dag_init, whether the layer runs. Starting
+ * it announces the distributed matrices (dist_host_announce, under the flow's lock), so
+ * a task that may use the GPU asks before the distributed layer takes that lock
+ * (task.c, task_submit): asked with the lock held, the start would wait for itself. */
+int plugin_cuda_decided(void);
 /* init.c: register the drain at exit once more, after the CUDA runtime has registered its
  * own teardown (handlers run in reverse order), so that an exit without dag_finalize()
  * still finds the CUDA runtime loaded when it writes device results back */

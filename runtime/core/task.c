@@ -841,8 +841,13 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
     }
     if (unlikely(rt.interpose)) {
         struct tctx *c = ctx_fast();
-        if (c && (c->cur->flags & TF_IMPLICIT))
+        if (c && (c->cur->flags & TF_IMPLICIT)) {
+            /* the CUDA layer starts here, not under the distributed layer's lock, which
+             * its start takes to announce the matrices to it (plugin.h) */
+            if (unlikely(attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA)) && !rt.dev)
+                plugin_cuda_want();
             return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
+        }
     }
     return submit_local(fn, args, args_size, deps, ndeps, attr);
 }

@@ -4,7 +4,8 @@
  * thieves steal: every item is obtained exactly once) and the object pools (objects
  * moving between threads through the depot are never handed out twice), and the
  * announcement of distributed matrices to a device layer (rt.host) that starts after
- * they were created: each matrix's tiles announced once, whichever comes first. */
+ * they were created: each matrix's tiles announced once, whichever comes first, and the
+ * layer asked to start before the distributed layer takes its lock. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "harness.h"
 #include "comm/comm.h"
 #include "core/interval.h"
+#include "core/plugin.h"
 #include "core/runtime.h"
 #include "mem/pool.h"
 #include "sched/deque.h"
@@ -218,6 +220,50 @@ static void fake_release(void *b, size_t len, int gone)
 }
 static const struct rt_host_ops fake_host = {.host_keep = fake_keep, .host_release = fake_release};
 
+/* The distributed layer sees a task under its lock; a task that may use the GPU must have
+ * started the CUDA layer before (its start announces the matrices under that lock: asked
+ * from inside, it waited for itself, and the first CUDA task of an MPI run hung). */
+static int saw_decided = -1;
+static rt_interpose_fn prev_interpose;
+static dag_status_t fake_interpose(struct tctx *c, dag_task_fn fn, const void *args,
+                                   size_t size, const dag_dep_t *deps, size_t ndeps,
+                                   const dag_task_attr_t *attr)
+{
+    (void)c;
+    if (attr && attr->cuda)
+        saw_decided = plugin_cuda_decided();
+    return task_submit_local(fn, args, size, deps, ndeps, attr);
+}
+static int nop_body(void *p)
+{
+    (void)p;
+    return 0;
+}
+static int nop_cuda(void *p, struct dag_cuda_ctx *ctx)
+{
+    (void)p, (void)ctx;
+    return 0;
+}
+
+START_TEST(test_cuda_start_outside_flow)
+{
+    ck_assert_int_eq(dag_init(NULL), DAG_OK);
+    prev_interpose = rt.interpose;
+    rt.interpose = fake_interpose;
+    ck_assert_int_eq(plugin_cuda_decided(), 0);
+    dag_task_attr_t cpu = {.label = "cpu only"};
+    ck_assert_int_eq(dag_submit(nop_body, NULL, 0, NULL, 0, &cpu), DAG_OK);
+    ck_assert_int_eq(plugin_cuda_decided(), 0); /* a CPU task does not start the layer */
+    dag_task_attr_t gpu = {.label = "with a CUDA variant", .cuda = nop_cuda};
+    saw_decided = -1;
+    ck_assert_int_eq(dag_submit(nop_body, NULL, 0, NULL, 0, &gpu), DAG_OK);
+    rt.interpose = prev_interpose; /* before the wait: that of a distributed run */
+    ck_assert_int_eq(saw_decided, 1);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_int_eq(dag_finalize(), DAG_OK);
+}
+END_TEST
+
 START_TEST(test_host_announce)
 {
     ck_assert_int_eq(dag_init(NULL), DAG_OK);
@@ -258,6 +304,7 @@ int main(void)
     suite_add_tcase(s, po);
     TCase *ha = tcase_create("host_announce");
     tcase_add_test(ha, test_host_announce);
+    tcase_add_test(ha, test_cuda_start_outside_flow);
     suite_add_tcase(s, ha);
     return run_suite(s);
 }
