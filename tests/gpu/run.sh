@@ -4,7 +4,8 @@
 # distributed GPU test under mpirun, and the runtime core suites linked against
 # libdagrt.so (coreso), which loads the CUDA plugin: every task passes the CUDA layer;
 # with libclang brought along (tests/gpu/clang-env.sh) also the translator, and pragma
-# programs on the GPU built by dagcc (tests/gpu/pragma).
+# programs on the GPU built by dagcc (tests/gpu/pragma) and libdaglinalg's tests with every
+# tile task on the GPU.
 # Check may come from .device (see ../shared/gpu/README.md: pack.sh). SKIP_MPI=1 and
 # SKIP_CORESO=1 leave those parts out. Exit status: 0 only if everything that ran passed.
 set -uo pipefail
@@ -21,7 +22,7 @@ mpi_targets="" tr_targets=""
 command -v mpirun >/dev/null && [ "${SKIP_MPI:-0}" != 1 ] && mpi_targets="test_gpu_mpi dagrt_mpi"
 core_targets=dag_core_tests_so
 [ "${SKIP_CORESO:-0}" = 1 ] && core_targets=""
-grep -q "^DAGCC_LIBCLANG:.*=/" "$build/CMakeCache.txt" && tr_targets="dagcc dagcc-translate"
+grep -q "^DAGCC_LIBCLANG:.*=/" "$build/CMakeCache.txt" && tr_targets="dagcc dagcc-translate test_linalg"
 cmake --build "$build" -j"$jobs" --target test_gpu test_gpu_lazy test_gpu_ft $core_targets $mpi_targets \
     $tr_targets >/dev/null || {
   cmake --build "$build" -j1 --target test_gpu test_gpu_lazy $tr_targets 2>&1 | tail -30; exit 1; }
@@ -50,6 +51,14 @@ if [ -n "$tr_targets" ]; then
   echo "== pragma programs on the GPU, built by dagcc (variant(cuda:) + .cu, device(cuda))"
   ctest --test-dir "$build" -R "gpu.pragma|driver_cuda|translator.e2e.cuda|translator.driver_cuda" \
     --output-on-failure || rc=1
+  # libdaglinalg's graphs are pragmas too: their CUDA tile tasks on 1 rank and, sharing
+  # the GPU, on 2 (the first CUDA task of a distributed run once hung: core.internals)
+  echo "== libdaglinalg with every tile task on the GPU (DAG_LA_DEVICE=cuda), 1 and 2 ranks"
+  for d in 2d cyclic; do
+    DAG_LA_DEVICE=cuda timeout 300 "$build/tests/linalg/test_linalg" $d 5 2 || rc=1
+    [ -z "$mpi_targets" ] || DAG_LA_DEVICE=cuda timeout 300 mpirun --oversubscribe -np 2 \
+      -x DAG_LA_DEVICE "$build/tests/linalg/test_linalg" $d 9 1 || rc=1
+  done
 else
   echo "== pragma programs: SKIPPED (no libclang: bring it in .device, see clang-env.sh)"
   rc=1
