@@ -123,7 +123,7 @@ dag_status_t dag_la_gemm(char ta, char tb, double alpha, const dag_la_t *a, cons
                 struct add_args ad = {c->type, mi, nj, c->mb,
                                       dag_tile3(c->tiles, i, j, layer), la_t(c, i, j)};
                 dag_dep_t d[2] = {{ad.dst, bytes, DAG_INOUT}, {(void *)ad.src, bytes, DAG_IN}};
-                st = la_submit(task_add, &ad, sizeof ad, d, 2, "la_reduce", 0, -1, NULL);
+                st = la_submit(task_add, &ad, sizeof ad, d, 2, "la_reduce", 0, -1);
             }
         }
     st = la_finish(st, NULL);
@@ -166,7 +166,7 @@ dag_status_t la_trsm_part(char side, char uplo, char trans, char diag, double al
                 struct scal_args sa = {b->type, la_mi(b, i), la_nj(b, j), b->mb, alpha,
                                        la_t(b, i, j)};
                 dag_dep_t d = {sa.a, bb, DAG_INOUT};
-                st = la_submit(task_scal, &sa, sizeof sa, &d, 1, "la_scal", 0, -1, NULL);
+                st = la_submit(task_scal, &sa, sizeof sa, &d, 1, "la_scal", 0, -1);
             }
     for (int s = 0; s < kt && !st; s++) {
         int k = fwd ? s : kt - 1 - s;

@@ -62,10 +62,11 @@ const dag_la_options_t *la_opts(void);
  * (panel != 0) highest, then updates within the lookahead, else 0. */
 int la_prio(int k, int j, int nt, int panel);
 
-/* Submit one task. deps[0] should be the tile that decides where it runs. node >= 0
- * forces the rank. */
+/* Submit one task without a CUDA implementation (those with one are the function tasks
+ * of la_tasks.h). deps[0] should be the tile that decides where it runs. node >= 0 forces
+ * the rank. */
 dag_status_t la_submit(dag_task_fn fn, const void *args, size_t size, const dag_dep_t *deps,
-                       int ndeps, const char *label, int prio, int node, dag_cuda_fn cuda);
+                       int ndeps, const char *label, int prio, int node);
 dag_status_t la_wait(void);
 /* The end of a routine's submissions: unless st is already an error, sends the tiles of
  * flush (NULL: none) back to their owners; then waits for every task. Returns st if it is

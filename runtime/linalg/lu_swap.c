@@ -209,7 +209,7 @@ dag_status_t la_xch_submit(const dag_la_t *lu, dag_la_t *b, la_xch_t *xc, int j,
         d[m + 1] = (dag_dep_t){(void *)piv, pb, DAG_IN};
         d[m + 2] = (dag_dep_t){rec, tb, DAG_OUT};
         size_t sz = sizeof *a + al8(sizeof(int) * (size_t)m) + sizeof(void *) * (size_t)m;
-        st = la_submit(task_xgroup, a, sz, d, m + 3, "la_laswp_rows", prio, -1, NULL);
+        st = la_submit(task_xgroup, a, sz, d, m + 3, "la_laswp_rows", prio, -1);
     }
     if (!st) {
         struct xt_args *a = (struct xt_args *)args;
@@ -223,7 +223,7 @@ dag_status_t la_xch_submit(const dag_la_t *lu, dag_la_t *b, la_xch_t *xc, int j,
             if (grp[x] == x)
                 d[nd++] = (dag_dep_t){rec[x], tb, DAG_IN};
         }
-        st = la_submit(task_xtop, a, tsz, d, nd, "la_laswp_top", prio, -1, NULL);
+        st = la_submit(task_xtop, a, tsz, d, nd, "la_laswp_top", prio, -1);
     }
     free(own), free(args), free(d);
     return st;

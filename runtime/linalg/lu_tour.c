@@ -337,7 +337,7 @@ static dag_status_t sub_merge(const dag_la_t *a, la_tour_t *t, int k, int dst, i
     void *cd = dag_tile(t->cand, dst, k % t->w), *cs = dag_tile(t->cand, src, k % t->w);
     struct merge_args ma = {a->type, la_nj(a, k), a->nb, t->hb, cd, cs};
     dag_dep_t d[2] = {{cd, t->cb, DAG_INOUT}, {cs, t->cb, DAG_IN}};
-    return la_submit(task_merge, &ma, sizeof ma, d, 2, "la_getrf_tmerge", prio, -1, NULL);
+    return la_submit(task_merge, &ma, sizeof ma, d, 2, "la_getrf_tmerge", prio, -1);
 }
 
 /* binary tree over idx[0..n-1], each pair merged into its first */
@@ -397,7 +397,7 @@ dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio)
             *la = (struct leaf_args){a->type, nl, nk, a->mb, rows, t->hb, cd};
             size_t sz = sizeof *la + al64(sizeof(int) * (size_t)nl) +
                         sizeof(void *) * (size_t)nl;
-            st = la_submit(task_leaf, la, sz, d, nl + 1, "la_getrf_tleaf", prio, -1, NULL);
+            st = la_submit(task_leaf, la, sz, d, nl + 1, "la_getrf_tleaf", prio, -1);
         }
         if (!st && !t->rank_leaf)
             st = tree(a, t, k, idx, m, prio);
@@ -413,13 +413,13 @@ dag_status_t la_tour_panel(dag_la_t *a, la_tour_t *t, int k, int prio)
                            t->hb, dg, cand, piv, dsv};
     dag_dep_t dd[4] = {{dg, tb, DAG_INOUT}, {cand, t->cb, DAG_IN}, {piv, pb, DAG_OUT},
                        {dsv, tb, DAG_OUT}};
-    st = la_submit(task_diag, &da, sizeof da, dd, 4, "la_getrf_tdiag", prio, -1, NULL);
+    st = la_submit(task_diag, &da, sizeof da, dd, 4, "la_getrf_tdiag", prio, -1);
     for (int i = k + 1; i < a->mt && !st; i++) {
         struct lpan_args lp = {a->type, k, i, la_mi(a, i), nk, a->mb, a->nb,
                                a->m - k * a->mb, la_t(a, i, k), dg, piv, dsv};
         dag_dep_t d[4] = {{lp.tile, tb, DAG_INOUT}, {dg, tb, DAG_IN}, {piv, pb, DAG_IN},
                           {dsv, tb, DAG_IN}};
-        st = la_submit(task_lpanel, &lp, sizeof lp, d, 4, "la_getrf_tl", prio, -1, NULL);
+        st = la_submit(task_lpanel, &lp, sizeof lp, d, 4, "la_getrf_tl", prio, -1);
     }
     return st;
 }

@@ -75,7 +75,7 @@ int la_prio(int k, int j, int nt, int panel)
 }
 
 dag_status_t la_submit(dag_task_fn fn, const void *args, size_t size, const dag_dep_t *deps,
-                       int ndeps, const char *label, int prio, int node, dag_cuda_fn cuda)
+                       int ndeps, const char *label, int prio, int node)
 {
     dag_task_attr_t at;
     memset(&at, 0, sizeof at);
@@ -86,10 +86,6 @@ dag_status_t la_submit(dag_task_fn fn, const void *args, size_t size, const dag_
         at.flags |= DAG_TASK_ON_NODE;
         at.node = node;
     }
-    at.cuda = cuda;
-    at.device = cuda ? la_opts()->device : DAG_DEVICE_ANY;
-    if (at.device == DAG_DEVICE_CUDA && !cuda)
-        at.device = DAG_DEVICE_ANY;
     return dag_submit(fn, args, size, deps, (size_t)ndeps, &at);
 }
 
@@ -219,7 +215,7 @@ dag_status_t dag_la_fill(dag_la_t *a, dag_la_elem_fn f, void *user)
             struct fill_args fa = {a->type, i * a->mb, j * a->nb, la_mi(a, i), la_nj(a, j),
                                    a->mb, f, user, la_t(a, i, j)};
             dag_dep_t d = {fa.tile, la_tb(a), DAG_OUT};
-            dag_status_t st = la_submit(task_fill, &fa, sizeof fa, &d, 1, "la_fill", 0, -1, NULL);
+            dag_status_t st = la_submit(task_fill, &fa, sizeof fa, &d, 1, "la_fill", 0, -1);
             if (st != DAG_OK)
                 return st;
         }
@@ -259,7 +255,7 @@ dag_status_t dag_la_set(dag_la_t *a, const void *buf, int ld, int root)
                                    la_t(a, i, j)};
             dag_dep_t d = {ca.dst, la_tb(a), DAG_OUT};
             dag_status_t st =
-                la_submit(task_copy, &ca, sizeof ca, &d, 1, "la_set", 0, root, NULL);
+                la_submit(task_copy, &ca, sizeof ca, &d, 1, "la_set", 0, root);
             if (st != DAG_OK)
                 return st;
         }
@@ -345,7 +341,7 @@ dag_status_t dag_la_norm(const dag_la_t *ca, char kind, double *value)
             struct norm_args na = {a->type, kind, la_mi(a, i), la_nj(a, j), a->mb,
                                    la_t(a, i, j), dag_tile(a->aux, i, j)};
             dag_dep_t d[2] = {{na.out, a->aux_bytes, DAG_OUT}, {(void *)na.tile, la_tb(a), DAG_IN}};
-            if ((st = la_submit(task_norm, &na, sizeof na, d, 2, "la_norm", 0, -1, NULL)))
+            if ((st = la_submit(task_norm, &na, sizeof na, d, 2, "la_norm", 0, -1)))
                 return st;
         }
     for (int j = 0; j < a->nt; j++)

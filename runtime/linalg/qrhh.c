@@ -105,7 +105,7 @@ static dag_status_t submit_panel(dag_la_t *a, int k, int prio)
         d[i] = (dag_dep_t){ptrs[i], la_tb(a), DAG_INOUT};
     }
     d[n] = (dag_dep_t){pa->ht, dag_tile_bytes(a->ht), DAG_OUT};
-    dag_status_t st = la_submit(task_panel, pa, sz, d, n + 1, "la_hh_panel", prio, -1, NULL);
+    dag_status_t st = la_submit(task_panel, pa, sz, d, n + 1, "la_hh_panel", prio, -1);
     free(pa);
     free(d);
     return st;
@@ -141,7 +141,7 @@ static dag_status_t update_column(dag_la_t *a, int k, int j, int kk, const int *
                           {base ? base : (void *)v, vb, DAG_IN}};
         if (base)
             q.ldv = a->nb;
-        st = la_submit(task_hh, &q, sizeof q, d, 3, "la_hh_vtc", prio, -1, NULL);
+        st = la_submit(task_hh, &q, sizeof q, d, 3, "la_hh_vtc", prio, -1);
     }
     for (int s = 1; s < ng && !st; s *= 2) /* the groups' sums, binary tree */
         for (int x = 0; x + s < ng && !st; x += 2 * s) {
@@ -149,13 +149,13 @@ static dag_status_t update_column(dag_la_t *a, int k, int j, int kk, const int *
                                 dag_tile(a->hw, heads[x + s], j), NULL,
                                 dag_tile(a->hw, heads[x], j)};
             dag_dep_t d[2] = {{q.w, wb, DAG_INOUT}, {(void *)q.v, wb, DAG_IN}};
-            st = la_submit(task_hh, &q, sizeof q, d, 2, "la_hh_sum", prio, -1, NULL);
+            st = la_submit(task_hh, &q, sizeof q, d, 2, "la_hh_sum", prio, -1);
         }
     void *w = dag_tile(a->hw, k, j), *ht = dag_tile(a->ht, k, k);
     if (!st) { /* W := T^T W */
         struct hh_args q = {a->type, 'T', 0, nj, kk, a->nb, 0, a->nb, 0, ht, NULL, w};
         dag_dep_t d[2] = {{w, wb, DAG_INOUT}, {ht, dag_tile_bytes(a->ht), DAG_IN}};
-        st = la_submit(task_hh, &q, sizeof q, d, 2, "la_hh_tw", prio, -1, NULL);
+        st = la_submit(task_hh, &q, sizeof q, d, 2, "la_hh_tw", prio, -1);
     }
     for (int i = k; i < a->mt && !st; i++) { /* C_ij -= V_i W */
         const void *v = vtile(a, k, i, &vb);
@@ -165,7 +165,7 @@ static dag_status_t update_column(dag_la_t *a, int k, int j, int kk, const int *
         dag_dep_t d[3] = {{q.c, tb, DAG_INOUT},
                           {base ? base : (void *)v, vb, DAG_IN},
                           {w, wb, DAG_IN}};
-        st = la_submit(task_hh, &q, sizeof q, d, 3, "la_hh_update", prio, -1, NULL);
+        st = la_submit(task_hh, &q, sizeof q, d, 3, "la_hh_update", prio, -1);
     }
     return st;
 }
