@@ -664,6 +664,12 @@ submit_deferred(struct tctx *c, dag_task_fn fn, const void *args, size_t args_si
     return DAG_OK;
 }
 
+/* The task has a CUDA implementation or asks for the GPU. */
+static inline int may_use_gpu(const dag_task_attr_t *attr)
+{
+    return attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA);
+}
+
 static inline __attribute__((always_inline)) dag_status_t
 submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t *deps,
              size_t ndeps, const dag_task_attr_t *attr)
@@ -671,8 +677,6 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
     struct tctx *c = ctx_fast();
     if (unlikely(!c))
         return DAG_ERR_STATE;
-    if (unlikely(attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA)) && !rt.dev)
-        plugin_cuda_want(); /* the CUDA layer starts with the first task that may use it */
     if (unlikely(!fn || (args_size && !args)))
         return DAG_ERR_INVALID;
     if (ndeps) {
@@ -693,7 +697,7 @@ submit_local(dag_task_fn fn, const void *args, size_t args_size, const dag_dep_t
     if (unlikely(aflags & DAG_TASK_STAGES))
         flags |= TF_STAGES;
     if (unlikely(aflags & DAG_TASK_DETACHABLE) ||
-        (unlikely(rt.dev) && attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA))) {
+        (unlikely(rt.dev) && may_use_gpu(attr))) {
         /* completes on an event: never inline (also under a final parent) */
         if (aflags & DAG_TASK_UNDEFERRED) {
             ft_free(ft);
@@ -832,6 +836,11 @@ static __attribute__((noinline)) dag_status_t run_eager_full(struct tctx *c, dag
 dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
                          const dag_dep_t *deps, size_t ndeps, const dag_task_attr_t *attr)
 {
+    /* The CUDA layer starts with the first task that may use it, here, before the layers
+     * below take their locks: its start announces the distributed matrices under the
+     * distributed layer's lock (plugin.h), which rt.interpose holds while it submits. */
+    if (unlikely(may_use_gpu(attr)) && !rt.dev)
+        plugin_cuda_want();
     if (unlikely(ck_flow)) { /* checkpoint/restart sees the top-level flow: ckpt/ckpt.c */
         struct tctx *c = ctx_fast();
         dag_status_t st;
@@ -841,13 +850,8 @@ dag_status_t task_submit(dag_task_fn fn, const void *args, size_t args_size,
     }
     if (unlikely(rt.interpose)) {
         struct tctx *c = ctx_fast();
-        if (c && (c->cur->flags & TF_IMPLICIT)) {
-            /* the CUDA layer starts here, not under the distributed layer's lock, which
-             * its start takes to announce the matrices to it (plugin.h) */
-            if (unlikely(attr && (attr->cuda || attr->device == DAG_DEVICE_CUDA)) && !rt.dev)
-                plugin_cuda_want();
+        if (c && (c->cur->flags & TF_IMPLICIT))
             return rt.interpose(c, fn, args, args_size, deps, ndeps, attr);
-        }
     }
     return submit_local(fn, args, args_size, deps, ndeps, attr);
 }
