@@ -185,14 +185,16 @@ void gen_in_reductions(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *
                 for (unsigned i = 0; i < c->cons[ctx].ncaps; i++)
                     if (c->cons[ctx].caps[i].var == v)
                         cp = &c->cons[ctx].caps[i];
+            strbuf call = {0};
+            sb_printf(&call, "dag_reduction_private(&%s%s%s, (void **)&__dagcc_a.%s)",
+                      cp && cp->byptr ? "(*" : "", nm, cp && cp->byptr ? ")" : "", nm);
             if (status) /* status(lv): kept, and the task is not submitted */
-                w_genf(w, "%sif (__dagcc_s == DAG_OK)\n%s    __dagcc_s = dag_reduction_private("
-                          "&%s%s%s, (void **)&__dagcc_a.%s);\n", ind, ind,
-                       cp && cp->byptr ? "(*" : "", nm, cp && cp->byptr ? ")" : "", nm);
+                w_genf(w, "%sif (__dagcc_s == DAG_OK)\n%s    __dagcc_s = %s;\n", ind, ind,
+                       sb_str(&call));
             else
-                w_genf(w, "%s__dagcc_check(dag_reduction_private(&%s%s%s, (void **)&__dagcc_a.%s), "
-                          "\"in_reduction\", %s, %u);\n", ind, cp && cp->byptr ? "(*" : "",
-                       nm, cp && cp->byptr ? ")" : "", nm, sb_str(&where), line);
+                w_genf(w, "%s__dagcc_check(%s, \"in_reduction\", %s, %u);\n", ind, sb_str(&call),
+                       sb_str(&where), line);
+            sb_free(&call);
         }
     }
     sb_free(&where);

@@ -59,20 +59,20 @@ static int in_skipped(const tr_ctx *c, unsigned off, int main_file)
     return 0;
 }
 
-/* Namespace check on raw text: the first word is dag (or omp when enabled). */
-static int ours(const tr_ctx *c, const char *s, unsigned len)
+int pragma_word_is(const char *s, unsigned len, const char *word)
 {
-    unsigned i = 0;
+    unsigned i = 0, n = (unsigned)strlen(word);
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\\' || s[i] == '\n' ||
                        s[i] == '\r'))
         i++;
-    if (len - i >= 3 && memcmp(s + i, "dag", 3) == 0 &&
-        (i + 3 == len || !(s[i + 3] == '_' || (s[i + 3] | 32) >= 'a')))
-        return 1;
-    if (c->opt->omp && len - i >= 3 && memcmp(s + i, "omp", 3) == 0 &&
-        (i + 3 == len || !(s[i + 3] == '_' || (s[i + 3] | 32) >= 'a')))
-        return 1;
-    return 0;
+    return len - i >= n && memcmp(s + i, word, n) == 0 &&
+           (i + n == len || !(s[i + n] == '_' || (s[i + n] | 32) >= 'a'));
+}
+
+/* Namespace check on raw text: the first word is dag (or omp when enabled). */
+static int ours(const tr_ctx *c, const char *s, unsigned len)
+{
+    return pragma_word_is(s, len, "dag") || (c->opt->omp && pragma_word_is(s, len, "omp"));
 }
 
 static void add_pragma(tr_ctx *c, tr_pragma *p)

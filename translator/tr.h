@@ -271,6 +271,8 @@ void compute_sharing(tr_ctx *c, int ci);
 int list_var(tr_ctx *c, tr_pragma *p, const pr_item *it);
 void check_lifetimes(tr_ctx *c);
 /* scan.c */
+/* The pragma text s (len bytes, after `#pragma`) starts with the word `word`. */
+int pragma_word_is(const char *s, unsigned len, const char *word);
 void scan_pragmas(tr_ctx *c, CXTranslationUnit tu, CXFile file, const char *text,
                   size_t len, int in_header, const char *header_path);
 /* report.c: diagnostics at original offsets (or pragma text offsets) */

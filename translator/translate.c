@@ -71,14 +71,8 @@ static void visit_inclusion(CXFile f, CXSourceLocation *stack, unsigned depth,
     /* `#pragma dag` in a header: the compiler will warn that it ignores it (an error with
      * -Werror) unless the including line in the main file is wrapped */
     int dag = 0;
-    for (size_t i = n0; i < c->npragmas && !dag; i++) {
-        const char *t = c->pragmas[i].text;
-        while (*t == ' ' || *t == '\t')
-            t++;
-        dag = !strncmp(t, "dag", 3) && !(t[3] == '_' || (t[3] >= 'a' && t[3] <= 'z') ||
-                                         (t[3] >= 'A' && t[3] <= 'Z') ||
-                                         (t[3] >= '0' && t[3] <= '9'));
-    }
+    for (size_t i = n0; i < c->npragmas && !dag; i++)
+        dag = pragma_word_is(c->pragmas[i].text, c->pragmas[i].len, "dag");
     CXFile mf;
     unsigned off;
     clang_getFileLocation(stack[depth - 1], &mf, NULL, NULL, &off);
