@@ -69,15 +69,14 @@ static int t_panel(void *p, dag_cuda_ctx *ctx)
 {
     args *t = (args *)p;
     cusolverDnHandle_t s = (cusolverDnHandle_t)dag_cuda_cusolver(ctx);
-    int lwork = 0;
-    double *c = dblk(ctx, t->a, t->k);
-    if (!c || cusolverDnDpotrf_bufferSize(s, CUBLAS_FILL_MODE_LOWER, NB, c, N, &lwork))
+    double *c = dblk(ctx, t->a, t->k), *ws;
+    int *info, lwork;
+    if (!c)
         return 1;
-    char *ws = (char *)dag_cuda_workspace(ctx, (size_t)lwork * 8 + 256);
-    if (!ws)
-        return 2;
-    return k_panel((cublasHandle_t)dag_cuda_cublas(ctx), s, c, t->k, (double *)(ws + 256), lwork,
-                   (int *)ws);
+    int e = potrf_task_ws(ctx, s, NB, c, N, &ws, &info, &lwork);
+    if (e)
+        return e;
+    return k_panel((cublasHandle_t)dag_cuda_cublas(ctx), s, c, t->k, ws, lwork, info);
 }
 
 // updates of column blocks j0..j1-1 by panel k (each block its own region: the device
@@ -200,12 +199,9 @@ static double hand(const double *in, double *out)
     cusolverDnHandle_t sh;
     cublasCreate(&b0), cublasCreate(&b1), cusolverDnCreate(&sh);
     cublasSetStream(b0, s0), cublasSetStream(b1, s1), cusolverDnSetStream(sh, s0);
-    int lwork = 0;
-    cusolverDnDpotrf_bufferSize(sh, CUBLAS_FILL_MODE_LOWER, NB, a, N, &lwork);
     double *ws;
     int *info;
-    CK(cudaMalloc(&ws, (size_t)lwork * 8));
-    CK(cudaMalloc(&info, 4));
+    int lwork = potrf_alloc(sh, NB, a, N, &ws, &info);
     cudaEvent_t *pan = (cudaEvent_t *)malloc(sizeof *pan * T), *trl = (cudaEvent_t *)malloc(sizeof *trl * T);
     for (int k = 0; k < T; k++) {
         CK(cudaEventCreateWithFlags(&pan[k], cudaEventDisableTiming));
@@ -251,13 +247,11 @@ static double lib(const double *in, double *out)
 {
     size_t bytes = (size_t)N * N * 8;
     double *a, *w;
-    int *info, lwork = 0;
+    int *info;
     cusolverDnHandle_t sh;
     cusolverDnCreate(&sh);
     CK(cudaMalloc(&a, bytes));
-    CK(cudaMalloc(&info, 4));
-    cusolverDnDpotrf_bufferSize(sh, CUBLAS_FILL_MODE_LOWER, N, a, N, &lwork);
-    CK(cudaMalloc(&w, (size_t)lwork * 8));
+    int lwork = potrf_alloc(sh, N, a, N, &w, &info);
     double best = 0;
     for (int rep = 0; rep < 2; rep++) {
         CK(cudaMemcpy(a, in, bytes, cudaMemcpyHostToDevice));

@@ -112,15 +112,12 @@ static int t_potrf(void *p, dag_cuda_ctx *ctx)
 {
     targs *t = (targs *)p;
     cusolverDnHandle_t h = (cusolverDnHandle_t)dag_cuda_cusolver(ctx);
-    int lwork = 0;
-    double *a = DEV(t->c);
-    if (cusolverDnDpotrf_bufferSize(h, CUBLAS_FILL_MODE_LOWER, NB, a, NB, &lwork))
-        return 1;
-    char *ws = (char *)dag_cuda_workspace(ctx, (size_t)lwork * 8 + 256);
-    if (!ws)
-        return 2;
-    return cusolverDnDpotrf(h, CUBLAS_FILL_MODE_LOWER, NB, a, NB, (double *)(ws + 256), lwork,
-                            (int *)ws) != CUSOLVER_STATUS_SUCCESS;
+    double *a = DEV(t->c), *ws;
+    int *info, lwork, e = potrf_task_ws(ctx, h, NB, a, NB, &ws, &info, &lwork);
+    if (e)
+        return e;
+    return cusolverDnDpotrf(h, CUBLAS_FILL_MODE_LOWER, NB, a, NB, ws, lwork, info) !=
+           CUSOLVER_STATUS_SUCCESS;
 }
 
 // BENCH_TRSM=inv: the panel's TRSMs as GEMMs. The POTRF task also inverts its factor
@@ -337,12 +334,9 @@ static double chol_hand(const double *in, double *out, int nstreams)
     }
     cusolverDnCreate(&sh);
     cusolverDnSetStream(sh, st[0]);
-    int lwork = 0;
-    cusolverDnDpotrf_bufferSize(sh, CUBLAS_FILL_MODE_LOWER, NB, d, NB, &lwork);
     double *w;
     int *info;
-    CK(cudaMalloc(&w, (size_t)lwork * 8));
-    CK(cudaMalloc(&info, 4));
+    int lwork = potrf_alloc(sh, NB, d, NB, &w, &info);
     cudaEvent_t *ev = (cudaEvent_t *)malloc(sizeof *ev * T * T);
     bool *has = (bool *)calloc((size_t)T * T, 1);
     for (int i = 0; i < T * T; i++)
@@ -596,12 +590,9 @@ int main(int argc, char **argv)
                 const double one = 1, zero = 0;
                 cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, N, N, N, &one, dA, N, dB, N, &zero, dC, N);
             } else {
-                int lwork;
-                cusolverDnDpotrf_bufferSize(sh, CUBLAS_FILL_MODE_LOWER, N, dA, N, &lwork);
                 double *w;
                 int *info;
-                CK(cudaMalloc(&w, (size_t)lwork * 8));
-                CK(cudaMalloc(&info, 4));
+                int lwork = potrf_alloc(sh, N, dA, N, &w, &info);
                 cusolverDnDpotrf(sh, CUBLAS_FILL_MODE_LOWER, N, dA, N, w, lwork, info);
                 CK(cudaDeviceSynchronize());
                 cudaFree(w);
