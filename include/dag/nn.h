@@ -199,6 +199,17 @@ DAG_API size_t dag_nn_model_params(const dag_nn_model_t *m);
 DAG_API dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x,
                                        const int32_t *labels, const int32_t *idx);
 
+/* Optional: declare the data set the steps index (the x and labels later passed to
+ * dag_nn_train_step, n samples). On a GPU it is copied to the device once and kept there
+ * (dag_cuda_register) and each step's batch is gathered on the device, as a hand-written
+ * CUDA training loop does, instead of on the host and copied up at every step. The
+ * program leaves x and labels unchanged until the model is destroyed or the call is
+ * repeated (NULL, NULL, 0 forgets the set). On CPUs, and for pipelines, it changes
+ * nothing. While the set is kept on the device, a step with an index outside [0, n)
+ * fails with DAG_ERR_INVALID. */
+DAG_API dag_status_t dag_nn_train_data(dag_nn_model_t *m, const float *x,
+                                       const int32_t *labels, long n);
+
 /* Wait for the submitted steps and return the mean loss and accuracy (over every rank)
  * of the steps since the last call; resets the counters. */
 DAG_API dag_status_t dag_nn_train_metrics(dag_nn_model_t *m, double *loss, double *accuracy);

@@ -4,6 +4,7 @@
  * their column-major transposes), the rest in the small kernels below. Compiled when
  * CUDA is found; the runtime picks these variants for tasks placed on a GPU. */
 #include <float.h>
+#include <string.h>
 #ifndef NN_CUDA_EMU /* tests/nn/cuda_emu.h runs this file on the CPU (tests/nn/test_cuda_emu.c) */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -601,6 +602,37 @@ static int blk_bwd(void *p, struct dag_cuda_ctx *ctx) {
     return rc || !A->update ? rc : opt(&A->upd, ctx); /* the bucket's update, same stream */
 }
 
+/* the step's batch gathered on the device from the data set kept there (its indices
+ * passed by value, NN_GATHER_CHUNK rows a launch), as the cuBLAS loops do */
+#define NN_GATHER_CHUNK 512
+struct nn_gidx {
+    int32_t i[NN_GATHER_CHUNK];
+};
+__global__ void k_gather(const float *x, const int32_t *lab, float *xb, int32_t *yb,
+                         nn_gidx g, int rows, long feat) {
+    long t = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (t >= rows * feat) return;
+    long r = t / feat, f = t % feat;
+    xb[t] = x[(long)g.i[r] * feat + f];
+    if (f == 0) yb[r] = lab[g.i[r]];
+}
+static int gather(void *p, struct dag_cuda_ctx *ctx) {
+    nn_gather_t *a = (nn_gather_t *)p;
+    const float *x = CP(a->x);
+    const int32_t *lab = (const int32_t *)dag_cuda_ptr(ctx, a->labels);
+    float *xb = P(a->xin);
+    int32_t *yb = (int32_t *)dag_cuda_ptr(ctx, a->lab);
+    for (int r0 = 0; r0 < a->rows; r0 += NN_GATHER_CHUNK) {
+        int n = a->rows - r0 < NN_GATHER_CHUNK ? a->rows - r0 : NN_GATHER_CHUNK;
+        nn_gidx g;
+        memset(&g, 0, sizeof g);
+        memcpy(g.i, a->idx + r0, sizeof(int32_t) * (size_t)n);
+        LAUNCH(k_gather, GRID((size_t)n * a->feat), x, lab, xb + (size_t)r0 * a->feat, yb + r0,
+               g, n, (long)a->feat);
+    }
+    return launched();
+}
+
 /* a task that only orders (the step's completion token): nothing to enqueue */
 static int noop(void *p, struct dag_cuda_ctx *ctx) {
     (void)p, (void)ctx;
@@ -614,4 +646,4 @@ static int pin(void *p, size_t n, int on) {
 extern "C" const nn_cuda_table_t nn_cuda = {
     dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum,     pool_fwd, pool_bwd,
     relu_fwd,  relu_bwd,       dropout,     xent,     opt,      blk_fwd, blk_bwd,  noop,
-    devices,   pin};
+    gather,    devices,        pin};

@@ -373,3 +373,21 @@ int nn_k_blk_bwd(void *p) {
     int rc = blk_bwd_grad(a);
     return rc || !a->update ? rc : nn_k_opt(&a->upd);
 }
+
+/* a step's batch gathered on the host (the model's gather tasks) */
+int nn_k_gather_x(void *p) {
+    nn_gather_t *a = p;
+    for (int r = 0; r < a->rows; r++)
+        memcpy(a->xin + (size_t)r * a->feat, a->x + (size_t)a->idx[r] * a->feat,
+               sizeof(float) * a->feat);
+    return 0;
+}
+int nn_k_gather_y(void *p) {
+    nn_gather_t *a = p;
+    for (int r = 0; r < a->rows; r++) a->lab[r] = a->labels[a->idx[r]];
+    return 0;
+}
+int nn_k_gather(void *p) {
+    nn_k_gather_x(p);
+    return nn_k_gather_y(p);
+}

@@ -279,6 +279,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
 void dag_nn_model_destroy(dag_nn_model_t *m) {
     if (!m) return;
     dag_taskwait();
+    if (m->data_x) dag_nn_train_data(m, NULL, NULL, 0);
     nn_exchange_close(m);
     if (m->dbuf) use_input(m, 0);
     if (m->pinned) pin_inputs(m, 0);
@@ -324,28 +325,6 @@ uint64_t nn_drop_seed(const dag_nn_model_t *m, int l) {
 
 /* gather the samples idx[0..rows) into slot s (x on the first stage, labels on the last);
  * indices beyond `valid` repeat sample idx[0] */
-typedef struct {
-    float *xin; const float *x; int32_t *lab; const int32_t *labels; size_t feat; int rows;
-    int32_t idx[];
-} nn_gather_t;
-
-static int k_gather_x(void *p) {
-    nn_gather_t *a = p;
-    for (int r = 0; r < a->rows; r++)
-        memcpy(a->xin + (size_t)r * a->feat, a->x + (size_t)a->idx[r] * a->feat,
-               sizeof(float) * a->feat);
-    return 0;
-}
-static int k_gather_y(void *p) {
-    nn_gather_t *a = p;
-    for (int r = 0; r < a->rows; r++) a->lab[r] = a->labels[a->idx[r]];
-    return 0;
-}
-static int k_gather_xy(void *p) {
-    k_gather_x(p);
-    return k_gather_y(p);
-}
-
 static dag_status_t gather(dag_nn_model_t *m, int s, const float *x, const int32_t *labels,
                            const int32_t *idx, int valid, int need_x, int need_y) {
     size_t sz = sizeof(nn_gather_t) + sizeof(int32_t) * (size_t)m->rows;
@@ -357,19 +336,34 @@ static dag_status_t gather(dag_nn_model_t *m, int s, const float *x, const int32
     for (int r = 0; r < m->rows; r++) a->idx[r] = idx[r < valid ? r : 0];
     dag_nn_exec_t cpu = {1, DAG_DEVICE_CPU, 1};
     dag_status_t st = DAG_OK;
+    if (need_x && need_y && x == m->data_x && labels == m->data_lab &&
+        xin->owner == m->labels[s].owner) {
+        /* the data set is kept on the device (dag_nn_train_data): gather there */
+        for (int r = 0; r < m->rows; r++)
+            if (a->idx[r] < 0 || a->idx[r] >= m->data_n) {
+                free(a);
+                return DAG_ERR_INVALID;
+            }
+        dag_dep_t d[] = {{(void *)x, sizeof(float) * a->feat * (size_t)m->data_n, DAG_IN},
+                         {(void *)labels, sizeof(int32_t) * (size_t)m->data_n, DAG_IN},
+                         {xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT},
+                         {m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, DAG_OUT}};
+        st = nn_submit(nn_k_gather, nn_cuda.gather, a, sz, d, 4, &m->ex, "nn.gather.dev");
+        need_x = need_y = 0;
+    }
     if (need_x && need_y && xin->owner == m->labels[s].owner) { /* one task for both */
         dag_dep_t d[] = {{xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT},
                          {m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, DAG_OUT}};
-        st = nn_submit(k_gather_xy, NULL, a, sz, d, 2, &cpu, "nn.gather");
+        st = nn_submit(nn_k_gather, NULL, a, sz, d, 2, &cpu, "nn.gather");
         need_x = need_y = 0;
     }
     if (need_x) {
         dag_dep_t d = {xin->data, sizeof(float) * dag_nn_tensor_numel(xin), DAG_OUT};
-        st = nn_submit(k_gather_x, NULL, a, sz, &d, 1, &cpu, "nn.gather.x");
+        st = nn_submit(nn_k_gather_x, NULL, a, sz, &d, 1, &cpu, "nn.gather.x");
     }
     if (!st && need_y) {
         dag_dep_t d = {m->labels[s].data, sizeof(int32_t) * (size_t)m->rows, DAG_OUT};
-        st = nn_submit(k_gather_y, NULL, a, sz, &d, 1, &cpu, "nn.gather.y");
+        st = nn_submit(nn_k_gather_y, NULL, a, sz, &d, 1, &cpu, "nn.gather.y");
     }
     free(a);
     return st;
@@ -544,6 +538,33 @@ static dag_status_t step_pipeline(dag_nn_model_t *m, const float *x, const int32
 out:
     free(pos), free(nf), free(nbk), free(ops);
     return st;
+}
+
+dag_status_t dag_nn_train_data(dag_nn_model_t *m, const float *x, const int32_t *labels,
+                               long n) {
+    if (!m || ((x || labels || n) && (!x || !labels || n <= 0))) return DAG_ERR_INVALID;
+    if (!m->built) return DAG_ERR_STATE;
+    if (x == m->data_x && labels == m->data_lab && n == m->data_n) return DAG_OK;
+    dag_status_t st = dag_taskwait(), r;
+    size_t feat = (size_t)m->cfg.c * m->cfg.h * m->cfg.w;
+    if (m->data_x) { /* the earlier set's registrations (never written: nothing goes home) */
+        if ((r = nn_cuda.pin((void *)m->data_x, sizeof(float) * feat * (size_t)m->data_n, 0)) &&
+            !st)
+            st = r;
+        if ((r = nn_cuda.pin((void *)m->data_lab, sizeof(int32_t) * (size_t)m->data_n, 0)) &&
+            !st)
+            st = r;
+        m->data_x = NULL, m->data_lab = NULL, m->data_n = 0;
+    }
+    /* only the GPU path gathers elsewhere than on the host; data-parallel steps only */
+    if (st || !x || !m->pinned || m->cfg.parallel == DAG_NN_PIPELINE) return st;
+    if (nn_cuda.pin((void *)x, sizeof(float) * feat * (size_t)n, 1)) return DAG_OK;
+    if (nn_cuda.pin((void *)labels, sizeof(int32_t) * (size_t)n, 1)) {
+        nn_cuda.pin((void *)x, sizeof(float) * feat * (size_t)n, 0);
+        return DAG_OK; /* an optimisation only: the host gathers as before */
+    }
+    m->data_x = x, m->data_lab = labels, m->data_n = n;
+    return DAG_OK;
 }
 
 static int k_token(void *p) {

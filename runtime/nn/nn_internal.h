@@ -93,6 +93,14 @@ int nn_k_relu_bwd(void *a);
 int nn_k_dropout(void *a);
 int nn_k_xent(void *a);
 int nn_k_opt(void *a);
+/* a step's batch: rows samples idx[] of the data set (x, labels) into xin and lab */
+typedef struct {
+    float *xin; const float *x; int32_t *lab; const int32_t *labels; size_t feat; int rows;
+    int32_t idx[];
+} nn_gather_t;
+int nn_k_gather(void *a);   /* both */
+int nn_k_gather_x(void *a); /* the samples only */
+int nn_k_gather_y(void *a); /* the labels only */
 int nn_k_init(void *a);
 
 /* CUDA variants (cuda.cu), NULL pointers when not built */
@@ -102,6 +110,7 @@ typedef struct {
         pool_bwd, relu_fwd, relu_bwd, dropout, xent, opt;
     nn_cuda_fn blk_fwd, blk_bwd; /* fused blocks */
     nn_cuda_fn noop;             /* a task that orders, with no work (completion tokens) */
+    nn_cuda_fn gather;           /* a step's batch from the data set kept on the device */
     int (*devices)(void);        /* dag_cuda_device_count */
     int (*pin)(void *p, size_t n, int on); /* dag_cuda_register / dag_cuda_unregister */
 } nn_cuda_table_t;

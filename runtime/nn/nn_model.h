@@ -53,6 +53,10 @@ struct dag_nn_model {
      * step's gather does not wait for this step's first layers */
     int dbuf, flip;
     dag_nn_tensor_t in2[2], lab2[2];
+    /* dag_nn_train_data: the data set kept on the GPU, the steps' batches gathered there */
+    const float *data_x;
+    const int32_t *data_lab;
+    long data_n;
     float sync[16]; /* dag_nn_save: rank 0's status, sent to every rank */
     long step, samples_since;
     dag_nn_exec_t ex;

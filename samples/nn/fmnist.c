@@ -143,6 +143,10 @@ int main(int argc, char **argv) {
         CHECK(dag_nn_load(m, resume));
         start_epoch = steps ? dag_nn_model_step(m) / steps : 0;
     }
+    /* the training set stays on the GPU, if the model runs there (DAG_NN_DEVICE_DATA=0: no) */
+    const char *dd = getenv("DAG_NN_DEVICE_DATA");
+    if (!dd || strcmp(dd, "0"))
+        CHECK(dag_nn_train_data(m, train.x, train.labels, ntrain));
     if (rank == 0)
         printf("fmnist: %s, %zu parameters, %s on %d rank(s) x %d thread(s), batch %d, %s lr %g,"
                " %d steps/epoch, all-reduce %s, %s%s\n",

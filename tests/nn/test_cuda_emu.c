@@ -241,6 +241,30 @@ START_TEST(loss_opt_conv) {
 }
 END_TEST
 
+/* a step's batch gathered from the data set: more rows than one launch takes (512), and
+ * the host body for reference */
+START_TEST(gather_batch) {
+    for (int rep = 0; rep < 6; rep++) {
+        int n = irand(1, 3000), rows = irand(1, 1300), feat = irand(1, 800);
+        float *x = vec((size_t)n * feat, -1, 1);
+        int32_t *lab = malloc(sizeof(int32_t) * (size_t)n);
+        for (int i = 0; i < n; i++) lab[i] = irand(0, 9);
+        size_t sz = sizeof(nn_gather_t) + sizeof(int32_t) * (size_t)rows;
+        nn_gather_t *a = malloc(sz);
+        float *xc = vec((size_t)rows * feat, 0, 0), *xg = vec((size_t)rows * feat, 7, 7);
+        int32_t *lc = calloc((size_t)rows, sizeof(int32_t)), *lg = calloc((size_t)rows, 4);
+        *a = (nn_gather_t){xc, x, lc, lab, (size_t)feat, rows};
+        for (int r = 0; r < rows; r++) a->idx[r] = irand(0, n - 1);
+        ck_assert_int_eq(nn_k_gather(a), 0);
+        a->xin = xg, a->lab = lg;
+        ck_assert_int_eq(nn_cuda.gather(a, NULL), 0);
+        ck_assert_msg(!memcmp(xg, xc, sizeof(float) * (size_t)rows * feat), "gather x");
+        for (int r = 0; r < rows; r++) ck_assert_int_eq(lg[r], lc[r]);
+        free(x), free(lab), free(a), free(xc), free(xg), free(lc), free(lg);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("nn.cuda_emu");
     TCase *tc = tcase_create("variants");
@@ -249,6 +273,7 @@ int main(void) {
     tcase_add_test(tc, fused_conv);
     tcase_add_test(tc, fused_conv_ties);
     tcase_add_test(tc, loss_opt_conv);
+    tcase_add_test(tc, gather_batch);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

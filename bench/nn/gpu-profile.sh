@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# bench/nn/gpu-profile.sh: where a GPU training step goes (not in CI). Builds fmnist and the
+# cuBLAS anchor like device.sh, then for the MLP and the CNN at batch 64 and 256 runs one
+# short epoch with DAG_TRACE and prints, from the trace, the GPU's busy time per step
+# against the step's wall time and the kernel time per task label (trace_summary.py), plus
+# the anchor's samples/s in the same call. Carry fashion-mnist-subset.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${OUT:-/tmp}; build=$root/build-nn-device
+DATA=${DATA:-$root/fashion-mnist-subset}
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DDAG_BUILD_TESTS=OFF \
+  -DDAG_WITH_CUDA=ON -DDAG_WITH_MPI=ON >/dev/null 2>&1 &&
+  cmake --build "$build" -j16 --target fmnist >"$OUT/build.log" 2>&1 || { tail "$OUT/build.log"; exit 1; }
+/usr/local/cuda/bin/nvcc -O2 -arch=native "$root/bench/nn/cublas_fmnist.cu" \
+  -o "$build/cublas_fmnist" -lcublas -lz 2>/dev/null || exit 1
+for model in ${MODELS:-mlp cnn}; do
+  for bs in ${BATCHES:-64 256}; do
+    args=(--model $model --epochs 2 --batch $bs --limit ${LIMIT:-5120} --data "$DATA")
+    a=$("$build/cublas_fmnist" "${args[@]}" 2>&1 | grep '^epoch' | tail -1)
+    d=$("$build/samples/nn/fmnist" "${args[@]}" --device cuda 2>&1 | grep -E '^epoch|^gpu per' | tail -2 | tr '\n' ' ')
+    echo "== $model b$bs anchor: $a"
+    echo "   dag: $d"
+    DAG_TRACE=$OUT/tr.$model.$bs.json "$build/samples/nn/fmnist" --model $model --epochs 1 \
+      --batch $bs --limit $((bs * 40)) --data "$DATA" --device cuda >/dev/null 2>&1
+    python3 "$root/bench/gpu/trace_summary.py" "$OUT/tr.$model.$bs.json" 2>&1 | head -30
+    python3 - "$OUT/tr.$model.$bs.json" <<'PY'
+import json,sys
+ev=json.load(open(sys.argv[1]))['traceEvents']
+dev=sorted((e['ts'],e['ts']+e['dur'],e['name']) for e in ev if e.get('cat')=='device')
+gaps=[b[0]-a[1] for a,b in zip(dev,dev[1:]) if b[0]>a[1]]
+gaps.sort()
+if gaps: print("   gaps between device spans: n=%d median %.1f us p90 %.1f us sum %.1f ms"%(len(gaps),gaps[len(gaps)//2],gaps[int(len(gaps)*.9)],sum(gaps)/1e3))
+seq=[x[2] for x in dev[len(dev)//2:len(dev)//2+24]]
+print("   a stretch of device spans:"," ".join(seq))
+for x in dev[len(dev)//2:len(dev)//2+24]: print("     %-14s %8.1f us  +%.1f"%(x[2],x[1]-x[0],x[0]-dev[len(dev)//2][0]))
+PY
+    rm -f "$OUT/tr.$model.$bs.json"
+  done
+done
