@@ -17,9 +17,12 @@ for model in ${MODELS:-mlp cnn}; do
   for bs in ${BATCHES:-64 256}; do
     args=(--model $model --epochs 2 --batch $bs --limit ${LIMIT:-5120} --data "$DATA")
     a=$("$build/cublas_fmnist" "${args[@]}" 2>&1 | grep '^epoch' | tail -1)
-    d=$("$build/samples/nn/fmnist" "${args[@]}" --device cuda 2>&1 | grep -E '^epoch|^gpu per' | tail -2 | tr '\n' ' ')
     echo "== $model b$bs anchor: $a"
-    echo "   dag: $d"
+    for dd in 0 1; do
+      d=$(DAG_NN_DEVICE_DATA=$dd "$build/samples/nn/fmnist" "${args[@]}" --device cuda 2>&1 |
+        grep -E '^epoch|^gpu per' | tail -2 | tr '\n' ' ')
+      echo "   dag, DAG_NN_DEVICE_DATA=$dd: $d"
+    done
     DAG_TRACE=$OUT/tr.$model.$bs.json "$build/samples/nn/fmnist" --model $model --epochs 1 \
       --batch $bs --limit $((bs * 40)) --data "$DATA" --device cuda >/dev/null 2>&1
     python3 "$root/bench/gpu/trace_summary.py" "$OUT/tr.$model.$bs.json" 2>&1 | head -30
