@@ -6,10 +6,10 @@
 # the anchor's samples/s in the same call. Carry fashion-mnist-subset.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=${OUT:-/tmp}; build=$root/build-nn-device
+OUT=${OUT:-/tmp}; build=${BUILD:-$root/build-nn-device} # BUILD: an existing CUDA build tree
 DATA=${DATA:-$root/fashion-mnist-subset}
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DDAG_BUILD_TESTS=OFF \
-  -DDAG_WITH_CUDA=ON -DDAG_WITH_MPI=ON >/dev/null 2>&1 &&
+{ [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+  -DDAG_BUILD_TESTS=OFF -DDAG_WITH_CUDA=ON -DDAG_WITH_MPI=ON >/dev/null 2>&1; } &&
   cmake --build "$build" -j16 --target fmnist >"$OUT/build.log" 2>&1 || { tail "$OUT/build.log"; exit 1; }
 /usr/local/cuda/bin/nvcc -O2 -arch=native "$root/bench/nn/cublas_fmnist.cu" \
   -o "$build/cublas_fmnist" -lcublas -lz 2>/dev/null || exit 1
