@@ -19,20 +19,21 @@ r=$(DAG_NN_ALLREDUCE=mpi timeout 60 mpirun --oversubscribe --bind-to none -np 2 
 echo "test_nn_train GPU 2 ranks (MPI exchange): $r"
 r=$(timeout 60 $B/test_nn_train_hand 30 64 2>&1 | tail -1); echo "test_nn_train GPU 1 rank: $r"
 sps() { grep '^epoch' | tail -1 | sed -E 's/.* ([0-9.]+) samples\/s.*/\1/'; }
-for model in mlp cnn; do
+for model in ${MODELS:-mlp cnn}; do
   for bs in 64 256; do
-    args=(--model $model --epochs 2 --batch $bs --limit 5120 --data $DATA)
+    lim=10000; [ $model = cnn ] && lim=5120
+    args=(--model $model --epochs ${EPOCHS:-3} --batch $bs --limit $lim --data $DATA)
     a=$(timeout 60 $B/cublas_fmnist "${args[@]}" 2>&1 | sps)
     line="$model b$bs anchor $a:"
-    for v in "X=1" "DAG_CUDA_STREAMS=1" "DAG_NN_INFLIGHT=4" "DAG_CUDA_STREAMS=1 DAG_NN_INFLIGHT=4" \
-             "DAG_CUDA_CHAIN=0" "DAG_NN_DEVICE_DATA=0"; do
+    IFS=, read -ra vs <<< "${VARIANTS:-X=1,DAG_CUDA_STREAMS=1,DAG_NN_INFLIGHT=4,DAG_CUDA_CHAIN=0,DAG_NN_DEVICE_DATA=0}"
+    for v in "${vs[@]}"; do
       d=$(env $v timeout 60 $B/fmnist-hand "${args[@]}" --device cuda 2>&1 | sps)
       line="$line | $v $d ($(awk -v d=$d -v a=$a 'BEGIN{printf "%.3f", d/a}')x)"
     done
     echo "$line"
   done
 done
-for nb in ${NBS:-768 1536}; do
+for nb in ${NBS-512 2048}; do
   left=$(( ${BUDGET:-400} - ($(date +%s) - t0) ))
   [ $left -gt 60 ] || break
   echo "-- chol blocked N 16384 NB $nb"

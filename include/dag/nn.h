@@ -248,6 +248,11 @@ DAG_API const char *dag_nn_allreduce_backend(const dag_nn_model_t *m);
  * tasks, tiled over the batch (the CPU default). */
 DAG_API int dag_nn_model_fused(const dag_nn_model_t *m);
 
+/* 1 when a training step with nothing to exchange (one rank or one GPU) is submitted as one
+ * task that runs the fused blocks' bodies in order (the default of a fused model on a GPU:
+ * the step is a chain anyway; DAG_NN_CHAIN=1|0 forces it on or off, docs/nn.md). */
+DAG_API int dag_nn_model_chained(const dag_nn_model_t *m);
+
 /* ---------------------------------------------------------------------------------------
  * Data: IDX files (MNIST, Fashion-MNIST), gzipped or not. Images become floats in [0, 1].
  * ------------------------------------------------------------------------------------- */

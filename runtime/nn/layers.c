@@ -63,6 +63,8 @@ dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t s
     int dev = ex ? ex->device : DAG_DEVICE_ANY;
     at.priority = ex ? ex->priority : 0;
     if (dev == DAG_DEVICE_CUDA && !cu) return DAG_ERR_UNSUPPORTED;
+    dag_status_t st;
+    if (nn_chain_take(fn, cu, args, size, deps, ndeps, ex, &st)) return st; /* chain.c */
     if (dev != DAG_DEVICE_CPU && cu) at.cuda = cu;
     at.device = dev;
     return dag_submit(fn, args, size, deps, ndeps, &at);

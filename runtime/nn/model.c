@@ -585,7 +585,11 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         /* at most m->inflight steps in flight: wait for the step that many steps back */
         dag_dep_t t = {tok, 1, DAG_INOUT};
         if ((st = dag_taskwait_deps(&t, 1))) return st;
-        if ((st = step_data_parallel(m, x, labels, idx))) return st;
+        int chain = m->chain && !nn_exchanging(m);
+        if (chain) nn_chain_begin(&m->ex, m->chain == 2);
+        st = step_data_parallel(m, x, labels, idx);
+        dag_status_t sc = chain ? nn_chain_end() : DAG_OK;
+        if (st || (st = sc)) return st;
         /* after the step's optimiser tasks: its parameters, bucket by bucket (the ranges
          * the fused path uses: a range over several buckets would be another region on a
          * GPU, brought up to date through the host) */
@@ -664,11 +668,15 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int valid = c < chunks ? (n - c * rows < rows ? n - c * rows : rows) : 0;
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
             use_input(m, !m->flip);
+            int chain = m->chain && !nn_exchanging(m);
+            if (chain) nn_chain_begin(&m->ex, m->chain == 2);
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
             if (!st) st = forward_units(m, 0, -1, 0, 0);
             if (!st)
                 st = dag_nn_softmax_xent(&m->ex, ACT(m, m->nl, 0), (int32_t *)m->labels[0].data,
                                          valid, 0.0f, DACT(m, m->nl, 0), m->eval_acc.data);
+            dag_status_t sc = chain ? nn_chain_end() : DAG_OK;
+            if (!st) st = sc;
         }
     }
     free(idx);

@@ -138,6 +138,13 @@ dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t s
                        const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                        const char *label);
 int nn_tiles(const dag_nn_exec_t *ex, int rows);
+/* chain.c: while a chain is open on this thread, nn_submit records operations and
+ * nn_chain_end submits them as one task (cpu: also operations without CUDA bodies) */
+void nn_chain_begin(const dag_nn_exec_t *ex, int cpu);
+dag_status_t nn_chain_end(void);
+int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
+                  const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
+                  dag_status_t *st);
 /* Adam's defaults (beta1, beta2, eps) where they are 0 */
 void nn_opt_defaults(dag_nn_opt_t *o);
 /* dag_nn_opt_update with tasks of at most `chunk` parameters (0: one task) */

@@ -113,15 +113,30 @@ int main(int argc, char **argv) {
         /* fused blocks (the GPU path; here their CPU bodies): the same curve, alone and
          * data-parallel */
         setenv("DAG_NN_FUSE", "1", 1);
+        setenv("DAG_NN_CHAIN", "0", 1);
         dag_nn_model_t *fl = make(cnn, DAG_NN_DATA_PARALLEL, 1, batch, 0);
         dag_nn_model_t *fd = make(cnn, DAG_NN_DATA_PARALLEL, 0, batch, 4096);
+        /* and a step as one task (chain.c; the GPU default with nothing to exchange) */
+        setenv("DAG_NN_CHAIN", "1", 1);
+        dag_nn_model_t *fc = make(cnn, DAG_NN_DATA_PARALLEL, 1, batch, 0);
+        unsetenv("DAG_NN_CHAIN");
         setenv("DAG_NN_FUSE", "0", 1);
         if (!dag_nn_model_fused(fl) || !dag_nn_model_fused(fd) || dag_nn_model_fused(l)) {
             fprintf(stderr, "rank %d: DAG_NN_FUSE=1 did not fuse, or =0 did\n", rank);
             fails++;
         }
+        if (!dag_nn_model_chained(fc) || dag_nn_model_chained(fl) ||
+            (nranks > 1 && dag_nn_model_chained(fd))) {
+            fprintf(stderr, "rank %d: DAG_NN_CHAIN=1 did not chain, or =0 did\n", rank);
+            fails++;
+        }
         curve(fl, 0, steps, batch, got);
         compare(cnn ? "fused CNN, local" : "fused MLP, local", got, ref, steps, 1e-5);
+        curve(fc, 0, steps, batch, got);
+        compare(cnn ? "chained CNN, local" : "chained MLP, local", got, ref, steps, 1e-5);
+        double lc, ac;
+        CHECK(dag_nn_evaluate(fc, X, Y, 1000, &lc, &ac));
+        dag_nn_model_destroy(fc);
         curve(fd, 0, steps, batch, got);
         compare(cnn ? "fused CNN, data-parallel" : "fused MLP, data-parallel", got, ref, steps,
                 2e-3);
@@ -139,7 +154,7 @@ int main(int argc, char **argv) {
         CHECK(dag_nn_evaluate(l, X, Y, 1000, &la, &aa));
         CHECK(dag_nn_evaluate(d, X, Y, 1000, &ld, &ad));
         if (fabs(aa - ad) > 0.01 || fabs(la - ld) > 1e-2 * la || fabs(aa - af) > 0.01 ||
-            fabs(la - lf) > 1e-2 * la) {
+            fabs(la - lf) > 1e-2 * la || fabs(aa - ac) > 0.01 || fabs(la - lc) > 1e-2 * la) {
             fprintf(stderr, "rank %d: evaluation differs: %f/%f vs %f/%f, fused %f/%f\n", rank,
                     la, aa, ld, ad, lf, af);
             fails++;

@@ -1,0 +1,159 @@
+/* chain.c: a training step's fused tasks merged into one task. On one GPU with nothing to
+ * exchange, a fused step (gather, forward blocks, loss, backward blocks with their
+ * optimiser steps) is a strict chain: each task needs the one before it, so the graph
+ * holds no parallelism, and each task's runtime work on the host (dependencies, device
+ * copies' lookup, stream and event handling, completion), tens of microseconds against
+ * kernels of a few, was most of the step (bench/RESULTS.md, sixth session). While a chain
+ * is open on a thread (nn_chain_begin), nn_submit records each operation (its bodies, a
+ * copy of its arguments, its dependencies) instead of submitting it; nn_chain_end submits
+ * one task whose bodies run the recorded ones in order, on the same CUDA stream, with the
+ * union of their dependencies (a range named twice with different modes is declared once,
+ * read-write). An operation that cannot join (no CUDA body, another device, a mode other
+ * than in/out/inout, a range that overlaps a recorded one without being equal) closes the
+ * chain so far and is submitted on its own, so the order stays the submission order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+typedef struct {
+    dag_task_fn fn;
+    nn_cuda_fn cu;
+    size_t off; /* of the operation's arguments in the block */
+} nn_chain_op_t;
+
+typedef struct { /* the chain task's argument block: this header, ops[n], arguments */
+    size_t n;
+    nn_chain_op_t ops[];
+} nn_chain_args_t;
+
+static _Thread_local struct {
+    int open, cpu;    /* cpu: chains without CUDA bodies too (DAG_NN_CHAIN=1, tests) */
+    dag_nn_exec_t ex; /* of the chain's first operation */
+    nn_chain_op_t *ops;
+    size_t nops, cap;
+    char *blob; /* the operations' arguments, 16-byte aligned each */
+    size_t blen, bcap;
+    dag_dep_t *deps;
+    size_t ndeps, dcap;
+} R;
+
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static int chain_cpu(void *p) {
+    nn_chain_args_t *a = p;
+    for (size_t i = 0; i < a->n; i++) {
+        int rc = a->ops[i].fn((char *)a + a->ops[i].off);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int chain_cuda(void *p, struct dag_cuda_ctx *ctx) {
+    nn_chain_args_t *a = p;
+    for (size_t i = 0; i < a->n; i++) {
+        int rc = a->ops[i].cu((char *)a + a->ops[i].off, ctx);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+void nn_chain_begin(const dag_nn_exec_t *ex, int cpu) {
+    R.open = 1, R.cpu = cpu, R.ex = *ex;
+    R.nops = R.blen = R.ndeps = 0;
+}
+
+/* submit what is recorded (nothing when empty) */
+static dag_status_t flush(void) {
+    if (!R.nops) return DAG_OK;
+    size_t head = up16(sizeof(nn_chain_args_t) + sizeof(nn_chain_op_t) * R.nops);
+    size_t size = head + R.blen;
+    nn_chain_args_t *a = malloc(size);
+    if (!a) return DAG_ERR_NOMEM;
+    a->n = R.nops;
+    for (size_t i = 0; i < R.nops; i++) {
+        a->ops[i] = R.ops[i];
+        a->ops[i].off += head;
+    }
+    memcpy((char *)a + head, R.blob, R.blen);
+    int gpu = !R.cpu || R.ops[0].cu;
+    dag_task_attr_t at = {0};
+    at.label = "nn.step";
+    at.file = __FILE__;
+    at.priority = R.ex.priority;
+    at.device = gpu ? R.ex.device : DAG_DEVICE_CPU;
+    if (gpu && R.ex.device != DAG_DEVICE_CPU) at.cuda = chain_cuda;
+    dag_status_t st = dag_submit(chain_cpu, a, size, R.deps, R.ndeps, &at);
+    free(a);
+    R.nops = R.blen = R.ndeps = 0;
+    return st;
+}
+
+dag_status_t nn_chain_end(void) {
+    dag_status_t st = R.open ? flush() : DAG_OK;
+    R.open = 0;
+    return st;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 16;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return 1;
+    *p = q, *cap = c;
+    return 0;
+}
+
+/* 1: the deps can join the recorded ones (each equal to a recorded range or disjoint
+ * from all of them, modes in/out/inout) */
+static int deps_fit(const dag_dep_t *d, size_t nd) {
+    for (size_t i = 0; i < nd; i++) {
+        unsigned mode = d[i].mode;
+        if (mode != DAG_IN && mode != DAG_OUT && mode != DAG_INOUT) return 0;
+        const char *a = d[i].addr;
+        for (size_t j = 0; j < R.ndeps && d[i].len; j++) {
+            const char *b = R.deps[j].addr;
+            if (a == b && d[i].len == R.deps[j].len) continue;
+            if (a < b + R.deps[j].len && b < a + d[i].len) return 0;
+        }
+    }
+    return 1;
+}
+
+int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
+                  const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
+                  dag_status_t *st) {
+    if (!R.open) return 0;
+    *st = DAG_OK;
+    int dev = ex ? ex->device : DAG_DEVICE_ANY;
+    int joins = (cu || R.cpu) && dev == R.ex.device && (!R.nops || !R.ops[0].cu == !cu);
+    if (joins && !deps_fit(deps, ndeps)) {
+        if ((*st = flush())) return 1; /* an overlap: start a new chain with this one */
+        joins = deps_fit(deps, ndeps);
+    }
+    if (!joins) {
+        *st = flush();
+        return *st != DAG_OK; /* the caller submits this one on its own */
+    }
+    if (grow((void **)&R.ops, &R.cap, R.nops + 1, sizeof *R.ops) ||
+        grow((void **)&R.blob, &R.bcap, R.blen + up16(size ? size : 1), 1) ||
+        grow((void **)&R.deps, &R.dcap, R.ndeps + ndeps, sizeof *R.deps)) {
+        *st = DAG_ERR_NOMEM;
+        return 1;
+    }
+    R.ops[R.nops++] = (nn_chain_op_t){fn, cu, R.blen};
+    if (size) memcpy(R.blob + R.blen, args, size);
+    R.blen += up16(size ? size : 1);
+    for (size_t i = 0; i < ndeps; i++) {
+        if (!deps[i].len) continue;
+        size_t j = 0;
+        while (j < R.ndeps && !(R.deps[j].addr == deps[i].addr && R.deps[j].len == deps[i].len))
+            j++;
+        if (j < R.ndeps)
+            R.deps[j].mode |= deps[i].mode; /* in | out = inout */
+        else
+            R.deps[R.ndeps++] = deps[i];
+    }
+    return 1;
+}
