@@ -14,29 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_internal.h"
-
-typedef struct {
-    dag_task_fn fn;
-    nn_cuda_fn cu;
-    size_t off; /* of the operation's arguments in the block */
-} nn_chain_op_t;
+#include "nn_model.h"
 
 typedef struct { /* the chain task's argument block: this header, ops[n], arguments */
     size_t n;
     nn_chain_op_t ops[];
 } nn_chain_args_t;
 
-static _Thread_local struct {
-    int open, cpu;    /* cpu: chains without CUDA bodies too (DAG_NN_CHAIN=1, tests) */
-    dag_nn_exec_t ex; /* of the chain's first operation */
-    nn_chain_op_t *ops;
-    size_t nops, cap;
-    char *blob; /* the operations' arguments, 16-byte aligned each */
-    size_t blen, bcap;
-    dag_dep_t *deps;
-    size_t ndeps, dcap;
-} R;
+/* the chain being recorded on this thread (the model's recorder) */
+static _Thread_local nn_chain_t *cur;
+#define R (*cur)
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -58,7 +45,8 @@ static int chain_cuda(void *p, struct dag_cuda_ctx *ctx) {
     return 0;
 }
 
-void nn_chain_begin(const dag_nn_exec_t *ex, int cpu) {
+void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu) {
+    cur = c;
     R.open = 1, R.cpu = cpu, R.ex = *ex;
     R.nops = R.blen = R.ndeps = 0;
 }
@@ -90,9 +78,16 @@ static dag_status_t flush(void) {
 }
 
 dag_status_t nn_chain_end(void) {
+    if (!cur) return DAG_OK;
     dag_status_t st = R.open ? flush() : DAG_OK;
     R.open = 0;
+    cur = NULL;
     return st;
+}
+
+void nn_chain_free(nn_chain_t *c) {
+    free(c->ops), free(c->blob), free(c->deps);
+    memset(c, 0, sizeof *c);
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -124,7 +119,7 @@ static int deps_fit(const dag_dep_t *d, size_t nd) {
 int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
                   const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                   dag_status_t *st) {
-    if (!R.open) return 0;
+    if (!cur || !R.open) return 0;
     *st = DAG_OK;
     int dev = ex ? ex->device : DAG_DEVICE_ANY;
     int joins = (cu || R.cpu) && dev == R.ex.device && (!R.nops || !R.ops[0].cu == !cu);

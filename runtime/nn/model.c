@@ -281,6 +281,7 @@ void dag_nn_model_destroy(dag_nn_model_t *m) {
     dag_taskwait();
     if (m->data_x) dag_nn_train_data(m, NULL, NULL, 0);
     nn_exchange_close(m);
+    nn_chain_free(&m->rec);
     if (m->dbuf) use_input(m, 0);
     if (m->pinned) pin_inputs(m, 0);
     dag_nn_tensor_free(&m->in2[1]);
@@ -586,7 +587,7 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         dag_dep_t t = {tok, 1, DAG_INOUT};
         if ((st = dag_taskwait_deps(&t, 1))) return st;
         int chain = m->chain && !nn_exchanging(m);
-        if (chain) nn_chain_begin(&m->ex, m->chain == 2);
+        if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
         st = step_data_parallel(m, x, labels, idx);
         dag_status_t sc = chain ? nn_chain_end() : DAG_OK;
         if (st || (st = sc)) return st;
@@ -669,7 +670,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
             use_input(m, !m->flip);
             int chain = m->chain && !nn_exchanging(m);
-            if (chain) nn_chain_begin(&m->ex, m->chain == 2);
+            if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
             if (!st) st = forward_units(m, 0, -1, 0, 0);
             if (!st)

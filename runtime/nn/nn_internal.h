@@ -138,10 +138,26 @@ dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t s
                        const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                        const char *label);
 int nn_tiles(const dag_nn_exec_t *ex, int rows);
-/* chain.c: while a chain is open on this thread, nn_submit records operations and
+/* chain.c: while a chain is open on this thread, nn_submit records operations into it and
  * nn_chain_end submits them as one task (cpu: also operations without CUDA bodies) */
-void nn_chain_begin(const dag_nn_exec_t *ex, int cpu);
+typedef struct {
+    dag_task_fn fn;
+    nn_cuda_fn cu;
+    size_t off; /* of the operation's arguments in the block */
+} nn_chain_op_t;
+typedef struct nn_chain {
+    int open, cpu;    /* cpu: chains without CUDA bodies too (DAG_NN_CHAIN=1, tests) */
+    dag_nn_exec_t ex; /* of the chain's first operation */
+    nn_chain_op_t *ops;
+    size_t nops, cap;
+    char *blob; /* the operations' arguments, 16-byte aligned each */
+    size_t blen, bcap;
+    dag_dep_t *deps;
+    size_t ndeps, dcap;
+} nn_chain_t;
+void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu);
 dag_status_t nn_chain_end(void);
+void nn_chain_free(nn_chain_t *c);
 int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
                   const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                   dag_status_t *st);

@@ -64,6 +64,7 @@ struct dag_nn_model {
     nn_nccl_t *nccl; /* gradients reduced through NCCL on the GPUs (nccl.c) */
     int fused;                /* layers run as fused blocks (blocks.c) */
     int chain;                /* 1: a step is one task (chain.c); 2: also CPU bodies */
+    nn_chain_t rec;           /* the step being recorded (chain.c) */
     int blk[NN_MAX_LAYERS];   /* layers in the unit starting at l; 0 inside a block */
 };
 
