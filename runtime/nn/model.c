@@ -589,6 +589,8 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         int chain = m->chain && !nn_exchanging(m);
         if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
         st = step_data_parallel(m, x, labels, idx);
+        dag_status_t sc = chain ? nn_chain_end() : DAG_OK;
+        if (st || (st = sc)) return st;
         /* after the step's optimiser tasks: its parameters, bucket by bucket (the ranges
          * the fused path uses: a range over several buckets would be another region on a
          * GPU, brought up to date through the host) */
@@ -598,20 +600,11 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
             d[b + 1] = (dag_dep_t){g->p.data + g->bucket_off[b],
                                    sizeof(float) * (g->bucket_off[b + 1] - g->bucket_off[b]),
                                    DAG_IN};
-        if (chain) { /* the token is the chained step's last operation */
-            if (!st)
-                st = nn_submit(k_token, nn_cuda.noop, NULL, 0, d, (size_t)g->nbuckets + 1,
-                               &m->ex, "nn.step.done");
-            dag_status_t sc = nn_chain_end();
-            if (st || (st = sc)) return st;
-        } else {
-            if (st) return st;
-            dag_task_attr_t at = {.label = "nn.step.done"};
-            /* on the GPU when the parameters are there: a CPU token would bring them home */
-            if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
-            at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
-            st = dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
-        }
+        dag_task_attr_t at = {.label = "nn.step.done"};
+        /* on the GPU when the parameters are there: a CPU token would bring them home */
+        if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
+        at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
+        st = dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
     }
     m->step++;
     m->samples_since += m->cfg.batch;
