@@ -16,7 +16,7 @@ r=$(DAG_NN_ALLREDUCE=mpi timeout 60 mpirun --oversubscribe --bind-to none -np 2 
   "$B/tests/nn/test_nn_train" 30 64 2>&1 | tail -1)
 echo "test_nn_train GPU 2 ranks (MPI exchange): $r"
 left=$(( ${BUDGET:-560} - ($(date +%s) - t0) ))
-if [ -n "${PROFILE_NN:-}" ]; then # the GPU step's profile in what is left (session7.sh's first part)
+if [ -n "${PROFILE_NN:-}" ]; then # the GPU step's profile (bench/nn/gpu-profile.sh) in what is left
   [ $left -gt 60 ] && BUILD=$PWD/$B MODELS=${MODELS:-mlp} timeout $((left - 10)) \
     bash bench/nn/gpu-profile.sh 2>&1 | grep -v "^ *$"
 else
