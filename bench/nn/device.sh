@@ -7,8 +7,10 @@
 #      models, batch and optimiser (PyTorch is not on the host), 2 interleaved rounds at
 #      batch 64 and 256, the ratio of the last of 3 epochs' samples/s (the first pays the
 #      device's warm-up); then at batch 64 the unfused path (DAG_NN_FUSE=0, a task per
-#      layer), lazy write-back (DAG_CUDA_WRITEBACK=lazy) and 4 steps in flight
-#      (DAG_NN_INFLIGHT=4), each with fmnist's per-step GPU counts; the NCCL exchange end
+#      layer), a task per block instead of one per step (DAG_NN_CHAIN=0), the batch
+#      gathered on the host (DAG_NN_DEVICE_DATA=0), 2 workers, no stream chaining, lazy
+#      write-back (DAG_CUDA_WRITEBACK=lazy) and 4 steps in flight (DAG_NN_INFLIGHT=4), each
+#      with fmnist's per-step GPU counts; the NCCL exchange end
 #      to end (DAG_NN_ALLREDUCE=nccl, one rank: one GPU allows no more) and the automatic
 #      choice with 2 ranks on one GPU (NCCL refuses that: MPI);
 #   3. CPU (DAG_CUDA=0): bench/nn/run.sh with 16 threads in all, 1 -> 2 -> 4 data-parallel
@@ -105,8 +107,8 @@ S() { echo "$*" >> "$sum.parts"; }
     done
     echo "-- $model batch 64 variants (one run each, against the anchor's last round):"
     a=$(last_sps "$out/anchor.$model.64.2")
-    for v in "DAG_NN_FUSE=0" "DAG_CUDA_CHAIN=0" "DAG_CUDA_WRITEBACK=lazy" "DAG_NN_INFLIGHT=4" \
-             "DAG_CUDA_WRITEBACK=lazy DAG_NN_INFLIGHT=4"; do
+    for v in "DAG_NN_FUSE=0" "DAG_NN_CHAIN=0" "DAG_NN_DEVICE_DATA=0" "DAG_NUM_THREADS=2" \
+             "DAG_CUDA_CHAIN=0" "DAG_CUDA_WRITEBACK=lazy" "DAG_NN_INFLIGHT=4"; do
       env $v timeout 120 "$fm" --model $model --epochs 3 --batch 64 --limit $lim \
         --data "$DATA" --device cuda > "$out/var" 2>&1
       d=$(last_sps "$out/var")
