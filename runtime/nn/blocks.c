@@ -11,20 +11,13 @@
 
 void nn_blocks_plan(dag_nn_model_t *m) {
     const char *e = getenv("DAG_NN_FUSE");
-    int f;
-    if (e && *e)
-        f = atoi(e) != 0;
-    else
-        f = m->ex.device != DAG_DEVICE_CPU && nn_cuda.devices && nn_cuda.devices() > 0;
+    int gpu = m->ex.device != DAG_DEVICE_CPU && nn_cuda.devices && nn_cuda.devices() > 0;
+    int f = e && *e ? atoi(e) != 0 : gpu;
     m->fused = f;
     /* one GPU, nothing exchanged: a fused step is a chain, submitted as one task (chain.c);
      * DAG_NN_CHAIN=0 never, =1 whenever the model is fused (also on CPUs: tests) */
     const char *c = getenv("DAG_NN_CHAIN");
-    if (c && *c)
-        m->chain = f && atoi(c) != 0 ? 2 : 0;
-    else
-        m->chain = f && m->ex.device != DAG_DEVICE_CPU && nn_cuda.devices &&
-                   nn_cuda.devices() > 0;
+    m->chain = c && *c ? (f && atoi(c) != 0 ? 2 : 0) : f && gpu;
     for (int l = 0; l < m->nl; l++) m->blk[l] = 1;
     if (!f) return;
     for (int l = 0; l < m->nl;) {
@@ -140,6 +133,5 @@ dag_status_t nn_block_backward(dag_nn_model_t *m, int l, int s, int acc, long fi
 }
 
 int dag_nn_model_fused(const dag_nn_model_t *m) { return m && m->built ? m->fused : 0; }
-int dag_nn_model_chained(const dag_nn_model_t *m) {
-    return m && m->built && m->chain && !nn_exchanging(m);
-}
+int nn_chained(const dag_nn_model_t *m) { return m->chain && !nn_exchanging(m); }
+int dag_nn_model_chained(const dag_nn_model_t *m) { return m && m->built && nn_chained(m); }

@@ -47,7 +47,7 @@ static int chain_cuda(void *p, struct dag_cuda_ctx *ctx) {
 
 void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu) {
     cur = c;
-    R.open = 1, R.cpu = cpu, R.ex = *ex;
+    R.cpu = cpu, R.ex = *ex;
     R.nops = R.blen = R.ndeps = 0;
 }
 
@@ -79,8 +79,7 @@ static dag_status_t flush(void) {
 
 dag_status_t nn_chain_end(void) {
     if (!cur) return DAG_OK;
-    dag_status_t st = R.open ? flush() : DAG_OK;
-    R.open = 0;
+    dag_status_t st = flush();
     cur = NULL;
     return st;
 }
@@ -119,7 +118,7 @@ static int deps_fit(const dag_dep_t *d, size_t nd) {
 int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
                   const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,
                   dag_status_t *st) {
-    if (!cur || !R.open) return 0;
+    if (!cur) return 0;
     *st = DAG_OK;
     int dev = ex ? ex->device : DAG_DEVICE_ANY;
     int joins = (cu || R.cpu) && dev == R.ex.device && (!R.nops || !R.ops[0].cu == !cu);

@@ -541,29 +541,33 @@ out:
     return st;
 }
 
+/* register (on) or forget a data set's samples and labels with the GPU; registering is
+ * all or nothing */
+static dag_status_t pin_data(const dag_nn_model_t *m, const float *x, const int32_t *labels,
+                             long n, int on) {
+    size_t xbytes = sizeof(float) * (size_t)m->cfg.c * m->cfg.h * m->cfg.w * (size_t)n;
+    dag_status_t st = nn_cuda.pin((void *)x, xbytes, on);
+    if (st && on) return st;
+    dag_status_t r = nn_cuda.pin((void *)labels, sizeof(int32_t) * (size_t)n, on);
+    if (r && on) nn_cuda.pin((void *)x, xbytes, 0);
+    return st ? st : r;
+}
+
 dag_status_t dag_nn_train_data(dag_nn_model_t *m, const float *x, const int32_t *labels,
                                long n) {
     if (!m || ((x || labels || n) && (!x || !labels || n <= 0))) return DAG_ERR_INVALID;
     if (!m->built) return DAG_ERR_STATE;
     if (x == m->data_x && labels == m->data_lab && n == m->data_n) return DAG_OK;
     dag_status_t st = dag_taskwait(), r;
-    size_t feat = (size_t)m->cfg.c * m->cfg.h * m->cfg.w;
     if (m->data_x) { /* the earlier set's registrations (never written: nothing goes home) */
-        if ((r = nn_cuda.pin((void *)m->data_x, sizeof(float) * feat * (size_t)m->data_n, 0)) &&
-            !st)
-            st = r;
-        if ((r = nn_cuda.pin((void *)m->data_lab, sizeof(int32_t) * (size_t)m->data_n, 0)) &&
-            !st)
-            st = r;
+        if ((r = pin_data(m, m->data_x, m->data_lab, m->data_n, 0)) && !st) st = r;
         m->data_x = NULL, m->data_lab = NULL, m->data_n = 0;
     }
-    /* only the GPU path gathers elsewhere than on the host; data-parallel steps only */
-    if (st || !x || !m->pinned || m->cfg.parallel == DAG_NN_PIPELINE) return st;
-    if (nn_cuda.pin((void *)x, sizeof(float) * feat * (size_t)n, 1)) return DAG_OK;
-    if (nn_cuda.pin((void *)labels, sizeof(int32_t) * (size_t)n, 1)) {
-        nn_cuda.pin((void *)x, sizeof(float) * feat * (size_t)n, 0);
-        return DAG_OK; /* an optimisation only: the host gathers as before */
-    }
+    /* only the GPU path gathers elsewhere than on the host; data-parallel steps only;
+     * a refused registration is no error (an optimisation only: the host gathers) */
+    if (st || !x || !m->pinned || m->cfg.parallel == DAG_NN_PIPELINE ||
+        pin_data(m, x, labels, n, 1))
+        return st;
     m->data_x = x, m->data_lab = labels, m->data_n = n;
     return DAG_OK;
 }
@@ -586,7 +590,7 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         /* at most m->inflight steps in flight: wait for the step that many steps back */
         dag_dep_t t = {tok, 1, DAG_INOUT};
         if ((st = dag_taskwait_deps(&t, 1))) return st;
-        int chain = m->chain && !nn_exchanging(m);
+        int chain = nn_chained(m);
         if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
         st = step_data_parallel(m, x, labels, idx);
         dag_status_t sc = chain ? nn_chain_end() : DAG_OK;
@@ -669,7 +673,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             int valid = c < chunks ? (n - c * rows < rows ? n - c * rows : rows) : 0;
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
             use_input(m, !m->flip);
-            int chain = m->chain && !nn_exchanging(m);
+            int chain = nn_chained(m);
             if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
             if (!st) st = forward_units(m, 0, -1, 0, 0);

@@ -146,7 +146,7 @@ typedef struct {
     size_t off; /* of the operation's arguments in the block */
 } nn_chain_op_t;
 typedef struct nn_chain {
-    int open, cpu;    /* cpu: chains without CUDA bodies too (DAG_NN_CHAIN=1, tests) */
+    int cpu;          /* chains without CUDA bodies too (DAG_NN_CHAIN=1, tests) */
     dag_nn_exec_t ex; /* of the chain's first operation */
     nn_chain_op_t *ops;
     size_t nops, cap;

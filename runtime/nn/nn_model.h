@@ -81,6 +81,8 @@ uint64_t nn_drop_seed(const dag_nn_model_t *m, int l);
  * dropout / max-pooling after it (same stage) become one unit, m->blk[] its length. The
  * forward and backward of a unit starting at layer l (slot s) are one task each. */
 void nn_blocks_plan(dag_nn_model_t *m);
+/* a step (or an evaluation chunk) of m is recorded and submitted as one task (chain.c) */
+int nn_chained(const dag_nn_model_t *m);
 dag_status_t nn_block_forward(dag_nn_model_t *m, int l, int s, int train, long first);
 /* update: the backward task also applies the optimiser step t to the whole bucket of l
  * (one GPU, nothing to exchange: one task less per bucket) */
