@@ -41,6 +41,15 @@ dev=sorted((e['ts'],e['ts']+e['dur'],e['name']) for e in ev if e.get('cat')=='de
 gaps=[b[0]-a[1] for a,b in zip(dev,dev[1:]) if b[0]>a[1]]
 gaps.sort()
 if gaps: print("   gaps between device spans: n=%d median %.1f us p90 %.1f us sum %.1f ms"%(len(gaps),gaps[len(gaps)//2],gaps[int(len(gaps)*.9)],sum(gaps)/1e3))
+from collections import defaultdict
+for cat in ('task','device'): # per label: host spans (the launch) and device spans
+  d=defaultdict(list)
+  for e in ev:
+    if e.get('cat')==cat: d[e['name'].split(' (')[0]].append((e['ts'],e['dur']))
+  for k,v in sorted(d.items(), key=lambda kv:-sum(x[1] for x in kv[1]))[:6]:
+    du=sorted(x[1] for x in v); st=sorted(x[0] for x in v)
+    per=sorted(b-a for a,b in zip(st,st[1:])) or [0]
+    print("   %-6s %-26s n=%4d median %7.1f us, start to start median %7.1f us"%(cat,k,len(v),du[len(du)//2],per[len(per)//2]))
 seq=[x[2] for x in dev[len(dev)//2:len(dev)//2+24]]
 print("   a stretch of device spans:"," ".join(seq))
 for x in dev[len(dev)//2:len(dev)//2+24]: print("     %-14s %8.1f us  +%.1f"%(x[2],x[1]-x[0],x[0]-dev[len(dev)//2][0]))
