@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # one_gpu.sh: one_gpu (written from docs/nn.md alone) trained four ways must print the same
-# losses and accuracies to the last digit: fused blocks with steps chained into one task
+# losses and accuracies: fused blocks with steps chained into one task
 # and the data set declared (dag_nn_train_data), chained and not declared, one task per
-# block and declared, one task per block and not declared. On a GPU that is the device
+# block and declared, one task per block and not declared (losses to a relative 1e-5,
+# see below). On a GPU that is the device
 # gather against the host's and the chained step against the per-block tasks; on CPUs the
 # fused bodies run alone and chained. Usage: one_gpu.sh BINARY DATA_DIR LIMIT EPOCHS
 # Exit 77 (skipped) without the data set.
@@ -24,7 +25,21 @@ for chain in 1 0; do
   done
 done
 [ "$(grep -c '^epoch' "$tmp/r1")" -eq "$epochs" ] || { echo "FAIL: expected $epochs epochs"; exit 1; }
+# Losses agree to a relative 1e-5 and accuracies to 1e-4: on a GPU the loss is summed
+# over the batch with atomic adds, whose order (so the last bits) changes from run to run
+# (seen on an H100: test losses 0.488415479 to 0.488415723 over the four ways); on CPUs
+# the four ways print the same digits.
 for k in 2 3 4; do
-  diff "$tmp/r1" "$tmp/r$k" || { echo "FAIL: run $k differs from run 1"; exit 1; }
+  paste -d' ' "$tmp/r1" "$tmp/r$k" | awk -v k=$k '
+    function rel(a, b) { d = a - b; if (d < 0) d = -d; m = a < 0 ? -a : a; return m > 0 ? d / m : d }
+    { n = NF / 2
+      for (i = 1; i <= n; i++) {
+        a = $i; b = $(i + n)
+        if (a ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) {
+          tol = ($(i - 1) == "accuracy") ? 1e-4 : 1e-5
+          if (rel(a, b) > tol) { print "FAIL: run " k " differs from run 1: " $0; bad = 1 }
+        } else if (a != b) { print "FAIL: run " k " differs from run 1: " $0; bad = 1 }
+      } }
+    END { exit bad }' || { diff "$tmp/r1" "$tmp/r$k"; exit 1; }
 done
-echo "PASS: 4 ways, $epochs epoch(s) on $limit samples, identical"
+echo "PASS: 4 ways, $epochs epoch(s) on $limit samples, the same losses (1e-5) and accuracies"
