@@ -396,7 +396,10 @@ void gen_hoist(tr_ctx *c, int ci)
         sb_printf(&b, ";\n    for (unsigned long long __dagcc_k = __dagcc_a->__dagcc_range.first; "
                       "__dagcc_k < __dagcc_a->__dagcc_range.last; __dagcc_k++) {\n"
                       "        %s = __dagcc_a->__dagcc_lb + (long long)__dagcc_k * "
-                      "__dagcc_a->__dagcc_st;\n", lv->name);
+                      "__dagcc_a->__dagcc_st;\n"
+                      /* a body that never reads the loop variable would get "set but not
+                       * used" at the generated declaration (-Wall -Werror builds fail) */
+                      "        (void)%s;\n", lv->name, lv->name);
     }
     if (k->detach) {
         /* detach(ev): the task completes when its body has returned and ev is fulfilled */
