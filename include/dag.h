@@ -132,6 +132,10 @@ typedef struct dag_task_attr {
     const dag_dep_t *checkpoint; /* checkpoint(list): outputs persisted once the task is
                                     done (DAG_CHECKPOINT_DIR); read during dag_submit only */
     size_t ncheckpoint;
+    const void *affinity; /* affinity(list): a placement hint, the address of data the task
+                             works on. The task goes to the worker that last ran a task
+                             naming the same data (64-byte line), so it finds that data in
+                             its cache; any idle worker may still take it. NULL: none */
 } dag_task_attr_t;
 
 /* Submit a task as a child of the calling task (or of the thread's implicit task).

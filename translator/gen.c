@@ -141,6 +141,10 @@ void gen_attr(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent,
         w_gen(w, ", .priority = ");
         render_expr(c, w, p, cl->expr, ctx);
     }
+    if ((cl = pr_find(&p->dir, PC_AFFINITY)) && cl->nitems) {
+        w_gen(w, ", .affinity = "); /* a placement hint: the first item's address */
+        gen_affinity(c, w, p, cl, ctx);
+    }
     const pr_clause *cif = pr_find(&p->dir, PC_IF), *cfin = pr_find(&p->dir, PC_FINAL);
     const pr_clause *cnode = pr_find(&p->dir, PC_NODE);
     const pr_clause *cdet = pr_find(&p->dir, PC_DETACH);

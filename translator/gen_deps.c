@@ -61,6 +61,49 @@ static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, in
     }
 }
 
+void gen_item_addr(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx)
+{
+    w_gen(w, "(const void *)&");
+    if (!it->ndims) {
+        render_expr(c, w, p, it->text, ctx);
+        return;
+    }
+    render_expr(c, w, p, it->base, ctx);
+    subscripts(c, w, p, it, ctx, 0); /* its first element */
+}
+
+void gen_affinity(tr_ctx *c, writer *w, tr_pragma *p, const pr_clause *cl, int ctx)
+{
+    if (!cl->niters) {
+        gen_item_addr(c, w, p, &cl->items[0], ctx);
+        return;
+    }
+    /* iterator(...): the first item at the iterators' first values; every bound is
+     * evaluated once, as OpenMP evaluates them at the task's creation */
+    w_gen(w, "__extension__({ ");
+    for (unsigned t = 0; t < cl->niters; t++) {
+        const pr_iter *it = &cl->iters[t];
+        if (it->type.e > it->type.b)
+            render_expr(c, w, p, it->type, ctx);
+        else
+            w_gen(w, "int");
+        w_gen(w, " ");
+        render_expr(c, w, p, it->name, ctx);
+        w_gen(w, " = (");
+        render_expr(c, w, p, it->begin, ctx);
+        w_gen(w, "); (void)(");
+        render_expr(c, w, p, it->end, ctx);
+        w_gen(w, "); ");
+        if (it->step.e > it->step.b) {
+            w_gen(w, "(void)(");
+            render_expr(c, w, p, it->step, ctx);
+            w_gen(w, "); ");
+        }
+    }
+    gen_item_addr(c, w, p, &cl->items[0], ctx);
+    w_gen(w, "; })");
+}
+
 static int check_open_length(tr_ctx *c, tr_pragma *p, const pr_item *it)
 {
     for (unsigned d = 0; d < it->ndims; d++) {

@@ -59,8 +59,8 @@ static allowed allowed_for(const pr_directive *d)
         case PK_TASK:
             a.ok = task_common | place | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_VARIANT) |
                    BIT(PC_RETRY) | BIT(PC_CHECKPOINT) | BIT(PC_IN_REDUCTION) |
-                   BIT(PC_STATUS);
-            a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_AFFINITY);
+                   BIT(PC_STATUS) | BIT(PC_AFFINITY);
+            a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE);
             break;
         case PK_TASKWAIT: a.ok = BIT(PC_DEPEND); break;
         case PK_TASKLOOP:
@@ -80,8 +80,9 @@ static allowed allowed_for(const pr_directive *d)
                                    BIT(PC_ALLOCATE) | BIT(PC_COPYIN);
     switch (d->kind) {
     case PK_TASK:
-        a.ok = task_common | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_IN_REDUCTION);
-        a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_AFFINITY) | BIT(PC_ALLOCATE);
+        a.ok = task_common | BIT(PC_DEPEND) | BIT(PC_DETACH) | BIT(PC_IN_REDUCTION) |
+               BIT(PC_AFFINITY);
+        a.ignored = BIT(PC_UNTIED) | BIT(PC_MERGEABLE) | BIT(PC_ALLOCATE);
         break;
     case PK_TASKWAIT:
         a.ok = BIT(PC_DEPEND);
@@ -342,6 +343,23 @@ int prs_need_expr(parser *p, pr_clause *c, size_t a, size_t b)
     return 0;
 }
 
+/* The iterator(...) modifier at token a of clause c's arguments [a, b), then the
+ * separator sep ("expected 'sep' and <what>" otherwise): the token after it, or -1. */
+static long iterator_prefix(parser *p, pr_clause *c, size_t a, size_t b, char sep,
+                            const char *what)
+{
+    long after = prs_depend_iterator(p, c, a, b);
+    if (after < 0)
+        return -1;
+    if ((size_t)after >= b || !prs_punct_is(p, &p->toks[after], sep)) {
+        size_t k = after < (long)b ? (size_t)after : b - 1;
+        prs_fail(p, p->toks[k].b, p->toks[k].e, "expected '%c' and %s after 'iterator(...)'",
+                 sep, what);
+        return -1;
+    }
+    return after + 1;
+}
+
 /* Parses the arguments of clause c, tokens [a, b) between its parentheses. */
 static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
 {
@@ -351,14 +369,10 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
         static const char *const modes[] = {"in", "out", "inout", "mutexinoutset",
                                             "inoutset", NULL};
         if (a < b && prs_tok_is(p, t0, "iterator")) {
-            long after = prs_depend_iterator(p, c, a, b);
+            long after = iterator_prefix(p, c, a, b, ',', "a dependence type");
             if (after < 0)
                 return -1;
-            if ((size_t)after >= b || !prs_punct_is(p, &p->toks[after], ','))
-                return prs_fail(p, p->toks[after < (long)b ? after : (long)b - 1].b,
-                                p->toks[after < (long)b ? after : (long)b - 1].e,
-                                "expected ',' and a dependence type after 'iterator(...)'");
-            a = (size_t)after + 1;
+            a = (size_t)after;
             t0 = &p->toks[a];
         }
         int m = a < b ? prs_word_in(p, t0, modes) : -1;
@@ -461,6 +475,18 @@ static int parse_args(parser *p, pr_clause *c, size_t a, size_t b)
             return prs_fail(p, t0->b, p->toks[a + 1].e, "the count of 'retry' must not be "
                                                     "negative");
         return prs_need_expr(p, c, a, b);
+    case PC_AFFINITY:
+        /* affinity([iterator(...):] list): a placement hint, the first item's address
+         * (with an iterator modifier: at the iterators' first values) */
+        if (a >= b)
+            return prs_fail(p, c->name.b, c->whole.e, "expected a list of items in 'affinity'");
+        if (prs_tok_is(p, t0, "iterator")) {
+            long after = iterator_prefix(p, c, a, b, ':', "a list of items");
+            if (after < 0)
+                return -1;
+            a = (size_t)after;
+        }
+        return prs_split_list(p, a, b, c, prs_add_dep_item);
     case PC_CHECKPOINT:
         if (a >= b)
             return prs_fail(p, c->name.b, c->whole.e, "expected a list of items in 'checkpoint'");

@@ -95,6 +95,7 @@ static int probe_items(tr_ctx *c, int pi, int n)
         switch (cl->kind) {
         case PC_DEPEND:
         case PC_CHECKPOINT:
+        case PC_AFFINITY: /* a placement hint: items like depend's */
             if (!cl->niters) {
                 n = probe_dep_items(c, pi, cl, n);
                 break;

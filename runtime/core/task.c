@@ -15,6 +15,7 @@
 #include "hooks.h"
 #include "plugin.h"
 #include "runtime.h"
+#include "../sched/affinity.h"
 #include "../sched/queues.h"
 #include "../sched/sched.h"
 #include "children.h"
@@ -31,6 +32,7 @@ static inline void fill_attr(struct task *t, const dag_task_attr_t *a)
         t->device = DAG_DEVICE_ANY;
         t->node = 0;
         t->cuda = NULL;
+        t->aff = 0;
         return;
     }
     t->label = a->label;
@@ -41,6 +43,7 @@ static inline void fill_attr(struct task *t, const dag_task_attr_t *a)
     t->device = a->device;
     t->node = a->node;
     t->cuda = a->cuda;
+    t->aff = aff_slot(a->affinity);
 }
 
 /* memcpy for an argument block that fits the descriptor, without a call for the small

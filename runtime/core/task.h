@@ -108,6 +108,7 @@ struct task {
     int device, node;
     int prepared;               /* rt.dev->prepare has seen it (and may have deferred it
                                    once): it runs without a second prepare */
+    int aff;                    /* affinity hint's slot (sched/affinity.c), 0: none */
     dag_cuda_fn cuda;
     void *ext;                  /* reserved for the device and communication layers */
     struct ft_task *ft;         /* retry, crash and snapshot state (core/ft.h), or NULL */

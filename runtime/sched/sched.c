@@ -6,8 +6,11 @@
  *    without queueing (immediate successor). Tasks with a non-zero priority go to a
  *    shared heap instead; threads that are not workers use a shared FIFO.
  *  - A thread looking for work takes, in order: a positive-priority task from the heap,
- *    its own deque, the shared FIFO, a task stolen from another worker (victims tried
- *    from a random start), a negative-priority task from the heap.
+ *    its own deque, its affinity box, the shared FIFO, a task stolen from another worker
+ *    (victims tried from a random start), a task from another worker's affinity box, a
+ *    negative-priority task from the heap.
+ *  - A ready task with an affinity hint (affinity.c) goes to the box of the worker that
+ *    last ran a task naming the same data, when that is another worker.
  *  - Steal pacing: handing a task to another core costs its submitter and its thief a
  *    few cache-line transfers, more than running a tiny task where it was created. A
  *    thief whose stolen tasks keep finishing in under DAG_STEAL_TINY_NS stops stealing
@@ -27,6 +30,7 @@
 #include <time.h>
 
 #include "sched.h"
+#include "affinity.h"
 #include "queues.h"
 #include "../core/clock.h"
 #include "../core/hooks.h"
@@ -38,6 +42,8 @@ static sched_runner_fn run_task; /* core/task.c: task_execute */
 
 void sched_push(struct tctx *c, struct task *t)
 {
+    if (unlikely(t->aff) && t->priority == 0 && aff_push(c, t))
+        return; /* queued for the worker that last touched its data */
     if (unlikely(t->priority != 0)) {
         if (heap_push(t))
             fifo_push(t); /* no memory for the heap: lose the priority, not the task */
@@ -121,6 +127,8 @@ struct task *sched_pop(struct tctx *c)
         return t;
     if (likely(c->w != NULL) && (t = deque_take(&c->w->dq)))
         return t;
+    if (unlikely(aff_queued() > 0) && (t = aff_pop(c, 0))) /* this worker's data */
+        return t;
     if (atomic_load_explicit(&sq.n_fifo, RELAXED) > 0 && (t = fifo_pop()))
         return t;
     if (rt.nthreads > 1 && !(c->w && steal_paused(c->w)) && (t = steal(c))) {
@@ -128,6 +136,8 @@ struct task *sched_pop(struct tctx *c)
             c->w->stolen = 1;
         return t;
     }
+    if (unlikely(aff_queued() > 0) && (t = aff_pop(c, 1))) /* a hint, not a wait */
+        return t;
     if (atomic_load_explicit(&sq.n_heap, RELAXED) > 0 && (t = heap_pop(0)))
         return t;
     return NULL;
@@ -137,6 +147,8 @@ struct task *sched_pop(struct tctx *c)
 void sched_run(struct tctx *c, struct task *t)
 {
     while (t) {
+        if (unlikely(t->aff))
+            aff_note(c, t);
         t = run_task(c, t);
         if (t && unlikely(atomic_load_explicit(&sq.n_positive, RELAXED) > 0)) {
             sched_push(c, t);
@@ -166,7 +178,7 @@ static void run_found(struct tctx *c, struct task *t)
 static int work_available(void)
 {
     if (atomic_load_explicit(&sq.n_heap, RELAXED) > 0 ||
-        atomic_load_explicit(&sq.n_fifo, RELAXED) > 0)
+        atomic_load_explicit(&sq.n_fifo, RELAXED) > 0 || aff_queued() > 0)
         return 1;
     for (int i = 0; i < rt.nthreads; i++)
         if (deque_size(&rt.workers[i].dq) > 0)
@@ -226,7 +238,7 @@ static void idle(struct tctx *c, int (*done)(void *), void *arg)
         /* other deques may hold work, but not worth stealing yet: wait here, watching
          * only what this thread may take (the shared queues, its own deque) */
         while (!should_stop(done, arg) && deque_size(&c->w->dq) == 0 &&
-               atomic_load_explicit(&sq.n_fifo, RELAXED) == 0 &&
+               aff_queued_for(c->w) == 0 && atomic_load_explicit(&sq.n_fifo, RELAXED) == 0 &&
                atomic_load_explicit(&sq.n_heap, RELAXED) == 0 && steal_paused(c->w)) {
             for (int i = 0; i < 32; i++)
                 cpu_relax();
@@ -298,6 +310,7 @@ int sched_init(sched_runner_fn run)
 {
     run_task = run;
     queues_init();
+    aff_reset();
     for (int i = 0; i < rt.nthreads; i++) {
         struct worker *w = &rt.workers[i];
         w->id = i;

@@ -29,6 +29,11 @@ struct worker {
     /* Tasks this worker ran inline past the throttle (written by the owner only): a
      * thief pauses only while the worker it steals from keeps producing work. */
     atomic_ulong inlined;
+    /* Ready tasks whose affinity hint names data this worker touched last (affinity.c):
+     * pushed by any thread, taken by this worker first, by idle ones otherwise. */
+    spinlock_t box_lock;
+    struct task *box_head, *box_tail;
+    atomic_long box_n;
 };
 
 void sched_push(struct tctx *c, struct task *t);

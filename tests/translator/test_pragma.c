@@ -228,7 +228,15 @@ START_TEST(omp5_forms)
     ck_assert_int_eq(d.kind, PK_TASKYIELD);
     pr_free(&d);
     ck_assert_int_eq(parse("dag task untied mergeable affinity(a[0:n])", 0), 0);
-    ck_assert_uint_eq(d.nclauses, 0); /* accepted, nothing to do */
+    ck_assert_uint_eq(d.nclauses, 1); /* untied, mergeable: accepted, nothing to do */
+    ck_assert_int_eq(d.clauses[0].kind, PC_AFFINITY); /* affinity: a placement hint */
+    ck_assert_uint_eq(d.clauses[0].nitems, 1);
+    ck_assert(span_is(d.clauses[0].items[0].base, "a"));
+    pr_free(&d);
+    ck_assert_int_eq(parse("omp task affinity(iterator(i=0:n): a[i])", 1), 0);
+    ck_assert_uint_eq(d.nclauses, 1);
+    ck_assert_uint_eq(d.clauses[0].niters, 1); /* the hint: a[i] at i's first value */
+    ck_assert_uint_eq(d.clauses[0].nitems, 1);
     pr_free(&d);
 }
 END_TEST
@@ -238,7 +246,8 @@ START_TEST(errors)
     static const char *const bad[] = {
         "dag", "dag tsk", "dag task bogus(x)", "dag task depend(x)", "dag task depend(in x)",
         "dag task depend(in: x", "dag task if()", "dag task if(1) if(0)",
-        "dag task device()", "dag task label(x)", "dag task status()",
+        "dag task device()", "dag task label(x)", "dag task status()", "dag task affinity()",
+        "dag task affinity(iterator(i=0:n), a[i])",
         "dag task status(a) status(b)", "omp task status(s)", "omp taskloop status(s)",
         "dag taskwait status(s)", "dag taskgroup status(s)", "dag task status", "dag taskwait shared(x)",
         "dag taskloop grainsize(2) num_tasks(3)", "dag task default(some)",

@@ -1,0 +1,102 @@
+/* affinity.c: the affinity(list) placement hint. A table of homes, indexed by a hash of
+ * the data's address (64-byte lines), says which worker last ran a task naming that
+ * data; a ready task with a hint is queued in its home worker's box (a locked FIFO
+ * beside the worker's deque) instead of the pushing thread's deque. The home takes from
+ * its box after its own deque; an idle worker that found nothing to steal takes from any
+ * box, so a busy or sleeping home delays nothing (OpenMP: affinity is a hint). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "affinity.h"
+#include "sleep.h"
+#include "../core/runtime.h"
+
+#define AFF_BITS 12
+#define AFF_SLOTS (1u << AFF_BITS)
+
+static atomic_int home[AFF_SLOTS];  /* worker id + 1, or 0 */
+static atomic_long queued;          /* tasks in all boxes */
+static int enabled = 1;             /* DAG_AFFINITY=0 turns the hint off (read at init) */
+
+int aff_slot(const void *addr)
+{
+    if (!addr || !enabled)
+        return 0;
+    uint64_t x = ((uint64_t)(uintptr_t)addr >> 6) * 0x9e3779b97f4a7c15ull;
+    return (int)(x >> (64 - AFF_BITS)) + 1;
+}
+
+void aff_note(struct tctx *c, const struct task *t)
+{
+    if (c->w && atomic_load_explicit(&home[t->aff - 1], RELAXED) != c->w->id + 1)
+        atomic_store_explicit(&home[t->aff - 1], c->w->id + 1, RELAXED);
+}
+
+int aff_push(struct tctx *c, struct task *t)
+{
+    int h = atomic_load_explicit(&home[t->aff - 1], RELAXED) - 1;
+    if (h < 0 || h >= rt.nthreads || (c && c->w && c->w->id == h))
+        return 0;
+    struct worker *w = &rt.workers[h];
+    t->next = NULL;
+    spin_lock(&w->box_lock);
+    if (w->box_tail)
+        w->box_tail->next = t;
+    else
+        w->box_head = t;
+    w->box_tail = t;
+    atomic_fetch_add_explicit(&w->box_n, 1, RELEASE);
+    atomic_fetch_add_explicit(&queued, 1, RELEASE);
+    spin_unlock(&w->box_lock);
+    ec_notify(&rt.ec, 0);
+    return 1;
+}
+
+static struct task *box_take(struct worker *w)
+{
+    if (atomic_load_explicit(&w->box_n, ACQUIRE) == 0)
+        return NULL;
+    spin_lock(&w->box_lock);
+    struct task *t = w->box_head;
+    if (t) {
+        w->box_head = t->next;
+        if (!w->box_head)
+            w->box_tail = NULL;
+        atomic_fetch_sub_explicit(&w->box_n, 1, RELAXED);
+        atomic_fetch_sub_explicit(&queued, 1, RELAXED);
+    }
+    spin_unlock(&w->box_lock);
+    return t;
+}
+
+struct task *aff_pop(struct tctx *c, int steal_others)
+{
+    if (atomic_load_explicit(&queued, ACQUIRE) == 0)
+        return NULL;
+    struct task *t;
+    if (c->w && (t = box_take(c->w)))
+        return t;
+    if (!steal_others)
+        return NULL;
+    int n = rt.nthreads, self = c->w ? c->w->id : -1;
+    for (int i = 0; i < n; i++)
+        if (i != self && (t = box_take(&rt.workers[i])))
+            return t;
+    return NULL;
+}
+
+long aff_queued(void) { return atomic_load_explicit(&queued, ACQUIRE); }
+
+long aff_queued_for(const struct worker *w)
+{
+    return atomic_load_explicit(&((struct worker *)w)->box_n, ACQUIRE);
+}
+
+void aff_reset(void)
+{
+    const char *e = getenv("DAG_AFFINITY");
+    enabled = !(e && e[0] == '0' && !e[1]);
+    for (unsigned i = 0; i < AFF_SLOTS; i++)
+        atomic_store_explicit(&home[i], 0, RELAXED);
+    atomic_store_explicit(&queued, 0, RELAXED);
+}
