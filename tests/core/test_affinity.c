@@ -110,10 +110,10 @@ END_TEST
 
 /* random programs: blocks updated by chains of inout tasks, each naming a random block
  * as its affinity (its own, another, or none); the result equals the sequential run */
-static long cells[64];
+static unsigned long cells[64]; /* wraps: unsigned */
 struct upd {
     int cell;
-    long v;
+    unsigned long v;
 };
 static int update(void *p)
 {
@@ -128,12 +128,12 @@ START_TEST(test_random_with_hints)
         rt_start(threads);
         for (int seed = 1; seed <= 6; seed++) {
             srand((unsigned)(seed * 7919 + threads));
-            long want[64];
+            unsigned long want[64];
             memset(cells, 0, sizeof cells);
             memset(want, 0, sizeof want);
             int n = 2000 + rand() % 8000;
             for (int i = 0; i < n; i++) {
-                struct upd u = {rand() % 64, rand() % 1000};
+                struct upd u = {rand() % 64, (unsigned long)(rand() % 1000)};
                 want[u.cell] = want[u.cell] * 3 + u.v;
                 int h = rand() % 3;
                 dag_task_attr_t a = {
@@ -145,7 +145,7 @@ START_TEST(test_random_with_hints)
             }
             ck_assert_int_eq(dag_taskwait(), DAG_OK);
             for (int c = 0; c < 64; c++)
-                ck_assert_msg(cells[c] == want[c], "threads %d seed %d cell %d: %ld, want %ld",
+                ck_assert_msg(cells[c] == want[c], "threads %d seed %d cell %d: %lu, want %lu",
                               threads, seed, c, cells[c], want[c]);
             ck_assert_int_eq(aff_queued(), 0);
         }
