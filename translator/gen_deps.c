@@ -61,7 +61,8 @@ static void subscripts(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, in
     }
 }
 
-void gen_item_addr(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx)
+/* `(const void *)&item`: the address of a list item's first element */
+static void gen_item_addr(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx)
 {
     w_gen(w, "(const void *)&");
     if (!it->ndims) {

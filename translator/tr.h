@@ -331,8 +331,6 @@ void gen_loc(tr_ctx *c, strbuf *b, unsigned p2off, const char **file, unsigned *
 /* gen_deps.c: *ndeps: the number of dependences, or -1 when it is computed at run time into
  * __dagcc_nd (per-row multi-dimensional sections); dep_count() spells it. */
 void gen_deps(tr_ctx *c, writer *w, tr_pragma *p, int ctx, const char *indent, int *ndeps);
-/* `(const void *)&item`: the address of a list item's first element (affinity's hint) */
-void gen_item_addr(tr_ctx *c, writer *w, tr_pragma *p, const pr_item *it, int ctx);
 /* affinity's hint: the first item's address, at the iterators' first values if any */
 void gen_affinity(tr_ctx *c, writer *w, tr_pragma *p, const pr_clause *cl, int ctx);
 const char *dep_count(int nd, char *buf, size_t size);

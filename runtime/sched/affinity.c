@@ -15,7 +15,7 @@
 #define AFF_SLOTS (1u << AFF_BITS)
 
 static atomic_int home[AFF_SLOTS];  /* worker id + 1, or 0 */
-static atomic_long queued;          /* tasks in all boxes */
+atomic_long aff_nqueued;            /* tasks in all boxes */
 static int enabled = 1;             /* DAG_AFFINITY=0 turns the hint off (read at init) */
 
 int aff_slot(const void *addr)
@@ -46,7 +46,7 @@ int aff_push(struct tctx *c, struct task *t)
         w->box_head = t;
     w->box_tail = t;
     atomic_fetch_add_explicit(&w->box_n, 1, RELEASE);
-    atomic_fetch_add_explicit(&queued, 1, RELEASE);
+    atomic_fetch_add_explicit(&aff_nqueued, 1, RELEASE);
     spin_unlock(&w->box_lock);
     ec_notify(&rt.ec, 0);
     return 1;
@@ -63,7 +63,7 @@ static struct task *box_take(struct worker *w)
         if (!w->box_head)
             w->box_tail = NULL;
         atomic_fetch_sub_explicit(&w->box_n, 1, RELAXED);
-        atomic_fetch_sub_explicit(&queued, 1, RELAXED);
+        atomic_fetch_sub_explicit(&aff_nqueued, 1, RELAXED);
     }
     spin_unlock(&w->box_lock);
     return t;
@@ -71,8 +71,6 @@ static struct task *box_take(struct worker *w)
 
 struct task *aff_pop(struct tctx *c, int steal_others)
 {
-    if (atomic_load_explicit(&queued, ACQUIRE) == 0)
-        return NULL;
     struct task *t;
     if (c->w && (t = box_take(c->w)))
         return t;
@@ -85,18 +83,11 @@ struct task *aff_pop(struct tctx *c, int steal_others)
     return NULL;
 }
 
-long aff_queued(void) { return atomic_load_explicit(&queued, ACQUIRE); }
-
-long aff_queued_for(const struct worker *w)
-{
-    return atomic_load_explicit(&((struct worker *)w)->box_n, ACQUIRE);
-}
-
 void aff_reset(void)
 {
     const char *e = getenv("DAG_AFFINITY");
     enabled = !(e && e[0] == '0' && !e[1]);
     for (unsigned i = 0; i < AFF_SLOTS; i++)
         atomic_store_explicit(&home[i], 0, RELAXED);
-    atomic_store_explicit(&queued, 0, RELAXED);
+    atomic_store_explicit(&aff_nqueued, 0, RELAXED);
 }

@@ -15,12 +15,17 @@ void aff_note(struct tctx *c, const struct task *t);
  * the caller queues it as usual. */
 int aff_push(struct tctx *c, struct task *t);
 /* A task queued for c's worker, else one queued for any other worker when steal_others,
- * else NULL. */
+ * else NULL. Callers test aff_queued() first. */
 struct task *aff_pop(struct tctx *c, int steal_others);
-/* Tasks queued for home workers, all workers together (work_available's test). */
-long aff_queued(void);
+/* Tasks queued for home workers, all workers together (sched_pop's and
+ * work_available's test: inline, it sits on the scheduler's hot path). */
+extern atomic_long aff_nqueued;
+static inline long aff_queued(void) { return atomic_load_explicit(&aff_nqueued, ACQUIRE); }
 /* Tasks queued for worker w (w's own idle test). */
-long aff_queued_for(const struct worker *w);
+static inline long aff_queued_for(struct worker *w)
+{
+    return atomic_load_explicit(&w->box_n, ACQUIRE);
+}
 /* Forget every home (the runtime starts again); reads DAG_AFFINITY (0: no hints). */
 void aff_reset(void);
 
