@@ -37,35 +37,21 @@ int aff_push(struct tctx *c, struct task *t)
     int h = atomic_load_explicit(&home[t->aff - 1], RELAXED) - 1;
     if (h < 0 || h >= rt.nthreads || (c && c->w && c->w->id == h))
         return 0;
-    struct worker *w = &rt.workers[h];
-    t->next = NULL;
-    spin_lock(&w->box_lock);
-    if (w->box_tail)
-        w->box_tail->next = t;
-    else
-        w->box_head = t;
-    w->box_tail = t;
-    atomic_fetch_add_explicit(&w->box_n, 1, RELEASE);
+    /* counted before it is queued: a reader that sees the count and finds nothing yet
+     * looks again (work_available), none sleeps past it */
     atomic_fetch_add_explicit(&aff_nqueued, 1, RELEASE);
-    spin_unlock(&w->box_lock);
+    tfifo_push(&rt.workers[h].box, t);
     ec_notify(&rt.ec, 0);
     return 1;
 }
 
 static struct task *box_take(struct worker *w)
 {
-    if (atomic_load_explicit(&w->box_n, ACQUIRE) == 0)
+    if (tfifo_len(&w->box) == 0)
         return NULL;
-    spin_lock(&w->box_lock);
-    struct task *t = w->box_head;
-    if (t) {
-        w->box_head = t->next;
-        if (!w->box_head)
-            w->box_tail = NULL;
-        atomic_fetch_sub_explicit(&w->box_n, 1, RELAXED);
+    struct task *t = tfifo_pop(&w->box);
+    if (t)
         atomic_fetch_sub_explicit(&aff_nqueued, 1, RELAXED);
-    }
-    spin_unlock(&w->box_lock);
     return t;
 }
 

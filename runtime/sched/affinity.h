@@ -24,7 +24,7 @@ static inline long aff_queued(void) { return atomic_load_explicit(&aff_nqueued, 
 /* Tasks queued for worker w (w's own idle test). */
 static inline long aff_queued_for(struct worker *w)
 {
-    return atomic_load_explicit(&w->box_n, ACQUIRE);
+    return tfifo_len(&w->box);
 }
 /* Forget every home (the runtime starts again); reads DAG_AFFINITY (0: no hints). */
 void aff_reset(void);

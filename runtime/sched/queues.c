@@ -100,29 +100,29 @@ struct task *heap_pop(int positive_only)
     return t;
 }
 
-void fifo_push(struct task *t)
+void tfifo_push(struct task_fifo *q, struct task *t)
 {
     t->next = NULL;
-    spin_lock(&sq.fifo_lock);
-    if (sq.fifo_tail)
-        sq.fifo_tail->next = t;
+    spin_lock(&q->lock);
+    if (q->tail)
+        q->tail->next = t;
     else
-        sq.fifo_head = t;
-    sq.fifo_tail = t;
-    atomic_fetch_add_explicit(&sq.n_fifo, 1, RELEASE);
-    spin_unlock(&sq.fifo_lock);
+        q->head = t;
+    q->tail = t;
+    atomic_fetch_add_explicit(&q->n, 1, RELEASE);
+    spin_unlock(&q->lock);
 }
 
-struct task *fifo_pop(void)
+struct task *tfifo_pop(struct task_fifo *q)
 {
-    spin_lock(&sq.fifo_lock);
-    struct task *t = sq.fifo_head;
+    spin_lock(&q->lock);
+    struct task *t = q->head;
     if (t) {
-        sq.fifo_head = t->next;
-        if (!sq.fifo_head)
-            sq.fifo_tail = NULL;
-        atomic_fetch_sub_explicit(&sq.n_fifo, 1, RELAXED);
+        q->head = t->next;
+        if (!q->head)
+            q->tail = NULL;
+        atomic_fetch_sub_explicit(&q->n, 1, RELAXED);
     }
-    spin_unlock(&sq.fifo_lock);
+    spin_unlock(&q->lock);
     return t;
 }

@@ -46,12 +46,12 @@ void sched_push(struct tctx *c, struct task *t)
         return; /* queued for the worker that last touched its data */
     if (unlikely(t->priority != 0)) {
         if (heap_push(t))
-            fifo_push(t); /* no memory for the heap: lose the priority, not the task */
+            tfifo_push(&sq.fifo, t); /* no memory for the heap: lose the priority, not the task */
     } else if (likely(c && c->w)) {
         if (unlikely(deque_push(&c->w->dq, t)))
-            fifo_push(t);
+            tfifo_push(&sq.fifo, t);
     } else {
-        fifo_push(t);
+        tfifo_push(&sq.fifo, t);
     }
     ec_notify(&rt.ec, 0);
 }
@@ -129,7 +129,7 @@ struct task *sched_pop(struct tctx *c)
         return t;
     if (unlikely(aff_queued() > 0) && (t = aff_pop(c, 0))) /* this worker's data */
         return t;
-    if (atomic_load_explicit(&sq.n_fifo, RELAXED) > 0 && (t = fifo_pop()))
+    if (atomic_load_explicit(&sq.fifo.n, RELAXED) > 0 && (t = tfifo_pop(&sq.fifo)))
         return t;
     if (rt.nthreads > 1 && !(c->w && steal_paused(c->w)) && (t = steal(c))) {
         if (c->w)
@@ -178,7 +178,7 @@ static void run_found(struct tctx *c, struct task *t)
 static int work_available(void)
 {
     if (atomic_load_explicit(&sq.n_heap, RELAXED) > 0 ||
-        atomic_load_explicit(&sq.n_fifo, RELAXED) > 0 || aff_queued() > 0)
+        atomic_load_explicit(&sq.fifo.n, RELAXED) > 0 || aff_queued() > 0)
         return 1;
     for (int i = 0; i < rt.nthreads; i++)
         if (deque_size(&rt.workers[i].dq) > 0)
@@ -238,7 +238,7 @@ static void idle(struct tctx *c, int (*done)(void *), void *arg)
         /* other deques may hold work, but not worth stealing yet: wait here, watching
          * only what this thread may take (the shared queues, its own deque) */
         while (!should_stop(done, arg) && deque_size(&c->w->dq) == 0 &&
-               aff_queued_for(c->w) == 0 && atomic_load_explicit(&sq.n_fifo, RELAXED) == 0 &&
+               aff_queued_for(c->w) == 0 && atomic_load_explicit(&sq.fifo.n, RELAXED) == 0 &&
                atomic_load_explicit(&sq.n_heap, RELAXED) == 0 && steal_paused(c->w)) {
             for (int i = 0; i < 32; i++)
                 cpu_relax();

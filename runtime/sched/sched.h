@@ -11,6 +11,7 @@
 
 #include "../core/task.h"
 #include "deque.h"
+#include "queues.h"
 
 struct worker {
     struct deque dq;
@@ -31,9 +32,7 @@ struct worker {
     atomic_ulong inlined;
     /* Ready tasks whose affinity hint names data this worker touched last (affinity.c):
      * pushed by any thread, taken by this worker first, by idle ones otherwise. */
-    spinlock_t box_lock;
-    struct task *box_head, *box_tail;
-    atomic_long box_n;
+    struct task_fifo box;
 };
 
 void sched_push(struct tctx *c, struct task *t);
