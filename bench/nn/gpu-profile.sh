@@ -3,7 +3,9 @@
 # cuBLAS anchor like device.sh, then for the MLP and the CNN at batch 64 and 256 runs one
 # short epoch with DAG_TRACE and prints, from the trace, the GPU's busy time per step
 # against the step's wall time and the kernel time per task label (trace_summary.py), plus
-# the anchor's samples/s in the same call. Carry fashion-mnist-subset.
+# the anchor's samples/s in the same call, ROUNDS times interleaved (default 1), with the
+# steps replayed as CUDA graphs (DAG_NN_GRAPH=2: on, with its counts) and without (0).
+# Carry fashion-mnist-subset.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-/tmp}; build=${BUILD:-$root/build-nn-device} # BUILD: an existing CUDA build tree
@@ -21,15 +23,19 @@ if ! cmake --build "$build" -j16 --target fmnist >"$OUT/build.log" 2>&1; then
 fi
 /usr/local/cuda/bin/nvcc -O2 -arch=native "$root/bench/nn/cublas_fmnist.cu" \
   -o "$build/cublas_fmnist" -lcublas -lz 2>/dev/null || exit 1
+[ -n "${BUILD_ONLY:-}" ] && { echo "$fm"; exit 0; } # gpu-ab.sh: the two binaries, no runs
 for model in ${MODELS:-mlp cnn}; do
   for bs in ${BATCHES:-64 256}; do
     args=(--model $model --epochs 2 --batch $bs --limit ${LIMIT:-5120} --data "$DATA")
-    a=$("$build/cublas_fmnist" "${args[@]}" 2>&1 | grep '^epoch' | tail -1)
-    echo "== $model b$bs anchor: $a"
-    for dd in 0 1; do
-      d=$(DAG_NN_DEVICE_DATA=$dd "$fm" "${args[@]}" --device cuda 2>&1 |
-        grep -E '^epoch|^gpu per' | tail -2 | tr '\n' ' ')
-      echo "   dag, DAG_NN_DEVICE_DATA=$dd: $d"
+    for round in $(seq "${ROUNDS:-1}"); do # interleaved: the anchor, then the three ways
+      a=$("$build/cublas_fmnist" "${args[@]}" 2>&1 | grep '^epoch' | tail -1)
+      echo "== $model b$bs round $round anchor: $a"
+      for way in "1 0" "1 2" "0 2"; do # DAG_NN_DEVICE_DATA, DAG_NN_GRAPH (2: on, counted)
+        set -- $way
+        d=$(DAG_NN_DEVICE_DATA=$1 DAG_NN_GRAPH=$2 "$fm" "${args[@]}" --device cuda 2>&1 |
+          grep -E '^epoch|^gpu per|^dagnn: steps' | tail -3 | tr '\n' ' ')
+        echo "   dag, DAG_NN_DEVICE_DATA=$1 DAG_NN_GRAPH=$2: $d"
+      done
     done
     DAG_TRACE=$OUT/tr.$model.$bs.json "$fm" --model $model --epochs 1 \
       --batch $bs --limit $((bs * 40)) --data "$DATA" --device cuda >/dev/null 2>&1

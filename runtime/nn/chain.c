@@ -16,8 +16,9 @@
 
 #include "nn_model.h"
 
-typedef struct { /* the chain task's argument block: this header, ops[n], arguments */
-    size_t n;
+typedef struct { /* the chain task's argument block: this header, ops[n], deps[ndeps], arguments */
+    size_t n, ndeps, size; /* size: of the whole block */
+    nn_graphs_t *graphs;   /* the model's CUDA graphs (graph.cu), or NULL */
     nn_chain_op_t ops[];
 } nn_chain_args_t;
 
@@ -38,6 +39,9 @@ static int chain_cpu(void *p) {
 
 static int chain_cuda(void *p, struct dag_cuda_ctx *ctx) {
     nn_chain_args_t *a = p;
+    if (a->graphs)
+        return nn_cuda.graphs_run(a->graphs, a, a->size, a->ops, a->n,
+                                  (const dag_dep_t *)(a->ops + a->n), a->ndeps, ctx);
     for (size_t i = 0; i < a->n; i++) {
         int rc = a->ops[i].cu((char *)a + a->ops[i].off, ctx);
         if (rc) return rc;
@@ -49,22 +53,29 @@ void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu) {
     cur = c;
     R.cpu = cpu, R.ex = *ex;
     R.nops = R.blen = R.ndeps = 0;
+    R.flushed = 0;
 }
 
 /* submit what is recorded (nothing when empty) */
 static dag_status_t flush(void) {
     if (!R.nops) return DAG_OK;
-    size_t head = up16(sizeof(nn_chain_args_t) + sizeof(nn_chain_op_t) * R.nops);
+    size_t head = up16(sizeof(nn_chain_args_t) + sizeof(nn_chain_op_t) * R.nops +
+                       sizeof(dag_dep_t) * R.ndeps);
     size_t size = head + R.blen;
-    nn_chain_args_t *a = malloc(size);
+    nn_chain_args_t *a = calloc(1, size); /* zeroed: the padding is part of a graph's key */
     if (!a) return DAG_ERR_NOMEM;
-    a->n = R.nops;
+    a->n = R.nops, a->ndeps = R.ndeps, a->size = size;
     for (size_t i = 0; i < R.nops; i++) {
         a->ops[i] = R.ops[i];
         a->ops[i].off += head;
     }
+    if (R.ndeps) memcpy(a->ops + R.nops, R.deps, sizeof(dag_dep_t) * R.ndeps);
     memcpy((char *)a + head, R.blob, R.blen);
     int gpu = !R.cpu || R.ops[0].cu;
+    if (gpu && R.ex.device != DAG_DEVICE_CPU && R.ops[0].cu && nn_cuda.graphs_new) {
+        if (!R.graphs_tried) R.graphs = nn_cuda.graphs_new(), R.graphs_tried = 1;
+        a->graphs = R.graphs;
+    }
     dag_task_attr_t at = {0};
     at.label = "nn.step";
     at.file = __FILE__;
@@ -84,7 +95,35 @@ dag_status_t nn_chain_end(void) {
     return st;
 }
 
+/* the dependencies of operations joining the chain (deps_fit said they can) */
+static void add_deps(const dag_dep_t *deps, size_t ndeps) {
+    for (size_t i = 0; i < ndeps; i++) {
+        if (!deps[i].len) continue;
+        size_t j = 0;
+        while (j < R.ndeps && !(R.deps[j].addr == deps[i].addr && R.deps[j].len == deps[i].len))
+            j++;
+        if (j < R.ndeps)
+            R.deps[j].mode |= deps[i].mode; /* in | out = inout */
+        else
+            R.deps[R.ndeps++] = deps[i];
+    }
+}
+
+static int deps_fit(const dag_dep_t *d, size_t nd);
+static int grow(void **p, size_t *cap, size_t need, size_t elem);
+
+dag_status_t nn_chain_end_with(const dag_dep_t *extra, int *merged) {
+    *merged = 0;
+    if (cur && R.nops && !R.flushed && deps_fit(extra, 1) &&
+        !grow((void **)&R.deps, &R.dcap, R.ndeps + 1, sizeof *R.deps)) {
+        add_deps(extra, 1);
+        *merged = 1;
+    }
+    return nn_chain_end();
+}
+
 void nn_chain_free(nn_chain_t *c) {
+    if (c->graphs) nn_cuda.graphs_free(c->graphs);
     free(c->ops), free(c->blob), free(c->deps);
     memset(c, 0, sizeof *c);
 }
@@ -123,10 +162,12 @@ int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
     int dev = ex ? ex->device : DAG_DEVICE_ANY;
     int joins = (cu || R.cpu) && dev == R.ex.device && (!R.nops || !R.ops[0].cu == !cu);
     if (joins && !deps_fit(deps, ndeps)) {
+        R.flushed += R.nops > 0;
         if ((*st = flush())) return 1; /* an overlap: start a new chain with this one */
         joins = deps_fit(deps, ndeps);
     }
     if (!joins) {
+        R.flushed += R.nops > 0;
         *st = flush();
         return *st != DAG_OK; /* the caller submits this one on its own */
     }
@@ -139,15 +180,6 @@ int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
     R.ops[R.nops++] = (nn_chain_op_t){fn, cu, R.blen};
     if (size) memcpy(R.blob + R.blen, args, size);
     R.blen += up16(size ? size : 1);
-    for (size_t i = 0; i < ndeps; i++) {
-        if (!deps[i].len) continue;
-        size_t j = 0;
-        while (j < R.ndeps && !(R.deps[j].addr == deps[i].addr && R.deps[j].len == deps[i].len))
-            j++;
-        if (j < R.ndeps)
-            R.deps[j].mode |= deps[i].mode; /* in | out = inout */
-        else
-            R.deps[R.ndeps++] = deps[i];
-    }
+    add_deps(deps, ndeps);
     return 1;
 }

@@ -4,6 +4,7 @@
  * their column-major transposes), the rest in the small kernels below. Compiled when
  * CUDA is found; the runtime picks these variants for tasks placed on a GPU. */
 #include <float.h>
+#include <stddef.h>
 #include <string.h>
 #ifndef NN_CUDA_EMU /* tests/nn/cuda_emu.h runs this file on the CPU (tests/nn/test_cuda_emu.c) */
 #include <cublas_v2.h>
@@ -22,6 +23,34 @@
 
 static cublasHandle_t blas(struct dag_cuda_ctx *ctx) {
     return (cublasHandle_t)dag_cuda_cublas(ctx);
+}
+
+/* While a chained step is captured into a CUDA graph (graph.cu), the kernels read the
+ * fields that change from one step to the next (the batch's indices, the optimiser's step
+ * count and rate, the dropout seed and first row) from the device copy of the argument
+ * block, which the replay refreshes before each launch; DYN(&field) is that copy's
+ * address, NULL when no capture is open (the value is then passed by value). Every
+ * field read this way is one that nn_cuda_mask leaves out of the graph's key. */
+static thread_local const char *dyn_host, *dyn_dev;
+static thread_local size_t dyn_len, ws_most;
+extern "C" void nn_cuda_dyn(const void *host, const void *dev, size_t len) {
+    dyn_host = (const char *)host, dyn_dev = (const char *)dev, dyn_len = len;
+}
+template <class T> static const T *DYN(const T *field) {
+    if (!dyn_dev) return NULL;
+    size_t off = (size_t)((const char *)field - dyn_host);
+    return off < dyn_len ? (const T *)(dyn_dev + off) : NULL;
+}
+/* the per-stream scratch; the largest request since the last nn_cuda_ws_take is kept, so
+ * that a capture can size it beforehand (growing it synchronises the stream) */
+static void *workspace(struct dag_cuda_ctx *ctx, size_t bytes) {
+    if (bytes > ws_most) ws_most = bytes;
+    return dag_cuda_workspace(ctx, bytes);
+}
+extern "C" size_t nn_cuda_ws_take(void) {
+    size_t n = ws_most;
+    ws_most = 0;
+    return n;
 }
 
 /* C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C, all row-major */
@@ -86,7 +115,7 @@ static int dense_bwd_w(void *p, struct dag_cuda_ctx *ctx) {
     int st = rm_gemm(ctx, true, false, no, a->in, a->batch, 1.0f, dy + a->o0, a->out, CP(a->x),
                      a->in, a->accumulate ? 1.0f : 0.0f, P(a->dw + (size_t)a->o0 * a->in), a->in);
     if (st) return st;
-    float *ones = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)a->batch);
+    float *ones = (float *)workspace(ctx, sizeof(float) * (size_t)a->batch);
     if (!ones) return DAG_ERR_NOMEM;
     LAUNCH(k_ones, GRID(a->batch), ones, a->batch);
     if (launched()) return DAG_ERR_DEVICE;
@@ -136,7 +165,7 @@ static int conv_fwd(void *p, struct dag_cuda_ctx *ctx) {
     if (a->rows <= 0) return 0;
     int hw = s.ho * s.wo, ckk = s.cin * s.k * s.k;
     long ncol = (long)a->rows * ckk * hw;
-    float *col = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)ncol);
+    float *col = (float *)workspace(ctx, sizeof(float) * (size_t)ncol);
     if (!col) return DAG_ERR_NOMEM;
     float *y = P(a->y);
     LAUNCH(k_im2col, GRID(ncol), CP(a->x), col, s, a->rows);
@@ -178,7 +207,7 @@ static int conv_bwd(void *p, struct dag_cuda_ctx *ctx) {
     if (a->rows <= 0) return cudaMemsetAsync(part, 0, sizeof(float) * (nw + s.cout),
                                              dag_cuda_stream(ctx)) == cudaSuccess ? 0 : DAG_ERR_DEVICE;
     long ncol = (long)a->rows * ckk * hw;
-    float *col = (float *)dag_cuda_workspace(
+    float *col = (float *)workspace(
         ctx, sizeof(float) * ((size_t)ncol * 2 + (size_t)a->rows * s.cout));
     if (!col) return DAG_ERR_NOMEM;
     float *dcol = col + ncol, *cpart = col + 2 * ncol;
@@ -279,9 +308,10 @@ static int relu_bwd(void *p, struct dag_cuda_ctx *ctx) {
 }
 
 __global__ void k_dropout(const float *x, float *y, long cols, int rows, float p, uint64_t seed,
-                          long first) {
+                          long first, const uint64_t *dseed, const long *dfirst) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i >= rows * cols) return;
+    if (dseed) seed = *dseed, first = *dfirst;
     uint64_t row = (uint64_t)(first + i / cols);
     /* the same mask as the CPU body */
     float u = nn_uniform(seed, row * (uint64_t)cols + (uint64_t)(i % cols));
@@ -291,7 +321,7 @@ __global__ void k_dropout(const float *x, float *y, long cols, int rows, float p
 static int dropout(void *p, struct dag_cuda_ctx *ctx) {
     nn_dropout_t *a = (nn_dropout_t *)p;
     LAUNCH(k_dropout, GRID((long)a->rows * (long)a->cols), CP(a->x), P(a->y), (long)a->cols,
-           a->rows, a->p, a->seed, a->first);
+           a->rows, a->p, a->seed, a->first, DYN(&a->seed), DYN(&a->first));
     return launched();
 }
 
@@ -326,10 +356,22 @@ static int xent(void *p, struct dag_cuda_ctx *ctx) {
     return launched();
 }
 
+/* Adam's bias corrections folded into the step size and epsilon */
+NN_HD static inline void opt_coef(const dag_nn_opt_t *o, long t, float *step, float *epsc) {
+    *step = o->lr, *epsc = 0;
+    if (o->kind == DAG_NN_ADAM) {
+        float c1 = 1.0f - powf(o->beta1, (float)t), c2 = 1.0f - powf(o->beta2, (float)t);
+        *step = o->lr * sqrtf(c2) / c1;
+        *epsc = o->eps * sqrtf(c2);
+    }
+}
+/* dyn: the device copy of the task's nn_opt_t (a replayed step), whose optimiser and step
+ * count replace o, step and epsc */
 __global__ void k_opt(float *p, const float *g, float *m, float *v, long n, dag_nn_opt_t o,
-                      float step, float epsc) {
+                      float step, float epsc, const nn_opt_t *dyn) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i >= n) return;
+    if (dyn) o = dyn->opt, opt_coef(&o, dyn->t, &step, &epsc);
     float gi = g[i] + o.weight_decay * p[i];
     if (o.kind == DAG_NN_SGD) {
         m[i] = o.momentum * m[i] + gi;
@@ -343,15 +385,10 @@ __global__ void k_opt(float *p, const float *g, float *m, float *v, long n, dag_
 
 static int opt(void *p, struct dag_cuda_ctx *ctx) {
     nn_opt_t *a = (nn_opt_t *)p;
-    const dag_nn_opt_t o = a->opt;
-    float step = o.lr, epsc = 0;
-    if (o.kind == DAG_NN_ADAM) {
-        float c1 = 1.0f - powf(o.beta1, (float)a->t), c2 = 1.0f - powf(o.beta2, (float)a->t);
-        step = o.lr * sqrtf(c2) / c1;
-        epsc = o.eps * sqrtf(c2);
-    }
+    float step, epsc;
+    opt_coef(&a->opt, a->t, &step, &epsc);
     LAUNCH(k_opt, GRID((long)a->n), P(a->p), CP(a->g), P(a->m), a->v ? P(a->v) : NULL,
-           (long)a->n, o, step, epsc);
+           (long)a->n, a->opt, step, epsc, DYN(a));
     return launched();
 }
 
@@ -359,9 +396,11 @@ static int opt(void *p, struct dag_cuda_ctx *ctx) {
 
 /* dense epilogue: a = relu?(a + b) and, with o, o = dropout(a) (the CPU body's mask) */
 __global__ void k_epi_rows(float *a, const float *b, float *o, long n, int out, int relu,
-                           float p, uint64_t seed, long first) {
+                           float p, uint64_t seed, long first, const uint64_t *dseed,
+                           const long *dfirst) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i >= n) return;
+    if (dseed) seed = *dseed, first = *dfirst;
     int c = (int)(i % out);
     float v = a[i] + b[c];
     if (relu) v = v > 0 ? v : 0.0f;
@@ -410,13 +449,13 @@ static int blk_fwd(void *p, struct dag_cuda_ctx *ctx) {
         if (st) return st;
         long n = (long)A->rows * A->out;
         LAUNCH(k_epi_rows, GRID(n), a, b, A->tail == NN_TAIL_DROPOUT ? o : NULL, n, A->out,
-               A->relu, A->p, A->seed, A->first);
+               A->relu, A->p, A->seed, A->first, DYN(&A->seed), DYN(&A->first));
         return launched();
     }
     const nn_conv_shape_t s = A->s;
     int hw = s.ho * s.wo, ckk = s.cin * s.k * s.k;
     long ncol = (long)A->rows * ckk * hw;
-    float *col = (float *)dag_cuda_workspace(ctx, sizeof(float) * (size_t)ncol);
+    float *col = (float *)workspace(ctx, sizeof(float) * (size_t)ncol);
     if (!col) return DAG_ERR_NOMEM;
     LAUNCH(k_im2col, GRID(ncol), CP(A->x), col, s, A->rows);
     if (launched()) return DAG_ERR_DEVICE;
@@ -441,8 +480,10 @@ static int blk_fwd(void *p, struct dag_cuda_ctx *ctx) {
  * scratch when the block keeps no dz); the threads past the n = rows x out elements set
  * `rows` ones for the column sums that follow (colsum). Without a g to write, k_ones. */
 __global__ void k_pre_rows(const float *dout, const float *a, float *g, float *ones, int rows,
-                           int out, int relu, int dropout, float p, uint64_t seed, long first) {
+                           int out, int relu, int dropout, float p, uint64_t seed, long first,
+                           const uint64_t *dseed, const long *dfirst) {
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x, n = (long)rows * out;
+    if (dseed) seed = *dseed, first = *dfirst;
     if (i >= n) {
         if (i < n + rows) ones[i - n] = 1.0f;
         return;
@@ -542,13 +583,14 @@ static int blk_bwd_grad(nn_blk_t *A, struct dag_cuda_ctx *ctx) {
         int mask = A->relu || A->tail == NN_TAIL_DROPOUT;
         long n = (long)A->rows * A->out;
         /* scratch: the ones, and the masked gradient when the block keeps no dz */
-        float *ws = (float *)dag_cuda_workspace(
+        float *ws = (float *)workspace(
             ctx, sizeof(float) * ((size_t)A->rows + (!dz && mask ? (size_t)n : 0)));
         if (!ws) return DAG_ERR_NOMEM;
         float *ones = ws, *gm = dz ? dz : mask ? ws + A->rows : NULL;
         if (gm)
             LAUNCH(k_pre_rows, GRID(n + A->rows), dout, a, gm, ones, A->rows, A->out, A->relu,
-                   A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first);
+                   A->tail == NN_TAIL_DROPOUT, A->p, A->seed, A->first, DYN(&A->seed),
+                   DYN(&A->first));
         else
             LAUNCH(k_ones, GRID(A->rows), ones, A->rows);
         if (launched()) return DAG_ERR_DEVICE;
@@ -566,7 +608,7 @@ static int blk_bwd_grad(nn_blk_t *A, struct dag_cuda_ctx *ctx) {
     int hw = s.ho * s.wo, ckk = s.cin * s.k * s.k;
     long nhw = (long)A->rows * hw, ncol = nhw * ckk;
     size_t need = (size_t)nhw * s.cout + (size_t)(ncol + nhw) + (size_t)(dx ? ncol : 0);
-    float *dzc = (float *)dag_cuda_workspace(ctx, sizeof(float) * need);
+    float *dzc = (float *)workspace(ctx, sizeof(float) * need);
     if (!dzc) return DAG_ERR_NOMEM;
     float *cols = dzc + nhw * s.cout, *ones = cols + ncol, *dcols = ones + nhw;
     if (A->tail == NN_TAIL_POOL) {
@@ -616,12 +658,26 @@ __global__ void k_gather(const float *x, const int32_t *lab, float *xb, int32_t 
     xb[t] = x[(long)g.i[r] * feat + f];
     if (f == 0) yb[r] = lab[g.i[r]];
 }
+/* a replayed step's: the indices read from the device copy of the argument block */
+__global__ void k_gather_dyn(const float *x, const int32_t *lab, float *xb, int32_t *yb,
+                             const int32_t *gi, int rows, long feat) {
+    long t = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (t >= rows * feat) return;
+    long r = t / feat, f = t % feat;
+    xb[t] = x[(long)gi[r] * feat + f];
+    if (f == 0) yb[r] = lab[gi[r]];
+}
 static int gather(void *p, struct dag_cuda_ctx *ctx) {
     nn_gather_t *a = (nn_gather_t *)p;
     const float *x = CP(a->x);
     const int32_t *lab = (const int32_t *)dag_cuda_ptr(ctx, a->labels);
     float *xb = P(a->xin);
     int32_t *yb = (int32_t *)dag_cuda_ptr(ctx, a->lab);
+    if (DYN(a->idx) && a->rows > 0) {
+        LAUNCH(k_gather_dyn, GRID((size_t)a->rows * a->feat), x, lab, xb, yb, DYN(a->idx),
+               a->rows, (long)a->feat);
+        return launched();
+    }
     for (int r0 = 0; r0 < a->rows; r0 += NN_GATHER_CHUNK) {
         int n = a->rows - r0 < NN_GATHER_CHUNK ? a->rows - r0 : NN_GATHER_CHUNK;
         nn_gidx g;
@@ -643,7 +699,48 @@ static int pin(void *p, size_t n, int on) {
     return on ? dag_cuda_register(p, n) : dag_cuda_unregister(p, n);
 }
 
+/* A graph's key (graph.cu) is a copy of the step's argument block with nn_cuda_mask
+ * applied to each operation's arguments: the fields a captured kernel reads through DYN
+ * are zeroed, so two steps that differ only there share the graph. -1: not one of this
+ * file's bodies (the step is then run directly). */
+/* padding too: a block's bytes are compared whole, and an initialiser need not zero it */
+#define NN_GAP(T, a, f1, f2)                                                                \
+    memset((char *)(a) + offsetof(T, f1) + sizeof((a)->f1), 0,                              \
+           offsetof(T, f2) - offsetof(T, f1) - sizeof((a)->f1))
+static void mask_opt(nn_opt_t *a) {
+    a->t = 0, a->opt.lr = 0;
+    memset((char *)a + offsetof(nn_opt_t, opt) + sizeof a->opt, 0,
+           sizeof *a - offsetof(nn_opt_t, opt) - sizeof a->opt);
+}
+extern "C" int nn_cuda_mask(nn_cuda_fn cu, void *p) {
+    if (cu == gather) {
+        nn_gather_t *a = (nn_gather_t *)p;
+        if (a->rows > 0) memset(a->idx, 0, sizeof(int32_t) * (size_t)a->rows);
+    } else if (cu == opt) {
+        mask_opt((nn_opt_t *)p);
+    } else if (cu == blk_fwd || cu == blk_bwd) {
+        nn_blk_t *A = (nn_blk_t *)p;
+        A->seed = 0, A->first = 0;
+        NN_GAP(nn_blk_t, A, p, seed);
+        mask_opt(&A->upd);
+    } else if (cu == dropout) {
+        nn_dropout_t *a = (nn_dropout_t *)p;
+        a->seed = 0, a->first = 0;
+        NN_GAP(nn_dropout_t, a, p, seed);
+    } else if (cu != dense_fwd && cu != dense_bwd_data && cu != dense_bwd_w && cu != conv_fwd &&
+               cu != conv_bwd && cu != sum && cu != pool_fwd && cu != pool_bwd &&
+               cu != relu_fwd && cu != relu_bwd && cu != xent && cu != noop) {
+        return -1;
+    }
+    return 0;
+}
+
+#ifdef NN_CUDA_EMU /* no graphs without CUDA */
+#define nn_graphs_new NULL
+#define nn_graphs_free NULL
+#define nn_graphs_run NULL
+#endif
 extern "C" const nn_cuda_table_t nn_cuda = {
     dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum,     pool_fwd, pool_bwd,
     relu_fwd,  relu_bwd,       dropout,     xent,     opt,      blk_fwd, blk_bwd,  noop,
-    gather,    devices,        pin};
+    gather,    devices,        pin,         nn_graphs_new, nn_graphs_free, nn_graphs_run};

@@ -255,6 +255,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
     m->inflight = env_int("DAG_NN_INFLIGHT", 2);
     if (m->inflight < 1) m->inflight = 1;
     if (m->inflight > 8) m->inflight = 8;
+    m->token_task = env_int("DAG_NN_TOKEN_TASK", 0); /* 1: the token apart (comparison) */
     if (c->parallel != DAG_NN_PIPELINE) { /* a second input and label buffer */
         m->in2[0] = *ACT(m, 0, 0), m->lab2[0] = m->labels[0];
         if ((st = dag_nn_tensor_alloc(&m->in2[1], m->rows, c->c, c->h, c->w, -1)) ||
@@ -593,8 +594,13 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         int chain = nn_chained(m);
         if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
         st = step_data_parallel(m, x, labels, idx);
-        dag_status_t sc = chain ? nn_chain_end() : DAG_OK;
+        /* a step that is one chained task carries the token itself (one task less) */
+        int merged = 0;
+        dag_status_t sc = !chain ? DAG_OK
+                          : st || m->token_task ? nn_chain_end()
+                                                : nn_chain_end_with(&t, &merged);
         if (st || (st = sc)) return st;
+        if (merged) goto stepped;
         /* after the step's optimiser tasks: its parameters, bucket by bucket (the ranges
          * the fused path uses: a range over several buckets would be another region on a
          * GPU, brought up to date through the host) */
@@ -610,6 +616,7 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
         st = dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
     }
+stepped:
     m->step++;
     m->samples_since += m->cfg.batch;
     return st;

@@ -105,6 +105,8 @@ int nn_k_init(void *a);
 
 /* CUDA variants (cuda.cu), NULL pointers when not built */
 typedef int (*nn_cuda_fn)(void *, struct dag_cuda_ctx *);
+struct nn_chain_op;
+typedef struct nn_graphs nn_graphs_t; /* graph.cu: a model's captured steps */
 typedef struct {
     nn_cuda_fn dense_fwd, dense_bwd_data, dense_bwd_w, conv_fwd, conv_bwd, sum, pool_fwd,
         pool_bwd, relu_fwd, relu_bwd, dropout, xent, opt;
@@ -113,8 +115,24 @@ typedef struct {
     nn_cuda_fn gather;           /* a step's batch from the data set kept on the device */
     int (*devices)(void);        /* dag_cuda_device_count */
     int (*pin)(void *p, size_t n, int on); /* dag_cuda_register / dag_cuda_unregister */
+    /* a chained step's CUDA body run through the model's graphs (graph.cu) */
+    nn_graphs_t *(*graphs_new)(void);
+    void (*graphs_free)(nn_graphs_t *g);
+    int (*graphs_run)(nn_graphs_t *g, void *block, size_t size, const struct nn_chain_op *ops,
+                      size_t nops, const dag_dep_t *deps, size_t ndeps,
+                      struct dag_cuda_ctx *ctx);
 } nn_cuda_table_t;
 extern const nn_cuda_table_t nn_cuda;
+/* cuda.cu, for graph.cu and the tests: the replay's device copy of the argument block
+ * (NULL: none; kernels take the changing fields by value), the graph key's mask, and the
+ * largest scratch request since the last take */
+void nn_cuda_dyn(const void *host, const void *dev, size_t len);
+int nn_cuda_mask(nn_cuda_fn cu, void *args);
+size_t nn_cuda_ws_take(void);
+nn_graphs_t *nn_graphs_new(void);
+void nn_graphs_free(nn_graphs_t *g);
+int nn_graphs_run(nn_graphs_t *g, void *block, size_t size, const struct nn_chain_op *ops,
+                  size_t nops, const dag_dep_t *deps, size_t ndeps, struct dag_cuda_ctx *ctx);
 
 /* counter-based random numbers: a uniform float in [0, 1) from (seed, index); also on
  * the device (cuda.cu) */
@@ -140,7 +158,7 @@ dag_status_t nn_submit(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t s
 int nn_tiles(const dag_nn_exec_t *ex, int rows);
 /* chain.c: while a chain is open on this thread, nn_submit records operations into it and
  * nn_chain_end submits them as one task (cpu: also operations without CUDA bodies) */
-typedef struct {
+typedef struct nn_chain_op {
     dag_task_fn fn;
     nn_cuda_fn cu;
     size_t off; /* of the operation's arguments in the block */
@@ -154,9 +172,15 @@ typedef struct nn_chain {
     size_t blen, bcap;
     dag_dep_t *deps;
     size_t ndeps, dcap;
+    nn_graphs_t *graphs; /* the model's captured steps (CUDA; NULL: none, DAG_NN_GRAPH=0) */
+    int graphs_tried;
+    int flushed; /* tasks submitted before the end of the open chain */
 } nn_chain_t;
 void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu);
 dag_status_t nn_chain_end(void);
+/* nn_chain_end with `extra` (one range) among the dependencies of the chain's task when
+ * the whole chain is that one task (nothing was submitted before it); *merged says so */
+dag_status_t nn_chain_end_with(const dag_dep_t *extra, int *merged);
 void nn_chain_free(nn_chain_t *c);
 int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
                   const dag_dep_t *deps, size_t ndeps, const dag_nn_exec_t *ex,

@@ -48,6 +48,7 @@ struct dag_nn_model {
     dag_nn_tensor_t acc, eval_acc;         /* loss sum, correct count */
     char token[8][64];  /* completion tokens of the last `inflight` steps */
     int inflight;       /* steps in flight (DAG_NN_INFLIGHT, default 2) */
+    int token_task;     /* DAG_NN_TOKEN_TASK=1: a chained step's token as a task apart */
     int pinned;         /* inputs and labels registered with the GPU (fused, GPU present) */
     /* data-parallel: two input and label buffers, used by turns (flip), so that the next
      * step's gather does not wait for this step's first layers */

@@ -44,6 +44,49 @@ static void same(const float *got, const float *want, size_t n, double rel, cons
                       got[i], want[i], big);
 }
 
+/* Run a CUDA body as a replayed graph step does (runtime/nn/graph.cu): on a copy of its
+ * arguments whose changing fields hold another step's values (`stale` changes them), the
+ * kernels reading the right ones from the "device copy" of the block (args itself here)
+ * through nn_cuda_dyn; and the two copies must make the same graph key (nn_cuda_mask).
+ * Directly when replay is 0. */
+static int replay;
+static int body(nn_cuda_fn cu, void *args, size_t size, void (*stale)(void *)) {
+    if (!replay) return cu(args, NULL);
+    char *old = malloc(size), *k1 = malloc(size), *k2 = malloc(size);
+    ck_assert_ptr_nonnull(old);
+    ck_assert_ptr_nonnull(k1);
+    ck_assert_ptr_nonnull(k2);
+    memcpy(old, args, size);
+    stale(old);
+    memcpy(k1, args, size), memcpy(k2, old, size);
+    ck_assert_int_eq(nn_cuda_mask(cu, k1), 0);
+    ck_assert_int_eq(nn_cuda_mask(cu, k2), 0);
+    ck_assert_msg(!memcmp(k1, k2, size), "a changing field is part of the graph key");
+    ck_assert_msg(memcmp(old, args, size), "stale changed nothing");
+    nn_cuda_dyn(old, args, size);
+    int rc = cu(old, NULL);
+    nn_cuda_dyn(NULL, NULL, 0);
+    free(old), free(k1), free(k2);
+    return rc;
+}
+static void stale_opt(void *p) {
+    nn_opt_t *a = p;
+    a->t += 3, a->opt.lr = a->opt.lr * 2 + 1e-3f;
+}
+static void stale_blk(void *p) {
+    nn_blk_t *A = p;
+    A->seed ^= 0x5a5a5a5aull, A->first += 17;
+    stale_opt(&A->upd);
+}
+static void stale_gather(void *p) {
+    nn_gather_t *a = p;
+    for (int r = 0; r < a->rows; r++) a->idx[r] = 0;
+}
+static void stale_dropout(void *p) {
+    nn_dropout_t *a = p;
+    a->seed ^= 0x77ull, a->first += 5;
+}
+
 typedef struct {
     int conv, relu, tail, rows, in, out, pool_k, acc, with_dx, zero_x, update;
     nn_conv_shape_t s;
@@ -77,7 +120,7 @@ static void check_block(const shape_t *sh) {
     A.a = a_c, A.o = no ? o_c : NULL;
     ck_assert_int_eq(nn_k_blk_fwd(&A), 0);
     A.a = a_g, A.o = no ? o_g : NULL;
-    ck_assert_int_eq(nn_cuda.blk_fwd(&A, NULL), 0);
+    ck_assert_int_eq(body(nn_cuda.blk_fwd, &A, sizeof A, stale_blk), 0);
     same(a_g, a_c, na, 1e-5, "forward a");
     same(o_g, o_c, no, 1e-5, "forward o");
     /* backward, from the CPU forward's activations */
@@ -101,7 +144,7 @@ static void check_block(const shape_t *sh) {
     ck_assert_int_eq(nn_k_blk_bwd(&A), 0);
     A.dw = dw_g, A.db = db_g, A.dx = sh->with_dx ? dx_g : NULL, A.dz = k > 1 ? dz_g : NULL;
     A.upd = (nn_opt_t){p_g, dw_g, m_g, v_g, nw, t, opt};
-    ck_assert_int_eq(nn_cuda.blk_bwd(&A, NULL), 0);
+    ck_assert_int_eq(body(nn_cuda.blk_bwd, &A, sizeof A, stale_blk), 0);
     if (sh->update) {
         same(p_g, p_c, nw, 1e-5, "update p");
         same(m_g, m_c, nw, 1e-5, "update m");
@@ -203,7 +246,9 @@ START_TEST(loss_opt_conv) {
         nn_opt_t a = {p, g, m, v, np, irand(1, 100), o};
         ck_assert_int_eq(nn_k_opt(&a), 0);
         a.p = p2, a.m = m2, a.v = v2;
-        ck_assert_int_eq(nn_cuda.opt(&a, NULL), 0);
+        replay = (rep / 2) % 2; /* Adam and SGD both ways */
+        ck_assert_int_eq(body(nn_cuda.opt, &a, sizeof a, stale_opt), 0);
+        replay = 0;
         same(p2, p, np, 1e-6, "opt p");
         same(m2, m, np, 1e-6, "opt m");
         free(p), free(g), free(m), free(v), free(p2), free(m2), free(v2);
@@ -257,11 +302,48 @@ START_TEST(gather_batch) {
         for (int r = 0; r < rows; r++) a->idx[r] = irand(0, n - 1);
         ck_assert_int_eq(nn_k_gather(a), 0);
         a->xin = xg, a->lab = lg;
-        ck_assert_int_eq(nn_cuda.gather(a, NULL), 0);
+        replay = rep % 2;
+        ck_assert_int_eq(body(nn_cuda.gather, a, sz, stale_gather), 0);
+        replay = 0;
         ck_assert_msg(!memcmp(xg, xc, sizeof(float) * (size_t)rows * feat), "gather x");
         for (int r = 0; r < rows; r++) ck_assert_int_eq(lg[r], lc[r]);
         free(x), free(lab), free(a), free(xc), free(xg), free(lc), free(lg);
     }
+}
+END_TEST
+
+/* the unfused dropout, forward */
+START_TEST(dropout_rows) {
+    for (int rep = 0; rep < 10; rep++) {
+        int rows = irand(1, 70), cols = irand(1, 300);
+        size_t n = (size_t)rows * cols;
+        float *x = vec(n, -1, 1), *yc = vec(n, 5, 5), *yg = vec(n, 6, 6);
+        nn_dropout_t a = {x, yc, (size_t)cols, rows, (float)(0.6 * urand()),
+                          0x1000 + (uint64_t)irand(0, 99), irand(0, 4000)};
+        ck_assert_int_eq(nn_k_dropout(&a), 0);
+        a.y = yg;
+        ck_assert_int_eq(body(nn_cuda.dropout, &a, sizeof a, stale_dropout), 0);
+        same(yg, yc, n, 1e-6, "dropout y");
+        free(x), free(yc), free(yg);
+    }
+}
+END_TEST
+
+/* the replayed variants of the bodies whose fields change between steps */
+START_TEST(replayed) {
+    replay = 1;
+    shape_t sh[] = {{.rows = 64, .in = 784, .out = 128, .relu = 1, .tail = NN_TAIL_DROPOUT,
+                     .p = 0.2f, .update = 1},
+                    {.rows = 7, .in = 33, .out = 12, .relu = 1, .tail = NN_TAIL_DROPOUT,
+                     .p = 0.4f, .with_dx = 1, .acc = 1, .update = 1},
+                    {.rows = 5, .in = 20, .out = 10, .with_dx = 1, .update = 1}};
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < 3; i++) check_block(&sh[i]);
+    nn_conv_shape_t cs = conv_shape(1, 12, 12, 4, 3, 1, 1);
+    shape_t c = {.conv = 1, .relu = 1, .tail = NN_TAIL_POOL, .pool_k = 2, .rows = 3,
+                 .update = 1, .with_dx = 1, .s = cs};
+    check_block(&c);
+    replay = 0;
 }
 END_TEST
 
@@ -274,6 +356,8 @@ int main(void) {
     tcase_add_test(tc, fused_conv_ties);
     tcase_add_test(tc, loss_opt_conv);
     tcase_add_test(tc, gather_batch);
+    tcase_add_test(tc, dropout_rows);
+    tcase_add_test(tc, replayed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
