@@ -198,7 +198,7 @@ int nn_graphs_run(nn_graphs_t *g, void *block, size_t size, const nn_chain_op_t 
     if (e) e->busy = 1, e->used = ++g->clock;
     pthread_mutex_unlock(&g->mu);
     free(k);
-    int rc, replayed = 0;
+    int rc, replayed = 0, bad = 0, captured = 0;
     if (!e || fresh) { /* a key seen once: run, noting the scratch it takes */
         nn_cuda_ws_take();
         rc = run_direct(block, ops, nops, ctx);
@@ -209,18 +209,20 @@ int nn_graphs_run(nn_graphs_t *g, void *block, size_t size, const nn_chain_op_t 
             drop_graph(e); /* the scratch moved: capture again */
         int fresh_graph = !e->exec;
         if (fresh_graph && capture(e, block, size, ops, nops, ctx)) {
-            e->bad = 1;
+            bad = 1; /* marked below, under the lock the other tasks read it with */
             rc = run_direct(block, ops, nops, ctx);
         } else {
-            if (fresh_graph) __atomic_add_fetch(&g->captured, 1, __ATOMIC_RELAXED);
-            rc = e->bsize == size ? stage(e, block, size, s) : DAG_ERR_INVALID;
+            captured = fresh_graph;
+            /* a fresh capture staged the block already */
+            rc = fresh_graph ? 0 : e->bsize == size ? stage(e, block, size, s) : DAG_ERR_INVALID;
             if (!rc && cudaGraphLaunch(e->exec, s) != cudaSuccess) rc = DAG_ERR_DEVICE;
             replayed = 1;
         }
     }
     pthread_mutex_lock(&g->mu);
-    if (e) e->busy = 0;
+    if (e) e->busy = 0, e->bad |= bad;
     replayed ? g->replayed++ : g->direct++;
+    g->captured += captured;
     int warn = e && e->bad && !g->warned;
     if (warn) g->warned = 1;
     pthread_mutex_unlock(&g->mu);
