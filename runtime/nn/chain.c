@@ -59,6 +59,7 @@ void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu) {
 /* submit what is recorded (nothing when empty) */
 static dag_status_t flush(void) {
     if (!R.nops) return DAG_OK;
+    R.flushed++;
     size_t head = up16(sizeof(nn_chain_args_t) + sizeof(nn_chain_op_t) * R.nops +
                        sizeof(dag_dep_t) * R.ndeps);
     size_t size = head + R.blen;
@@ -71,17 +72,18 @@ static dag_status_t flush(void) {
     }
     if (R.ndeps) memcpy(a->ops + R.nops, R.deps, sizeof(dag_dep_t) * R.ndeps);
     memcpy((char *)a + head, R.blob, R.blen);
-    int gpu = !R.cpu || R.ops[0].cu;
-    if (gpu && R.ex.device != DAG_DEVICE_CPU && R.ops[0].cu && nn_cuda.graphs_new) {
-        if (!R.graphs_tried) R.graphs = nn_cuda.graphs_new(), R.graphs_tried = 1;
-        a->graphs = R.graphs;
-    }
+    int gpu = !R.cpu || R.ops[0].cu; /* then every operation has a CUDA body */
     dag_task_attr_t at = {0};
     at.label = "nn.step";
     at.file = __FILE__;
     at.priority = R.ex.priority;
     at.device = gpu ? R.ex.device : DAG_DEVICE_CPU;
-    if (gpu && R.ex.device != DAG_DEVICE_CPU) at.cuda = chain_cuda;
+    if (gpu && R.ex.device != DAG_DEVICE_CPU) {
+        at.cuda = chain_cuda;
+        if (!R.graphs_tried && nn_cuda.graphs_new)
+            R.graphs = nn_cuda.graphs_new(), R.graphs_tried = 1;
+        a->graphs = R.graphs;
+    }
     dag_status_t st = dag_submit(chain_cpu, a, size, R.deps, R.ndeps, &at);
     free(a);
     R.nops = R.blen = R.ndeps = 0;
@@ -107,19 +109,6 @@ static void add_deps(const dag_dep_t *deps, size_t ndeps) {
         else
             R.deps[R.ndeps++] = deps[i];
     }
-}
-
-static int deps_fit(const dag_dep_t *d, size_t nd);
-static int grow(void **p, size_t *cap, size_t need, size_t elem);
-
-dag_status_t nn_chain_end_with(const dag_dep_t *extra, int *merged) {
-    *merged = 0;
-    if (cur && R.nops && !R.flushed && deps_fit(extra, 1) &&
-        !grow((void **)&R.deps, &R.dcap, R.ndeps + 1, sizeof *R.deps)) {
-        add_deps(extra, 1);
-        *merged = 1;
-    }
-    return nn_chain_end();
 }
 
 void nn_chain_free(nn_chain_t *c) {
@@ -162,12 +151,10 @@ int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
     int dev = ex ? ex->device : DAG_DEVICE_ANY;
     int joins = (cu || R.cpu) && dev == R.ex.device && (!R.nops || !R.ops[0].cu == !cu);
     if (joins && !deps_fit(deps, ndeps)) {
-        R.flushed += R.nops > 0;
         if ((*st = flush())) return 1; /* an overlap: start a new chain with this one */
         joins = deps_fit(deps, ndeps);
     }
     if (!joins) {
-        R.flushed += R.nops > 0;
         *st = flush();
         return *st != DAG_OK; /* the caller submits this one on its own */
     }
@@ -182,4 +169,14 @@ int nn_chain_take(dag_task_fn fn, nn_cuda_fn cu, const void *args, size_t size,
     R.blen += up16(size ? size : 1);
     add_deps(deps, ndeps);
     return 1;
+}
+
+dag_status_t nn_chain_end_with(const dag_dep_t *extra, int *merged) {
+    *merged = 0;
+    if (cur && R.nops && !R.flushed && deps_fit(extra, 1) &&
+        !grow((void **)&R.deps, &R.dcap, R.ndeps + 1, sizeof *R.deps)) {
+        add_deps(extra, 1);
+        *merged = 1;
+    }
+    return nn_chain_end();
 }

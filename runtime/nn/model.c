@@ -578,6 +578,23 @@ static int k_token(void *p) {
     return 0;
 }
 
+/* the step's completion token as a task of its own, after the step's optimiser tasks: its
+ * parameters, bucket by bucket (the ranges the fused path uses: a range over several
+ * buckets would be another region on a GPU, brought up to date through the host) */
+static dag_status_t step_token(dag_nn_model_t *m, dag_dep_t t) {
+    nn_group_t *g = &m->grp[0];
+    dag_dep_t d[NN_MAX_LAYERS + 1] = {t};
+    for (int b = 0; b < g->nbuckets; b++)
+        d[b + 1] = (dag_dep_t){g->p.data + g->bucket_off[b],
+                               sizeof(float) * (g->bucket_off[b + 1] - g->bucket_off[b]),
+                               DAG_IN};
+    dag_task_attr_t at = {.label = "nn.step.done"};
+    /* on the GPU when the parameters are there: a CPU token would bring them home */
+    if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
+    at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
+    return dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
+}
+
 dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t *labels,
                                const int32_t *idx) {
     if (!m || !x || !labels || !idx) return DAG_ERR_INVALID;
@@ -600,23 +617,8 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
                           : st || m->token_task ? nn_chain_end()
                                                 : nn_chain_end_with(&t, &merged);
         if (st || (st = sc)) return st;
-        if (merged) goto stepped;
-        /* after the step's optimiser tasks: its parameters, bucket by bucket (the ranges
-         * the fused path uses: a range over several buckets would be another region on a
-         * GPU, brought up to date through the host) */
-        nn_group_t *g = &m->grp[0];
-        dag_dep_t d[NN_MAX_LAYERS + 1] = {t};
-        for (int b = 0; b < g->nbuckets; b++)
-            d[b + 1] = (dag_dep_t){g->p.data + g->bucket_off[b],
-                                   sizeof(float) * (g->bucket_off[b + 1] - g->bucket_off[b]),
-                                   DAG_IN};
-        dag_task_attr_t at = {.label = "nn.step.done"};
-        /* on the GPU when the parameters are there: a CPU token would bring them home */
-        if (m->ex.device != DAG_DEVICE_CPU && nn_cuda.noop) at.cuda = nn_cuda.noop;
-        at.device = at.cuda ? m->ex.device : DAG_DEVICE_CPU;
-        st = dag_submit(k_token, NULL, 0, d, (size_t)g->nbuckets + 1, &at);
+        if (!merged) st = step_token(m, t);
     }
-stepped:
     m->step++;
     m->samples_since += m->cfg.batch;
     return st;
