@@ -344,6 +344,34 @@ DAG_API dag_dep_t dag_depobj_dep(dag_depobj_t obj);
 /* The calling thread offers to run other ready tasks (OpenMP taskyield). */
 DAG_API dag_status_t dag_taskyield(void);
 
+/* GPU data (libdagrt's CUDA layer; each call does nothing, successfully, where no GPU is
+ * used). Host memory: dag_cuda_register pins [ptr, ptr+len) (unless it already is) and keeps
+ * its device copies across dag_taskwait(); the program then declares its own host writes
+ * between waits with dag_cuda_host_modified(), and calls dag_cuda_unregister (which
+ * writes device results back) before it frees the memory. Unregistered regions are
+ * pinned automatically when large (DAG_CUDA_PIN_MIN) and forgotten by the device at
+ * every top-level dag_taskwait(). Call these with no task using the range. */
+DAG_API dag_status_t dag_cuda_register(void *ptr, size_t len);
+/* dag_cuda_register with flags. DAG_CUDA_RESIDENT: the region's results also stay on the
+ * device across waits: neither dag_taskwait() nor the eager write-back copies them home
+ * (the host bytes are then stale), as data stays on the device inside an OpenMP `target
+ * data` region. They come home when a CPU task or dag_taskwait_deps() reads the exact
+ * range, at dag_cuda_host_sync(), at dag_cuda_unregister() and at
+ * dag_finalize(). Tasks must name the registered range exactly (a different range over the same bytes is reconciled through the host). */
+#define DAG_CUDA_RESIDENT 0x1u
+DAG_API dag_status_t dag_cuda_register_flags(void *ptr, size_t len, unsigned flags);
+/* Bring the device results of the registered region [ptr, ptr+len) (the range it was
+ * registered with) home and wait for them; it stays registered. No task may be writing
+ * it. */
+DAG_API dag_status_t dag_cuda_host_sync(void *ptr, size_t len);
+DAG_API dag_status_t dag_cuda_unregister(void *ptr, size_t len);
+DAG_API dag_status_t dag_cuda_host_modified(void *ptr, size_t len);
+
+/* Pinned host memory from the runtime (cudaMallocHost); transfers from it run at full
+ * PCIe speed. Free with dag_cuda_free_host. */
+DAG_API void *dag_cuda_malloc_host(size_t size);
+DAG_API void dag_cuda_free_host(void *ptr);
+
 #ifdef __cplusplus
 }
 #endif

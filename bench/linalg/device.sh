@@ -7,12 +7,16 @@
 #  2. one GPU: libdaglinalg Cholesky and GEMM with the CUDA variants (cuBLAS/cuSOLVER
 #     tile kernels) against one cusolverDnDpotrf / cublasDgemm call (bench/gpu's
 #     bench_gpu_linalg, same N), then out of core: the runtime's device memory capped at
-#     2/3 of the matrices (DAG_CUDA_MEM_MB), i.e. the matrices are 1.5x what it may use.
+#     2/3 of the matrices (DAG_CUDA_MEM_MB), i.e. the matrices are 1.5x what it may use;
+#     and resident (LA_BENCH_RESIDENT=1: the matrices kept on the GPU between calls, the
+#     input refilled there), the like-for-like case against the anchors on device data.
 # ScaLAPACK is not installed there: on the development box first run
 #   bash ../shared/gpu/pack.sh libscalapack-openmpi2.2 libscalapack-openmpi-dev
 # and carry .device along (this script sources .device/unpack.sh). Logs go to $OUT.
 # usage: bench/linalg/device.sh   (env: N=16384, NB=512, GNB=1024, OUT=bench/linalg/out,
-#        QUICK=1 for N=8192, OPS= the CPU operations, GPU_OPS= the GPU ones (empty: none), BUDGET=510 s for the whole script: a run that would pass it
+#        QUICK=1 for N=8192, OPS= the CPU operations (empty: none), GPU_OPS= the GPU ones
+#        (empty: none), GPU_WAYS=all (else no out-of-core run), BUDGET=510 s for the
+#        whole script: a run that would pass it
 #        is cut (timeout) or skipped, and says so in its log)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,10 +59,12 @@ run() { # name, command... (output to the log; the last line is kept)
 }
 table=$out/table.txt
 : >"$table"
-run peak env OPENBLAS_NUM_THREADS=16 $LB peak x $N $NB 16
-peak=$(awk '/^peak/ {print $6}' "$out/peak.txt")
-echo "DGEMM peak, 16 threads, n=$N: $peak GFLOP/s" | tee -a "$table"
-for op in ${OPS:-potrf getrf getrf-tournament geqrf gemm}; do
+if [ -n "${OPS-x}" ]; then
+  run peak env OPENBLAS_NUM_THREADS=16 $LB peak x $N $NB 16
+  peak=$(awk '/^peak/ {print $6}' "$out/peak.txt")
+  echo "DGEMM peak, 16 threads, n=$N: $peak GFLOP/s" | tee -a "$table"
+fi
+for op in ${OPS-potrf getrf getrf-tournament geqrf gemm}; do
   panel=gather
   [ $op = getrf-tournament ] && op=getrf panel=tournament
   name=dag-$op; [ $panel = tournament ] && name=dag-getrf-tournament
@@ -86,11 +92,14 @@ for op in ${GPU_OPS-potrf gemm}; do
   run gpu-dag-$op env DAG_LA_DEVICE=cuda $LB dag $op $N $GNB
   case $op in potrf) mb=$((N * N * 8 / 1048576 * 2 / 3)); ref=chol ;;
               gemm) mb=$((3 * N * N * 8 / 1048576 * 2 / 3)); ref=gemm ;; esac
-  run gpu-ooc-$op env DAG_LA_DEVICE=cuda DAG_CUDA_MEM_MB=$mb $LB dag $op $N $GNB
+  [ "${GPU_WAYS:-all}" = all ] &&
+    run gpu-ooc-$op env DAG_LA_DEVICE=cuda DAG_CUDA_MEM_MB=$mb $LB dag $op $N $GNB
+  run gpu-res-$op env DAG_LA_DEVICE=cuda LA_BENCH_RESIDENT=1 LA_BENCH_REPS=3 $LB dag $op $N $GNB
   run gpu-ref-$op $G $ref $N $GNB
   ga=$(awk '/^dag/ {print $6}' "$out/gpu-any-$op.txt")
-  gi=$(awk '/^dag/ {print $6}' "$out/gpu-dag-$op.txt"); go=$(awk '/^dag/ {print $6}' "$out/gpu-ooc-$op.txt")
-  echo "$op one GPU N=$N: dagcc in-core $gi GFLOP/s (CPUs too: $ga), out-of-core ($mb MiB cap) $go GFLOP/s;" \
+  gi=$(awk '/^dag/ {print $6}' "$out/gpu-dag-$op.txt"); go=$(awk '/^dag/ {print $6}' "$out/gpu-ooc-$op.txt" 2>/dev/null)
+  gr=$(awk '/^dag/ {print $6}' "$out/gpu-res-$op.txt")
+  echo "$op one GPU N=$N: dagcc in-core $gi GFLOP/s (CPUs too: $ga), out-of-core ($mb MiB cap) $go GFLOP/s, resident $gr GFLOP/s;" \
     "cuBLAS/cuSOLVER: $(grep -E '^  library' "$out/gpu-ref-$op.txt" | head -2 | tr '\n' ' ')" | tee -a "$table"
 done
 echo; cat "$table"

@@ -54,20 +54,8 @@ DAG_API void *dag_cuda_workspace(const struct dag_cuda_ctx *ctx, size_t bytes);
  * stream and device pointers. */
 DAG_API struct dag_cuda_ctx *dag_cuda_current(void);
 
-/* Host memory. dag_cuda_register pins [ptr, ptr+len) (unless it already is) and keeps
- * its device copies across dag_taskwait(); the program then declares its own host writes
- * between waits with dag_cuda_host_modified(), and calls dag_cuda_unregister (which
- * writes device results back) before it frees the memory. Unregistered regions are
- * pinned automatically when large (DAG_CUDA_PIN_MIN) and forgotten by the device at
- * every top-level dag_taskwait(). Call these with no task using the range. */
-DAG_API dag_status_t dag_cuda_register(void *ptr, size_t len);
-DAG_API dag_status_t dag_cuda_unregister(void *ptr, size_t len);
-DAG_API dag_status_t dag_cuda_host_modified(void *ptr, size_t len);
-
-/* Pinned host memory from the runtime (cudaMallocHost); transfers from it run at full
- * PCIe speed. Free with dag_cuda_free_host. */
-DAG_API void *dag_cuda_malloc_host(size_t size);
-DAG_API void dag_cuda_free_host(void *ptr);
+/* Host memory (dag_cuda_register, DAG_CUDA_RESIDENT, dag_cuda_host_sync, ...) is declared
+ * in dag.h: programs without the CUDA headers use it too. */
 
 /* Counters since the runtime started (or the last reset), for tests and tuning. */
 #define DAG_CUDA_MAX_STAT_DEVICES 8

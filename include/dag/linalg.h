@@ -50,6 +50,17 @@ DAG_API dag_status_t dag_la_fill(dag_la_t *a, dag_la_elem_fn f, void *user);
 DAG_API dag_status_t dag_la_set(dag_la_t *a, const void *buf, int ld, int root);
 DAG_API dag_status_t dag_la_get(const dag_la_t *a, void *buf, int ld, int root);
 
+/* B := A, tile by tile (same shape and tile sizes; any distributions): on a GPU the
+ * copies run there, device to device. Elements only: B is not factored afterwards. */
+DAG_API dag_status_t dag_la_copy(const dag_la_t *a, dag_la_t *b);
+
+/* Keep this rank's tiles on the GPU between operations (on = 1): each tile is registered
+ * with DAG_CUDA_RESIDENT (dag.h), so the wait that ends an operation leaves the results
+ * there instead of copying the matrix home. dag_la_get, dag_la_norm (its tasks read the
+ * tiles on the CPU) and dag_la_resident(a, 0) bring them home; dag_la_destroy drops them.
+ * With no GPU in use it changes nothing. Collective, like every call here. */
+DAG_API dag_status_t dag_la_resident(dag_la_t *a, int on);
+
 /* Norms ('M' max |a_ij|, '1' max column sum, 'I' max row sum, 'F' Frobenius), the same
  * value on every rank. */
 DAG_API dag_status_t dag_la_norm(const dag_la_t *a, char norm, double *value);

@@ -81,11 +81,18 @@ struct dag_cuda_ctx *dag_cuda_current(void)
     return plugin_cuda ? plugin_cuda->current() : NULL;
 }
 
+dag_status_t dag_cuda_register_flags(void *ptr, size_t len, unsigned flags)
+{
+    if (flags & ~(unsigned)DAG_CUDA_RESIDENT)
+        return DAG_ERR_INVALID;
+    if (ptr && len && want())
+        return plugin_cuda->reg(ptr, len, flags);
+    return ptr && len ? DAG_OK : DAG_ERR_INVALID;
+}
+
 dag_status_t dag_cuda_register(void *ptr, size_t len)
 {
-    if (ptr && len && want())
-        return plugin_cuda->reg(ptr, len);
-    return ptr && len ? DAG_OK : DAG_ERR_INVALID;
+    return dag_cuda_register_flags(ptr, len, 0);
 }
 
 dag_status_t dag_cuda_unregister(void *ptr, size_t len)
@@ -93,6 +100,13 @@ dag_status_t dag_cuda_unregister(void *ptr, size_t len)
     if (plugin_cuda)
         return plugin_cuda->unreg(ptr, len);
     return ptr && len ? DAG_OK : DAG_ERR_INVALID;
+}
+
+dag_status_t dag_cuda_host_sync(void *ptr, size_t len)
+{
+    if (plugin_cuda)
+        return plugin_cuda->host_sync(ptr, len);
+    return ptr ? DAG_OK : DAG_ERR_INVALID;
 }
 
 dag_status_t dag_cuda_host_modified(void *ptr, size_t len)

@@ -18,7 +18,7 @@
 
 #include "visibility.h" /* DAG_INTERNAL: symbols the plugins link against */
 
-#define DAG_PLUGIN_ABI 1
+#define DAG_PLUGIN_ABI 2
 
 struct tctx;
 struct runtime;
@@ -53,9 +53,10 @@ struct dag_cuda_plugin {
     void *(*cusolver)(const struct dag_cuda_ctx *ctx);
     void *(*workspace)(const struct dag_cuda_ctx *ctx, size_t bytes);
     struct dag_cuda_ctx *(*current)(void);
-    dag_status_t (*reg)(void *ptr, size_t len);
+    dag_status_t (*reg)(void *ptr, size_t len, unsigned flags);
     dag_status_t (*unreg)(void *ptr, size_t len);
     dag_status_t (*host_modified)(void *ptr, size_t len);
+    dag_status_t (*host_sync)(void *ptr, size_t len);
     void *(*malloc_host)(size_t size);
     void (*free_host)(void *ptr);
     dag_status_t (*stats)(struct dag_cuda_stats *out);

@@ -63,9 +63,9 @@ void cuapi_free_host(void *ptr)
     }
 }
 
-dag_status_t cuapi_register(void *ptr, size_t len)
+dag_status_t cuapi_register(void *ptr, size_t len, unsigned flags)
 {
-    if (!ptr || !len)
+    if (!ptr || !len || (flags & ~(unsigned)DAG_CUDA_RESIDENT))
         return DAG_ERR_INVALID;
     if (!active())
         return DAG_OK;
@@ -76,18 +76,16 @@ dag_status_t cuapi_register(void *ptr, size_t len)
         st = DAG_ERR_NOMEM;
     } else {
         r->registered = 1;
+        r->resident = !!(flags & DAG_CUDA_RESIDENT);
         co_host_pin(r);
     }
     pthread_mutex_unlock(&cu.lock);
     return st;
 }
 
-dag_status_t cuapi_unregister(void *ptr, size_t len)
+/* The region's device results home, waited for (the region itself is kept). */
+static void bring_home(void *ptr, size_t len)
 {
-    if (!ptr || !len)
-        return DAG_ERR_INVALID;
-    if (!active())
-        return DAG_OK;
     pthread_mutex_lock(&cu.lock);
     struct region *r = region_get(ptr, len, 0);
     struct cev *e = NULL;
@@ -96,8 +94,26 @@ dag_status_t cuapi_unregister(void *ptr, size_t len)
     pthread_mutex_unlock(&cu.lock);
     if (e)
         co_sync_events(&e, 1);
+}
+
+dag_status_t cuapi_host_sync(void *ptr, size_t len)
+{
+    if (!ptr)
+        return DAG_ERR_INVALID;
+    if (active() && len)
+        bring_home(ptr, len);
+    return DAG_OK;
+}
+
+dag_status_t cuapi_unregister(void *ptr, size_t len)
+{
+    if (!ptr || !len)
+        return DAG_ERR_INVALID;
+    if (!active())
+        return DAG_OK;
+    bring_home(ptr, len);
     pthread_mutex_lock(&cu.lock);
-    r = region_get(ptr, len, 0);
+    struct region *r = region_get(ptr, len, 0);
     dag_status_t st = DAG_OK;
     if (r) {
         int pinned = 0;

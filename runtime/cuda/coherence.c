@@ -263,7 +263,7 @@ struct cev *co_writeback(struct region *r)
  * when a host reader or the final wait needs them. Returns whether a copy was issued. */
 int co_writeback_early(struct region *r)
 {
-    if (r->host_valid)
+    if (r->host_valid || r->resident) /* resident: home on demand only */
         return 0;
     co_host_pin(r);
     if (r->host_pin <= 0)

@@ -88,6 +88,7 @@ void cuda_start(void)
     cu.writeback = env_choice("DAG_CUDA_WRITEBACK", wbs, 3, WB_AUTO);
     static const char *const pends[] = {"prio", "fifo"};
     cu.pend_order = env_choice("DAG_CUDA_PENDING", pends, 2, PEND_PRIO);
+    cu.wait_all = (int)env_long("DAG_CUDA_WAIT_ALL", 0, 0, 1);
     cu.inflight_per_stream = (int)env_long("DAG_CUDA_INFLIGHT", 8, 1, 1 << 20);
     cu.pin_min = (size_t)env_long("DAG_CUDA_PIN_MIN", 1 << 20, 0, 1L << 62);
     long phys_mb = sysconf(_SC_PHYS_PAGES) / 1024 * (sysconf(_SC_PAGESIZE) / 1024);

@@ -19,6 +19,7 @@ DAG_INTERNAL const struct dag_cuda_plugin dagrt_cuda_plugin = {
     .reg = cuapi_register,
     .unreg = cuapi_unregister,
     .host_modified = cuapi_host_modified,
+    .host_sync = cuapi_host_sync,
     .malloc_host = cuapi_malloc_host,
     .free_host = cuapi_free_host,
     .stats = cuapi_stats,

@@ -81,10 +81,20 @@ int cev_state(struct cev *e, const char *what)
     return 1;
 }
 
+/* s waits for e on the GPU. Skipped, saving the host a CUDA call (a chained training
+ * step's launch made some thirty of them), when e was seen complete or was recorded on s
+ * itself: a job's `done` on its compute stream, which stream order already keeps
+ * (DAG_CUDA_WAIT_ALL=1 waits anyway, for comparison). */
 void stream_wait(cudaStream_t s, struct cev *e)
 {
-    if (e)
-        cudaStreamWaitEvent(s, e->e, 0);
+    if (!e || (atomic_load_explicit(&e->seen_done, RELAXED) && !cu.wait_all))
+        return;
+    if (e->stream >= 0 && !cu.wait_all) {
+        const struct device *dv = &cu.dev[e->dev];
+        if (e->stream < dv->nall && dv->st[e->stream].s == s)
+            return;
+    }
+    cudaStreamWaitEvent(s, e->e, 0);
 }
 
 /* Wait (outside cu.lock) for events collected under it, then drop their references.

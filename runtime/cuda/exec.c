@@ -54,7 +54,9 @@ static int cu_exec(struct tctx *c, struct task *t)
 
 /* ---- on_wait ------------------------------------------------------------------------ */
 
-/* After dag_taskwait: every result goes back to the host. At the top level (a thread's
+/* After dag_taskwait: every result goes back to the host, except those of resident
+ * regions (DAG_CUDA_RESIDENT), which go when a CPU task or dag_taskwait_deps reads them,
+ * at dag_cuda_unregister or at dag_finalize. At the top level (a thread's
  * implicit task) the device also forgets unregistered regions: the program may now
  * write, free or reuse that memory without telling us. Regions still used by running
  * tasks (of other threads) are left alone. */
@@ -67,7 +69,7 @@ static void cu_on_wait(struct tctx *c)
     pthread_mutex_lock(&cu.lock);
     for (size_t i = 0; i < cu.nsorted; i++) {
         struct region *r = cu.sorted[i];
-        if (region_pinned(r))
+        if (region_pinned(r) || r->resident) /* resident: home on demand only */
             continue;
         evlist_add(&w, r->host_valid ? cev_ref(r->host_ready) : co_writeback(r));
     }

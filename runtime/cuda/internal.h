@@ -88,6 +88,7 @@ struct region {
     struct cev *host_rd;           /* the last host-to-device copy reading host memory:
                                       whatever writes the host bytes waits for it */
     int registered;                /* dag_cuda_register: survives top-level waits */
+    int resident;                  /* DAG_CUDA_RESIDENT: results go home on demand only */
     int host_pin;                  /* 0 unknown, 1 page-locked already (the program's, or
                                       overlapping our registrations), 2 we registered, 3 we
                                       registered and keep (hostpin.c), -1 pageable */
@@ -102,6 +103,7 @@ struct stream {
     int dev, idx;
     pthread_mutex_t launch;        /* one launch (start event .. done event) at a time */
     void *cublas, *cusolver;       /* created on first use (lib.c) */
+    void *cublas_ws;               /* the cuBLAS handle's own workspace (lib.c) */
     void *work;
     size_t work_size;
     struct job *_Atomic head;      /* launched jobs, in stream order [co]; the progress
@@ -182,6 +184,7 @@ struct cu_state {
     struct device dev[CU_MAXDEV];
     int policy, writeback, inflight_per_stream;
     int pend_order;                /* PEND_*: which pending job launches next (launch.c) */
+    int wait_all;                  /* DAG_CUDA_WAIT_ALL=1: stream_wait never skips (events.c) */
     size_t pin_min;
     size_t pin_keep;               /* bytes of registrations kept across waits (hostpin.c) */
     double serial_ns;              /* kernels expected to run longer go to stream 0 */
@@ -316,7 +319,8 @@ void *cuapi_cublas(const struct dag_cuda_ctx *ctx);
 void *cuapi_cusolver(const struct dag_cuda_ctx *ctx);
 void *cuapi_workspace(const struct dag_cuda_ctx *ctx, size_t bytes);
 struct dag_cuda_ctx *cuapi_current(void);
-dag_status_t cuapi_register(void *ptr, size_t len);
+dag_status_t cuapi_register(void *ptr, size_t len, unsigned flags);
+dag_status_t cuapi_host_sync(void *ptr, size_t len);
 dag_status_t cuapi_unregister(void *ptr, size_t len);
 dag_status_t cuapi_host_modified(void *ptr, size_t len);
 void *cuapi_malloc_host(size_t size);

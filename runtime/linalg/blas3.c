@@ -31,6 +31,12 @@ void la_trsm_task(dag_la_type_t t, char side, char uplo, char trans, char diag, 
     k_trsm(t, side, uplo, trans, diag, m, n, alpha, a, lda, b, ldb);
 }
 
+void la_copy_task(const char *a, char *b, size_t bytes, dag_status_t *st)
+{
+    (void)st;
+    memcpy(b, a, bytes);
+}
+
 dag_status_t la_gemm_tile(dag_la_type_t t, char ta, char tb, int m, int n, int k,
                           double alpha, const void *a, int lda, size_t abytes, const void *b,
                           int ldb, size_t bbytes, double beta, void *c, int ldc, size_t cbytes,
@@ -266,4 +272,22 @@ dag_status_t dag_la_syrk(char uplo, char trans, double alpha, const dag_la_t *a,
     st = la_finish(st, NULL);
     c->factored = 0;
     return st;
+}
+
+/* ---- copy ---- */
+
+dag_status_t dag_la_copy(const dag_la_t *a, dag_la_t *b)
+{
+    if (!a || !b)
+        return la_invalid("dag_la_copy: null matrix");
+    if (a->type != b->type || a->m != b->m || a->n != b->n || a->mb != b->mb || a->nb != b->nb)
+        return la_invalid("dag_la_copy: %dx%d matrix of %dx%d tiles (type %d) into %dx%d of "
+                          "%dx%d (type %d)", a->m, a->n, a->mb, a->nb, (int)a->type, b->m, b->n,
+                          b->mb, b->nb, (int)b->type);
+    dag_status_t st = DAG_OK;
+    for (int j = 0; j < a->nt && !st; j++)
+        for (int i = 0; i < a->mt && !st; i++)
+            la_copy_task(la_t(a, i, j), la_t(b, i, j), la_tb(a), &st);
+    b->factored = 0;
+    return la_finish(st, NULL);
 }

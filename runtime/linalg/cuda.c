@@ -105,8 +105,29 @@ int la_potrf_cuda(dag_la_type_t t, int n, char *a, int lda, size_t abytes, char 
     return s == CUSOLVER_STATUS_SUCCESS ? 0 : DAG_ERR_DEVICE;
 }
 
+/* one whole tile, device to device on the task's stream */
+int la_copy_cuda(const char *a, char *b, size_t bytes, dag_status_t *st,
+                 struct dag_cuda_ctx *ctx)
+{
+    (void)st;
+    const void *da = dag_cuda_ptr(ctx, a);
+    void *db = dag_cuda_ptr(ctx, b);
+    if (!da || !db)
+        return DAG_ERR_DEVICE;
+    return cudaMemcpyAsync(db, da, bytes, cudaMemcpyDeviceToDevice, dag_cuda_stream(ctx)) ==
+                   cudaSuccess
+               ? 0
+               : DAG_ERR_DEVICE;
+}
+
 int la_device(void) { return la_opts()->device; }
 #else
+int la_copy_cuda(const char *a, char *b, size_t bytes, dag_status_t *st,
+                 struct dag_cuda_ctx *ctx)
+{
+    (void)a, (void)b, (void)bytes, (void)st, (void)ctx;
+    return DAG_ERR_DEVICE;
+}
 int la_gemm_cuda(dag_la_type_t t, char ta, char tb, int m, int n, int k, double alpha,
                  const char *a, int lda, size_t abytes, const char *b, int ldb, size_t bbytes,
                  double beta, char *c, int ldc, size_t cbytes, int prio, dag_status_t *st,

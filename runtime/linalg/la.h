@@ -24,6 +24,7 @@ struct dag_la {
     dag_matrix_t *hw;   /* Householder QR: partial products V^T C, one per tile */
     int ib;
     int factored;       /* 0, 'L' (potrf), 'U' (getrf: pivots in aux diagonal), 'Q' */
+    int resident;       /* dag_la_resident: this rank's tiles registered DAG_CUDA_RESIDENT */
 };
 
 /* rows / columns of tile i / j (edge tiles are partial) */
@@ -137,6 +138,8 @@ int la_syrk_cuda(dag_la_type_t t, char trans, int n, int k, double alpha, const 
 int la_trsm_cuda(dag_la_type_t t, char side, char uplo, char trans, char diag, int m, int n,
                  double alpha, const char *a, int lda, size_t abytes, char *b, int ldb,
                  size_t bbytes, int prio, dag_status_t *st, struct dag_cuda_ctx *ctx);
+int la_copy_cuda(const char *a, char *b, size_t bytes, dag_status_t *st,
+                 struct dag_cuda_ctx *ctx);
 int la_potrf_cuda(dag_la_type_t t, int n, char *a, int lda, size_t abytes, char *info,
                   size_t ibytes, int prio, dag_status_t *st, struct dag_cuda_ctx *ctx);
 

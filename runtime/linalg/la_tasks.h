@@ -32,6 +32,11 @@ void la_trsm_task(dag_la_type_t t, char side, char uplo, char trans, char diag, 
                   double alpha, const char *a, int lda, size_t abytes, char *b, int ldb,
                   size_t bbytes, int prio, dag_status_t *st);
 
+/* B := A, one whole tile (dag_la_copy). */
+#pragma dag task depend(in: a[0:bytes]) depend(out: b[0:bytes]) device(la_device()) \
+    variant(cuda: la_copy_cuda) label("la_copy") status(*st)
+void la_copy_task(const char *a, char *b, size_t bytes, dag_status_t *st);
+
 /* Cholesky of the diagonal tile (n x n, lower). A failure is not the task's: the tile's
  * failing column (LAPACK's info) goes to info[1] of the tile's aux record, so every rank
  * keeps the same flow and the caller reports it after the graph. */

@@ -154,11 +154,49 @@ dag_status_t la_aux(dag_la_t *a, size_t bytes)
     return st;
 }
 
+/* ---- tiles kept on the GPU ---- */
+
+/* Register (on) or unregister (off) this rank's tiles as resident device data. Off with
+ * `keep` 0 (destroy) drops the device results unread: the host bytes are declared
+ * current first, so unregistering copies nothing home. */
+static dag_status_t resident(dag_la_t *a, int on, int keep)
+{
+    dag_status_t st = dag_taskwait();
+    if (st != DAG_OK || !on == !a->resident)
+        return st;
+    int me = dag_rank();
+    for (int j = 0; j < a->nt; j++)
+        for (int i = 0; i < a->mt; i++) {
+            if (dag_tile_owner(a->tiles, i, j) != me)
+                continue;
+            void *t = la_t(a, i, j);
+            dag_status_t s = DAG_OK;
+            if (on)
+                s = dag_cuda_register_flags(t, la_tb(a), DAG_CUDA_RESIDENT);
+            else {
+                if (!keep)
+                    dag_cuda_host_modified(t, la_tb(a));
+                s = dag_cuda_unregister(t, la_tb(a));
+            }
+            if (s != DAG_OK && st == DAG_OK)
+                st = s;
+        }
+    a->resident = on;
+    return st;
+}
+
+dag_status_t dag_la_resident(dag_la_t *a, int on)
+{
+    if (!a)
+        return la_invalid("dag_la_resident: null matrix");
+    return resident(a, on, 1);
+}
+
 dag_status_t dag_la_destroy(dag_la_t *a)
 {
     if (!a)
         return DAG_OK;
-    dag_status_t st = dag_taskwait();
+    dag_status_t st = resident(a, 0, 0);
     if (a->aux)
         dag_matrix_destroy(a->aux);
     if (a->tq)
@@ -278,6 +316,12 @@ dag_status_t dag_la_get(const dag_la_t *a, void *buf, int ld, int root)
     dag_status_t st = la_wait();
     if (st != DAG_OK || (root >= 0 && dag_rank() != root))
         return st;
+    int me = dag_rank(); /* this rank's resident tiles home first (others came by fetch) */
+    for (int j = 0; j < a->nt && a->resident; j++)
+        for (int i = 0; i < a->mt; i++)
+            if (dag_tile_owner(a->tiles, i, j) == me &&
+                (st = dag_cuda_host_sync(la_t(a, i, j), la_tb(a))) != DAG_OK)
+                return st;
     for (int j = 0; j < a->nt; j++)
         for (int i = 0; i < a->mt; i++)
             k_lacpy(a->type, la_mi(a, i), la_nj(a, j), la_t(a, i, j), a->mb,

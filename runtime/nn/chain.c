@@ -49,8 +49,9 @@ static int chain_cuda(void *p, struct dag_cuda_ctx *ctx) {
     return 0;
 }
 
-void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu) {
+void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu, const char *label) {
     cur = c;
+    R.label = label;
     R.cpu = cpu, R.ex = *ex;
     R.nops = R.blen = R.ndeps = 0;
     R.flushed = 0;
@@ -74,7 +75,7 @@ static dag_status_t flush(void) {
     memcpy((char *)a + head, R.blob, R.blen);
     int gpu = !R.cpu || R.ops[0].cu; /* then every operation has a CUDA body */
     dag_task_attr_t at = {0};
-    at.label = "nn.step";
+    at.label = R.label;
     at.file = __FILE__;
     at.priority = R.ex.priority;
     at.device = gpu ? R.ex.device : DAG_DEVICE_CPU;

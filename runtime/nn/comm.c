@@ -44,12 +44,6 @@ struct nn_comm {
     long exposed_n;
 };
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
 /* post every op whose turn has come (lock held) */
 static int post_ready(nn_comm_t *c) {
     int posted = 0;
@@ -68,12 +62,12 @@ static int post_ready(nn_comm_t *c) {
 
 static void *progress(void *p) {
     nn_comm_t *c = p;
-    double last = now_ms(); /* the last time a request completed or was posted */
+    double last = nn_now_ms(); /* the last time a request completed or was posted */
     pthread_mutex_lock(&c->lock);
     while (!c->stop || c->next_done != c->next_post) {
         if (c->next_done == c->next_post) {
             pthread_cond_wait(&c->cv, &c->lock);
-            last = now_ms();
+            last = nn_now_ms();
             continue;
         }
         int done = 0;
@@ -96,7 +90,7 @@ static void *progress(void *p) {
             }
             if (!flag) break;
             if (o->timed) {
-                c->exposed_ms += now_ms() - o->t_ready;
+                c->exposed_ms += nn_now_ms() - o->t_ready;
                 c->exposed_n++;
             }
             dag_event_t ev = o->ev;
@@ -108,7 +102,7 @@ static void *progress(void *p) {
             pthread_mutex_lock(&c->lock);
         }
         if (done) {
-            last = now_ms();
+            last = nn_now_ms();
         } else {
             /* A non-blocking collective advances only inside MPI calls (Open MPI's libnbc
              * moves one round per test), so a request in flight is tested back to back:
@@ -117,7 +111,7 @@ static void *progress(void *p) {
              * still computing) it sleeps between tests, so as not to take a worker's
              * core. */
             pthread_mutex_unlock(&c->lock);
-            if (now_ms() - last < 1.0) {
+            if (nn_now_ms() - last < 1.0) {
                 sched_yield();
             } else {
                 struct timespec ts = {0, 20000};
@@ -193,7 +187,7 @@ static int k_allreduce(void *p) {
     if (dag_task_detach(&ev) != DAG_OK) return DAG_ERR_STATE;
     pthread_mutex_lock(&c->lock);
     nn_op_t *o = &c->ring[a->seq % NN_RING];
-    o->n = a->n, o->timed = a->timed, o->ev = ev, o->t_ready = now_ms();
+    o->n = a->n, o->timed = a->timed, o->ev = ev, o->t_ready = nn_now_ms();
     o->buf = a->buf;
     post_ready(c);
     pthread_mutex_unlock(&c->lock);

@@ -256,6 +256,7 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
     if (m->inflight < 1) m->inflight = 1;
     if (m->inflight > 8) m->inflight = 8;
     m->token_task = env_int("DAG_NN_TOKEN_TASK", 0); /* 1: the token apart (comparison) */
+    m->stats = env_int("DAG_NN_STATS", 0);
     if (c->parallel != DAG_NN_PIPELINE) { /* a second input and label buffer */
         m->in2[0] = *ACT(m, 0, 0), m->lab2[0] = m->labels[0];
         if ((st = dag_nn_tensor_alloc(&m->in2[1], m->rows, c->c, c->h, c->w, -1)) ||
@@ -280,6 +281,11 @@ dag_status_t dag_nn_model_build(dag_nn_model_t *m) {
 void dag_nn_model_destroy(dag_nn_model_t *m) {
     if (!m) return;
     dag_taskwait();
+    if (m->stats && m->step)
+        fprintf(stderr, "dagnn: %ld steps, the host per step: %.1f us waiting for the step %d "
+                        "back, %.1f us recording and submitting\n", m->step,
+                m->t_wait * 1e3 / (double)m->step, m->inflight,
+                m->t_submit * 1e3 / (double)m->step);
     if (m->data_x) dag_nn_train_data(m, NULL, NULL, 0);
     nn_exchange_close(m);
     nn_chain_free(&m->rec);
@@ -606,10 +612,15 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
         st = dag_taskwait(); /* 1F1B flushes the pipeline at every step anyway */
     } else {
         /* at most m->inflight steps in flight: wait for the step that many steps back */
-        dag_dep_t t = {tok, 1, DAG_INOUT};
+        /* read, not written, by the wait: on a GPU the token then stays valid on the
+         * device too, and the next step need not copy it back in */
+        dag_dep_t t = {tok, 1, DAG_IN};
+        double t0 = m->stats ? nn_now_ms() : 0;
         if ((st = dag_taskwait_deps(&t, 1))) return st;
+        double t1 = m->stats ? nn_now_ms() : 0;
+        t.mode = DAG_INOUT; /* the new step's token */
         int chain = nn_chained(m);
-        if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
+        if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2, "nn.step");
         st = step_data_parallel(m, x, labels, idx);
         /* a step that is one chained task carries the token itself (one task less) */
         int merged = 0;
@@ -618,6 +629,7 @@ dag_status_t dag_nn_train_step(dag_nn_model_t *m, const float *x, const int32_t 
                                                 : nn_chain_end_with(&t, &merged);
         if (st || (st = sc)) return st;
         if (!merged) st = step_token(m, t);
+        if (m->stats) m->t_wait += t1 - t0, m->t_submit += nn_now_ms() - t1;
     }
     m->step++;
     m->samples_since += m->cfg.batch;
@@ -683,7 +695,7 @@ dag_status_t dag_nn_evaluate(dag_nn_model_t *m, const float *x, const int32_t *l
             for (int r = 0; r < rows; r++) idx[r] = r < valid ? c * rows + r : 0;
             use_input(m, !m->flip);
             int chain = nn_chained(m);
-            if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2);
+            if (chain) nn_chain_begin(&m->rec, &m->ex, m->chain == 2, "nn.eval");
             st = gather(m, 0, x, labels, idx, valid, 1, 1);
             if (!st) st = forward_units(m, 0, -1, 0, 0);
             if (!st)

@@ -72,12 +72,6 @@ struct nn_nccl {
     long exposed_n;
 };
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
 /* agree over the ranks: the minimum of v */
 static int agree_min(int v, int nranks) {
 #ifdef DAG_NN_HAVE_MPI
@@ -213,7 +207,7 @@ static int k_nccl_cpu(void *p) {
 static void CUDART_CB done(void *p) {
     nn_nccl_t *c = p;
     pthread_mutex_lock(&c->lock);
-    c->exposed_ms += now_ms() - c->t_launch;
+    c->exposed_ms += nn_now_ms() - c->t_launch;
     c->exposed_n++;
     pthread_mutex_unlock(&c->lock);
 }
@@ -230,7 +224,7 @@ static int k_nccl(void *p, struct dag_cuda_ctx *ctx) {
     cudaStream_t s = dag_cuda_stream(ctx);
     if (a->timed) {
         pthread_mutex_lock(&c->lock);
-        c->t_launch = now_ms();
+        c->t_launch = nn_now_ms();
         pthread_mutex_unlock(&c->lock);
     }
     int r = lib.all_reduce(d, d, a->n, NN_NCCL_FLOAT32, NN_NCCL_SUM, c->comm, s);

@@ -175,8 +175,9 @@ typedef struct nn_chain {
     nn_graphs_t *graphs; /* the model's captured steps (CUDA; NULL: none, DAG_NN_GRAPH=0) */
     int graphs_tried;
     int flushed; /* tasks submitted before the end of the open chain */
+    const char *label; /* the chain task's label (traces) */
 } nn_chain_t;
-void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu);
+void nn_chain_begin(nn_chain_t *c, const dag_nn_exec_t *ex, int cpu, const char *label);
 dag_status_t nn_chain_end(void);
 /* nn_chain_end with `extra` (one range) among the dependencies of the chain's task when
  * the whole chain is that one task (nothing was submitted before it); *merged says so */

@@ -3,6 +3,8 @@
 #ifndef DAG_NN_MODEL_H
 #define DAG_NN_MODEL_H
 
+#include <time.h>
+
 #include "nn_internal.h"
 
 #define NN_MAX_LAYERS 64
@@ -49,6 +51,8 @@ struct dag_nn_model {
     char token[8][64];  /* completion tokens of the last `inflight` steps */
     int inflight;       /* steps in flight (DAG_NN_INFLIGHT, default 2) */
     int token_task;     /* DAG_NN_TOKEN_TASK=1: a chained step's token as a task apart */
+    int stats;          /* DAG_NN_STATS=1: the host's time per step printed at destroy */
+    double t_wait, t_submit; /* ms in dag_nn_train_step: waiting for a token, the rest */
     int pinned;         /* inputs and labels registered with the GPU (fused, GPU present) */
     /* data-parallel: two input and label buffers, used by turns (flip), so that the next
      * step's gather does not wait for this step's first layers */
@@ -114,5 +118,12 @@ void nn_exchange_close(dag_nn_model_t *m);
 int nn_exchanging(const dag_nn_model_t *m);
 dag_status_t nn_exchange(dag_nn_model_t *m, float *buf, size_t n, int timed);
 void nn_exchange_stats(dag_nn_model_t *m, double *exposed_ms, long *count);
+
+/* CLOCK_MONOTONIC in milliseconds */
+static inline double nn_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
 
 #endif

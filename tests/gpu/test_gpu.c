@@ -498,6 +498,46 @@ START_TEST(test_registered_memory)
 }
 END_TEST
 
+/* Resident memory (DAG_CUDA_RESIDENT): results stay on the device across waits, under
+ * the default write-back (auto, which would copy a result with no successor home
+ * eagerly), and come home only on demand: dag_cuda_host_sync, a CPU task reading the
+ * range, dag_cuda_unregister. */
+START_TEST(test_resident_memory)
+{
+    unsetenv("DAG_CUDA_WRITEBACK");
+    start(2, NULL);
+    enum { N = 1 << 18 };
+    uint32_t *x = calloc(N, sizeof *x);
+    ck_assert_int_eq(dag_cuda_register_flags(x, N * sizeof *x, 0x80), DAG_ERR_INVALID);
+    ck_assert_int_eq(dag_cuda_register_flags(x, N * sizeof *x, DAG_CUDA_RESIDENT), DAG_OK);
+    dag_cuda_stats_t s0 = stats();
+    for (int k = 0; k < 3; k++) {
+        submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+        ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    }
+    dag_cuda_stats_t s1 = stats();
+    ck_assert_uint_eq(s1.d2h_bytes, s0.d2h_bytes); /* nothing came home */
+    ck_assert_uint_eq(s1.h2d_copies - s0.h2d_copies, 1);
+    ck_assert_uint_eq(x[N - 1], 0);                 /* the host bytes are stale */
+    ck_assert_int_eq(dag_cuda_host_sync(x, N * sizeof *x), DAG_OK);
+    ck_assert_uint_eq(x[0], 3);
+    ck_assert_uint_eq(x[N - 1], 3);
+    /* still resident: another GPU result stays there until a CPU task reads it */
+    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[N - 1], 3);
+    submit_add(x, N, 1, DAG_DEVICE_CPU, NULL);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_uint_eq(x[N - 1], 5);
+    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    ck_assert_int_eq(dag_cuda_unregister(x, N * sizeof *x), DAG_OK);
+    ck_assert_uint_eq(x[N - 1], 6); /* unregistering brought it home */
+    free(x);
+    stop();
+}
+END_TEST
+
 /* Ranges across two page-locked regions (issue 13): two tiles of one allocation, each
  * registered by its first copy (>= DAG_CUDA_PIN_MIN), then GPU tasks whose ranges start
  * in one and end in the other, read and written, with the tiles at a page boundary and
@@ -687,6 +727,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_cpu_reader_deferred);
     tcase_add_test(tc, test_early_writeback);
     tcase_add_test(tc, test_registered_memory);
+    tcase_add_test(tc, test_resident_memory);
     tcase_add_test(tc, test_straddling_registrations);
     tcase_add_test(tc, test_out_of_core);
     tcase_add_test(tc, test_cublas_tiles);

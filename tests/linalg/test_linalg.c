@@ -4,7 +4,8 @@
  * argv[2] (seed). Checks: fill/set/get/norms, GEMM (all transposes, 2.5D on 3d), TRSM
  * (8 variants), SYRK, POTRF/POTRS residuals, GETRF (pivots equal to LAPACK's dgetrf,
  * growth-factor matrix) and GETRS, GEQRF/GELS, GEQRF in LAPACK's layout (against dgeqrf,
- * any shape), float twins, and bad arguments.
+ * any shape), copies between matrices kept on the GPU (resident), float twins, and bad
+ * arguments.
  * Exit status 0 is a pass; each failure prints what differed. */
 #include <cblas.h>
 #include <float.h>
@@ -250,6 +251,52 @@ static void t_potrf(int n, int nb)
     dag_la_destroy(a);
     dag_la_destroy(b);
     free(A), free(S), free(L), free(R), free(B), free(X);
+}
+
+/* dag_la_copy and resident tiles (dag_la_resident): A0 kept on the GPU (when one is used)
+ * is copied into A there and factored twice; each factor must be A0's, so neither the
+ * copy nor the factorisation may read a stale tile, and A0 must come through unchanged. */
+static void t_resident(int n, int nb)
+{
+    double *A = rmat(n, n), *S = malloc(sizeof(double) * (size_t)n * n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, A, n, A, n, 0.0, S, n);
+    for (int i = 0; i < n; i++)
+        S[(size_t)i * n + i] += n;
+    dag_la_t *a0 = mk(n, n, nb, S), *a = mk(n, n, nb, NULL), *w = mk(n + 1, n, nb, NULL);
+    OK(dag_la_resident(a0, 1));
+    OK(dag_la_resident(a, 1));
+    CHECK(dag_la_copy(a0, w) == DAG_ERR_INVALID && strstr(dag_la_error(), "dag_la_copy"),
+          "copy into a matrix of another shape: '%s'", dag_la_error());
+    double *L1 = NULL;
+    for (int round = 0; round < 2; round++) {
+        OK(dag_la_copy(a0, a));
+        int info = -1;
+        OK(dag_la_potrf('L', a, &info));
+        CHECK(info == 0, "resident potrf info %d", info);
+        double *L = get(a);
+        if (!L1) {
+            L1 = L;
+            continue;
+        }
+        CHECK(maxdiff(L, L1, (size_t)n * n) == 0, "resident: second factor differs (n %d nb %d)",
+              n, nb);
+        free(L);
+    }
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < j; i++)
+            L1[(size_t)j * n + i] = 0;
+    double *R = malloc(sizeof(double) * (size_t)n * n);
+    memcpy(R, S, sizeof(double) * (size_t)n * n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1.0, L1, n, L1, n, 1.0, R, n);
+    double res = fnorm(R, n, n) / (fnorm(S, n, n) * n * DBL_EPSILON);
+    CHECK(res < 10, "resident potrf n %d nb %d: ||A-LL^T||/(||A|| n eps) = %g", n, nb, res);
+    double *G = get(a0);
+    CHECK(maxdiff(G, S, (size_t)n * n) == 0, "resident: the source changed (n %d nb %d)", n, nb);
+    OK(dag_la_resident(a, 0));
+    dag_la_destroy(a0);
+    dag_la_destroy(a);
+    dag_la_destroy(w);
+    free(A), free(S), free(L1), free(R), free(G);
 }
 
 static int la_min_g(int n) { return n < 20 ? n : 20; }
@@ -536,6 +583,9 @@ int main(int argc, char **argv)
         PHASE("t_potrf");
         if (only("potrf"))
             t_potrf(irand(1, 90), irand(2, 20));
+        PHASE("t_resident");
+        if (only("resident"))
+            t_resident(irand(1, 90), irand(2, 20));
         PHASE("t_getrf");
         if (only("getrf"))
             t_getrf(irand(1, 90), irand(2, 20), 0);

@@ -130,8 +130,8 @@ struct dag_cuda_ctx {
     void *impl_;
 };
 static inline int dag_cuda_device_count(void) { return 0; }
-static inline int dag_cuda_register(void *, size_t) { return 0; }
-static inline int dag_cuda_unregister(void *, size_t) { return 0; }
+/* dag_cuda_register / dag_cuda_unregister: libdagrt's own (dag.h), which do nothing
+ * without a GPU */
 static inline void *dag_cuda_ptr(const struct dag_cuda_ctx *, const void *p) { return (void *)p; }
 static inline cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *) { return NULL; }
 static inline void *dag_cuda_cublas(const struct dag_cuda_ctx *) { return NULL; }
