@@ -15,7 +15,7 @@
 # and carry .device along (this script sources .device/unpack.sh). Logs go to $OUT.
 # usage: bench/linalg/device.sh   (env: N=16384, NB=512, GNB=1024, OUT=bench/linalg/out,
 #        QUICK=1 for N=8192, OPS= the CPU operations (empty: none), GPU_OPS= the GPU ones
-#        (empty: none), GPU_WAYS=all (else no out-of-core run), BUDGET=510 s for the
+#        (empty: none), GPU_WAYS=all (else no out-of-core run, no CPUs-and-GPU run), BUDGET=510 s for the
 #        whole script: a run that would pass it
 #        is cut (timeout) or skipped, and says so in its log)
 set -uo pipefail
@@ -88,7 +88,7 @@ done
 G=$BUILD/bench/gpu/bench_gpu_linalg
 export LA_BENCH_REPS=${LA_BENCH_REPS:-2}
 for op in ${GPU_OPS-potrf gemm}; do
-  run gpu-any-$op env DAG_LA_DEVICE=any $LB dag $op $N $GNB
+  [ "${GPU_WAYS:-all}" = all ] && run gpu-any-$op env DAG_LA_DEVICE=any $LB dag $op $N $GNB
   run gpu-dag-$op env DAG_LA_DEVICE=cuda $LB dag $op $N $GNB
   case $op in potrf) mb=$((N * N * 8 / 1048576 * 2 / 3)); ref=chol ;;
               gemm) mb=$((3 * N * N * 8 / 1048576 * 2 / 3)); ref=gemm ;; esac
@@ -96,7 +96,7 @@ for op in ${GPU_OPS-potrf gemm}; do
     run gpu-ooc-$op env DAG_LA_DEVICE=cuda DAG_CUDA_MEM_MB=$mb $LB dag $op $N $GNB
   run gpu-res-$op env DAG_LA_DEVICE=cuda LA_BENCH_RESIDENT=1 LA_BENCH_REPS=3 $LB dag $op $N $GNB
   run gpu-ref-$op $G $ref $N $GNB
-  ga=$(awk '/^dag/ {print $6}' "$out/gpu-any-$op.txt")
+  ga=$(awk '/^dag/ {print $6}' "$out/gpu-any-$op.txt" 2>/dev/null)
   gi=$(awk '/^dag/ {print $6}' "$out/gpu-dag-$op.txt"); go=$(awk '/^dag/ {print $6}' "$out/gpu-ooc-$op.txt" 2>/dev/null)
   gr=$(awk '/^dag/ {print $6}' "$out/gpu-res-$op.txt")
   echo "$op one GPU N=$N: dagcc in-core $gi GFLOP/s (CPUs too: $ga), out-of-core ($mb MiB cap) $go GFLOP/s, resident $gr GFLOP/s;" \

@@ -57,6 +57,13 @@ static void submit_add(uint32_t *x, size_t n, uint32_t v, int device, dag_cuda_f
     ck_assert_int_eq(dag_submit(cpu_add, &a, sizeof a, &d, 1, &at), DAG_OK);
 }
 
+/* submit_add of 1, then a wait */
+static void add_wait(uint32_t *x, size_t n, int device, dag_cuda_fn cuda)
+{
+    submit_add(x, n, 1, device, cuda);
+    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+}
+
 /* ---- basics ------------------------------------------------------------------------- */
 
 START_TEST(test_gpu_task_result_on_host)
@@ -478,11 +485,9 @@ START_TEST(test_registered_memory)
     enum { N = 1 << 18 };
     uint32_t *x = calloc(N, sizeof *x);
     ck_assert_int_eq(dag_cuda_register(x, N * sizeof *x), DAG_OK);
-    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
-    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    add_wait(x, N, DAG_DEVICE_CUDA, cuda_add);
     ck_assert_uint_eq(x[N - 1], 1);
-    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
-    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    add_wait(x, N, DAG_DEVICE_CUDA, cuda_add);
     ck_assert_uint_eq(x[N - 1], 2);
     ck_assert_uint_eq(stats().h2d_copies, 1); /* the second task found its copy */
     x[5] = 100;
@@ -511,10 +516,8 @@ START_TEST(test_resident_memory)
     ck_assert_int_eq(dag_cuda_register_flags(x, N * sizeof *x, 0x80), DAG_ERR_INVALID);
     ck_assert_int_eq(dag_cuda_register_flags(x, N * sizeof *x, DAG_CUDA_RESIDENT), DAG_OK);
     dag_cuda_stats_t s0 = stats();
-    for (int k = 0; k < 3; k++) {
-        submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
-        ck_assert_int_eq(dag_taskwait(), DAG_OK);
-    }
+    for (int k = 0; k < 3; k++)
+        add_wait(x, N, DAG_DEVICE_CUDA, cuda_add);
     dag_cuda_stats_t s1 = stats();
     ck_assert_uint_eq(s1.d2h_bytes, s0.d2h_bytes); /* nothing came home */
     ck_assert_uint_eq(s1.h2d_copies - s0.h2d_copies, 1);
@@ -523,14 +526,11 @@ START_TEST(test_resident_memory)
     ck_assert_uint_eq(x[0], 3);
     ck_assert_uint_eq(x[N - 1], 3);
     /* still resident: another GPU result stays there until a CPU task reads it */
-    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
-    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    add_wait(x, N, DAG_DEVICE_CUDA, cuda_add);
     ck_assert_uint_eq(x[N - 1], 3);
-    submit_add(x, N, 1, DAG_DEVICE_CPU, NULL);
-    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    add_wait(x, N, DAG_DEVICE_CPU, NULL);
     ck_assert_uint_eq(x[N - 1], 5);
-    submit_add(x, N, 1, DAG_DEVICE_CUDA, cuda_add);
-    ck_assert_int_eq(dag_taskwait(), DAG_OK);
+    add_wait(x, N, DAG_DEVICE_CUDA, cuda_add);
     ck_assert_int_eq(dag_cuda_unregister(x, N * sizeof *x), DAG_OK);
     ck_assert_uint_eq(x[N - 1], 6); /* unregistering brought it home */
     free(x);

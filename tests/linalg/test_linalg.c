@@ -215,24 +215,39 @@ static double backward(const double *A, int n, const double *X, const double *B,
     return e;
 }
 
-static void t_potrf(int n, int nb)
+/* a random SPD matrix: A A^T + n I */
+static double *spd(int n)
 {
     double *A = rmat(n, n), *S = malloc(sizeof(double) * (size_t)n * n);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, A, n, A, n, 0.0, S, n);
     for (int i = 0; i < n; i++)
         S[(size_t)i * n + i] += n;
+    free(A);
+    return S;
+}
+
+/* ||S - L L^T||_F / (||S||_F n eps), L the lower triangle of the gathered factor F */
+static double chol_residual(const double *S, double *F, int n)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < j; i++)
+            F[(size_t)j * n + i] = 0;
+    double *R = malloc(sizeof(double) * (size_t)n * n);
+    memcpy(R, S, sizeof(double) * (size_t)n * n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1.0, F, n, F, n, 1.0, R, n);
+    double res = fnorm(R, n, n) / (fnorm(S, n, n) * n * DBL_EPSILON);
+    free(R);
+    return res;
+}
+
+static void t_potrf(int n, int nb)
+{
+    double *S = spd(n);
     dag_la_t *a = mk(n, n, nb, S);
     int info = -1;
     OK(dag_la_potrf('L', a, &info));
     CHECK(info == 0, "potrf info %d", info);
-    double *L = get(a);
-    for (int j = 0; j < n; j++)
-        for (int i = 0; i < j; i++)
-            L[(size_t)j * n + i] = 0;
-    double *R = malloc(sizeof(double) * (size_t)n * n);
-    memcpy(R, S, sizeof(double) * (size_t)n * n);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1.0, L, n, L, n, 1.0, R, n);
-    double res = fnorm(R, n, n) / (fnorm(S, n, n) * n * DBL_EPSILON);
+    double *L = get(a), res = chol_residual(S, L, n);
     CHECK(res < 10, "potrf n %d nb %d: ||A-LL^T||/(||A|| n eps) = %g", n, nb, res);
     int r = irand(1, 7);
     double *B = rmat(n, r);
@@ -250,7 +265,7 @@ static void t_potrf(int n, int nb)
           dag_la_error());
     dag_la_destroy(a);
     dag_la_destroy(b);
-    free(A), free(S), free(L), free(R), free(B), free(X);
+    free(S), free(L), free(B), free(X);
 }
 
 /* dag_la_copy and resident tiles (dag_la_resident): A0 kept on the GPU (when one is used)
@@ -258,10 +273,7 @@ static void t_potrf(int n, int nb)
  * copy nor the factorisation may read a stale tile, and A0 must come through unchanged. */
 static void t_resident(int n, int nb)
 {
-    double *A = rmat(n, n), *S = malloc(sizeof(double) * (size_t)n * n);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, A, n, A, n, 0.0, S, n);
-    for (int i = 0; i < n; i++)
-        S[(size_t)i * n + i] += n;
+    double *S = spd(n);
     dag_la_t *a0 = mk(n, n, nb, S), *a = mk(n, n, nb, NULL), *w = mk(n + 1, n, nb, NULL);
     OK(dag_la_resident(a0, 1));
     OK(dag_la_resident(a, 1));
@@ -282,13 +294,7 @@ static void t_resident(int n, int nb)
               n, nb);
         free(L);
     }
-    for (int j = 0; j < n; j++)
-        for (int i = 0; i < j; i++)
-            L1[(size_t)j * n + i] = 0;
-    double *R = malloc(sizeof(double) * (size_t)n * n);
-    memcpy(R, S, sizeof(double) * (size_t)n * n);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1.0, L1, n, L1, n, 1.0, R, n);
-    double res = fnorm(R, n, n) / (fnorm(S, n, n) * n * DBL_EPSILON);
+    double res = chol_residual(S, L1, n);
     CHECK(res < 10, "resident potrf n %d nb %d: ||A-LL^T||/(||A|| n eps) = %g", n, nb, res);
     double *G = get(a0);
     CHECK(maxdiff(G, S, (size_t)n * n) == 0, "resident: the source changed (n %d nb %d)", n, nb);
@@ -296,7 +302,7 @@ static void t_resident(int n, int nb)
     dag_la_destroy(a0);
     dag_la_destroy(a);
     dag_la_destroy(w);
-    free(A), free(S), free(L1), free(R), free(G);
+    free(S), free(L1), free(G);
 }
 
 static int la_min_g(int n) { return n < 20 ? n : 20; }
