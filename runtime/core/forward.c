@@ -24,15 +24,9 @@ dag_status_t dag_dist_flush(const dag_matrix_t *m)
     return m ? DAG_OK : DAG_ERR_INVALID;
 }
 
-#ifdef DAG_HAVE_CUDA
-/* The CUDA API, defined here only (dag/cuda.h): each call forwards to the plugin's entry table
- * (runtime/cuda/entry.c: cuapi_*) when it is loaded, and otherwise (no device, DAG_CUDA=0,
- * the layer not started yet, static libdagrt.a) answers what the CUDA layer answers with
- * no device active. */
-#include "dag/cuda.h"
-
 /* The calls that mean the program wants the GPU start the layer (plugin_cuda_want);
- * the others answer "nothing on a device" until it runs. */
+ * the others answer "nothing on a device" until it runs. In a build without CUDA no
+ * plugin exists and want() is always 0. */
 static int want(void)
 {
     if (!ctx_get())
@@ -41,46 +35,8 @@ static int want(void)
     return plugin_cuda != NULL;
 }
 
-int dag_cuda_device_count(void)
-{
-    return want() ? plugin_cuda->device_count() : 0;
-}
-
-cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *ctx)
-{
-    return plugin_cuda ? plugin_cuda->stream(ctx) : NULL;
-}
-
-int dag_cuda_device(const struct dag_cuda_ctx *ctx)
-{
-    return plugin_cuda ? plugin_cuda->device(ctx) : -1;
-}
-
-void *dag_cuda_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
-{
-    return plugin_cuda ? plugin_cuda->ptr(ctx, host_ptr) : NULL;
-}
-
-void *dag_cuda_cublas(const struct dag_cuda_ctx *ctx)
-{
-    return plugin_cuda ? plugin_cuda->cublas(ctx) : NULL;
-}
-
-void *dag_cuda_cusolver(const struct dag_cuda_ctx *ctx)
-{
-    return plugin_cuda ? plugin_cuda->cusolver(ctx) : NULL;
-}
-
-void *dag_cuda_workspace(const struct dag_cuda_ctx *ctx, size_t bytes)
-{
-    return plugin_cuda ? plugin_cuda->workspace(ctx, bytes) : NULL;
-}
-
-struct dag_cuda_ctx *dag_cuda_current(void)
-{
-    return plugin_cuda ? plugin_cuda->current() : NULL;
-}
-
+/* Host memory (declared in dag.h, so every build has these): each forwards to the CUDA
+ * layer when it runs, and otherwise does nothing, successfully (malloc_host: malloc). */
 dag_status_t dag_cuda_register_flags(void *ptr, size_t len, unsigned flags)
 {
     if (flags & ~(unsigned)DAG_CUDA_RESIDENT)
@@ -129,6 +85,53 @@ void dag_cuda_free_host(void *ptr)
         plugin_cuda->free_host(ptr);
     else
         free(ptr);
+}
+
+#ifdef DAG_HAVE_CUDA
+/* The CUDA API, defined here only (dag/cuda.h): each call forwards to the plugin's entry table
+ * (runtime/cuda/entry.c: cuapi_*) when it is loaded, and otherwise (no device, DAG_CUDA=0,
+ * the layer not started yet, static libdagrt.a) answers what the CUDA layer answers with
+ * no device active. */
+#include "dag/cuda.h"
+
+int dag_cuda_device_count(void)
+{
+    return want() ? plugin_cuda->device_count() : 0;
+}
+
+cudaStream_t dag_cuda_stream(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->stream(ctx) : NULL;
+}
+
+int dag_cuda_device(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->device(ctx) : -1;
+}
+
+void *dag_cuda_ptr(const struct dag_cuda_ctx *ctx, const void *host_ptr)
+{
+    return plugin_cuda ? plugin_cuda->ptr(ctx, host_ptr) : NULL;
+}
+
+void *dag_cuda_cublas(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->cublas(ctx) : NULL;
+}
+
+void *dag_cuda_cusolver(const struct dag_cuda_ctx *ctx)
+{
+    return plugin_cuda ? plugin_cuda->cusolver(ctx) : NULL;
+}
+
+void *dag_cuda_workspace(const struct dag_cuda_ctx *ctx, size_t bytes)
+{
+    return plugin_cuda ? plugin_cuda->workspace(ctx, bytes) : NULL;
+}
+
+struct dag_cuda_ctx *dag_cuda_current(void)
+{
+    return plugin_cuda ? plugin_cuda->current() : NULL;
 }
 
 dag_status_t dag_cuda_stats(dag_cuda_stats_t *out)
