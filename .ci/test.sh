@@ -44,8 +44,7 @@ if [ "${DAG_CI_SKIP_SANITIZERS:-0}" != 1 ]; then
     -DDAG_SANITIZE=thread -DDAG_BUILD_BENCH=OFF -DDAG_BUILD_SAMPLES=OFF \
     -DDAG_WITH_CUDA=OFF -DDAG_WITH_MPI=OFF >/dev/null
   cmake --build build-tsan -j"$jobs" --target dag_core_tests test_linalg test_lu lu_growth stranger_lu_system stranger_heat_steps \
-    test_nn_layers
-    test_nn_train test_nn_tp nn_stranger_one_gpu nn_stranger_warmup test_moe test_ckpt test_ckpt_api ckpt_app
+    test_nn_layers test_nn_train test_nn_tp nn_stranger_one_gpu nn_stranger_warmup test_moe test_ckpt test_ckpt_api ckpt_app
   step "TSan tests"
   DAG_TEST_SEEDS=60 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp" \
     ctest --test-dir build-tsan -j"$jobs" --output-on-failure --timeout 900 -L '^core$'
